@@ -1,0 +1,180 @@
+/* engine.c: the run loop of engine.h: pop the earliest event, set the clock,
+ * call its kind's handler; repeat. The only code that advances time. */
+#include "sim/engine.h"
+
+typedef struct {
+    char *name;         /* owned copy, for diagnostics */
+    SimHandler handle;  /* runs each event of the kind */
+    SimHandler discard; /* frees a never-run event's data; nullable */
+    gpointer ctx;       /* borrowed, passed to both */
+} SimKind;
+
+struct _SimEngine {
+    SimQueue *queue;  /* pending events, each with a registered kind */
+    SimTime now;      /* never decreases */
+    guint64 next_seq; /* next tie-breaker; one counter for all kinds */
+    guint64 handled;  /* events handled, all sim_run() calls */
+    GArray *kinds;    /* of SimKind; index 0 unused, so kinds start at 1 */
+    gboolean running; /* inside sim_run(): guards re-entry and free */
+    gboolean stop;    /* sim_stop() called during this sim_run() */
+    gboolean clearing; /* inside sim_engine_clear(): no scheduling */
+};
+
+static void sim_kind_clear(gpointer p)
+{
+    SimKind *k = p;
+    g_free(k->name);
+}
+
+SimEngine *sim_engine_new(void)
+{
+    SimEngine *e = g_new0(SimEngine, 1);
+    e->queue = sim_queue_new();
+    e->kinds = g_array_new(FALSE, TRUE, sizeof(SimKind));
+    g_array_set_clear_func(e->kinds, sim_kind_clear);
+    g_array_set_size(e->kinds, 1);
+    return e;
+}
+
+void sim_engine_free(SimEngine *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    g_return_if_fail(!e->running);
+    sim_engine_clear(e);
+    sim_queue_free(e->queue);
+    g_array_unref(e->kinds);
+    g_free(e);
+}
+
+guint32 sim_engine_register(SimEngine *e,
+                            const char *name,
+                            SimHandler handle,
+                            SimHandler discard,
+                            gpointer ctx)
+{
+    g_return_val_if_fail(e != NULL, 0);
+    g_return_val_if_fail(name != NULL && handle != NULL, 0);
+    g_return_val_if_fail(e->kinds->len < G_MAXUINT32, 0);
+    SimKind k = { g_strdup(name), handle, discard, ctx };
+    g_array_append_val(e->kinds, k);
+    return e->kinds->len - 1;
+}
+
+static inline const SimKind *sim_kind(const SimEngine *e, guint32 kind)
+{
+    return &g_array_index(e->kinds, SimKind, kind);
+}
+
+void sim_schedule(SimEngine *e,
+                  SimTime at,
+                  guint32 kind,
+                  guint32 arg,
+                  gpointer data)
+{
+    g_return_if_fail(e != NULL);
+    g_return_if_fail(at >= e->now);
+    g_return_if_fail(kind > 0 && kind < e->kinds->len);
+    g_return_if_fail(!e->clearing);
+    SimEvent ev = { at, e->next_seq++, kind, arg, data };
+    sim_queue_push(e->queue, &ev);
+}
+
+void sim_schedule_in(SimEngine *e,
+                     SimTime delay,
+                     guint32 kind,
+                     guint32 arg,
+                     gpointer data)
+{
+    g_return_if_fail(e != NULL);
+    g_return_if_fail(delay >= 0);
+    SimTime at = delay > SIM_TIME_MAX - e->now ? SIM_TIME_MAX : e->now + delay;
+    sim_schedule(e, at, kind, arg, data);
+}
+
+SimTime sim_now(const SimEngine *e)
+{
+    g_return_val_if_fail(e != NULL, 0);
+    return e->now;
+}
+
+SimTime sim_next_time(const SimEngine *e)
+{
+    g_return_val_if_fail(e != NULL, SIM_TIME_MAX);
+    const SimEvent *next = sim_queue_peek(e->queue);
+    return next != NULL ? next->time : SIM_TIME_MAX;
+}
+
+guint64 sim_run(SimEngine *e, SimTime until)
+{
+    g_return_val_if_fail(e != NULL, 0);
+    g_return_val_if_fail(!e->running, 0);
+    if (until < e->now) {
+        return 0;
+    }
+    guint64 n = 0;
+    e->running = TRUE;
+    e->stop = FALSE;
+    while (!e->stop) {
+        const SimEvent *next = sim_queue_peek(e->queue);
+        if (next == NULL) {
+            break;
+        }
+        if (next->time > until) {
+            e->now = until;
+            break;
+        }
+        SimEvent ev;
+        sim_queue_pop(e->queue, &ev);
+        e->now = ev.time;
+        /* Count before the call, so a handler reading the counter sees
+         * itself included. */
+        n++;
+        e->handled++;
+        const SimKind *k = sim_kind(e, ev.kind);
+        k->handle(e, k->ctx, &ev);
+    }
+    e->running = FALSE;
+    return n;
+}
+
+void sim_stop(SimEngine *e)
+{
+    g_return_if_fail(e != NULL);
+    e->stop = TRUE;
+}
+
+guint64 sim_events_handled(const SimEngine *e)
+{
+    g_return_val_if_fail(e != NULL, 0);
+    return e->handled;
+}
+
+gsize sim_pending(const SimEngine *e)
+{
+    g_return_val_if_fail(e != NULL, 0);
+    return sim_queue_len(e->queue);
+}
+
+const char *sim_engine_kind_name(const SimEngine *e, guint32 kind)
+{
+    g_return_val_if_fail(e != NULL, NULL);
+    g_return_val_if_fail(kind > 0 && kind < e->kinds->len, NULL);
+    return sim_kind(e, kind)->name;
+}
+
+void sim_engine_clear(SimEngine *e)
+{
+    g_return_if_fail(e != NULL);
+    g_return_if_fail(!e->clearing);
+    e->clearing = TRUE;
+    SimEvent ev;
+    while (sim_queue_pop(e->queue, &ev)) {
+        const SimKind *k = sim_kind(e, ev.kind);
+        if (k->discard != NULL) {
+            k->discard(e, k->ctx, &ev);
+        }
+    }
+    e->clearing = FALSE;
+}

@@ -1,0 +1,102 @@
+/* engine.h: the discrete-event run loop: a clock, the pending events and a
+ * table of handlers. Models register their event kinds and schedule; the
+ * command line calls sim_run(). Includes nothing of models/ or viz/. */
+#pragma once
+
+#include <glib.h>
+
+#include "sim/queue.h"
+#include "sim/time.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SimEngine SimEngine;
+
+/* Called with the event's kind's @ctx (borrowed) and the event (borrowed,
+ * valid during the call). A handler receives ownership of ev->data; a
+ * discard handler receives it too, to free it. */
+typedef void (*SimHandler)(SimEngine *e, gpointer ctx, const SimEvent *ev);
+
+/* Returns: (transfer full) an engine at time 0 with nothing pending; free
+ * with sim_engine_free(). */
+SimEngine *sim_engine_new(void);
+
+/* Discards what is still pending (as sim_engine_clear()), then frees. Not
+ * from inside a handler. NULL is a no-op. */
+void sim_engine_free(SimEngine *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimEngine, sim_engine_free)
+
+/* Adds an event kind and returns its number (kinds start at 1, so a zeroed
+ * SimEvent is never a valid one). @name is copied, for sim_engine_kind_name()
+ * and diagnostics. @handle runs each event of this kind. @discard
+ * (nullable) runs instead for each event still pending when the engine is
+ * cleared or freed, so that payloads never leak; without one, the data of
+ * such events is dropped unseen. @ctx is borrowed and must outlive the
+ * engine's use of the kind. */
+guint32 sim_engine_register(SimEngine *e,
+                            const char *name,
+                            SimHandler handle,
+                            SimHandler discard,
+                            gpointer ctx);
+
+/* Queues an event of @kind at time @at, with @arg and @data (transfer full:
+ * the event owns @data, then its handler or discard handler does). Events
+ * at equal times run in the order they were scheduled (seq from one engine
+ * counter). Preconditions, checked with g_return_if_fail: @at >= now,
+ * @kind registered, not inside sim_engine_clear(). A refused event is not
+ * queued, no handler ever sees it, and @data stays the caller's. */
+void sim_schedule(SimEngine *e,
+                  SimTime at,
+                  guint32 kind,
+                  guint32 arg,
+                  gpointer data);
+
+/* sim_schedule(e, now + @delay, ...); @delay >= 0; a sum past SIM_TIME_MAX
+ * is clamped to it. */
+void sim_schedule_in(SimEngine *e,
+                     SimTime delay,
+                     guint32 kind,
+                     guint32 arg,
+                     gpointer data);
+
+/* The clock: the time of the event being handled, or see sim_run(). */
+SimTime sim_now(const SimEngine *e);
+
+/* Time of the next pending event, or SIM_TIME_MAX if none. */
+SimTime sim_next_time(const SimEngine *e);
+
+/* Handles pending events with time <= @until, one at a time in (time, seq)
+ * order, setting now to each event's time before its handler runs;
+ * handlers may schedule more, which run in this call if due by @until.
+ * Returns the number handled by this call. It stops:
+ *   1. after the handler that called sim_stop(): now = that event's time;
+ *   2. when the next pending event is later than @until: now = @until, and
+ *      that event and all later ones stay pending;
+ *   3. when nothing is pending: now = the time of the last event handled
+ *      (unchanged if none), not @until, so sim_run(e, SIM_TIME_MAX) ends
+ *      with now at the last event rather than at the end of time.
+ * Together: now = min(@until, time of the last event the run reached).
+ * @until < now handles nothing and leaves now alone. Not re-entrant: a
+ * handler must not call sim_run(). */
+guint64 sim_run(SimEngine *e, SimTime until);
+
+/* Asks the sim_run() in progress to return after the current handler. A
+ * stop asked for outside sim_run() is forgotten when the next one starts. */
+void sim_stop(SimEngine *e);
+
+/* Events handled since the engine was made, over all sim_run() calls. */
+guint64 sim_events_handled(const SimEngine *e);
+
+/* Events pending. */
+gsize sim_pending(const SimEngine *e);
+
+/* The name @kind was registered with: (transfer none), valid as long as the
+ * engine; NULL (with a critical) for an unknown kind. */
+const char *sim_engine_kind_name(const SimEngine *e, guint32 kind);
+
+/* Removes every pending event, in (time, seq) order, passing each to its
+ * kind's discard handler. Discard handlers must not schedule. now and
+ * sim_events_handled() are unchanged. */
+void sim_engine_clear(SimEngine *e);
+
+G_END_DECLS
