@@ -1,0 +1,406 @@
+/* host.c: Istio host-name comparison (compile time) and Envoy's domain and
+ * SNI lookups (request time) for the gateway model (models -> gateway). */
+#include "config.h"
+
+#include <string.h>
+
+#include "models/host.h"
+
+/* Longest host we lower-case on the stack; longer ones (never valid DNS
+ * names, but a client may send them) take one allocation. */
+#define HOST_STACK_LEN 256
+
+/* ---- Istio ------------------------------------------------------------- */
+
+gboolean host_is_wildcard(const char *h)
+{
+    g_return_val_if_fail(h != NULL, FALSE);
+    return h[0] == '*';
+}
+
+static gboolean has_suffix(const char *s, const char *suffix)
+{
+    gsize ls = strlen(s);
+    gsize lx = strlen(suffix);
+    return lx <= ls && memcmp(s + ls - lx, suffix, lx) == 0;
+}
+
+gboolean host_matches(const char *a, const char *b)
+{
+    g_return_val_if_fail(a != NULL && b != NULL, FALSE);
+    gboolean wa = host_is_wildcard(a);
+    gboolean wb = host_is_wildcard(b);
+    if (wa && wb) {
+        /* Both wildcards: the longer suffix must end with the shorter. */
+        if (strlen(a) < strlen(b)) {
+            return has_suffix(b + 1, a + 1);
+        }
+        return has_suffix(a + 1, b + 1);
+    }
+    if (wa) {
+        return has_suffix(b, a + 1);
+    }
+    if (wb) {
+        return has_suffix(a, b + 1);
+    }
+    return strcmp(a, b) == 0;
+}
+
+gboolean host_subset_of(const char *a, const char *b)
+{
+    g_return_val_if_fail(a != NULL && b != NULL, FALSE);
+    if (strcmp(a, b) == 0) {
+        return TRUE;
+    }
+    if (!host_is_wildcard(b)) {
+        return FALSE;
+    }
+    if (host_is_wildcard(a)) {
+        return strlen(a) >= strlen(b) && has_suffix(a + 1, b + 1);
+    }
+    return has_suffix(a, b + 1);
+}
+
+static void add_unique(GPtrArray *out, const char *h)
+{
+    for (guint i = 0; i < out->len; i++) {
+        if (strcmp(g_ptr_array_index(out, i), h) == 0) {
+            return;
+        }
+    }
+    g_ptr_array_add(out, (gpointer)h);
+}
+
+GPtrArray *host_intersection(const GPtrArray *a, const GPtrArray *b)
+{
+    g_return_val_if_fail(a != NULL && b != NULL, NULL);
+    GPtrArray *out = g_ptr_array_new();
+    for (guint i = 0; i < a->len; i++) {
+        const char *x = g_ptr_array_index(a, i);
+        for (guint j = 0; j < b->len; j++) {
+            const char *y = g_ptr_array_index(b, j);
+            if (host_subset_of(x, y)) {
+                add_unique(out, x);
+            } else if (host_subset_of(y, x)) {
+                add_unique(out, y);
+            }
+        }
+    }
+    return out;
+}
+
+const char *host_split_namespace(const char *h, char **ns_out)
+{
+    g_return_val_if_fail(h != NULL && ns_out != NULL, h);
+    const char *slash = strchr(h, '/');
+    if (slash == NULL) {
+        *ns_out = NULL;
+        return h;
+    }
+    *ns_out = g_strndup(h, (gsize)(slash - h));
+    return slash + 1;
+}
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+/* Lower-cases @len bytes of @s into @stack (HOST_STACK_LEN) or, when too
+ * long, into a new buffer stored in @heap (caller frees). Returns the
+ * NUL-terminated copy. */
+static char *lower_copy(const char *s, gsize len, char *stack, char **heap)
+{
+    char *dst = stack;
+    *heap = NULL;
+    if (len >= HOST_STACK_LEN) {
+        *heap = g_malloc(len + 1);
+        dst = *heap;
+    }
+    for (gsize i = 0; i < len; i++) {
+        dst[i] = g_ascii_tolower(s[i]);
+    }
+    dst[len] = '\0';
+    return dst;
+}
+
+/* ---- Envoy domains -------------------------------------------------------- */
+
+/* One wildcard domain: the fixed part without '*'. */
+typedef struct {
+    char *fixed;    /* ".foo.com" for "*.foo.com", "foo." for "foo.*" */
+    gsize len;      /* strlen(fixed) */
+    char *domain;   /* the domain as added (lower-cased) */
+    gpointer value; /* the virtual host */
+    guint order;    /* insertion order: stable ties */
+} DomainWild;
+
+struct _HostDomainTable {
+    GHashTable *exact;  /* lower-cased domain (owned) -> value */
+    GPtrArray *suffix;  /* DomainWild*, longest first after finish */
+    GPtrArray *prefix;  /* DomainWild*, longest first after finish */
+    gpointer any;       /* value of the "*" domain, or NULL */
+    guint count;        /* domains added, for stable sort ties */
+};
+
+static void domain_wild_free(gpointer p)
+{
+    DomainWild *w = p;
+    g_free(w->fixed);
+    g_free(w->domain);
+    g_free(w);
+}
+
+HostDomainTable *host_domain_table_new(void)
+{
+    HostDomainTable *t = g_new0(HostDomainTable, 1);
+    t->exact = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    t->suffix = g_ptr_array_new_with_free_func(domain_wild_free);
+    t->prefix = g_ptr_array_new_with_free_func(domain_wild_free);
+    return t;
+}
+
+void host_domain_table_free(HostDomainTable *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    g_hash_table_unref(t->exact);
+    g_ptr_array_unref(t->suffix);
+    g_ptr_array_unref(t->prefix);
+    g_free(t);
+}
+
+static gboolean wild_has(const GPtrArray *arr, const char *domain)
+{
+    for (guint i = 0; i < arr->len; i++) {
+        const DomainWild *w = g_ptr_array_index(arr, i);
+        if (strcmp(w->domain, domain) == 0) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+gboolean host_domain_table_add(HostDomainTable *t, const char *domain,
+                               gpointer value)
+{
+    g_return_val_if_fail(t != NULL && domain != NULL, FALSE);
+    g_autofree char *d = g_ascii_strdown(domain, -1);
+    gsize len = strlen(d);
+    if (strcmp(d, "*") == 0) {
+        if (t->any != NULL) {
+            return FALSE;
+        }
+        t->any = value;
+        return TRUE;
+    }
+    if (len > 1 && d[0] == '*') {
+        if (wild_has(t->suffix, d)) {
+            return FALSE;
+        }
+        DomainWild *w = g_new0(DomainWild, 1);
+        w->fixed = g_strdup(d + 1);
+        w->len = len - 1;
+        w->domain = g_steal_pointer(&d);
+        w->value = value;
+        w->order = t->count++;
+        g_ptr_array_add(t->suffix, w);
+        return TRUE;
+    }
+    if (len > 1 && d[len - 1] == '*') {
+        if (wild_has(t->prefix, d)) {
+            return FALSE;
+        }
+        DomainWild *w = g_new0(DomainWild, 1);
+        w->fixed = g_strndup(d, len - 1);
+        w->len = len - 1;
+        w->domain = g_steal_pointer(&d);
+        w->value = value;
+        w->order = t->count++;
+        g_ptr_array_add(t->prefix, w);
+        return TRUE;
+    }
+    if (g_hash_table_contains(t->exact, d)) {
+        return FALSE;
+    }
+    t->count++;
+    g_hash_table_insert(t->exact, g_steal_pointer(&d), value);
+    return TRUE;
+}
+
+static gint wild_cmp(gconstpointer a, gconstpointer b)
+{
+    const DomainWild *x = *(const DomainWild *const *)a;
+    const DomainWild *y = *(const DomainWild *const *)b;
+    if (x->len != y->len) {
+        return x->len > y->len ? -1 : 1;
+    }
+    return x->order < y->order ? -1 : (x->order > y->order ? 1 : 0);
+}
+
+void host_domain_table_finish(HostDomainTable *t)
+{
+    g_return_if_fail(t != NULL);
+    g_ptr_array_sort(t->suffix, wild_cmp);
+    g_ptr_array_sort(t->prefix, wild_cmp);
+}
+
+gpointer host_domain_table_lookup(const HostDomainTable *t,
+                                  const char *authority, HostMatchKind *kind_out,
+                                  const char **domain_out)
+{
+    g_return_val_if_fail(t != NULL, NULL);
+    HostMatchKind kind = HOST_MATCH_NONE;
+    const char *dom = NULL;
+    gpointer found = NULL;
+    const char *a = authority != NULL ? authority : "";
+    gsize len = strlen(a);
+
+    /* Strip ":port" (ignore_port_in_host_matching). An IPv6 literal keeps
+     * its brackets: only a colon after the closing ']' starts a port. */
+    const char *colon = strrchr(a, ':');
+    if (colon != NULL) {
+        const char *bracket = strrchr(a, ']');
+        gboolean v6_bare = a[0] != '[' && strchr(a, ':') != colon;
+        if (!v6_bare && (bracket == NULL || bracket < colon)) {
+            len = (gsize)(colon - a);
+        }
+    }
+    char stack[HOST_STACK_LEN];
+    g_autofree char *heap = NULL;
+    const char *host = lower_copy(a, len, stack, &heap);
+
+    /* (1) exact */
+    gpointer orig_key = NULL;
+    if (g_hash_table_lookup_extended(t->exact, host, &orig_key, &found)) {
+        kind = HOST_MATCH_EXACT;
+        dom = orig_key;
+        goto done;
+    }
+    /* (2) suffix wildcards, longest first; the '*' must match at least one
+     * character, so the fixed part must be strictly shorter than the host. */
+    for (guint i = 0; i < t->suffix->len; i++) {
+        const DomainWild *w = g_ptr_array_index(t->suffix, i);
+        if (w->len < len && memcmp(host + len - w->len, w->fixed, w->len) == 0) {
+            found = w->value;
+            kind = HOST_MATCH_SUFFIX;
+            dom = w->domain;
+            goto done;
+        }
+    }
+    /* (3) prefix wildcards, longest first */
+    for (guint i = 0; i < t->prefix->len; i++) {
+        const DomainWild *w = g_ptr_array_index(t->prefix, i);
+        if (w->len < len && memcmp(host, w->fixed, w->len) == 0) {
+            found = w->value;
+            kind = HOST_MATCH_PREFIX;
+            dom = w->domain;
+            goto done;
+        }
+    }
+    /* (4) "*" */
+    if (t->any != NULL) {
+        found = t->any;
+        kind = HOST_MATCH_ANY;
+        dom = "*";
+    }
+done:
+    if (kind_out != NULL) {
+        *kind_out = kind;
+    }
+    if (domain_out != NULL) {
+        *domain_out = dom;
+    }
+    return found;
+}
+
+/* ---- Envoy SNI ------------------------------------------------------------ */
+
+struct _HostSniTable {
+    GHashTable *exact;    /* lower-cased name (owned) -> value */
+    GHashTable *wildcard; /* lower-cased suffix ".example.com" (owned) ->
+                           * value, for the name "*.example.com" */
+    GHashTable *names;    /* suffix -> the configured "*.x" name (owned) */
+    gpointer match_all;   /* value for chains without server_names */
+    gboolean has_match_all; /* match_all was set */
+};
+
+HostSniTable *host_sni_table_new(void)
+{
+    HostSniTable *t = g_new0(HostSniTable, 1);
+    t->exact = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    t->wildcard =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    t->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    return t;
+}
+
+void host_sni_table_free(HostSniTable *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    g_hash_table_unref(t->exact);
+    g_hash_table_unref(t->wildcard);
+    g_hash_table_unref(t->names);
+    g_free(t);
+}
+
+gboolean host_sni_table_add(HostSniTable *t, const char *server_name,
+                            gpointer value)
+{
+    g_return_val_if_fail(t != NULL && server_name != NULL, FALSE);
+    g_autofree char *n = g_ascii_strdown(server_name, -1);
+    if (n[0] == '*' && n[1] == '.') {
+        if (g_hash_table_contains(t->wildcard, n + 1)) {
+            return FALSE;
+        }
+        g_hash_table_insert(t->names, g_strdup(n + 1), g_strdup(n));
+        g_hash_table_insert(t->wildcard, g_strdup(n + 1), value);
+        return TRUE;
+    }
+    if (g_hash_table_contains(t->exact, n)) {
+        return FALSE;
+    }
+    g_hash_table_insert(t->exact, g_steal_pointer(&n), value);
+    return TRUE;
+}
+
+void host_sni_table_set_match_all(HostSniTable *t, gpointer value)
+{
+    g_return_if_fail(t != NULL);
+    if (!t->has_match_all) {
+        t->match_all = value;
+        t->has_match_all = TRUE;
+    }
+}
+
+gpointer host_sni_table_lookup(const HostSniTable *t, const char *sni,
+                               const char **matched_out)
+{
+    g_return_val_if_fail(t != NULL, NULL);
+    const char *matched = NULL;
+    gpointer found = NULL;
+    if (sni != NULL && sni[0] != '\0') {
+        char stack[HOST_STACK_LEN];
+        g_autofree char *heap = NULL;
+        const char *name = lower_copy(sni, strlen(sni), stack, &heap);
+        gpointer key = NULL;
+        if (g_hash_table_lookup_extended(t->exact, name, &key, &found)) {
+            matched = key;
+            goto done;
+        }
+        /* Leftmost dot first = longest wildcard suffix first. */
+        for (const char *dot = strchr(name, '.'); dot != NULL;
+             dot = strchr(dot + 1, '.')) {
+            if (g_hash_table_lookup_extended(t->wildcard, dot, NULL, &found)) {
+                matched = g_hash_table_lookup(t->names, dot);
+                goto done;
+            }
+        }
+    }
+    found = t->match_all;
+done:
+    if (matched_out != NULL) {
+        *matched_out = matched;
+    }
+    return found;
+}
