@@ -1,0 +1,128 @@
+/* client.c: traffic generators (step 1): poisson or constant arrivals and
+ * a weighted request mix, each generator with its own random stream. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "models/client.h"
+
+typedef struct {
+    const TrafficSpec *ts; /* borrowed from the scenario */
+    const char *name;      /* interned */
+    Rng rng;               /* "client/<name>" */
+    guint64 sent;          /* requests generated so far */
+} Generator;
+
+struct _Client {
+    World *w;              /* borrowed */
+    Path *path;            /* borrowed */
+    Generator *gens;       /* one per traffic entry */
+    guint n_gens;
+    guint32 ev_arrival;    /* arg = generator index */
+};
+
+static SimTime next_gap(Generator *g)
+{
+    double mean_ns = 1e9 / g->ts->rate;
+    if (g->ts->arrival == ARRIVAL_CONSTANT) {
+        return (SimTime)llround(mean_ns) > 0 ? (SimTime)llround(mean_ns) : 1;
+    }
+    /* Poisson process: exponential gaps. 1 - u keeps log away from 0. */
+    double u = rng_double(&g->rng);
+    SimTime gap = (SimTime)llround(-log(1.0 - u) * mean_ns);
+    return gap > 0 ? gap : 1;
+}
+
+void client_fill(Request *r, const TrafficSpec *ts, const RequestTemplate *t)
+{
+    r->scheme = t->url.scheme;
+    r->lb_port = t->url.port;
+    r->host = t->url.host;
+    r->authority = kv_list_get(t->headers, "host") != NULL
+                       ? kv_list_get(t->headers, "host")
+                       : t->url.authority;
+    r->path = t->url.path;
+    r->method = t->method;
+    r->headers = t->headers;
+    gboolean tls = t->url.scheme == URL_HTTPS || t->url.scheme == URL_TLS;
+    r->sni = tls ? t->url.host : NULL;
+    (void)ts;
+}
+
+static const RequestTemplate *pick_template(Generator *g)
+{
+    const GArray *reqs = g->ts->requests;
+    guint32 x = rng_below(&g->rng, (guint32)g->ts->total_weight);
+    for (guint i = 0; i < reqs->len; i++) {
+        const RequestTemplate *t = &g_array_index(reqs, RequestTemplate, i);
+        if (x < (guint32)t->weight) {
+            return t;
+        }
+        x -= (guint32)t->weight;
+    }
+    g_assert_not_reached();
+}
+
+static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Client *c = ctx;
+    Generator *g = &c->gens[ev->arg];
+    Request *r = path_request_new(c->path);
+    client_fill(r, g->ts, pick_template(g));
+    r->traffic = g->name;
+    /* Clients from 198.51.100.0/24 (TEST-NET-2), many of them. */
+    g_snprintf(r->client_ip, sizeof r->client_ip, "198.51.100.%u",
+               (guint)(1 + g->sent % 250));
+    g->sent++;
+    path_send(c->path, r);
+    SimTime next = sim_now(e) + next_gap(g);
+    if (next < g->ts->stop) {
+        sim_schedule(e, next, c->ev_arrival, ev->arg, NULL);
+    }
+}
+
+Client *client_new(World *w, Path *p)
+{
+    Client *c = g_new0(Client, 1);
+    c->w = w;
+    c->path = p;
+    c->n_gens = w->s->traffic->len;
+    c->gens = g_new0(Generator, c->n_gens + 1);
+    for (guint i = 0; i < c->n_gens; i++) {
+        Generator *g = &c->gens[i];
+        g->ts = g_ptr_array_index(w->s->traffic, i);
+        g->name = g_intern_string(g->ts->name);
+        g_autofree char *stream = g_strdup_printf("client/%s", g->name);
+        rng_init_named(&g->rng, w->seed, stream);
+    }
+    c->ev_arrival = sim_engine_register(w->engine, "client-arrival",
+                                        on_arrival, NULL, c);
+    return c;
+}
+
+void client_free(Client *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    g_free(c->gens);
+    g_free(c);
+}
+
+void client_start(Client *c)
+{
+    for (guint i = 0; i < c->n_gens; i++) {
+        Generator *g = &c->gens[i];
+        if (g->ts->arrival == ARRIVAL_TRACE) {
+            continue; /* replay is read by the trace reader */
+        }
+        SimTime first = g->ts->start + next_gap(g);
+        if (g->ts->arrival == ARRIVAL_CONSTANT) {
+            first = g->ts->start;
+        }
+        if (first < g->ts->stop) {
+            sim_schedule(c->w->engine, first, c->ev_arrival, i, NULL);
+        }
+    }
+}

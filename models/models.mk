@@ -1,0 +1,18 @@
+# models/models.mk: the objects and the request path's models (included by
+# Makefile.am).
+libingress_a_SOURCES += \
+	models/ynode.c models/ynode.h \
+	models/k8s.c models/k8s.h \
+	models/cluster.c models/cluster.h \
+	models/endpoints.c models/endpoints.h \
+	models/scenario.c models/scenario.h \
+	models/trace.c models/trace.h
+libingress_a_SOURCES += \
+	models/results.c models/results.h \
+	models/request.h \
+	models/world.c models/world.h \
+	models/client.c models/client.h \
+	models/lb.c models/lb.h \
+	models/upstream.c models/upstream.h \
+	models/app.c models/app.h \
+	models/path.c models/path.h

@@ -1,0 +1,650 @@
+/* path.c: the nine steps as events. A request hops client -> load balancer
+ * -> node (kube-proxy) -> gateway pod (Envoy: listener, Gateway server,
+ * VirtualService route, cluster) -> application pod, and its answer comes
+ * back the same way; every decision is made by the step's model, which
+ * also tells a traced request why. */
+#include "config.h"
+
+#include <string.h>
+
+#include "models/app.h"
+#include "models/lb.h"
+#include "models/path.h"
+#include "models/upstream.h"
+
+/* Linux gives up on a SYN nobody answers after 127 s (tcp_syn_retries 6,
+ * spec R3.6); a client that sent into a black hole learns it then. */
+#define CLIENT_SYN_TIMEOUT (127 * SIM_S)
+/* Envoy's jittered retry back-off base (router retry policy). */
+#define RETRY_BACKOFF_BASE (25 * SIM_MS)
+#define RETRY_BACKOFF_MAX (250 * SIM_MS)
+/* Requests allocated per slab. */
+#define SLAB_SIZE 1024
+
+struct _Path {
+    World *w;              /* borrowed */
+    GPtrArray *slabs;      /* Request[SLAB_SIZE] blocks, owned */
+    Request *free_list;    /* reusable requests */
+    guint64 next_id;       /* last id given */
+    guint64 live;          /* requests handed out, not yet freed */
+    PathDoneFunc done;     /* nullable hook */
+    gpointer done_data;
+    Rng lat;               /* "latency": every hop's delay draws */
+    guint32 ev_lb, ev_node, ev_gateway, ev_connect_failed, ev_app,
+        ev_app_done, ev_client;
+};
+
+/* ---- requests ------------------------------------------------------------ */
+
+Request *path_request_new(Path *p)
+{
+    if (p->free_list == NULL) {
+        Request *slab = g_new0(Request, SLAB_SIZE);
+        g_ptr_array_add(p->slabs, slab);
+        for (guint i = 0; i < SLAB_SIZE; i++) {
+            slab[i].next = p->free_list;
+            p->free_list = &slab[i];
+        }
+    }
+    Request *r = p->free_list;
+    p->free_list = r->next;
+    memset(r, 0, sizeof *r);
+    r->id = ++p->next_id;
+    r->app_pod = -1;
+    r->out.flags = "-";
+    p->live++;
+    return r;
+}
+
+static void request_release(Path *p, Request *r)
+{
+    if (r->has_dec) {
+        gateway_decision_clear(&r->dec);
+    }
+    gateway_snapshot_unref(r->snap);
+    r->snap = NULL;
+    r->next = p->free_list;
+    p->free_list = r;
+    p->live--;
+}
+
+guint64 path_in_flight(const Path *p)
+{
+    return p->live;
+}
+
+void path_set_done(Path *p, PathDoneFunc fn, gpointer user_data)
+{
+    p->done = fn;
+    p->done_data = user_data;
+}
+
+static SimTime hop(Path *p, const Dist *d)
+{
+    return dist_sample(d, &p->lat);
+}
+
+static const char *node_name(const Path *p, guint node)
+{
+    return p->w->nodes[node].node->name;
+}
+
+/* ---- endings ------------------------------------------------------------- */
+
+/* The outcome is decided now; the client sees it after the way back, which
+ * retraces the hops the request made up to @step. */
+static void finish(Path *p, Request *r, guint step)
+{
+    World *w = p->w;
+    const LatencySpec *lat = &w->s->latency;
+    SimTime back = hop(p, &lat->client_to_lb);
+    r->phase[PHASE_CLIENT_LB] += back;
+    if (step >= 3) {
+        SimTime t = hop(p, &lat->lb_to_node);
+        r->phase[PHASE_LB_NODE] += t;
+        back += t;
+    }
+    if (step >= 5 && w->pods[r->gw_pod].node != r->node) {
+        SimTime t = hop(p, &lat->node_to_node);
+        r->phase[PHASE_NODE] += t;
+        back += t;
+    }
+    if (step >= 9 && r->app_pod >= 0 &&
+        w->pods[r->app_pod].node != w->pods[r->gw_pod].node) {
+        SimTime t = hop(p, &lat->node_to_node);
+        r->phase[PHASE_UPSTREAM] += t;
+        back += t;
+    }
+    r->out.step = step;
+    r->out.sent = r->sent;
+    r->out.traffic = r->traffic;
+    sim_schedule_in(w->engine, back, p->ev_client, 0, r);
+}
+
+static void fail(Path *p, Request *r, guint step, FailReason why,
+                 SimTime after)
+{
+    r->out.kind = OUTCOME_FAILURE;
+    r->out.reason = why;
+    if (after > 0) {
+        /* The client learns of a black hole only when it gives up. */
+        r->out.step = step;
+        r->out.sent = r->sent;
+        r->out.traffic = r->traffic;
+        sim_schedule_in(p->w->engine, after, p->ev_client, 0, r);
+        return;
+    }
+    finish(p, r, step);
+}
+
+static void respond(Path *p, Request *r, guint step, gint status,
+                    const char *flags, gboolean from_gateway)
+{
+    r->out.kind = OUTCOME_RESPONSE;
+    r->out.status = status;
+    r->out.flags = flags;
+    r->out.from_gateway = from_gateway;
+    finish(p, r, step);
+}
+
+static void on_client(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    Request *r = ev->data;
+    r->out.done = sim_now(e);
+    for (guint i = 0; i < PHASE_N; i++) {
+        r->out.phase[i] = r->phase[i];
+    }
+    if (r->tr != NULL) {
+        const char *what = r->out.kind == OUTCOME_FAILURE ? "fails"
+                           : r->out.kind == OUTCOME_CONNECTION
+                               ? "connection proxied"
+                               : "response received";
+        g_autofree char *total = sim_time_format(r->out.done - r->sent);
+        trace_addf(r->tr, 1, "client", NULL, sim_now(e), NULL,
+                   "%s after %s", what, total);
+    }
+    results_record(p->w->results, &r->out);
+    if (r->node_port != 0) {
+        lb_release(p->w->lb, r->node);
+    }
+    if (p->done != NULL) {
+        p->done(r, p->done_data);
+    }
+    request_release(p, r);
+}
+
+/* ---- step 1: the client sends -------------------------------------------- */
+
+void path_send(Path *p, Request *r)
+{
+    World *w = p->w;
+    SimTime now = sim_now(w->engine);
+    r->sent = now;
+    results_sent(w->results, now);
+    SimTime t = hop(p, &w->s->latency.client_to_lb);
+    r->phase[PHASE_CLIENT_LB] += t;
+    if (r->tr != NULL) {
+        trace_addf(r->tr, 1, "client", NULL, now, NULL,
+                   "%s %s://%s%s%s to load balancer port %d%s%s",
+                   r->scheme == URL_HTTP || r->scheme == URL_HTTPS
+                       ? r->method
+                       : "connect",
+                   url_scheme_name(r->scheme), r->authority, r->path,
+                   "", r->lb_port, r->sni != NULL ? ", SNI " : ", no SNI",
+                   r->sni != NULL ? r->sni : "");
+    }
+    sim_schedule(w->engine, now + t, p->ev_lb, 0, r);
+}
+
+/* ---- step 2: the load balancer ------------------------------------------- */
+
+static void on_lb(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    Request *r = ev->data;
+    guint node = 0;
+    gint node_port = 0;
+    switch (lb_pick(p->w->lb, r->lb_port, r->client_ip, &node, &node_port,
+                    r->tr, sim_now(e))) {
+    case LB_NO_LISTENER:
+        fail(p, r, 2, FAIL_REFUSED, 0);
+        return;
+    case LB_NO_BACKEND:
+        fail(p, r, 2, FAIL_RESET, 0);
+        return;
+    case LB_FORWARD:
+        break;
+    }
+    r->node = node;
+    r->node_port = node_port;
+    SimTime t = hop(p, &p->w->s->latency.lb_to_node);
+    r->phase[PHASE_LB_NODE] += t;
+    sim_schedule_in(e, t, p->ev_node, 0, r);
+}
+
+/* ---- steps 3 and 4: node, kube-proxy, ingressgateway Service --------------- */
+
+/* Step 4 as people learn it: the ingressgateway Service port whose
+ * nodePort this was, mapped to the targetPort of the chosen pod. */
+static void trace_service_step(Path *p, Request *r, const PodState *gw,
+                               gint target_port)
+{
+    const K8sService *svc = cluster_gateway_service(p->w->c);
+    const K8sServicePort *sp = NULL;
+    for (guint i = 0; svc != NULL && i < svc->ports->len; i++) {
+        const K8sServicePort *x = &g_array_index(svc->ports, K8sServicePort, i);
+        if (x->node_port == r->node_port) {
+            sp = x;
+        }
+    }
+    trace_addf(r->tr, 4, "ingressgateway Service", node_name(p, gw->node),
+               sim_now(p->w->engine),
+               "the Service's port -> targetPort mapping, endpoints from "
+               "ready pods (S-2, S-4)",
+               "Service %s/%s port %s%s%d (nodePort %d) -> pod %s/%s port %d "
+               "on %s",
+               svc != NULL ? svc->meta.ns : "?",
+               svc != NULL ? svc->meta.name : "?",
+               sp != NULL && sp->name != NULL ? sp->name : "",
+               sp != NULL && sp->name != NULL ? " " : "",
+               sp != NULL ? sp->port : 0, r->node_port, gw->pod->meta.ns,
+               gw->pod->meta.name, target_port, node_name(p, gw->node));
+    g_autofree char *ref = k8s_meta_ref(&gw->pod->meta);
+    trace_set(r->tr, "gateway_pod", ref);
+}
+
+static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    World *w = p->w;
+    Request *r = ev->data;
+    NodeState *ns = &w->nodes[r->node];
+    SimTime now = sim_now(e);
+    if (!ns->up) {
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 3, "node", ns->node->name, now,
+                       "a down node answers nothing; the client's SYN "
+                       "retransmissions give up after 127 s (R3.6)",
+                       "%s is down: the SYN to port %d is lost",
+                       ns->node->name, r->node_port);
+        }
+        fail(p, r, 3, FAIL_TIMEOUT, CLIENT_SYN_TIMEOUT);
+        return;
+    }
+    KpPacket pkt = {
+        .src_ip = r->client_ip,
+        .dst_ip = ns->node->ip,
+        .dst_port = r->node_port,
+        .proto = "tcp",
+    };
+    KpResult res;
+    kube_proxy_walk(ns->kp, ns->kp_state, &pkt, &ns->rng, now, &res, r->tr,
+                    ns->node->name);
+    switch (res.verdict) {
+    case KP_ACCEPT_LOCAL:
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 3, "node", ns->node->name, now,
+                       "no kube-proxy rule for this port and nothing listens "
+                       "on it: the kernel answers RST",
+                       "nothing on %s:%d: connection refused", ns->node->ip,
+                       r->node_port);
+        }
+        fail(p, r, 3, FAIL_REFUSED, 0);
+        return;
+    case KP_REJECT:
+        fail(p, r, 3, FAIL_REFUSED, 0);
+        return;
+    case KP_DROP:
+    case KP_FORWARD: /* routed on, never answered: not for this node */
+        fail(p, r, 3, FAIL_TIMEOUT, CLIENT_SYN_TIMEOUT);
+        return;
+    case KP_DNAT:
+        break;
+    }
+    PodState *gw = world_pod_by_ip(w, res.dnat_ip);
+    if (gw == NULL || !gw->is_gateway) {
+        /* DNAT to an address that is no gateway pod (manual endpoints):
+         * nobody answers there. */
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 4, "ingressgateway Service", ns->node->name,
+                       now, NULL,
+                       "endpoint %s:%d is not a gateway pod of the scenario",
+                       res.dnat_ip, res.dnat_port);
+        }
+        fail(p, r, 4, FAIL_TIMEOUT, CLIENT_SYN_TIMEOUT);
+        return;
+    }
+    r->gw_pod = gw->pod->index;
+    r->gw_port = res.dnat_port;
+    if (r->tr != NULL) {
+        trace_service_step(p, r, gw, res.dnat_port);
+    }
+    if (!w->nodes[gw->node].up) {
+        fail(p, r, 4, FAIL_TIMEOUT, CLIENT_SYN_TIMEOUT);
+        return;
+    }
+    if (!gw->running) {
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 4, "ingressgateway Service",
+                       node_name(p, gw->node), now,
+                       "conntrack keeps the DNAT; the pod's node answers RST "
+                       "(K-23)",
+                       "pod %s is not running: connection refused",
+                       gw->pod->meta.name);
+        }
+        fail(p, r, 4, FAIL_REFUSED, 0);
+        return;
+    }
+    SimTime t = 0;
+    if (gw->node != r->node) {
+        t = hop(p, &w->s->latency.node_to_node);
+    }
+    r->phase[PHASE_NODE] += t;
+    sim_schedule_in(e, t, p->ev_gateway, 0, r);
+}
+
+/* ---- steps 5 to 8: the gateway pod ---------------------------------------- */
+
+static void attempt_upstream(Path *p, Request *r);
+
+static guint local_reply_step(const GatewayDecision *d)
+{
+    /* A route to a cluster that does not exist fails at the application
+     * Service (step 8); everything else was decided by the routing. */
+    return strcmp(d->flags, "NC") == 0 ? 8 : (d->step > 0 ? d->step : 7);
+}
+
+static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    World *w = p->w;
+    Request *r = ev->data;
+    PodState *gw = &w->pods[r->gw_pod];
+    SimTime now = sim_now(e);
+    gboolean tls = r->scheme == URL_HTTPS || r->scheme == URL_TLS;
+    gboolean http = r->scheme == URL_HTTP || r->scheme == URL_HTTPS;
+    r->snap = gateway_snapshot_ref(gw->gw);
+    GatewayRequest gr = {
+        .port = r->gw_port,
+        .tls = tls,
+        .sni = r->sni,
+        .client_anchors = r->anchors,
+        .client_cert = r->client_cert,
+        .verify_host = r->host,
+        .http = http,
+        .scheme = tls ? "https" : "http",
+        .method = r->method,
+        .authority = r->authority,
+        .path = r->path,
+        .headers = r->headers,
+        .now_unix = w->wall_epoch + now / SIM_S,
+    };
+    gateway_decide(r->snap, &gr, &gw->rng, &r->dec, r->tr, now,
+                   node_name(p, gw->node));
+    r->has_dec = TRUE;
+    SimTime proc = hop(p, &w->s->latency.gateway);
+    if (tls && r->dec.outcome != GATEWAY_REFUSED) {
+        proc += hop(p, &w->s->latency.tls_handshake);
+    }
+    r->phase[PHASE_GATEWAY] += proc;
+    switch (r->dec.outcome) {
+    case GATEWAY_REFUSED:
+        fail(p, r, 5, FAIL_REFUSED, 0);
+        return;
+    case GATEWAY_RESET:
+        fail(p, r, 5, FAIL_RESET, 0);
+        return;
+    case GATEWAY_TLS_FAILED:
+        fail(p, r, 5, FAIL_TLS_HANDSHAKE, 0);
+        return;
+    case GATEWAY_LOCAL_REPLY:
+        r->out.route = r->dec.route != NULL ? g_intern_string(r->dec.route) : NULL;
+        r->out.cluster = r->dec.cluster_name != NULL
+                             ? g_intern_string(r->dec.cluster_name)
+                             : NULL;
+        respond(p, r, local_reply_step(&r->dec), r->dec.status, r->dec.flags,
+                TRUE);
+        return;
+    case GATEWAY_FORWARD:
+        break;
+    }
+    r->out.route = r->dec.route != NULL ? g_intern_string(r->dec.route) : NULL;
+    r->out.cluster = g_intern_string(r->dec.cluster->name);
+    r->phase[PHASE_GATEWAY] += r->dec.fault_delay;
+    r->mark = now + proc + r->dec.fault_delay;
+    r->forwarded = r->mark;
+    sim_schedule(e, r->mark, p->ev_connect_failed, 1, r); /* arg 1: go */
+}
+
+/* Step 8: Envoy picks a pod of the cluster and connects to it. */
+static void attempt_upstream(Path *p, Request *r)
+{
+    World *w = p->w;
+    PodState *gw = &w->pods[r->gw_pod];
+    SimTime now = sim_now(w->engine);
+    const char *node = node_name(p, gw->node);
+    UpstreamHost h;
+    if (!upstream_pick(gw->up, r->dec.cluster, &gw->rng, r->tried,
+                       r->attempts, &h, r->tr, now, node)) {
+        respond(p, r, 8, 503, r->attempts > 0 ? "URX,UH" : "UH", TRUE);
+        return;
+    }
+    r->tried[r->attempts++] = h.pod;
+    r->app_pod = h.pod;
+    PodState *ap = h.pod >= 0 ? &w->pods[h.pod] : NULL;
+    SimTime t = 0;
+    if (ap != NULL && ap->node != gw->node) {
+        t = hop(p, &w->s->latency.node_to_node);
+    }
+    if (r->tr != NULL) {
+        trace_set_int(r->tr, "attempts", r->attempts);
+        if (ap != NULL) {
+            g_autofree char *ref = k8s_meta_ref(&ap->pod->meta);
+            trace_set(r->tr, "upstream_pod", ref);
+            trace_set(r->tr, "upstream_node", node_name(p, ap->node));
+        }
+    }
+    if (ap == NULL || !w->nodes[ap->node].up) {
+        /* SYNs into a dead node: Envoy waits its connect timeout. */
+        if (r->tr != NULL) {
+            g_autofree char *ct = sim_time_format(r->dec.cluster->connect_timeout);
+            trace_addf(r->tr, 8, "Envoy upstream", node, now,
+                       "the node is down; connect_timeout (Istio 10s, R4.2)",
+                       "connect to %s:%d times out after %s", h.ip, h.port, ct);
+        }
+        sim_schedule_in(w->engine, r->dec.cluster->connect_timeout,
+                        p->ev_connect_failed, 0, r);
+        return;
+    }
+    if (!ap->running || !k8s_pod_accepts_port(ap->pod, h.port)) {
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 8, "Envoy upstream", node, now,
+                       "the pod's node answers RST (R4.9)",
+                       "connect to %s:%d refused (%s)", h.ip, h.port,
+                       !ap->running ? "pod not running"
+                                    : "no container listens on that port");
+        }
+        sim_schedule_in(w->engine, 2 * t + 1, p->ev_connect_failed, 0, r);
+        return;
+    }
+    upstream_begin(gw->up, h.pod);
+    r->phase[PHASE_UPSTREAM] += t;
+    r->mark = now + t;
+    sim_schedule_in(w->engine, t, p->ev_app, 0, r);
+}
+
+/* Arg 1: the forward itself (after fault delay); arg 0: a connect failed,
+ * retry as the route's policy allows (R4.5, R4.9). */
+static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    Request *r = ev->data;
+    if (ev->arg == 1) {
+        attempt_upstream(p, r);
+        return;
+    }
+    const GatewayRetryPolicy *rp = r->dec.retry;
+    gboolean retriable =
+        rp != NULL && (rp->retry_on & GATEWAY_RETRY_CONNECT_FAILURE) != 0;
+    if (retriable && r->attempts <= rp->num_retries &&
+        r->attempts < REQUEST_MAX_ATTEMPTS) {
+        /* Envoy's fully jittered exponential back-off: uniform in
+         * [0, (2^n - 1) * base), capped. */
+        SimTime cap = RETRY_BACKOFF_BASE * ((1 << r->attempts) - 1);
+        cap = MIN(cap, RETRY_BACKOFF_MAX);
+        SimTime wait = (SimTime)(rng_double(&p->w->pods[r->gw_pod].rng) * (double)cap);
+        r->phase[PHASE_GATEWAY] += wait;
+        if (r->tr != NULL) {
+            g_autofree char *ws = sim_time_format(wait);
+            trace_addf(r->tr, 8, "Envoy upstream",
+                       node_name(p, p->w->pods[r->gw_pod].node), sim_now(e),
+                       "retry_on connect-failure, previous_hosts avoided "
+                       "(Istio default retries, R13)",
+                       "retry %u of %u after %s", r->attempts, rp->num_retries,
+                       ws);
+        }
+        sim_schedule_in(e, wait, p->ev_connect_failed, 1, r);
+        return;
+    }
+    respond(p, r, 8, 503, r->attempts > 1 ? "URX,UF" : "UF", TRUE);
+}
+
+/* ---- step 9: the application pod ------------------------------------------ */
+
+static void serve(Path *p, Request *r)
+{
+    World *w = p->w;
+    PodState *ap = &w->pods[r->app_pod];
+    SimTime now = sim_now(w->engine);
+    r->phase[PHASE_APP_QUEUE] += now - r->mark;
+    g_autofree char *ref = r->tr != NULL ? k8s_meta_ref(&ap->pod->meta) : NULL;
+    SimTime t = app_pod_serve(ap->app, r, &ap->rng, &r->status, now, ref,
+                              node_name(p, ap->node));
+    r->phase[PHASE_APP_SERVICE] += t;
+    sim_schedule_in(w->engine, t, p->ev_app_done, 0, r);
+}
+
+static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    Request *r = ev->data;
+    PodState *ap = &p->w->pods[r->app_pod];
+    {
+        g_autofree char *ref = k8s_meta_ref(&ap->pod->meta);
+        r->out.pod = g_intern_string(ref);
+    }
+    if (!world_pod_alive(p->w, ap)) {
+        upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+        sim_schedule_in(e, 1, p->ev_connect_failed, 0, r);
+        return;
+    }
+    switch (app_pod_admit(ap->app, r)) {
+    case APP_START:
+        serve(p, r);
+        break;
+    case APP_QUEUED:
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 9, "application pod", node_name(p, ap->node),
+                       sim_now(e), "FIFO queue in front of `concurrency`",
+                       "pod %s busy: queued behind %u", ap->pod->meta.name,
+                       app_pod_queued(ap->app) - 1);
+        }
+        break;
+    case APP_REJECTED:
+        upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 9, "application pod", node_name(p, ap->node),
+                       sim_now(e), "the workload's queueLimit",
+                       "pod %s queue full: answers 503", ap->pod->meta.name);
+        }
+        respond(p, r, 9, 503, "-", FALSE);
+        break;
+    }
+}
+
+static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    World *w = p->w;
+    Request *r = ev->data;
+    PodState *ap = &w->pods[r->app_pod];
+    Request *next = app_pod_finish(ap->app);
+    if (next != NULL) {
+        serve(p, next);
+    }
+    upstream_end(w->pods[r->gw_pod].up, r->app_pod);
+    SimTime timeout = r->dec.timeout;
+    if (timeout > 0 && sim_now(e) - r->forwarded > timeout) {
+        /* R13: the route timeout fired first; Envoy answered 504 UT and
+         * the app's late answer is discarded. */
+        if (r->tr != NULL) {
+            g_autofree char *ts = sim_time_format(timeout);
+            trace_addf(r->tr, 7, "Envoy router",
+                       node_name(p, w->pods[r->gw_pod].node),
+                       r->forwarded + timeout,
+                       "VirtualService timeout (R13)",
+                       "route timeout %s expired: 504 UT", ts);
+        }
+        respond(p, r, 7, 504, "UT", TRUE);
+        return;
+    }
+    if (r->scheme == URL_TCP || r->scheme == URL_TLS) {
+        r->out.kind = OUTCOME_CONNECTION;
+        finish(p, r, 9);
+        return;
+    }
+    respond(p, r, 9, r->status, "-", FALSE);
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+static void discard_request(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    if (ev->data != NULL) {
+        request_release(p, ev->data);
+    }
+}
+
+Path *path_new(World *w)
+{
+    Path *p = g_new0(Path, 1);
+    p->w = w;
+    p->slabs = g_ptr_array_new_with_free_func(g_free);
+    rng_init_named(&p->lat, w->seed, "latency");
+    SimEngine *e = w->engine;
+    p->ev_lb = sim_engine_register(e, "at-load-balancer", on_lb,
+                                   discard_request, p);
+    p->ev_node = sim_engine_register(e, "at-node", on_node, discard_request, p);
+    p->ev_gateway = sim_engine_register(e, "at-gateway", on_gateway,
+                                        discard_request, p);
+    p->ev_connect_failed = sim_engine_register(e, "upstream-connect",
+                                               on_connect_failed,
+                                               discard_request, p);
+    p->ev_app = sim_engine_register(e, "at-app", on_app, discard_request, p);
+    p->ev_app_done = sim_engine_register(e, "app-done", on_app_done,
+                                         discard_request, p);
+    p->ev_client = sim_engine_register(e, "at-client", on_client,
+                                       discard_request, p);
+    return p;
+}
+
+void path_free(Path *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    /* Requests still queued in app pods are reachable only from there. */
+    for (guint i = 0; i < p->w->n_pods; i++) {
+        AppPod *a = p->w->pods[i].app;
+        for (Request *r = a != NULL ? app_pod_drain(a) : NULL; r != NULL;) {
+            Request *n = r->next;
+            request_release(p, r);
+            r = n;
+        }
+    }
+    sim_engine_clear(p->w->engine);
+    g_ptr_array_unref(p->slabs);
+    g_free(p);
+}

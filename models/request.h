@@ -1,0 +1,57 @@
+/* request.h: one request (or TCP/TLS connection) on its way through the
+ * nine steps: what the client sent, and what each step decided so far.
+ * Allocated from the path's free list; no allocation per request. */
+#pragma once
+
+#include <glib.h>
+
+#include "models/gateway.h"
+#include "models/results.h"
+#include "models/scenario.h"
+#include "models/trace.h"
+#include "models/tls.h"
+
+G_BEGIN_DECLS
+
+/* Envoy's retries never exceed this many attempts here (Istio default 3). */
+#define REQUEST_MAX_ATTEMPTS 8
+
+typedef struct _Request Request;
+struct _Request {
+    guint64 id;                /* sequence number, from 1 */
+    /* What the client sends (strings borrowed: templates or trace CLI). */
+    UrlScheme scheme;          /* http, https, tcp, tls */
+    gint lb_port;              /* load balancer port */
+    const char *host;          /* URL host */
+    const char *authority;     /* Host header as sent */
+    const char *path;          /* path with query */
+    const char *method;        /* GET */
+    const KvList *headers;     /* lower-case names; nullable */
+    const char *sni;           /* nullable: none sent */
+    const char *traffic;       /* interned generator name */
+    const TlsCert *anchors;    /* trace --cacert; nullable */
+    const TlsCert *client_cert;/* trace --cert; nullable */
+    char client_ip[16];        /* source address */
+    /* Progress. */
+    SimTime sent;              /* left the client */
+    SimTime mark;              /* start of the current phase */
+    SimTime phase[PHASE_N];    /* time spent per phase so far */
+    SimTime forwarded;         /* gateway sent it upstream (route timeout) */
+    SimTime back;              /* one-way return latency to add at the end */
+    guint node;                /* node the load balancer chose */
+    gint node_port;            /* its nodePort */
+    guint gw_pod;              /* gateway pod index (World.pods) */
+    gint gw_port;              /* port on the gateway pod (targetPort) */
+    GatewaySnapshot *snap;     /* config the gateway used (owned ref) */
+    GatewayDecision dec;       /* its decision */
+    gboolean has_dec;          /* dec must be cleared */
+    gint app_pod;              /* upstream pod index, -1 none */
+    guint attempts;            /* upstream attempts made */
+    gint tried[REQUEST_MAX_ATTEMPTS]; /* pods tried (previous_hosts) */
+    gint status;               /* app status once served */
+    Trace *tr;                 /* non-NULL when traced */
+    RequestOutcome out;        /* filled as it ends */
+    Request *next;             /* free list / app queue link */
+};
+
+G_END_DECLS

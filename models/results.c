@@ -1,0 +1,566 @@
+/* results.c: folds request outcomes into counters, histograms and a
+ * per-second series, and writes them as results.json and a summary. */
+#include "config.h"
+
+#include <string.h>
+
+#include "models/results.h"
+
+const char *fail_reason_name(FailReason r)
+{
+    static const char *const names[] = { "refused", "reset", "timeout",
+                                         "tls-handshake" };
+    g_return_val_if_fail(r < FAIL_N_REASONS, "?");
+    return names[r];
+}
+
+const char *phase_name(Phase p)
+{
+    static const char *const names[] = { "client_lb",   "lb_node",
+                                         "node",        "gateway",
+                                         "upstream",    "app_queue",
+                                         "app_service" };
+    g_return_val_if_fail(p < PHASE_N, "?");
+    return names[p];
+}
+
+typedef struct {
+    guint64 count; /* outcomes */
+    Hist *latency; /* of responses and connections */
+} Tally;
+
+typedef struct {
+    guint64 sent;
+    guint64 by_class[6];          /* responses: index status/100 (1..5) */
+    guint64 connections;
+    guint64 failures[FAIL_N_REASONS];
+    Hist *latency;                /* nullable until the first outcome */
+} Second;
+
+typedef struct {
+    SimTime at;
+    char *what;
+} TimelineEvent;
+
+struct _Results {
+    char *scenario;
+    guint64 seed;
+    guint64 sent, responses, connections, failures;
+    GHashTable *status;   /* (status << 1 | from_gateway) -> guint64* */
+    GHashTable *flags;    /* interned flags -> guint64* (gateway replies) */
+    GHashTable *fails;    /* (step << 8 | reason) -> guint64* */
+    GHashTable *routes;   /* interned route -> Tally* */
+    GHashTable *clusters; /* interned cluster -> Tally* */
+    GHashTable *pods;     /* interned pod -> Tally* */
+    GHashTable *traffic;  /* interned traffic name -> Tally* */
+    Hist *latency;        /* all responses and connections */
+    guint64 phase_ns[PHASE_N]; /* summed over recorded outcomes */
+    GArray *seconds;      /* Second, index = second of `sent` */
+    GArray *events;       /* TimelineEvent */
+    guint64 bad_lines;
+    GPtrArray *bad_examples; /* char* "file:line", the first few */
+};
+
+static void tally_free(gpointer p)
+{
+    Tally *t = p;
+    hist_free(t->latency);
+    g_free(t);
+}
+
+static void second_clear(gpointer p)
+{
+    hist_free(((Second *)p)->latency);
+}
+
+static void event_clear(gpointer p)
+{
+    g_free(((TimelineEvent *)p)->what);
+}
+
+Results *results_new(const char *scenario, guint64 seed)
+{
+    Results *r = g_new0(Results, 1);
+    r->scenario = g_strdup(scenario);
+    r->seed = seed;
+    r->status = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                      g_free);
+    r->flags = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                     g_free);
+    r->fails = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                     g_free);
+    r->routes = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                      tally_free);
+    r->clusters = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                        tally_free);
+    r->pods = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                    tally_free);
+    r->traffic = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                       tally_free);
+    r->latency = hist_new();
+    r->seconds = g_array_new(FALSE, TRUE, sizeof(Second));
+    g_array_set_clear_func(r->seconds, second_clear);
+    r->events = g_array_new(FALSE, TRUE, sizeof(TimelineEvent));
+    g_array_set_clear_func(r->events, event_clear);
+    r->bad_examples = g_ptr_array_new_with_free_func(g_free);
+    return r;
+}
+
+void results_free(Results *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    g_free(r->scenario);
+    g_hash_table_unref(r->status);
+    g_hash_table_unref(r->flags);
+    g_hash_table_unref(r->fails);
+    g_hash_table_unref(r->routes);
+    g_hash_table_unref(r->clusters);
+    g_hash_table_unref(r->pods);
+    g_hash_table_unref(r->traffic);
+    hist_free(r->latency);
+    g_array_unref(r->seconds);
+    g_array_unref(r->events);
+    g_ptr_array_unref(r->bad_examples);
+    g_free(r);
+}
+
+static void bump(GHashTable *h, gpointer key)
+{
+    guint64 *n = g_hash_table_lookup(h, key);
+    if (n == NULL) {
+        n = g_new0(guint64, 1);
+        g_hash_table_insert(h, key, n);
+    }
+    (*n)++;
+}
+
+static Tally *tally(GHashTable *h, const char *key)
+{
+    Tally *t = g_hash_table_lookup(h, key);
+    if (t == NULL) {
+        t = g_new0(Tally, 1);
+        t->latency = hist_new();
+        g_hash_table_insert(h, (gpointer)key, t);
+    }
+    return t;
+}
+
+static Second *second_at(Results *r, SimTime at)
+{
+    guint idx = (guint)(at / SIM_S);
+    if (idx >= r->seconds->len) {
+        g_array_set_size(r->seconds, idx + 1);
+    }
+    return &g_array_index(r->seconds, Second, idx);
+}
+
+void results_sent(Results *r, SimTime at)
+{
+    r->sent++;
+    second_at(r, at)->sent++;
+}
+
+void results_record(Results *r, const RequestOutcome *o)
+{
+    SimTime lat = o->done - o->sent;
+    Second *sec = second_at(r, o->sent);
+    g_assert(r->responses + r->connections + r->failures < r->sent);
+    switch (o->kind) {
+    case OUTCOME_RESPONSE:
+        r->responses++;
+        bump(r->status,
+             GINT_TO_POINTER((o->status << 1) | (o->from_gateway ? 1 : 0)));
+        if (o->from_gateway && o->flags != NULL) {
+            bump(r->flags, (gpointer)g_intern_string(o->flags));
+        }
+        sec->by_class[CLAMP(o->status / 100, 1, 5)]++;
+        break;
+    case OUTCOME_CONNECTION:
+        r->connections++;
+        sec->connections++;
+        break;
+    case OUTCOME_FAILURE:
+        r->failures++;
+        bump(r->fails, GINT_TO_POINTER((o->step << 8) | o->reason));
+        sec->failures[o->reason]++;
+        break;
+    }
+    gboolean timed = o->kind != OUTCOME_FAILURE;
+    if (timed) {
+        hist_record(r->latency, lat);
+        if (sec->latency == NULL) {
+            sec->latency = hist_new();
+        }
+        hist_record(sec->latency, lat);
+        for (guint p = 0; p < PHASE_N; p++) {
+            r->phase_ns[p] += (guint64)o->phase[p];
+        }
+    }
+    const char *keys[] = { o->route, o->cluster, o->pod, o->traffic };
+    GHashTable *tables[] = { r->routes, r->clusters, r->pods, r->traffic };
+    for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+        if (keys[i] == NULL) {
+            continue;
+        }
+        Tally *t = tally(tables[i], keys[i]);
+        t->count++;
+        if (timed) {
+            hist_record(t->latency, lat);
+        }
+    }
+}
+
+void results_event(Results *r, SimTime at, const char *what)
+{
+    TimelineEvent e = { .at = at, .what = g_strdup(what) };
+    g_array_append_val(r->events, e);
+}
+
+void results_bad_line(Results *r, const char *file, guint64 line)
+{
+    r->bad_lines++;
+    if (r->bad_examples->len < 20) {
+        g_ptr_array_add(r->bad_examples,
+                        g_strdup_printf("%s:%" G_GUINT64_FORMAT, file, line));
+    }
+}
+
+guint64 results_n_sent(const Results *r)
+{
+    return r->sent;
+}
+
+guint64 results_n_responses(const Results *r)
+{
+    return r->responses;
+}
+
+guint64 results_n_connections(const Results *r)
+{
+    return r->connections;
+}
+
+guint64 results_n_failures(const Results *r)
+{
+    return r->failures;
+}
+
+guint64 results_n_in_flight(const Results *r)
+{
+    return r->sent - r->responses - r->connections - r->failures;
+}
+
+guint64 results_count_status(const Results *r, gint status)
+{
+    guint64 n = 0;
+    for (gint g = 0; g < 2; g++) {
+        guint64 *v = g_hash_table_lookup(r->status,
+                                         GINT_TO_POINTER((status << 1) | g));
+        n += v != NULL ? *v : 0;
+    }
+    return n;
+}
+
+guint64 results_count_failures(const Results *r, guint step, FailReason why)
+{
+    guint64 n = 0;
+    for (guint s = (step == 0 ? 1 : step); s <= (step == 0 ? 9 : step); s++) {
+        guint64 *v = g_hash_table_lookup(r->fails, GINT_TO_POINTER((s << 8) | why));
+        n += v != NULL ? *v : 0;
+    }
+    return n;
+}
+
+guint64 results_count_pod(const Results *r, const char *pod)
+{
+    const Tally *t = g_hash_table_lookup(r->pods, g_intern_string(pod));
+    return t != NULL ? t->count : 0;
+}
+
+const Hist *results_latency(const Results *r)
+{
+    return r->latency;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static double ms(gint64 ns)
+{
+    return (double)ns / 1e6;
+}
+
+static void add_percentiles(JsonBuilder *b, const Hist *h)
+{
+    static const double ps[] = { 50, 90, 99, 99.9 };
+    static const char *const names[] = { "p50", "p90", "p99", "p99.9" };
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "count");
+    json_builder_add_int_value(b, (gint64)hist_count(h));
+    for (guint i = 0; i < G_N_ELEMENTS(ps); i++) {
+        json_builder_set_member_name(b, names[i]);
+        json_builder_add_double_value(b, ms(hist_percentile(h, ps[i])));
+    }
+    json_builder_set_member_name(b, "mean");
+    json_builder_add_double_value(b, hist_count(h) ? hist_mean(h) / 1e6 : 0.0);
+    json_builder_set_member_name(b, "max");
+    json_builder_add_double_value(b, ms(hist_max(h)));
+    json_builder_end_object(b);
+}
+
+static gint cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static gint cmp_int(gconstpointer a, gconstpointer b)
+{
+    gint x = GPOINTER_TO_INT(*(gconstpointer const *)a);
+    gint y = GPOINTER_TO_INT(*(gconstpointer const *)b);
+    return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Hash tables in key order, never hash order (CONVENTIONS pitfalls). */
+static GPtrArray *sorted_keys(GHashTable *h, GCompareFunc cmp)
+{
+    GPtrArray *keys = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, h);
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        g_ptr_array_add(keys, k);
+    }
+    g_ptr_array_sort(keys, cmp);
+    return keys;
+}
+
+static void add_tallies(JsonBuilder *b, const char *name, GHashTable *h,
+                        gboolean with_latency)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_begin_object(b);
+    g_autoptr(GPtrArray) keys = sorted_keys(h, cmp_str);
+    for (guint i = 0; i < keys->len; i++) {
+        const char *k = g_ptr_array_index(keys, i);
+        const Tally *t = g_hash_table_lookup(h, k);
+        json_builder_set_member_name(b, k);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "count");
+        json_builder_add_int_value(b, (gint64)t->count);
+        if (with_latency) {
+            json_builder_set_member_name(b, "latency_ms");
+            add_percentiles(b, t->latency);
+        }
+        json_builder_end_object(b);
+    }
+    json_builder_end_object(b);
+}
+
+JsonNode *results_to_json(const Results *r)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "scenario");
+    json_builder_add_string_value(b, r->scenario);
+    json_builder_set_member_name(b, "seed");
+    json_builder_add_int_value(b, (gint64)r->seed);
+    json_builder_set_member_name(b, "totals");
+    json_builder_begin_object(b);
+    const char *tn[] = { "sent", "responses", "connections", "failures",
+                         "in_flight" };
+    guint64 tv[] = { r->sent, r->responses, r->connections, r->failures,
+                     results_n_in_flight(r) };
+    for (guint i = 0; i < G_N_ELEMENTS(tn); i++) {
+        json_builder_set_member_name(b, tn[i]);
+        json_builder_add_int_value(b, (gint64)tv[i]);
+    }
+    json_builder_set_member_name(b, "balanced");
+    json_builder_add_boolean_value(b, results_n_in_flight(r) == 0);
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "responses");
+    json_builder_begin_array(b);
+    g_autoptr(GPtrArray) sk = sorted_keys(r->status, cmp_int);
+    for (guint i = 0; i < sk->len; i++) {
+        gint key = GPOINTER_TO_INT(g_ptr_array_index(sk, i));
+        guint64 *n = g_hash_table_lookup(r->status, GINT_TO_POINTER(key));
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "status");
+        json_builder_add_int_value(b, key >> 1);
+        json_builder_set_member_name(b, "origin");
+        json_builder_add_string_value(b, (key & 1) ? "gateway" : "app");
+        json_builder_set_member_name(b, "count");
+        json_builder_add_int_value(b, (gint64)*n);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
+    json_builder_set_member_name(b, "response_flags");
+    json_builder_begin_object(b);
+    g_autoptr(GPtrArray) fk = sorted_keys(r->flags, cmp_str);
+    for (guint i = 0; i < fk->len; i++) {
+        const char *k = g_ptr_array_index(fk, i);
+        json_builder_set_member_name(b, k);
+        json_builder_add_int_value(b, (gint64) * (guint64 *)g_hash_table_lookup(r->flags, k));
+    }
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "failures");
+    json_builder_begin_array(b);
+    g_autoptr(GPtrArray) fl = sorted_keys(r->fails, cmp_int);
+    for (guint i = 0; i < fl->len; i++) {
+        gint key = GPOINTER_TO_INT(g_ptr_array_index(fl, i));
+        guint64 *n = g_hash_table_lookup(r->fails, GINT_TO_POINTER(key));
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "step");
+        json_builder_add_int_value(b, key >> 8);
+        json_builder_set_member_name(b, "reason");
+        json_builder_add_string_value(b, fail_reason_name(key & 255));
+        json_builder_set_member_name(b, "count");
+        json_builder_add_int_value(b, (gint64)*n);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
+    json_builder_set_member_name(b, "latency_ms");
+    add_percentiles(b, r->latency);
+
+    json_builder_set_member_name(b, "breakdown_ms");
+    json_builder_begin_object(b);
+    guint64 timed = hist_count(r->latency);
+    for (guint p = 0; p < PHASE_N; p++) {
+        json_builder_set_member_name(b, phase_name(p));
+        json_builder_add_double_value(
+            b, timed ? (double)r->phase_ns[p] / (double)timed / 1e6 : 0.0);
+    }
+    json_builder_end_object(b);
+
+    add_tallies(b, "routes", r->routes, TRUE);
+    add_tallies(b, "clusters", r->clusters, FALSE);
+    add_tallies(b, "pods", r->pods, FALSE);
+    add_tallies(b, "traffic", r->traffic, TRUE);
+
+    json_builder_set_member_name(b, "series");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->seconds->len; i++) {
+        const Second *s = &g_array_index(r->seconds, Second, i);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "t");
+        json_builder_add_int_value(b, i);
+        json_builder_set_member_name(b, "sent");
+        json_builder_add_int_value(b, (gint64)s->sent);
+        for (guint c = 1; c <= 5; c++) {
+            char name[8];
+            g_snprintf(name, sizeof name, "%uxx", c);
+            json_builder_set_member_name(b, name);
+            json_builder_add_int_value(b, (gint64)s->by_class[c]);
+        }
+        json_builder_set_member_name(b, "connections");
+        json_builder_add_int_value(b, (gint64)s->connections);
+        json_builder_set_member_name(b, "failures");
+        json_builder_begin_object(b);
+        for (guint f = 0; f < FAIL_N_REASONS; f++) {
+            json_builder_set_member_name(b, fail_reason_name(f));
+            json_builder_add_int_value(b, (gint64)s->failures[f]);
+        }
+        json_builder_end_object(b);
+        json_builder_set_member_name(b, "p50_ms");
+        json_builder_add_double_value(b, s->latency ? ms(hist_percentile(s->latency, 50)) : 0.0);
+        json_builder_set_member_name(b, "p99_ms");
+        json_builder_add_double_value(b, s->latency ? ms(hist_percentile(s->latency, 99)) : 0.0);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
+    json_builder_set_member_name(b, "events");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->events->len; i++) {
+        const TimelineEvent *e = &g_array_index(r->events, TimelineEvent, i);
+        g_autofree char *at = sim_time_format(e->at);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "at");
+        json_builder_add_string_value(b, at);
+        json_builder_set_member_name(b, "at_s");
+        json_builder_add_double_value(b, (double)e->at / 1e9);
+        json_builder_set_member_name(b, "event");
+        json_builder_add_string_value(b, e->what);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
+    json_builder_set_member_name(b, "trace_lines_skipped");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "count");
+    json_builder_add_int_value(b, (gint64)r->bad_lines);
+    json_builder_set_member_name(b, "examples");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->bad_examples->len; i++) {
+        json_builder_add_string_value(b, g_ptr_array_index(r->bad_examples, i));
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+char *results_summary(const Results *r)
+{
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "scenario %s, seed %" G_GUINT64_FORMAT "\n",
+                           r->scenario, r->seed);
+    g_string_append_printf(s,
+                           "sent %" G_GUINT64_FORMAT ": %" G_GUINT64_FORMAT
+                           " responses, %" G_GUINT64_FORMAT
+                           " connections, %" G_GUINT64_FORMAT " failures\n",
+                           r->sent, r->responses, r->connections, r->failures);
+    g_autoptr(GPtrArray) sk = sorted_keys(r->status, cmp_int);
+    if (sk->len > 0) {
+        g_string_append(s, "responses by status:\n");
+    }
+    for (guint i = 0; i < sk->len; i++) {
+        gint key = GPOINTER_TO_INT(g_ptr_array_index(sk, i));
+        guint64 *n = g_hash_table_lookup(r->status, GINT_TO_POINTER(key));
+        g_string_append_printf(s, "  %d from %-7s %10" G_GUINT64_FORMAT "\n",
+                               key >> 1, (key & 1) ? "gateway" : "app", *n);
+    }
+    g_autoptr(GPtrArray) fl = sorted_keys(r->fails, cmp_int);
+    if (fl->len > 0) {
+        g_string_append(s, "failures by step and reason:\n");
+    }
+    for (guint i = 0; i < fl->len; i++) {
+        gint key = GPOINTER_TO_INT(g_ptr_array_index(fl, i));
+        guint64 *n = g_hash_table_lookup(r->fails, GINT_TO_POINTER(key));
+        g_string_append_printf(s, "  step %d %-14s %10" G_GUINT64_FORMAT "\n",
+                               key >> 8, fail_reason_name(key & 255), *n);
+    }
+    if (hist_count(r->latency) > 0) {
+        g_string_append_printf(
+            s, "latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f\n",
+            ms(hist_percentile(r->latency, 50)), ms(hist_percentile(r->latency, 90)),
+            ms(hist_percentile(r->latency, 99)), ms(hist_percentile(r->latency, 99.9)));
+    }
+    g_autoptr(GPtrArray) rk = sorted_keys(r->routes, cmp_str);
+    if (rk->len > 0) {
+        g_string_append(s, "per route:                                   count     p50 ms     p99 ms\n");
+    }
+    for (guint i = 0; i < rk->len; i++) {
+        const char *k = g_ptr_array_index(rk, i);
+        const Tally *t = g_hash_table_lookup(r->routes, k);
+        g_string_append_printf(s, "  %-40s %9" G_GUINT64_FORMAT " %10.3f %10.3f\n",
+                               k, t->count, ms(hist_percentile(t->latency, 50)),
+                               ms(hist_percentile(t->latency, 99)));
+    }
+    if (r->bad_lines > 0) {
+        g_string_append_printf(s, "trace lines skipped: %" G_GUINT64_FORMAT "\n",
+                               r->bad_lines);
+    }
+    g_string_append_printf(s,
+                           "balance: sent %" G_GUINT64_FORMAT
+                           " = responses %" G_GUINT64_FORMAT
+                           " + failures %" G_GUINT64_FORMAT "%s\n",
+                           r->sent, r->responses + r->connections, r->failures,
+                           results_n_in_flight(r) == 0 ? "" : "  (DOES NOT HOLD)");
+    return g_string_free(s, FALSE);
+}

@@ -1,0 +1,258 @@
+/* world.c: builds the running cluster from a scenario and changes it along
+ * the failure timeline; the control plane's view lags the truth by the
+ * scenario's delays, and every change of that view recompiles the
+ * endpoint set and each node's kube-proxy rules (DESIGN principle 2). */
+#include "config.h"
+
+#include <string.h>
+
+#include "models/app.h"
+#include "models/lb.h"
+#include "models/upstream.h"
+#include "models/world.h"
+
+/* Control-plane updates carry the new condition in the event's pointer. */
+#define CP_READY 1u
+#define CP_TERMINATING 2u
+#define CP_GONE 4u
+
+static void rebuild_endpoints(World *w)
+{
+    EndpointSet *es = endpoint_set_new(w->c, w->cp);
+    endpoint_set_unref(w->eps);
+    w->eps = es;
+    for (guint i = 0; i < w->n_nodes; i++) {
+        NodeState *ns = &w->nodes[i];
+        KubeProxyTable *t = kube_proxy_sync(w->c, w->eps, ns->node, &w->kp_cfg);
+        kube_proxy_table_unref(ns->kp);
+        ns->kp = t;
+    }
+}
+
+static void on_cp_update(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    World *w = ctx;
+    guint flags = GPOINTER_TO_UINT(ev->data);
+    PodCondition *pc = &w->cp[ev->arg];
+    pc->ready = (flags & CP_READY) != 0;
+    pc->terminating = (flags & CP_TERMINATING) != 0;
+    pc->exists = (flags & CP_GONE) == 0;
+    rebuild_endpoints(w);
+    const K8sPod *pod = w->pods[ev->arg].pod;
+    g_autofree char *what = g_strdup_printf(
+        "endpoints: %s/%s %s", pod->meta.ns, pod->meta.name,
+        !pc->exists ? "removed" : pc->ready ? "ready" : "not ready");
+    results_event(w->results, sim_now(e), what);
+}
+
+void world_pod_condition_later(World *w, guint pod, gboolean ready,
+                               gboolean terminating, SimTime lag)
+{
+    guint flags = (ready ? CP_READY : 0) | (terminating ? CP_TERMINATING : 0);
+    sim_schedule_in(w->engine, lag, w->ev_cp_update, pod,
+                    GUINT_TO_POINTER(flags));
+}
+
+static void pod_set_running(World *w, guint i, gboolean running)
+{
+    PodState *p = &w->pods[i];
+    p->running = running;
+    p->ready = running;
+}
+
+static void on_pod_up(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    World *w = ctx;
+    PodState *p = &w->pods[ev->arg];
+    if (!w->nodes[p->node].up) {
+        return; /* the node went down again meanwhile */
+    }
+    pod_set_running(w, ev->arg, TRUE);
+    g_autofree char *what = g_strdup_printf("pod %s/%s ready", p->pod->meta.ns,
+                                            p->pod->meta.name);
+    results_event(w->results, sim_now(e), what);
+    world_pod_condition_later(w, ev->arg, TRUE, FALSE,
+                              w->s->control.endpoint_delay);
+}
+
+static SimTime pod_startup(const World *w, const PodState *p)
+{
+    if (p->is_gateway) {
+        return w->s->default_workload.startup_time;
+    }
+    return scenario_workload_for(w->s, p->pod)->startup_time;
+}
+
+static void fail_node(World *w, NodeState *ns, gboolean down)
+{
+    ns->up = !down;
+    SimTime now = sim_now(w->engine);
+    for (guint i = 0; i < w->n_pods; i++) {
+        PodState *p = &w->pods[i];
+        if (p->node != ns->node->index) {
+            continue;
+        }
+        if (down) {
+            pod_set_running(w, i, FALSE);
+            /* S-7: the node lifecycle controller marks the pods NotReady
+             * only after node-monitor-grace-period, then endpoints follow. */
+            world_pod_condition_later(w, i, FALSE, FALSE,
+                                      w->s->control.node_grace +
+                                          w->s->control.endpoint_delay);
+        } else {
+            sim_schedule(w->engine, now + pod_startup(w, p), w->ev_pod_up, i,
+                         NULL);
+        }
+    }
+}
+
+static void on_failure(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    World *w = ctx;
+    const FailureSpec *f = &g_array_index(w->s->failures, FailureSpec, ev->arg);
+    static const char *const verbs[] = { "node-down", "node-up", "pod-crash",
+                                         "pod-restart", "apply", "delete" };
+    g_autofree char *what = g_strdup_printf("%s %s", verbs[f->kind], f->target);
+    results_event(w->results, sim_now(e), what);
+    switch (f->kind) {
+    case FAILURE_NODE_DOWN:
+    case FAILURE_NODE_UP:
+        fail_node(w, world_node(w, f->target), f->kind == FAILURE_NODE_DOWN);
+        break;
+    case FAILURE_POD_CRASH:
+    case FAILURE_POD_RESTART: {
+        g_auto(GStrv) parts = g_strsplit(f->target, "/", 2);
+        const K8sPod *pod = cluster_find_pod(w->c, parts[0], parts[1]);
+        PodState *p = &w->pods[pod->index];
+        pod_set_running(w, pod->index, FALSE);
+        world_pod_condition_later(w, pod->index, FALSE, FALSE,
+                                  w->s->control.endpoint_delay);
+        sim_schedule_in(e, pod_startup(w, p), w->ev_pod_up, pod->index, NULL);
+        break;
+    }
+    case FAILURE_APPLY:
+    case FAILURE_DELETE:
+        /* Rejected at load (scenario.c) until configuration changes at run
+         * time are modelled; never reached. */
+        g_assert_not_reached();
+    }
+}
+
+void world_schedule_failures(World *w)
+{
+    for (guint i = 0; i < w->s->failures->len; i++) {
+        const FailureSpec *f = &g_array_index(w->s->failures, FailureSpec, i);
+        sim_schedule(w->engine, f->at, w->ev_failure, i, NULL);
+    }
+}
+
+PodState *world_pod_by_ip(const World *w, const char *ip)
+{
+    return g_hash_table_lookup(w->pod_by_ip, ip);
+}
+
+NodeState *world_node(const World *w, const char *name)
+{
+    for (guint i = 0; i < w->n_nodes; i++) {
+        if (strcmp(w->nodes[i].node->name, name) == 0) {
+            return &w->nodes[i];
+        }
+    }
+    return NULL;
+}
+
+gboolean world_pod_alive(const World *w, const PodState *p)
+{
+    return p->running && w->nodes[p->node].up;
+}
+
+World *world_new(const Scenario *s, guint64 seed, GError **error)
+{
+    g_autoptr(World) w = g_new0(World, 1);
+    w->s = s;
+    w->c = s->cluster;
+    w->seed = seed;
+    w->engine = sim_engine_new();
+    w->results = results_new(s->name, seed);
+    w->wall_epoch = g_get_real_time() / G_USEC_PER_SEC;
+    w->n_nodes = w->c->nodes->len;
+    w->nodes = g_new0(NodeState, w->n_nodes);
+    w->n_pods = w->c->pods->len;
+    w->pods = g_new0(PodState, w->n_pods + 1);
+    w->cp = g_new0(PodCondition, w->n_pods + 1);
+    w->pod_by_ip = g_hash_table_new(g_str_hash, g_str_equal);
+    kube_proxy_config_init_default(&w->kp_cfg);
+    g_free(w->kp_cfg.cluster_cidr);
+    w->kp_cfg.cluster_cidr = g_strdup(w->c->net.cluster_cidr);
+    for (guint i = 0; i < w->n_nodes; i++) {
+        NodeState *ns = &w->nodes[i];
+        ns->node = g_ptr_array_index(w->c->nodes, i);
+        ns->up = TRUE;
+        ns->kp_state = kube_proxy_state_new();
+        g_autofree char *name =
+            g_strdup_printf("node/%s/kube-proxy", ns->node->name);
+        rng_init_named(&ns->rng, seed, name);
+    }
+    g_autoptr(GPtrArray) gws = cluster_gateway_pods(w->c);
+    for (guint i = 0; i < w->n_pods; i++) {
+        PodState *p = &w->pods[i];
+        p->pod = g_ptr_array_index(w->c->pods, i);
+        p->running = TRUE;
+        p->ready = p->pod->ready;
+        p->node = cluster_find_node(w->c, p->pod->node_name)->index;
+        p->is_gateway = g_ptr_array_find(gws, p->pod, NULL);
+        w->cp[i] = (PodCondition){ .ready = p->pod->ready, .exists = TRUE };
+        g_autofree char *name =
+            g_strdup_printf("pod/%s/%s", p->pod->meta.ns, p->pod->meta.name);
+        rng_init_named(&p->rng, seed, name);
+        g_hash_table_insert(w->pod_by_ip, p->pod->ip, p);
+        if (p->is_gateway) {
+            p->gw = gateway_compile(w->c, p->pod, error);
+            if (p->gw == NULL) {
+                return NULL;
+            }
+            p->up = upstream_new(w);
+        } else {
+            const WorkloadSpec *ws = scenario_workload_for(s, p->pod);
+            p->app = app_pod_new(ws, app_preset_for(ws, p->pod));
+        }
+    }
+    rebuild_endpoints(w);
+    w->lb = lb_new(w);
+    w->ev_cp_update = sim_engine_register(w->engine, "control-plane",
+                                          on_cp_update, NULL, w);
+    w->ev_failure = sim_engine_register(w->engine, "failure", on_failure,
+                                        NULL, w);
+    w->ev_pod_up = sim_engine_register(w->engine, "pod-up", on_pod_up, NULL, w);
+    return g_steal_pointer(&w);
+}
+
+void world_free(World *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    /* Pending events may point at requests the path owns: the path clears
+     * the engine before the world goes. */
+    sim_engine_free(w->engine);
+    lb_free(w->lb);
+    for (guint i = 0; w->nodes != NULL && i < w->n_nodes; i++) {
+        kube_proxy_table_unref(w->nodes[i].kp);
+        kube_proxy_state_free(w->nodes[i].kp_state);
+    }
+    for (guint i = 0; w->pods != NULL && i < w->n_pods; i++) {
+        gateway_snapshot_unref(w->pods[i].gw);
+        upstream_free(w->pods[i].up);
+        app_pod_free(w->pods[i].app);
+    }
+    g_free(w->nodes);
+    g_free(w->pods);
+    g_free(w->cp);
+    endpoint_set_unref(w->eps);
+    kube_proxy_config_clear(&w->kp_cfg);
+    if (w->pod_by_ip != NULL) {
+        g_hash_table_unref(w->pod_by_ip);
+    }
+    results_free(w->results);
+    g_free(w);
+}

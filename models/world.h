@@ -1,0 +1,86 @@
+/* world.h: the cluster while it runs: which nodes and pods are up, what the
+ * control plane believes (lagging), and the compiled snapshots each node's
+ * kube-proxy and each gateway pod currently use. The steps read it; the
+ * failure timeline and the control plane change it. */
+#pragma once
+
+#include <glib.h>
+
+#include "models/endpoints.h"
+#include "models/gateway.h"
+#include "models/kube-proxy.h"
+#include "models/results.h"
+#include "models/scenario.h"
+#include "sim/engine.h"
+#include "sim/rng.h"
+
+G_BEGIN_DECLS
+
+typedef struct _Lb Lb;
+typedef struct _AppPod AppPod;
+typedef struct _Upstream Upstream;
+
+typedef struct {
+    const K8sNode *node;     /* the manifest node */
+    gboolean up;             /* answers packets */
+    KubeProxyTable *kp;      /* rules kube-proxy last wrote (owned ref) */
+    KubeProxyState *kp_state;/* xt_recent lists (session affinity) */
+    Rng rng;                 /* "node/<name>/kube-proxy" */
+} NodeState;
+
+typedef struct {
+    const K8sPod *pod;       /* the manifest pod */
+    gboolean running;        /* process up and its node up */
+    gboolean ready;          /* passes readiness (as the kubelet sees it) */
+    gboolean terminating;    /* being deleted/restarted (drain) */
+    gboolean is_gateway;     /* an ingress gateway pod */
+    guint node;              /* index into World.nodes */
+    AppPod *app;             /* queueing model; NULL for gateway pods */
+    GatewaySnapshot *gw;     /* gateway pods: current config (owned ref) */
+    Upstream *up;            /* gateway pods: Envoy's upstream state */
+    Rng rng;                 /* "pod/<ns>/<name>" */
+} PodState;
+
+typedef struct _World World;
+struct _World {
+    const Scenario *s;       /* borrowed; outlives the world */
+    const Cluster *c;        /* s->cluster */
+    SimEngine *engine;       /* owned */
+    Results *results;        /* owned */
+    NodeState *nodes;        /* one per cluster node */
+    guint n_nodes;
+    PodState *pods;          /* one per cluster pod */
+    guint n_pods;
+    PodCondition *cp;        /* control plane's view, per pod */
+    EndpointSet *eps;        /* published endpoints (kube-proxy and EDS) */
+    KubeProxyConfig kp_cfg;  /* kube-proxy flags */
+    Lb *lb;                  /* the external load balancer */
+    GHashTable *pod_by_ip;   /* const char* ip -> PodState* */
+    guint64 seed;            /* the run's seed (scenario or --seed) */
+    gint64 wall_epoch;       /* unix seconds at simulated time 0 (TLS) */
+    guint32 ev_cp_update;    /* event kinds owned by world.c */
+    guint32 ev_failure;
+    guint32 ev_pod_up;
+};
+
+/* Builds the world at time 0 from a loaded scenario: compiles every
+ * gateway pod's snapshot and every node's rules. @error: an Istio object
+ * the gateway compiler rejects, with its location. */
+World *world_new(const Scenario *s, guint64 seed, GError **error);
+void world_free(World *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(World, world_free)
+
+/* Schedules the scenario's failure timeline. */
+void world_schedule_failures(World *w);
+
+/* The pod with IP @ip, or NULL. */
+PodState *world_pod_by_ip(const World *w, const char *ip);
+NodeState *world_node(const World *w, const char *name);
+/* Is the pod alive and its node up (it can answer a SYN)? */
+gboolean world_pod_alive(const World *w, const PodState *p);
+
+/* A pod's readiness changed; the control plane learns it after @lag. */
+void world_pod_condition_later(World *w, guint pod, gboolean ready,
+                               gboolean terminating, SimTime lag);
+
+G_END_DECLS
