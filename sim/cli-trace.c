@@ -1,0 +1,381 @@
+/* cli-trace.c: `ingress-sim trace`: sends one request through the same
+ * simulation `run` uses (the cluster as it stands at --at) and prints every
+ * decision with the rule behind it, as numbered sentences or JSON. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "models/lb.h"
+#include "models/path.h"
+#include "models/world.h"
+#include "sim/cli.h"
+
+typedef struct {
+    Trace *tr;            /* borrowed */
+    RequestOutcome out;   /* copied when the request ends */
+    GatewayOutcome gw;    /* the gateway's verdict, if it got there */
+    gboolean ended;
+    char *location;       /* redirect Location */
+    char *up_path;        /* path and authority sent upstream */
+    char *up_authority;
+} TraceRun;
+
+static void on_done(const Request *r, gpointer data)
+{
+    TraceRun *t = data;
+    t->out = r->out;
+    t->ended = TRUE;
+    if (r->has_dec) {
+        t->location = g_strdup(r->dec.location);
+        if (r->dec.outcome == GATEWAY_FORWARD) {
+            t->up_path = g_strdup(r->dec.path);
+            t->up_authority = g_strdup(r->dec.authority);
+        }
+    }
+}
+
+static void add_str(JsonBuilder *b, const char *key, const char *value)
+{
+    json_builder_set_member_name(b, key);
+    if (value != NULL) {
+        json_builder_add_string_value(b, value);
+    } else {
+        json_builder_add_null_value(b);
+    }
+}
+
+static const char *origin_of(const RequestOutcome *o)
+{
+    if (o->kind != OUTCOME_RESPONSE) {
+        return NULL;
+    }
+    return o->from_gateway ? "gateway" : "app";
+}
+
+static JsonNode *trace_json(const TraceRun *t, const Url *url,
+                            const char *method, const char *sni, SimTime at)
+{
+    const Trace *tr = t->tr;
+    const RequestOutcome *o = &t->out;
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autofree char *ats = sim_time_format(at);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "request");
+    json_builder_begin_object(b);
+    g_autofree char *u = g_strdup_printf("%s://%s%s", url_scheme_name(url->scheme),
+                                         url->authority, url->path);
+    add_str(b, "url", u);
+    add_str(b, "method", method);
+    add_str(b, "host", url->host);
+    add_str(b, "sni", sni);
+    json_builder_set_member_name(b, "lb_port");
+    json_builder_add_int_value(b, url->port);
+    add_str(b, "at", ats);
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "outcome");
+    json_builder_begin_object(b);
+    const char *kinds[] = { "response", "connection", "failure" };
+    add_str(b, "kind", kinds[o->kind]);
+    json_builder_set_member_name(b, "status");
+    if (o->kind == OUTCOME_RESPONSE) {
+        json_builder_add_int_value(b, o->status);
+    } else {
+        json_builder_add_null_value(b);
+    }
+    add_str(b, "response_flags", o->kind == OUTCOME_RESPONSE ? o->flags : NULL);
+    add_str(b, "origin", origin_of(o));
+    json_builder_set_member_name(b, "step");
+    json_builder_add_int_value(b, o->step);
+    add_str(b, "reason",
+            o->kind == OUTCOME_FAILURE ? fail_reason_name(o->reason) : NULL);
+    add_str(b, "location", t->location);
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "gateway");
+    json_builder_begin_object(b);
+    add_str(b, "pod", trace_get(tr, "gateway_pod"));
+    add_str(b, "listener", trace_get(tr, "listener"));
+    json_builder_set_member_name(b, "filter_chain");
+    const char *const *names = trace_get_strv(tr, "server_names");
+    if (trace_get(tr, "listener") == NULL || trace_get(tr, "filter_chain") == NULL) {
+        json_builder_add_null_value(b);
+    } else if (names == NULL || names[0] == NULL) {
+        json_builder_add_string_value(b, "match-all");
+    } else {
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "server_names");
+        json_builder_begin_array(b);
+        for (guint i = 0; names[i] != NULL; i++) {
+            json_builder_add_string_value(b, names[i]);
+        }
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+    }
+    add_str(b, "certificate", trace_get(tr, "certificate"));
+    add_str(b, "server", trace_get(tr, "server"));
+    add_str(b, "route_config", trace_get(tr, "route_config"));
+    add_str(b, "virtual_host", trace_get(tr, "virtual_host"));
+    add_str(b, "route", trace_get(tr, "route"));
+    add_str(b, "cluster", trace_get(tr, "cluster"));
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "upstream");
+    json_builder_begin_object(b);
+    add_str(b, "pod", trace_get(tr, "upstream_pod"));
+    add_str(b, "node", trace_get(tr, "upstream_node"));
+    add_str(b, "path", t->up_path);
+    add_str(b, "authority", t->up_authority);
+    gint64 attempts = 0;
+    json_builder_set_member_name(b, "attempts");
+    if (trace_get_int(tr, "attempts", &attempts)) {
+        json_builder_add_int_value(b, attempts);
+    } else {
+        json_builder_add_null_value(b);
+    }
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "steps");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < trace_len(tr); i++) {
+        const TraceStep *s = trace_step(tr, i);
+        g_autofree char *sat = sim_time_format(s->at);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "step");
+        json_builder_add_int_value(b, s->step);
+        add_str(b, "component", s->component);
+        add_str(b, "node", s->node);
+        add_str(b, "at", sat);
+        add_str(b, "decision", s->decision);
+        add_str(b, "reason", s->reason);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+static void trace_text(const TraceRun *t)
+{
+    const Trace *tr = t->tr;
+    for (guint i = 0; i < trace_len(tr); i++) {
+        const TraceStep *s = trace_step(tr, i);
+        g_autofree char *at = sim_time_format(s->at);
+        g_print("%2u. [step %u, %s] %s%s%s: %s\n", i + 1, s->step, at,
+                s->component, s->node != NULL ? " on " : "",
+                s->node != NULL ? s->node : "", s->decision);
+        if (s->reason != NULL) {
+            g_print("      why: %s\n", s->reason);
+        }
+    }
+    const RequestOutcome *o = &t->out;
+    switch (o->kind) {
+    case OUTCOME_RESPONSE:
+        g_print("Outcome: HTTP %d from the %s (flags %s), decided at step "
+                "%u.%s%s\n",
+                o->status, o->from_gateway ? "gateway" : "app", o->flags,
+                o->step, t->location != NULL ? " Location: " : "",
+                t->location != NULL ? t->location : "");
+        break;
+    case OUTCOME_CONNECTION:
+        g_print("Outcome: the connection was proxied to %s.\n",
+                trace_get(tr, "upstream_pod"));
+        break;
+    case OUTCOME_FAILURE:
+        g_print("Outcome: failure at step %u: %s.\n", o->step,
+                fail_reason_name(o->reason));
+        break;
+    }
+}
+
+static gboolean parse_header(const char *h, KvList *headers, char **host)
+{
+    const char *colon = strchr(h, ':');
+    if (colon == NULL || colon == h) {
+        return FALSE;
+    }
+    g_autofree char *name = g_ascii_strdown(h, colon - h);
+    g_strstrip(name);
+    g_autofree char *value = g_strstrip(g_strdup(colon + 1));
+    kv_list_set(headers, name, value);
+    if (strcmp(name, "host") == 0) {
+        g_free(*host);
+        *host = g_strdup(value);
+    }
+    return TRUE;
+}
+
+static TlsCert *load_cert(const char *path, const char *what)
+{
+    if (path == NULL) {
+        return NULL;
+    }
+    GError *error = NULL;
+    TlsCert *c = tls_cert_load_file(path, &error);
+    if (c == NULL) {
+        g_printerr("ingress-sim trace: %s %s: %s\n", what, path, error->message);
+        g_error_free(error);
+    }
+    return c;
+}
+
+int cli_trace(int argc, char **argv)
+{
+    g_autofree char *method = NULL, *sni = NULL, *at_text = NULL;
+    g_autofree char *cacert = NULL, *cert = NULL, *key = NULL;
+    g_auto(GStrv) header_args = NULL;
+    gboolean no_sni = FALSE, json = FALSE;
+    gint64 seed = -1;
+    GOptionEntry entries[] = {
+        { "method", 'X', 0, G_OPTION_ARG_STRING, &method,
+          "HTTP method (default GET)", "M" },
+        { "header", 'H', 0, G_OPTION_ARG_STRING_ARRAY, &header_args,
+          "A request header, repeatable; 'Host: x' sets the authority",
+          "'K: V'" },
+        { "sni", 0, 0, G_OPTION_ARG_STRING, &sni,
+          "TLS server name (default: the URL host for https/tls)", "NAME" },
+        { "no-sni", 0, 0, G_OPTION_ARG_NONE, &no_sni,
+          "Send no SNI at all (as curl to an IP address)", NULL },
+        { "at", 0, 0, G_OPTION_ARG_STRING, &at_text,
+          "Send at simulated time T: failures and health checks up to T "
+          "count (default 0s)",
+          "T" },
+        { "seed", 's', 0, G_OPTION_ARG_INT64, &seed,
+          "Seed of the random choices along the way", "N" },
+        { "cacert", 0, 0, G_OPTION_ARG_FILENAME, &cacert,
+          "Verify the gateway's certificate against these PEM anchors, as "
+          "curl --cacert (default: no verification, as curl -k)",
+          "FILE" },
+        { "cert", 0, 0, G_OPTION_ARG_FILENAME, &cert,
+          "Client certificate (PEM) for MUTUAL servers", "FILE" },
+        { "key", 0, 0, G_OPTION_ARG_FILENAME, &key,
+          "Private key of --cert", "FILE" },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "Print one JSON object (keys of SCENARIO.md) instead of sentences",
+          NULL },
+        G_OPTION_ENTRY_NULL
+    };
+    if (!cli_parse("trace", "SCENARIO URL",
+                   "Follow one request through the nine steps.",
+                   "The request runs in the same simulation as `run`, so what "
+                   "it shows is what\n`run` does: the load balancer's pick, "
+                   "kube-proxy's rule walk, the Envoy\nlistener and filter "
+                   "chain, the Gateway server, the VirtualService route,\nthe "
+                   "cluster and the pod, each with the rule that decided.\n\n"
+                   "URL: http://, https:// (TLS with SNI), tcp:// or tls:// "
+                   "streams; the port\nis the load balancer's (default 80 or "
+                   "443).\n\n"
+                   "Examples:\n"
+                   "  ingress-sim trace scenarios/article.yaml "
+                   "http://counter.example.com/\n"
+                   "  ingress-sim trace scenarios/article.yaml "
+                   "https://counter.example.com/ --json\n"
+                   "  ingress-sim trace my.yaml http://10.0.0.1/ -H 'Host: "
+                   "app.example.com' --at 25s",
+                   entries, &argc, &argv)) {
+        return CLI_USAGE;
+    }
+    if (argc != 3) {
+        g_printerr("ingress-sim trace: expected SCENARIO and URL\nTry "
+                   "'ingress-sim trace --help'.\n");
+        return CLI_USAGE;
+    }
+    Url url;
+    g_autofree char *msg = NULL;
+    if (!url_parse(argv[2], &url, &msg)) {
+        g_printerr("ingress-sim trace: %s\n", msg);
+        return CLI_USAGE;
+    }
+    SimTime at = 0;
+    if (at_text != NULL) {
+        g_free(msg);
+        msg = NULL;
+        if (!sim_time_parse(at_text, &at, &msg)) {
+            g_printerr("ingress-sim trace: --at: %s\n", msg);
+            url_clear(&url);
+            return CLI_USAGE;
+        }
+    }
+    g_autoptr(KvList) headers = kv_list_new();
+    g_autofree char *host = NULL;
+    for (guint i = 0; header_args != NULL && header_args[i] != NULL; i++) {
+        if (!parse_header(header_args[i], headers, &host)) {
+            g_printerr("ingress-sim trace: --header '%s': expected 'Name: "
+                       "value'\n",
+                       header_args[i]);
+            url_clear(&url);
+            return CLI_USAGE;
+        }
+    }
+    g_autoptr(Scenario) s = cli_load(argv[1]);
+    if (s == NULL) {
+        url_clear(&url);
+        return CLI_ERROR;
+    }
+    g_autoptr(TlsCert) anchors = load_cert(cacert, "--cacert");
+    g_autoptr(TlsCert) client_cert = load_cert(cert, "--cert");
+    if ((cacert != NULL && anchors == NULL) || (cert != NULL && client_cert == NULL)) {
+        url_clear(&url);
+        return CLI_ERROR;
+    }
+    GError *error = NULL;
+    g_autoptr(World) w =
+        world_new(s, seed >= 0 ? (guint64)seed : s->seed, &error);
+    if (w == NULL) {
+        cli_print_error(error);
+        g_error_free(error);
+        url_clear(&url);
+        return CLI_ERROR;
+    }
+    Path *p = path_new(w);
+    g_autoptr(Trace) tr = trace_new();
+    TraceRun run = { .tr = tr };
+    path_set_done(p, on_done, &run);
+    lb_start(w->lb);
+    world_schedule_failures(w);
+    sim_run(w->engine, at);
+
+    gboolean tls = url.scheme == URL_HTTPS || url.scheme == URL_TLS;
+    Request *r = path_request_new(p);
+    r->scheme = url.scheme;
+    r->lb_port = url.port;
+    r->host = url.host;
+    r->authority = host != NULL ? host : url.authority;
+    r->path = url.path;
+    r->method = method != NULL ? method : "GET";
+    r->headers = headers;
+    r->sni = no_sni || !tls ? NULL : (sni != NULL ? sni : url.host);
+    r->anchors = anchors;
+    r->client_cert = client_cert;
+    r->traffic = g_intern_static_string("trace");
+    g_strlcpy(r->client_ip, "203.0.113.10", sizeof r->client_ip);
+    r->tr = tr;
+    const char *sent_sni = r->sni;
+    path_send(p, r);
+    /* Health checks run forever: step until this request has ended. */
+    SimTime t = at;
+    while (!run.ended && t < at + 3600 * SIM_S) {
+        t += SIM_S;
+        sim_run(w->engine, t);
+    }
+    int rc = CLI_OK;
+    if (!run.ended) {
+        g_printerr("ingress-sim trace: error: the request did not end within "
+                   "an hour of simulated time\n");
+        rc = CLI_ERROR;
+    } else if (json) {
+        g_autoptr(JsonNode) node =
+            trace_json(&run, &url, method != NULL ? method : "GET", sent_sni, at);
+        g_autofree char *text = cli_json_text(node, TRUE);
+        fputs(text, stdout);
+    } else {
+        trace_text(&run);
+    }
+    g_free(run.location);
+    g_free(run.up_path);
+    g_free(run.up_authority);
+    path_free(p);
+    url_clear(&url);
+    return rc;
+}

@@ -1,0 +1,47 @@
+/* cli.h: the subcommands of ingress-sim and what they share (loading a
+ * scenario with located errors, atomic file writes, exit codes). The only
+ * layer that ties models, engine and viz together (DESIGN.md). */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "models/scenario.h"
+
+G_BEGIN_DECLS
+
+/* Exit statuses (SCENARIO.md). */
+#define CLI_OK 0
+#define CLI_ERROR 1
+#define CLI_USAGE 2
+
+/* Each subcommand: argv[0] is the subcommand name. */
+int cli_run(int argc, char **argv);
+int cli_trace(int argc, char **argv);
+int cli_config_dump(int argc, char **argv);
+int cli_iptables(int argc, char **argv);
+int cli_analyze(int argc, char **argv);
+int cli_diagram(int argc, char **argv);
+
+/* Parses @entries for subcommand @name; prints the error and a hint on
+ * failure. Returns FALSE on a usage error. */
+gboolean cli_parse(const char *name, const char *params, const char *summary,
+                   const char *description, const GOptionEntry *entries,
+                   int *argc, char ***argv);
+
+/* Loads the scenario, printing its notes (skipped kinds) to stderr.
+ * NULL: the error was printed. */
+Scenario *cli_load(const char *path);
+
+/* Prints "ingress-sim: <message>" (messages from models are already
+ * "FILE:LINE:COL: error: ..."). */
+void cli_print_error(const GError *error);
+
+/* Writes @contents to @path through a temporary file and a rename, so a
+ * failure leaves any previous file intact. */
+gboolean cli_write_atomic(const char *path, const char *contents, gssize len,
+                          GError **error);
+/* JSON text of @node, pretty and with a final newline (transfer full). */
+char *cli_json_text(JsonNode *node, gboolean pretty);
+
+G_END_DECLS

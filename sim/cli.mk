@@ -1,0 +1,8 @@
+# sim/cli.mk: the command line, the one layer that ties models, engine and
+# viz together (included by Makefile.am).
+libingress_a_SOURCES += \
+	sim/cli.c sim/cli.h \
+	sim/cli-run.c \
+	sim/cli-trace.c \
+	sim/cli-inspect.c \
+	sim/cli-pending.c
