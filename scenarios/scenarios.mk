@@ -1,0 +1,9 @@
+# scenarios/scenarios.mk: the bundled scenarios, shipped in the tarball
+# (included by Makefile.am).
+scenariodir = $(pkgdatadir)/scenarios
+dist_scenario_DATA = scenarios/article.yaml
+articledir = $(pkgdatadir)/scenarios/article
+dist_article_DATA = scenarios/article/manifests.yaml \
+	scenarios/article/gateway-service.yaml scenarios/article/example-ca.crt
+lessonsdir = $(pkgdatadir)/scenarios/lessons
+dist_lessons_DATA = scenarios/lessons/article-as-written.yaml

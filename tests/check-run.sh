@@ -1,0 +1,57 @@
+#!/bin/sh
+# check-run.sh: end-to-end checks of `ingress-sim run` and `trace` on the
+# bundled scenarios: the balance, the article's outcomes per port, the
+# article-as-written port mismatch, byte-identical results per seed.
+set -eu
+: "${SIM_BIN:=./ingress-sim}" "${SIM_SRCDIR:=.}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-run.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+json_int() { # json_int FILE JQ-LIKE-KEY: the integer after "KEY" : in FILE
+    sed -n "s/^ *\"$2\" : \([0-9]*\).*/\1/p" "$1" | head -n 1
+}
+
+art="$SIM_SRCDIR/scenarios/article.yaml"
+"$SIM_BIN" run "$art" --out "$tmp/a" --duration 10s > "$tmp/a.txt" ||
+    fail "article run exited $?"
+grep -q '^balance: sent [0-9]* = responses [0-9]* + failures 0$' "$tmp/a.txt" ||
+    fail "article: balance line missing or failures: $(tail -n 1 "$tmp/a.txt")"
+sent=$(json_int "$tmp/a/results.json" sent)
+resp=$(json_int "$tmp/a/results.json" responses)
+conns=$(json_int "$tmp/a/results.json" connections)
+[ "$sent" -gt 1500 ] || fail "article: only $sent requests sent in 10s"
+[ "$conns" -gt 100 ] || fail "article: $conns TCP connections on port 3306"
+[ "$resp" -gt 1500 ] || fail "article: $resp HTTP responses"
+grep -q '"https.443.https.default-gateway.istio-system' "$tmp/a/results.json" ||
+    grep -q 'counter' "$tmp/a/results.json" || fail "article: no route counted"
+
+# Same seed, same bytes; another seed, other latencies.
+"$SIM_BIN" run "$art" --out "$tmp/b" --duration 10s --quiet
+cmp -s "$tmp/a/results.json" "$tmp/b/results.json" ||
+    fail "same seed gave different results.json"
+"$SIM_BIN" run "$art" --out "$tmp/c" --duration 10s --seed 2 --quiet
+if cmp -s "$tmp/a/results.json" "$tmp/c/results.json"; then
+    fail "seed 2 gave the same results.json as seed 1"
+fi
+
+# The article as written: port 80 refused at step 3, 443 and 3306 fine.
+aw="$SIM_SRCDIR/scenarios/lessons/article-as-written.yaml"
+"$SIM_BIN" run "$aw" --out "$tmp/w" > "$tmp/w.txt" || fail "as-written run exited $?"
+grep -Eq '^  step 3 refused +[0-9]+$' "$tmp/w.txt" ||
+    fail "as-written: no 'step 3 refused' failures: $(cat "$tmp/w.txt")"
+grep -q '^  200 from app' "$tmp/w.txt" || fail "as-written: https got no 200s"
+"$SIM_BIN" trace "$aw" http://counter.example.com/ --json > "$tmp/t.json"
+grep -q '"kind" : "failure"' "$tmp/t.json" || fail "trace: not a failure"
+grep -q '"reason" : "refused"' "$tmp/t.json" || fail "trace: not refused"
+grep -q '"step" : 3,' "$tmp/t.json" || fail "trace: not at step 3"
+
+# A bad scenario: located error, exit 1, nothing written.
+printf 'apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n  seed: x\n' > "$tmp/bad.yaml"
+set +e
+"$SIM_BIN" run "$tmp/bad.yaml" --out "$tmp/bad" 2> "$tmp/bad.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "bad scenario exited $rc, not 1"
+grep -q "bad.yaml:4:9: error:" "$tmp/bad.err" || fail "no located error: $(cat "$tmp/bad.err")"
+[ ! -e "$tmp/bad" ] || fail "a failed run left $tmp/bad behind"
+echo "check-run: all passed"

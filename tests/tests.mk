@@ -1,0 +1,7 @@
+# tests/tests.mk: the lead's unit and end-to-end tests (included by
+# Makefile.am); each module's own tests are listed in its fragment.
+unit_tests += tests/test-scenario
+tests_test_scenario_CFLAGS = $(test_cflags)
+tests_test_scenario_LDADD = $(test_ldadd)
+
+script_tests += tests/check-run.sh
