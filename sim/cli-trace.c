@@ -11,19 +11,9 @@
 #include "models/world.h"
 #include "sim/cli.h"
 
-typedef struct {
-    Trace *tr;            /* borrowed */
-    RequestOutcome out;   /* copied when the request ends */
-    GatewayOutcome gw;    /* the gateway's verdict, if it got there */
-    gboolean ended;
-    char *location;       /* redirect Location */
-    char *up_path;        /* path and authority sent upstream */
-    char *up_authority;
-} TraceRun;
-
 static void on_done(const Request *r, gpointer data)
 {
-    TraceRun *t = data;
+    TraceResult *t = data;
     t->out = r->out;
     t->ended = TRUE;
     if (r->has_dec) {
@@ -33,6 +23,69 @@ static void on_done(const Request *r, gpointer data)
             t->up_authority = g_strdup(r->dec.authority);
         }
     }
+}
+
+void trace_result_clear(TraceResult *r)
+{
+    trace_free(r->tr);
+    url_clear(&r->url);
+    g_free(r->sni);
+    g_free(r->location);
+    g_free(r->up_path);
+    g_free(r->up_authority);
+    memset(r, 0, sizeof *r);
+}
+
+gboolean cli_trace_one(const Scenario *s, const TraceRequest *req,
+                       TraceResult *out, GError **error)
+{
+    memset(out, 0, sizeof *out);
+    g_autofree char *msg = NULL;
+    if (!url_parse(req->url, &out->url, &msg)) {
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_BAD_VALUE, "%s", msg);
+        return FALSE;
+    }
+    g_autoptr(World) w =
+        world_new(s, req->seed >= 0 ? (guint64)req->seed : s->seed, error);
+    if (w == NULL) {
+        return FALSE;
+    }
+    out->tr = trace_new();
+    Path *p = path_new(w);
+    path_set_done(p, on_done, out);
+    lb_start(w->lb);
+    world_schedule_failures(w);
+    sim_run(w->engine, req->at);
+
+    const Url *url = &out->url;
+    gboolean tls = url->scheme == URL_HTTPS || url->scheme == URL_TLS;
+    const char *host = kv_list_get(req->headers, "host");
+    Request *r = path_request_new(p);
+    r->scheme = url->scheme;
+    r->lb_port = url->port;
+    r->host = url->host;
+    r->authority = host != NULL ? host : url->authority;
+    r->path = url->path;
+    r->method = req->method != NULL ? req->method : "GET";
+    r->headers = req->headers;
+    if (tls && !req->no_sni) {
+        out->sni = g_strdup(req->sni != NULL ? req->sni : url->host);
+    }
+    r->sni = out->sni;
+    r->anchors = req->anchors;
+    r->client_cert = req->client_cert;
+    r->traffic = g_intern_static_string("trace");
+    g_strlcpy(r->client_ip, "203.0.113.10", sizeof r->client_ip);
+    r->tr = out->tr;
+    path_send(p, r);
+    /* Health checks run forever: step until this request has ended. */
+    SimTime t = req->at;
+    while (!out->ended && t < req->at + 3600 * SIM_S) {
+        t += SIM_S;
+        sim_run(w->engine, t);
+    }
+    path_free(p);
+    return TRUE;
 }
 
 static void add_str(JsonBuilder *b, const char *key, const char *value)
@@ -53,11 +106,13 @@ static const char *origin_of(const RequestOutcome *o)
     return o->from_gateway ? "gateway" : "app";
 }
 
-static JsonNode *trace_json(const TraceRun *t, const Url *url,
-                            const char *method, const char *sni, SimTime at)
+static JsonNode *trace_json(const TraceResult *t, const char *method,
+                            SimTime at)
 {
     const Trace *tr = t->tr;
     const RequestOutcome *o = &t->out;
+    const Url *url = &t->url;
+    const char *sni = t->sni;
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autofree char *ats = sim_time_format(at);
     json_builder_begin_object(b);
@@ -156,7 +211,7 @@ static JsonNode *trace_json(const TraceRun *t, const Url *url,
     return json_builder_get_root(b);
 }
 
-static void trace_text(const TraceRun *t)
+static void trace_text(const TraceResult *t)
 {
     const Trace *tr = t->tr;
     for (guint i = 0; i < trace_len(tr); i++) {
@@ -189,7 +244,7 @@ static void trace_text(const TraceRun *t)
     }
 }
 
-static gboolean parse_header(const char *h, KvList *headers, char **host)
+static gboolean parse_header(const char *h, KvList *headers)
 {
     const char *colon = strchr(h, ':');
     if (colon == NULL || colon == h) {
@@ -199,10 +254,6 @@ static gboolean parse_header(const char *h, KvList *headers, char **host)
     g_strstrip(name);
     g_autofree char *value = g_strstrip(g_strdup(colon + 1));
     kv_list_set(headers, name, value);
-    if (strcmp(name, "host") == 0) {
-        g_free(*host);
-        *host = g_strdup(value);
-    }
     return TRUE;
 }
 
@@ -281,101 +332,87 @@ int cli_trace(int argc, char **argv)
                    "'ingress-sim trace --help'.\n");
         return CLI_USAGE;
     }
-    Url url;
-    g_autofree char *msg = NULL;
-    if (!url_parse(argv[2], &url, &msg)) {
-        g_printerr("ingress-sim trace: %s\n", msg);
-        return CLI_USAGE;
+    {
+        Url check;
+        g_autofree char *msg = NULL;
+        if (!url_parse(argv[2], &check, &msg)) {
+            g_printerr("ingress-sim trace: %s\n", msg);
+            return CLI_USAGE;
+        }
+        url_clear(&check);
     }
     SimTime at = 0;
     if (at_text != NULL) {
-        g_free(msg);
-        msg = NULL;
+        g_autofree char *msg = NULL;
         if (!sim_time_parse(at_text, &at, &msg)) {
             g_printerr("ingress-sim trace: --at: %s\n", msg);
-            url_clear(&url);
             return CLI_USAGE;
         }
     }
     g_autoptr(KvList) headers = kv_list_new();
-    g_autofree char *host = NULL;
     for (guint i = 0; header_args != NULL && header_args[i] != NULL; i++) {
-        if (!parse_header(header_args[i], headers, &host)) {
+        if (!parse_header(header_args[i], headers)) {
             g_printerr("ingress-sim trace: --header '%s': expected 'Name: "
                        "value'\n",
                        header_args[i]);
-            url_clear(&url);
             return CLI_USAGE;
         }
     }
+    if ((cert == NULL) != (key == NULL)) {
+        g_printerr("ingress-sim trace: --cert and --key go together\n");
+        return CLI_USAGE;
+    }
     g_autoptr(Scenario) s = cli_load(argv[1]);
     if (s == NULL) {
-        url_clear(&url);
         return CLI_ERROR;
     }
     g_autoptr(TlsCert) anchors = load_cert(cacert, "--cacert");
     g_autoptr(TlsCert) client_cert = load_cert(cert, "--cert");
     if ((cacert != NULL && anchors == NULL) || (cert != NULL && client_cert == NULL)) {
-        url_clear(&url);
         return CLI_ERROR;
     }
     GError *error = NULL;
-    g_autoptr(World) w =
-        world_new(s, seed >= 0 ? (guint64)seed : s->seed, &error);
-    if (w == NULL) {
+    if (key != NULL) {
+        g_autofree char *pem = NULL;
+        gsize len = 0;
+        if (!g_file_get_contents(key, &pem, &len, &error) ||
+            !tls_key_matches_cert(pem, len, client_cert, &error)) {
+            g_printerr("ingress-sim trace: --key %s: %s\n", key, error->message);
+            g_error_free(error);
+            return CLI_ERROR;
+        }
+    }
+    TraceRequest req = {
+        .url = argv[2],
+        .method = method,
+        .headers = headers,
+        .sni = sni,
+        .no_sni = no_sni,
+        .at = at,
+        .seed = seed,
+        .anchors = anchors,
+        .client_cert = client_cert,
+    };
+    TraceResult res;
+    if (!cli_trace_one(s, &req, &res, &error)) {
         cli_print_error(error);
         g_error_free(error);
-        url_clear(&url);
+        trace_result_clear(&res);
         return CLI_ERROR;
     }
-    Path *p = path_new(w);
-    g_autoptr(Trace) tr = trace_new();
-    TraceRun run = { .tr = tr };
-    path_set_done(p, on_done, &run);
-    lb_start(w->lb);
-    world_schedule_failures(w);
-    sim_run(w->engine, at);
-
-    gboolean tls = url.scheme == URL_HTTPS || url.scheme == URL_TLS;
-    Request *r = path_request_new(p);
-    r->scheme = url.scheme;
-    r->lb_port = url.port;
-    r->host = url.host;
-    r->authority = host != NULL ? host : url.authority;
-    r->path = url.path;
-    r->method = method != NULL ? method : "GET";
-    r->headers = headers;
-    r->sni = no_sni || !tls ? NULL : (sni != NULL ? sni : url.host);
-    r->anchors = anchors;
-    r->client_cert = client_cert;
-    r->traffic = g_intern_static_string("trace");
-    g_strlcpy(r->client_ip, "203.0.113.10", sizeof r->client_ip);
-    r->tr = tr;
-    const char *sent_sni = r->sni;
-    path_send(p, r);
-    /* Health checks run forever: step until this request has ended. */
-    SimTime t = at;
-    while (!run.ended && t < at + 3600 * SIM_S) {
-        t += SIM_S;
-        sim_run(w->engine, t);
-    }
     int rc = CLI_OK;
-    if (!run.ended) {
+    if (!res.ended) {
         g_printerr("ingress-sim trace: error: the request did not end within "
                    "an hour of simulated time\n");
         rc = CLI_ERROR;
     } else if (json) {
         g_autoptr(JsonNode) node =
-            trace_json(&run, &url, method != NULL ? method : "GET", sent_sni, at);
+            trace_json(&res, method != NULL ? method : "GET", at);
         g_autofree char *text = cli_json_text(node, TRUE);
         fputs(text, stdout);
     } else {
-        trace_text(&run);
+        trace_text(&res);
     }
-    g_free(run.location);
-    g_free(run.up_path);
-    g_free(run.up_authority);
-    path_free(p);
-    url_clear(&url);
+    trace_result_clear(&res);
     return rc;
 }

@@ -6,7 +6,10 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "models/results.h"
 #include "models/scenario.h"
+#include "models/tls.h"
+#include "models/trace.h"
 
 G_BEGIN_DECLS
 
@@ -43,5 +46,36 @@ gboolean cli_write_atomic(const char *path, const char *contents, gssize len,
                           GError **error);
 /* JSON text of @node, pretty and with a final newline (transfer full). */
 char *cli_json_text(JsonNode *node, gboolean pretty);
+
+/* One traced request (what `trace` and `diagram --url` share). */
+typedef struct {
+    const char *url;          /* as typed */
+    const char *method;       /* nullable: GET */
+    const KvList *headers;    /* nullable; "host" overrides the authority */
+    const char *sni;          /* nullable: the URL host for https/tls */
+    gboolean no_sni;          /* send none */
+    SimTime at;               /* simulated time to send at */
+    gint64 seed;              /* -1: the scenario's */
+    const TlsCert *anchors;   /* nullable (--cacert) */
+    const TlsCert *client_cert; /* nullable (--cert) */
+} TraceRequest;
+
+typedef struct {
+    Trace *tr;                /* every step and fact (owned) */
+    RequestOutcome out;       /* how it ended */
+    Url url;                  /* the parsed URL (owned) */
+    char *sni;                /* SNI sent, or NULL (owned) */
+    char *location;           /* redirect Location, or NULL (owned) */
+    char *up_path;            /* path and authority sent upstream (owned) */
+    char *up_authority;
+    gboolean ended;           /* FALSE: still in flight after an hour */
+} TraceResult;
+
+/* Runs the scenario's world (failures, health checks) up to @req->at, sends
+ * the request and runs until it ends. FALSE with @error for a bad URL or a
+ * scenario the gateway compiler rejects. */
+gboolean cli_trace_one(const Scenario *s, const TraceRequest *req,
+                       TraceResult *out, GError **error);
+void trace_result_clear(TraceResult *r);
 
 G_END_DECLS
