@@ -15,4 +15,5 @@ libingress_a_SOURCES += \
 	models/lb.c models/lb.h \
 	models/upstream.c models/upstream.h \
 	models/app.c models/app.h \
-	models/path.c models/path.h
+	models/path.c models/path.h \
+	models/runner.c models/runner.h

@@ -525,11 +525,44 @@ static void serve(Path *p, Request *r)
     sim_schedule_in(w->engine, t, p->ev_app_done, 0, r);
 }
 
+/* The pod died with @r admitted (serving or queued): Envoy sees the
+ * upstream connection reset after the request was sent, 503 UC, which
+ * Istio's default retry_on does not cover (R4.9). */
+static void reset_by_crash(Path *p, Request *r, const PodState *ap)
+{
+    upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+    if (r->tr != NULL) {
+        trace_addf(r->tr, 9, "application pod", node_name(p, ap->node),
+                   sim_now(p->w->engine),
+                   "an upstream reset after the request was sent is not in "
+                   "Istio's default retry_on (R4.9)",
+                   "pod %s died while holding the request: 503 UC",
+                   ap->pod->meta.name);
+    }
+    respond(p, r, 9, 503, "UC", TRUE);
+}
+
+static void on_crash(World *w, guint pod, gpointer data)
+{
+    Path *p = data;
+    AppPod *a = w->pods[pod].app;
+    if (a == NULL) {
+        return;
+    }
+    for (Request *r = app_pod_drain(a); r != NULL;) {
+        Request *next = r->next;
+        r->next = NULL;
+        reset_by_crash(p, r, &w->pods[pod]);
+        r = next;
+    }
+}
+
 static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
     Request *r = ev->data;
     PodState *ap = &p->w->pods[r->app_pod];
+    r->app_gen = ap->generation;
     {
         g_autofree char *ref = k8s_meta_ref(&ap->pod->meta);
         r->out.pod = g_intern_string(ref);
@@ -569,6 +602,11 @@ static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
     World *w = p->w;
     Request *r = ev->data;
     PodState *ap = &w->pods[r->app_pod];
+    if (r->app_gen != ap->generation) {
+        /* Its server slot went with the crash (app_pod_drain). */
+        reset_by_crash(p, r, ap);
+        return;
+    }
     Request *next = app_pod_finish(ap->app);
     if (next != NULL) {
         serve(p, next);
@@ -613,6 +651,8 @@ Path *path_new(World *w)
     p->w = w;
     p->slabs = g_ptr_array_new_with_free_func(g_free);
     rng_init_named(&p->lat, w->seed, "latency");
+    w->crash_hook = on_crash;
+    w->crash_data = p;
     SimEngine *e = w->engine;
     p->ev_lb = sim_engine_register(e, "at-load-balancer", on_lb,
                                    discard_request, p);
@@ -635,6 +675,7 @@ void path_free(Path *p)
     if (p == NULL) {
         return;
     }
+    p->w->crash_hook = NULL;
     /* Requests still queued in app pods are reachable only from there. */
     for (guint i = 0; i < p->w->n_pods; i++) {
         AppPod *a = p->w->pods[i].app;

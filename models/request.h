@@ -46,6 +46,7 @@ struct _Request {
     GatewayDecision dec;       /* its decision */
     gboolean has_dec;          /* dec must be cleared */
     gint app_pod;              /* upstream pod index, -1 none */
+    guint32 app_gen;           /* that pod's generation when admitted */
     guint attempts;            /* upstream attempts made */
     gint tried[REQUEST_MAX_ATTEMPTS]; /* pods tried (previous_hosts) */
     gint status;               /* app status once served */

@@ -56,8 +56,15 @@ void world_pod_condition_later(World *w, guint pod, gboolean ready,
 static void pod_set_running(World *w, guint i, gboolean running)
 {
     PodState *p = &w->pods[i];
+    gboolean died = p->running && !running;
     p->running = running;
     p->ready = running;
+    if (died) {
+        p->generation++;
+        if (w->crash_hook != NULL) {
+            w->crash_hook(w, i, w->crash_data);
+        }
+    }
 }
 
 static void on_pod_up(SimEngine *e, gpointer ctx, const SimEvent *ev)

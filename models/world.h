@@ -38,6 +38,8 @@ typedef struct {
     AppPod *app;             /* queueing model; NULL for gateway pods */
     GatewaySnapshot *gw;     /* gateway pods: current config (owned ref) */
     Upstream *up;            /* gateway pods: Envoy's upstream state */
+    guint32 generation;      /* bumped at each crash: requests admitted
+                              * before it never complete */
     Rng rng;                 /* "pod/<ns>/<name>" */
 } PodState;
 
@@ -58,6 +60,10 @@ struct _World {
     GHashTable *pod_by_ip;   /* const char* ip -> PodState* */
     guint64 seed;            /* the run's seed (scenario or --seed) */
     gint64 wall_epoch;       /* unix seconds at simulated time 0 (TLS) */
+    /* Called when a pod's process dies (crash, node down), after its
+     * generation was bumped, so the path can fail what it was serving. */
+    void (*crash_hook)(World *w, guint pod, gpointer data);
+    gpointer crash_data;
     guint32 ev_cp_update;    /* event kinds owned by world.c */
     guint32 ev_failure;
     guint32 ev_pod_up;

@@ -6,4 +6,8 @@ articledir = $(pkgdatadir)/scenarios/article
 dist_article_DATA = scenarios/article/manifests.yaml \
 	scenarios/article/gateway-service.yaml scenarios/article/example-ca.crt
 lessonsdir = $(pkgdatadir)/scenarios/lessons
-dist_lessons_DATA = scenarios/lessons/article-as-written.yaml
+dist_lessons_DATA = scenarios/lessons/article-as-written.yaml \
+	scenarios/lessons/node-down.yaml scenarios/lessons/pod-crash.yaml \
+	scenarios/lessons/pod-crash-no-retries.yaml
+podcrashdir = $(pkgdatadir)/scenarios/lessons/pod-crash
+dist_podcrash_DATA = scenarios/lessons/pod-crash/app.yaml

@@ -8,57 +8,28 @@
 
 #include <glib/gstdio.h>
 
-#include "models/client.h"
-#include "models/lb.h"
-#include "models/path.h"
-#include "models/world.h"
+#include "models/runner.h"
 #include "sim/cli.h"
-
-/* After the generators stop, in-flight requests may still take this long
- * (SYN timeouts, slow apps) before the run gives up on them. */
-#define DRAIN_LIMIT (3600 * SIM_S)
 
 typedef struct {
     gint64 seed;          /* -1: the scenario's */
-    char *duration;       /* nullable */
-    char *out;            /* output folder */
     gboolean json;        /* results.json on stdout instead of a summary */
     gboolean quiet;       /* no summary */
 } RunOptions;
 
-static void progress(const World *w, SimTime until, gboolean tty)
+typedef struct {
+    gboolean tty;         /* stderr is a terminal: show progress */
+} Progress;
+
+static void progress(const World *w, SimTime now, SimTime end, gpointer data)
 {
-    if (!tty) {
+    const Progress *pr = data;
+    if (!pr->tty) {
         return;
     }
-    SimTime now = sim_now(w->engine);
-    double pct = until > 0 ? 100.0 * (double)MIN(now, until) / (double)until
-                           : 100.0;
+    double pct = end > 0 ? 100.0 * (double)MIN(now, end) / (double)end : 100.0;
     fprintf(stderr, "\r%5.1f%%  t=%.1fs  sent %" G_GUINT64_FORMAT "   ", pct,
             (double)now / 1e9, results_n_sent(w->results));
-}
-
-/* Runs the world until the generators are done and every request ended. */
-static gboolean run_world(World *w, Path *p, SimTime duration)
-{
-    gboolean tty = isatty(STDERR_FILENO);
-    SimTime step = MAX(duration / 100, SIM_S / 10);
-    SimTime t = 0;
-    while (t < duration) {
-        t = MIN(t + step, duration);
-        sim_run(w->engine, t);
-        progress(w, duration, tty);
-    }
-    /* Let requests sent before the end finish; health checks keep running
-     * meanwhile, as they would. */
-    while (path_in_flight(p) > 0 && t < duration + DRAIN_LIMIT) {
-        t += SIM_S;
-        sim_run(w->engine, t);
-    }
-    if (tty) {
-        fprintf(stderr, "\r%60s\r", "");
-    }
-    return path_in_flight(p) == 0;
 }
 
 int cli_run(int argc, char **argv)
@@ -131,18 +102,18 @@ int cli_run(int argc, char **argv)
     }
     guint64 seed = o.seed >= 0 ? (guint64)o.seed : s->seed;
     GError *error = NULL;
-    g_autoptr(World) w = world_new(s, seed, &error);
-    if (w == NULL) {
+    g_autoptr(Runner) runner = runner_new(s, seed, &error);
+    if (runner == NULL) {
         cli_print_error(error);
         g_error_free(error);
         return CLI_ERROR;
     }
-    Path *p = path_new(w);
-    Client *c = client_new(w, p);
-    lb_start(w->lb);
-    world_schedule_failures(w);
-    client_start(c);
-    gboolean drained = run_world(w, p, s->duration);
+    World *w = runner_world(runner);
+    Progress pr = { .tty = isatty(STDERR_FILENO) };
+    gboolean drained = runner_run(runner, progress, &pr);
+    if (pr.tty) {
+        fprintf(stderr, "\r%60s\r", "");
+    }
     g_autoptr(JsonNode) json = results_to_json(w->results);
     g_autofree char *text = cli_json_text(json, TRUE);
     const char *dir = out != NULL ? out : "out";
@@ -165,13 +136,11 @@ int cli_run(int argc, char **argv)
         g_autofree char *sum = results_summary(w->results);
         fputs(sum, stdout);
     }
-    if (!drained || results_n_in_flight(w->results) != 0) {
+    if (!drained) {
         g_printerr("ingress-sim run: error: %" G_GUINT64_FORMAT
                    " requests never ended: the balance does not hold\n",
                    results_n_in_flight(w->results));
         rc = CLI_ERROR;
     }
-    client_free(c);
-    path_free(p);
     return rc;
 }

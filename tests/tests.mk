@@ -5,3 +5,7 @@ tests_test_scenario_CFLAGS = $(test_cflags)
 tests_test_scenario_LDADD = $(test_ldadd)
 
 script_tests += tests/check-run.sh
+
+unit_tests += tests/test-lessons
+tests_test_lessons_CFLAGS = $(test_cflags)
+tests_test_lessons_LDADD = $(test_ldadd)

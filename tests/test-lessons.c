@@ -1,0 +1,261 @@
+/* test-lessons.c: runs the failure lessons and queueing scenarios through
+ * the library (runner.h) and asserts the effect each one teaches, with the
+ * tolerance stated next to each figure. */
+#include "config.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "models/runner.h"
+
+typedef struct {
+    Scenario *s;     /* owned */
+    Runner *r;       /* owned */
+    JsonNode *json;  /* results.json, owned */
+} Run;
+
+static void run_clear(Run *run)
+{
+    json_node_unref(run->json);
+    runner_free(run->r);
+    scenario_free(run->s);
+}
+
+static void run_file(Run *run, const char *rel)
+{
+    const char *src = g_getenv("SIM_SRCDIR");
+    g_autofree char *path = g_build_filename(src != NULL ? src : ".", rel, NULL);
+    GError *error = NULL;
+    run->s = scenario_load(path, &error);
+    if (run->s == NULL) {
+        fail_msg("%s", error->message);
+    }
+    run->r = runner_new(run->s, run->s->seed, &error);
+    if (run->r == NULL) {
+        fail_msg("%s", error->message);
+    }
+    assert_true(runner_run(run->r, NULL, NULL));
+    run->json = results_to_json(runner_world(run->r)->results);
+}
+
+static void run_text(Run *run, const char *text)
+{
+    GError *error = NULL;
+    run->s = scenario_load_string("queue.yaml", text, &error);
+    if (run->s == NULL) {
+        fail_msg("%s", error->message);
+    }
+    run->r = runner_new(run->s, run->s->seed, &error);
+    assert_non_null(run->r);
+    assert_true(runner_run(run->r, NULL, NULL));
+    run->json = results_to_json(runner_world(run->r)->results);
+}
+
+static JsonObject *root(const Run *run)
+{
+    return json_node_get_object(run->json);
+}
+
+static gint64 series_int(const Run *run, guint t, const char *key,
+                         const char *sub)
+{
+    JsonArray *series = json_object_get_array_member(root(run), "series");
+    if (t >= json_array_get_length(series)) {
+        return 0;
+    }
+    JsonObject *o = json_array_get_object_element(series, t);
+    if (sub != NULL) {
+        o = json_object_get_object_member(o, key);
+        key = sub;
+    }
+    return json_object_get_int_member(o, key);
+}
+
+/* Issue 4: failures start at the failure and end when the load balancer
+ * has marked the node down: interval (2s) x unhealthyThreshold (3) after
+ * it, within one interval. */
+static void test_node_down_window_is_lb_detection(void **state)
+{
+    Run run = { 0 };
+    run_file(&run, "scenarios/lessons/node-down.yaml");
+    gint first = -1, last = -1;
+    for (guint t = 0; t < 60; t++) {
+        if (series_int(&run, t, "failures", "timeout") > 0) {
+            if (first < 0) {
+                first = (gint)t;
+            }
+            last = (gint)t;
+        }
+        assert_int_equal(series_int(&run, t, "failures", "refused"), 0);
+        assert_int_equal(series_int(&run, t, "failures", "reset"), 0);
+    }
+    assert_int_equal(first, 20);
+    assert_in_range(last, 20 + 6 - 2, 20 + 6 + 2);
+    /* Every failure is a step-3 timeout: the SYN into the dead node. */
+    Results *res = runner_world(run.r)->results;
+    assert_int_equal(results_count_failures(res, 3, FAIL_TIMEOUT),
+                     results_n_failures(res));
+    /* About a third of the connections in the window (one of three
+     * backends): 100/s x ~5s x 1/3 ~ 170, tolerance +-40%. */
+    assert_in_range(results_n_failures(res), 100, 240);
+    run_clear(&run);
+}
+
+static gint64 count_status(const Run *run, gint status, const char *origin)
+{
+    JsonArray *a = json_object_get_array_member(root(run), "responses");
+    for (guint i = 0; i < json_array_get_length(a); i++) {
+        JsonObject *o = json_array_get_object_element(a, i);
+        if (json_object_get_int_member(o, "status") == status &&
+            strcmp(json_object_get_string_member(o, "origin"), origin) == 0) {
+            return json_object_get_int_member(o, "count");
+        }
+    }
+    return 0;
+}
+
+/* Issue 5: with Istio's default retries (connect-failure, another host)
+ * the crash costs only the requests the pod was serving: at most its
+ * concurrency (8). */
+static void test_pod_crash_default_retries_hide_it(void **state)
+{
+    Run run = { 0 };
+    run_file(&run, "scenarios/lessons/pod-crash.yaml");
+    Results *res = runner_world(run.r)->results;
+    gint64 failed = count_status(&run, 503, "gateway");
+    assert_in_range(failed, 0, 8);
+    assert_int_equal(results_n_failures(res), 0);
+    assert_int_equal(count_status(&run, 200, "app") + failed,
+                     (gint64)results_n_sent(res));
+    run_clear(&run);
+}
+
+/* Issue 5: without retries, the requests Envoy sends to the dead pod
+ * before its endpoint is withdrawn (10s..15s) fail with 503 UF: at least a
+ * third of them (one of three pods), at most 5/9 (LEAST_REQUEST's two
+ * choices prefer the idle dead pod). Measured 0.44 at seed 1. */
+static void test_pod_crash_no_retries_fails_a_third(void **state)
+{
+    Run run = { 0 };
+    run_file(&run, "scenarios/lessons/pod-crash-no-retries.yaml");
+    gint64 sent = 0, failed = 0;
+    for (guint t = 10; t < 15; t++) {
+        sent += series_int(&run, t, "sent", NULL);
+        failed += series_int(&run, t, "5xx", NULL);
+    }
+    double share = (double)failed / (double)sent;
+    if (share < 0.30 || share > 0.60) {
+        fail_msg("share of 503 in the window: %.3f (%" G_GINT64_FORMAT
+                 "/%" G_GINT64_FORMAT ")",
+                 share, failed, sent);
+    }
+    JsonObject *flags = json_object_get_object_member(root(&run), "response_flags");
+    assert_true(json_object_has_member(flags, "UF"));
+    /* Nothing fails outside the window but what the pod was serving when
+     * it died (sent in second 9: at most its concurrency, 503 UC). */
+    for (guint t = 0; t < 30; t++) {
+        if (t < 9 || t > 16) {
+            assert_int_equal(series_int(&run, t, "5xx", NULL), 0);
+        }
+    }
+    assert_in_range(series_int(&run, 9, "5xx", NULL), 0, 8);
+    run_clear(&run);
+}
+
+/* A single pod behind a gateway that adds no time: an M/M/c station. */
+static char *queue_scenario(guint pods, double rate, guint seconds)
+{
+    return g_strdup_printf(
+        "apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n"
+        "  seed: 7\n  duration: %us\n"
+        "  latency: {clientToLoadBalancer: 0s, loadBalancerToNode: 0s,\n"
+        "            nodeToNode: 0s, gateway: 0s, tlsHandshake: 0s}\n"
+        "  workloads:\n    default/q:\n"
+        "      serviceTime: {exponential: {mean: 10ms}}\n"
+        "      concurrency: 1\n      queueLimit: 1000000\n"
+        "  traffic:\n  - arrival: {poisson: {rate: %g/s}}\n"
+        "    requests: [{url: 'http://q.example.com/'}]\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"
+        "metadata: {name: gw, namespace: istio-system}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n"
+        "    hosts: ['*']\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: q}\nspec:\n  hosts: ['*']\n"
+        "  gateways: [istio-system/gw]\n"
+        "  http: [{route: [{destination: {host: q}}]}]\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: q}\n"
+        "spec: {selector: {app: q}, ports: [{port: 80, targetPort: 8080}]}\n"
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: q}\n"
+        "spec:\n  replicas: %u\n  selector: {matchLabels: {app: q}}\n"
+        "  template:\n    metadata: {labels: {app: q}}\n"
+        "    spec: {containers: [{name: q, image: q}]}\n",
+        seconds, rate, pods);
+}
+
+/* M/M/1 at load 0.8 (lambda 80/s, mu 100/s): response time is exponential
+ * with rate mu - lambda = 20/s: mean 50 ms, p99 ln(100)/20 = 230.3 ms.
+ * Tolerance: mean +-6%, p99 +-10% (2000 s, 160k requests). */
+static void test_mm1_mean_and_p99(void **state)
+{
+    g_autofree char *y = queue_scenario(1, 80, 2000);
+    Run run = { 0 };
+    run_text(&run, y);
+    const Hist *h = results_latency(runner_world(run.r)->results);
+    double mean_ms = hist_mean(h) / 1e6;
+    double p99_ms = (double)hist_percentile(h, 99) / 1e6;
+    if (fabs(mean_ms - 50.0) > 3.0 || fabs(p99_ms - 230.3) > 23.0) {
+        fail_msg("M/M/1: mean %.2f ms (expect 50), p99 %.1f ms (expect 230.3)",
+                 mean_ms, p99_ms);
+    }
+    run_clear(&run);
+}
+
+/* Erlang C: mean response time of M/M/c. */
+static double mmc_mean(double lambda, double mu, guint c)
+{
+    double a = lambda / mu, rho = a / c, sum = 0, term = 1;
+    for (guint k = 0; k < c; k++) {
+        sum += term;
+        term *= a / (k + 1);
+    }
+    double last = term / (1 - rho); /* a^c / c! / (1 - rho) */
+    double pq = last / (sum + last);
+    return pq / (c * mu - lambda) + 1 / mu;
+}
+
+/* c = 3 pods behind LEAST_REQUEST at load 0.8: between one shared queue
+ * (M/M/3, 22.4 ms) and three independent random queues (M/M/1 each,
+ * 50 ms); tolerance 5% on both bounds. */
+static void test_mmc_least_request_between_bounds(void **state)
+{
+    g_autofree char *y = queue_scenario(3, 240, 1000);
+    Run run = { 0 };
+    run_text(&run, y);
+    const Hist *h = results_latency(runner_world(run.r)->results);
+    double mean_ms = hist_mean(h) / 1e6;
+    double lo = mmc_mean(240, 100, 3) * 1e3, hi = 50.0;
+    if (mean_ms < lo * 0.95 || mean_ms > hi * 1.05) {
+        fail_msg("LEAST_REQUEST x3: mean %.2f ms, expected in [%.1f, %.1f]",
+                 mean_ms, lo, hi);
+    }
+    run_clear(&run);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_node_down_window_is_lb_detection),
+        cmocka_unit_test(test_pod_crash_default_retries_hide_it),
+        cmocka_unit_test(test_pod_crash_no_retries_fails_a_third),
+        cmocka_unit_test(test_mm1_mean_and_p99),
+        cmocka_unit_test(test_mmc_least_request_between_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
