@@ -563,10 +563,7 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
     Request *r = ev->data;
     PodState *ap = &p->w->pods[r->app_pod];
     r->app_gen = ap->generation;
-    {
-        g_autofree char *ref = k8s_meta_ref(&ap->pod->meta);
-        r->out.pod = g_intern_string(ref);
-    }
+    r->out.pod = ap->ref;
     if (!world_pod_alive(p->w, ap)) {
         upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
         sim_schedule_in(e, 1, p->ev_connect_failed, 0, r);

@@ -204,6 +204,10 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
     for (guint i = 0; i < w->n_pods; i++) {
         PodState *p = &w->pods[i];
         p->pod = g_ptr_array_index(w->c->pods, i);
+        {
+            g_autofree char *ref = k8s_meta_ref(&p->pod->meta);
+            p->ref = g_intern_string(ref);
+        }
         p->running = TRUE;
         p->ready = p->pod->ready;
         p->node = cluster_find_node(w->c, p->pod->node_name)->index;

@@ -30,6 +30,7 @@ typedef struct {
 
 typedef struct {
     const K8sPod *pod;       /* the manifest pod */
+    const char *ref;         /* "ns/name", interned once */
     gboolean running;        /* process up and its node up */
     gboolean ready;          /* passes readiness (as the kubelet sees it) */
     gboolean terminating;    /* being deleted/restarted (drain) */

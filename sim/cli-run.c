@@ -135,6 +135,10 @@ int cli_run(int argc, char **argv)
     } else if (!o.quiet) {
         g_autofree char *sum = results_summary(w->results);
         fputs(sum, stdout);
+        guint64 ev = sim_events_handled(w->engine);
+        guint64 n = results_n_sent(w->results);
+        printf("engine: %" G_GUINT64_FORMAT " events, %.1f per request\n", ev,
+               n > 0 ? (double)ev / (double)n : 0.0);
     }
     if (!drained) {
         g_printerr("ingress-sim run: error: %" G_GUINT64_FORMAT
