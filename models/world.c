@@ -26,6 +26,8 @@ static void rebuild_endpoints(World *w)
         KubeProxyTable *t = kube_proxy_sync(w->c, w->eps, ns->node, &w->kp_cfg);
         kube_proxy_table_unref(ns->kp);
         ns->kp = t;
+        /* The kernel forgets affinity lists of chains that are gone. */
+        kube_proxy_state_prune(ns->kp_state, t);
     }
 }
 
