@@ -3,8 +3,9 @@
  * order is fixed, so the same snapshot always prints the same bytes. */
 #include "config.h"
 
-#include <json-glib/json-glib.h>
 #include <string.h>
+
+#include <json-glib/json-glib.h>
 
 #include "models/gateway-private.h"
 
@@ -76,10 +77,11 @@ static void add_targets(JsonBuilder *b, const GwDestinations *d)
     json_builder_end_object(b);
 }
 
-/* ---- listeners ------------------------------------------------------------- */
+/* ---- listeners -------------------------------------------------------------
+ */
 
-static void dump_chain(JsonBuilder *b, const GwListener *l,
-                       const GwFilterChain *ch)
+static void
+dump_chain(JsonBuilder *b, const GwListener *l, const GwFilterChain *ch)
 {
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "filter_chain_match");
@@ -95,9 +97,9 @@ static void dump_chain(JsonBuilder *b, const GwListener *l,
     if (ch->kind == GW_CHAIN_AUTO_PASSTHROUGH) {
         json_builder_set_member_name(b, "application_protocols");
         json_builder_begin_array(b);
-        static const char *const alpns[] = {"istio", "istio-peer-exchange",
-                                            "istio-http/1.0",
-                                            "istio-http/1.1", "istio-h2"};
+        static const char *const alpns[] = { "istio", "istio-peer-exchange",
+                                             "istio-http/1.0", "istio-http/1.1",
+                                             "istio-h2" };
         for (gsize i = 0; i < G_N_ELEMENTS(alpns); i++) {
             json_builder_add_string_value(b, alpns[i]);
         }
@@ -127,8 +129,9 @@ static void dump_chain(JsonBuilder *b, const GwListener *l,
         add_str(b, "name", "envoy.filters.network.tcp_proxy");
         json_builder_set_member_name(b, "typed_config");
         json_builder_begin_object(b);
-        add_str(b, "@type", TYPE_PREFIX "envoy.extensions.filters.network."
-                                        "tcp_proxy.v3.TcpProxy");
+        add_str(b, "@type",
+                TYPE_PREFIX "envoy.extensions.filters.network."
+                            "tcp_proxy.v3.TcpProxy");
         const GwTarget *t0 = g_ptr_array_index(ch->tcp.targets, 0);
         add_str(b, "stat_prefix", t0->name);
         add_targets(b, &ch->tcp);
@@ -142,8 +145,9 @@ static void dump_chain(JsonBuilder *b, const GwListener *l,
         add_str(b, "name", "envoy.transport_sockets.tls");
         json_builder_set_member_name(b, "typed_config");
         json_builder_begin_object(b);
-        add_str(b, "@type", TYPE_PREFIX "envoy.extensions.transport_sockets."
-                                        "tls.v3.DownstreamTlsContext");
+        add_str(b, "@type",
+                TYPE_PREFIX "envoy.extensions.transport_sockets."
+                            "tls.v3.DownstreamTlsContext");
         json_builder_set_member_name(b, "common_tls_context");
         json_builder_begin_object(b);
         if (ch->alpn_h2) {
@@ -216,7 +220,8 @@ static void dump_listeners(JsonBuilder *b, const GatewaySnapshot *s)
     json_builder_end_object(b);
 }
 
-/* ---- routes ---------------------------------------------------------------- */
+/* ---- routes ----------------------------------------------------------------
+ */
 
 static const char *kind_key(IstioMatchKind k)
 {
@@ -442,7 +447,8 @@ static void dump_routes(JsonBuilder *b, const GatewaySnapshot *s)
     json_builder_end_object(b);
 }
 
-/* ---- clusters -------------------------------------------------------------- */
+/* ---- clusters --------------------------------------------------------------
+ */
 
 static const char *lb_name(GatewayLbPolicy p)
 {

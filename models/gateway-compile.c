@@ -9,14 +9,17 @@
 
 /* Envoy/Istio constants (ingress-stages-spec R4.2-R4.4). */
 #define GW_DEFAULT_CONNECT_TIMEOUT (10 * SIM_S)
-#define GW_CB_MAX G_MAXUINT32
-#define GW_TLS_CERT_LIMIT (1024 * 1024)
+#define GW_CB_MAX                  G_MAXUINT32
+#define GW_TLS_CERT_LIMIT          (1024 * 1024)
 
 /* Ingress conversion (gateway-ingress.c). */
-gboolean gateway__ingress_convert(const Cluster *c, GPtrArray *gateways,
-                                  GPtrArray *vss, GError **error);
+gboolean gateway__ingress_convert(const Cluster *c,
+                                  GPtrArray *gateways,
+                                  GPtrArray *vss,
+                                  GError **error);
 
-/* ---- freeing -------------------------------------------------------------- */
+/* ---- freeing --------------------------------------------------------------
+ */
 
 void gateway__destinations_clear(GwDestinations *d)
 {
@@ -249,23 +252,22 @@ static void note(GatewaySnapshot *s, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- clusters (R8.3, R8.5) -------------------------------------------------- */
+/* ---- clusters (R8.3, R8.5) --------------------------------------------------
+ */
 
 /* The DestinationRule that applies to @fqdn for this gateway: an exact host
  * beats a wildcard, a longer wildcard a shorter one; then the gateway's own
  * namespace, the Service's namespace, others; then creation order.
  * Cite: istio pilot/pkg/model/push_context.go, destinationRule(),
  * MostSpecificHostMatch(). */
-static const IstioDestinationRule *dr_for_host(const GatewaySnapshot *s,
-                                               const char *fqdn,
-                                               const char *svc_ns)
+static const IstioDestinationRule *
+dr_for_host(const GatewaySnapshot *s, const char *fqdn, const char *svc_ns)
 {
     const IstioDestinationRule *best = NULL;
     gint best_score = G_MININT;
     for (guint i = 0; i < s->drs->len; i++) {
         const IstioDestinationRule *dr = g_ptr_array_index(s->drs, i);
-        if (!istio_exported_to(dr->export_to, dr->meta->ns,
-                               s->pod->meta.ns)) {
+        if (!istio_exported_to(dr->export_to, dr->meta->ns, s->pod->meta.ns)) {
             continue;
         }
         if (!host_subset_of(fqdn, dr->host)) {
@@ -349,7 +351,8 @@ static void apply_policy(GatewayCluster *gc, const IstioTrafficPolicy *p)
 }
 
 static GatewayCluster *gw_cluster_new(const K8sService *svc,
-                                   const K8sServicePort *sp, const char *subset)
+                                      const K8sServicePort *sp,
+                                      const char *subset)
 {
     GatewayCluster *gc = g_new0(GatewayCluster, 1);
     gc->service = svc;
@@ -435,7 +438,8 @@ static void finish_clusters(GatewaySnapshot *s)
     }
 }
 
-/* ---- destinations (R8.1-R8.6) ----------------------------------------------- */
+/* ---- destinations (R8.1-R8.6) -----------------------------------------------
+ */
 
 /* The Service for a destination host: the one in the VS namespace if
  * visible, else any. Cite: istio gateway.go,
@@ -451,7 +455,8 @@ static const K8sService *service_for_host(const GatewaySnapshot *s,
  * R8.3, R8.4. */
 static char *destination_cluster_name(const GatewaySnapshot *s,
                                       const IstioDestination *d,
-                                      const char *vs_ns, gint server_port)
+                                      const char *vs_ns,
+                                      gint server_port)
 {
     g_autofree char *host = istio_resolve_short_name(d->host, vs_ns);
     const K8sService *svc = service_for_host(s, host);
@@ -475,8 +480,10 @@ static char *destination_cluster_name(const GatewaySnapshot *s,
 
 /* Weighted destinations: one -> plain cluster (weight ignored); several ->
  * weighted in listed order, zero weights dropped. R8.6. */
-static void build_destinations(const GatewaySnapshot *s, GwDestinations *out,
-                               const GPtrArray *dests, const char *vs_ns,
+static void build_destinations(const GatewaySnapshot *s,
+                               GwDestinations *out,
+                               const GPtrArray *dests,
+                               const char *vs_ns,
                                gint server_port)
 {
     out->targets = g_ptr_array_new_with_free_func(target_free);
@@ -495,7 +502,8 @@ static void build_destinations(const GatewaySnapshot *s, GwDestinations *out,
     }
 }
 
-/* ---- gateways for the pod (R2, R3.1) ---------------------------------------- */
+/* ---- gateways for the pod (R2, R3.1) ----------------------------------------
+ */
 
 static gint meta_cmp(gconstpointer a, gconstpointer b)
 {
@@ -514,8 +522,8 @@ static gint vs_cmp(gconstpointer a, gconstpointer b)
 /* R3.1: a server port equal to a Service port of the gateway pod binds
  * that port's targetPort (first match); otherwise the number as written.
  * Cite: istio pilot/pkg/model/gateway.go, resolvePorts(). */
-static gint resolve_port(const GatewaySnapshot *s, const GPtrArray *svcs,
-                         gint number)
+static gint
+resolve_port(const GatewaySnapshot *s, const GPtrArray *svcs, gint number)
 {
     for (guint i = 0; i < svcs->len; i++) {
         const K8sService *svc = g_ptr_array_index(svcs, i);
@@ -548,10 +556,10 @@ typedef struct {
 
 /* The servers of one (resolved port, bind). */
 typedef struct {
-    gint port;                 /* resolved port */
-    char *bind;                /* NULL: 0.0.0.0 */
-    GPtrArray *servers;        /* MServer*, accepted order */
-    const MServer *plain;      /* the plain-text server that opened it */
+    gint port;            /* resolved port */
+    char *bind;           /* NULL: 0.0.0.0 */
+    GPtrArray *servers;   /* MServer*, accepted order */
+    const MServer *plain; /* the plain-text server that opened it */
 } MPort;
 
 static void mserver_free(gpointer p)
@@ -600,8 +608,8 @@ static gboolean server_is_http(const IstioServer *sv)
 
 /* Cite: istio pilot/pkg/model/gateway.go, gatewayRDSRouteName(). R4.2,
  * R4.3. */
-static char *rds_route_name(const IstioServer *sv, const IstioGateway *gw,
-                            gint resolved)
+static char *
+rds_route_name(const IstioServer *sv, const IstioGateway *gw, gint resolved)
 {
     if (istio_protocol_is_http(sv->protocol)) {
         if (sv->bind != NULL) {
@@ -612,11 +620,11 @@ static char *rds_route_name(const IstioServer *sv, const IstioGateway *gw,
     if (server_is_http(sv)) {
         if (sv->bind != NULL) {
             return g_strdup_printf("https.%d.%s.%s.%s.%s", sv->number,
-                                   sv->port_name, gw->meta->name,
-                                   gw->meta->ns, sv->bind);
+                                   sv->port_name, gw->meta->name, gw->meta->ns,
+                                   sv->bind);
         }
-        return g_strdup_printf("https.%d.%s.%s.%s", sv->number,
-                               sv->port_name, gw->meta->name, gw->meta->ns);
+        return g_strdup_printf("https.%d.%s.%s.%s", sv->number, sv->port_name,
+                               gw->meta->name, gw->meta->ns);
     }
     return NULL;
 }
@@ -631,7 +639,8 @@ static gboolean can_merge(IstioProtocol current, IstioProtocol p)
 /* R4.4: the whole server is skipped when one of its hosts is already
  * claimed by a TLS server on the port. Cite: istio model/gateway.go,
  * CheckDuplicates(). */
-static gboolean claim_tls_hosts(GHashTable *claimed, const IstioServer *sv,
+static gboolean claim_tls_hosts(GHashTable *claimed,
+                                const IstioServer *sv,
                                 const char **dup_out)
 {
     for (guint i = 0; i < sv->hosts->len; i++) {
@@ -659,9 +668,9 @@ static GPtrArray *merge_servers(GatewaySnapshot *s)
     }
     /* port*65536 keyed sets of claimed TLS hosts (host strings borrowed
      * from the servers); bind is folded in via the MPort. */
-    g_autoptr(GHashTable) claimed_by_port = g_hash_table_new_full(
-        g_direct_hash, g_direct_equal, NULL,
-        (GDestroyNotify)g_hash_table_unref);
+    g_autoptr(GHashTable) claimed_by_port =
+        g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                              (GDestroyNotify)g_hash_table_unref);
     for (guint gi = 0; gi < s->gateways->len; gi++) {
         const IstioGateway *gw = g_ptr_array_index(s->gateways, gi);
         for (guint si = 0; si < gw->servers->len; si++) {
@@ -739,7 +748,8 @@ static GPtrArray *merge_servers(GatewaySnapshot *s)
     return ports;
 }
 
-/* ---- VirtualServices for a gateway (R6.1-R6.3) ------------------------------ */
+/* ---- VirtualServices for a gateway (R6.1-R6.3) ------------------------------
+ */
 
 static gboolean vs_binds(const IstioVirtualService *vs, const char *gw_ref)
 {
@@ -772,8 +782,8 @@ static GPtrArray *vss_for_gateway(const GatewaySnapshot *s, const char *gw_ref)
             for (guint j = 0; j < e->len; j++) {
                 const char *x = g_ptr_array_index(e, j);
                 pub = pub || strcmp(x, "*") == 0;
-                priv = priv || (strcmp(x, ".") == 0 &&
-                                strcmp(vs->meta->ns, pns) == 0);
+                priv = priv ||
+                       (strcmp(x, ".") == 0 && strcmp(vs->meta->ns, pns) == 0);
                 expl = expl || strcmp(x, pns) == 0;
             }
             gboolean take = group == 0   ? priv
@@ -805,7 +815,8 @@ static GPtrArray *hosts_for_namespace(const GPtrArray *hosts, const char *ns)
     return out;
 }
 
-/* ---- HTTP routes (R7, R12, R13) ---------------------------------------------- */
+/* ---- HTTP routes (R7, R12, R13)
+ * ---------------------------------------------- */
 
 static GRegex *regex_full(const char *re, gboolean caseless)
 {
@@ -816,8 +827,8 @@ static GRegex *regex_full(const char *re, gboolean caseless)
     return rx;
 }
 
-static GwMatcher *matcher_new(const char *name, const IstioStringMatch *m,
-                              gboolean invert)
+static GwMatcher *
+matcher_new(const char *name, const IstioStringMatch *m, gboolean invert)
 {
     GwMatcher *gm = g_new0(GwMatcher, 1);
     gm->name = g_strdup(name);
@@ -858,18 +869,18 @@ static guint parse_retry_on(const char *s, GArray *codes)
         const char *name;
         guint bit;
     } names[] = {
-        {"connect-failure", GATEWAY_RETRY_CONNECT_FAILURE},
-        {"refused-stream", GATEWAY_RETRY_REFUSED_STREAM},
-        {"unavailable", GATEWAY_RETRY_UNAVAILABLE},
-        {"cancelled", GATEWAY_RETRY_CANCELLED},
-        {"retriable-status-codes", GATEWAY_RETRY_RETRIABLE_STATUS_CODES},
-        {"5xx", GATEWAY_RETRY_5XX},
-        {"gateway-error", GATEWAY_RETRY_GATEWAY_ERROR},
-        {"reset", GATEWAY_RETRY_RESET},
-        {"retriable-4xx", GATEWAY_RETRY_RETRIABLE_4XX},
-        {"deadline-exceeded", GATEWAY_RETRY_DEADLINE_EXCEEDED},
-        {"resource-exhausted", GATEWAY_RETRY_RESOURCE_EXHAUSTED},
-        {"internal", GATEWAY_RETRY_INTERNAL},
+        { "connect-failure", GATEWAY_RETRY_CONNECT_FAILURE },
+        { "refused-stream", GATEWAY_RETRY_REFUSED_STREAM },
+        { "unavailable", GATEWAY_RETRY_UNAVAILABLE },
+        { "cancelled", GATEWAY_RETRY_CANCELLED },
+        { "retriable-status-codes", GATEWAY_RETRY_RETRIABLE_STATUS_CODES },
+        { "5xx", GATEWAY_RETRY_5XX },
+        { "gateway-error", GATEWAY_RETRY_GATEWAY_ERROR },
+        { "reset", GATEWAY_RETRY_RESET },
+        { "retriable-4xx", GATEWAY_RETRY_RETRIABLE_4XX },
+        { "deadline-exceeded", GATEWAY_RETRY_DEADLINE_EXCEEDED },
+        { "resource-exhausted", GATEWAY_RETRY_RESOURCE_EXHAUSTED },
+        { "internal", GATEWAY_RETRY_INTERNAL },
     };
     guint bits = 0;
     g_auto(GStrv) parts = g_strsplit(s, ",", -1);
@@ -917,8 +928,10 @@ static gboolean dests_consistent_hash(const GwDestinations *d)
 static GwRoute *translate_route(GatewaySnapshot *s,
                                 const IstioVirtualService *vs,
                                 const IstioHttpRoute *hr,
-                                const IstioHttpMatch *m, gint match_index,
-                                gint server_port, const char *gw_ref)
+                                const IstioHttpMatch *m,
+                                gint match_index,
+                                gint server_port,
+                                const char *gw_ref)
 {
     if (m != NULL && m->port != 0 && m->port != server_port) {
         return NULL;
@@ -927,8 +940,8 @@ static GwRoute *translate_route(GatewaySnapshot *s,
         if (m->gateways != NULL && m->gateways->len > 0) {
             gboolean ok = FALSE;
             for (guint i = 0; i < m->gateways->len; i++) {
-                ok = ok || strcmp(g_ptr_array_index(m->gateways, i),
-                                  gw_ref) == 0;
+                ok = ok ||
+                     strcmp(g_ptr_array_index(m->gateways, i), gw_ref) == 0;
             }
             if (!ok) {
                 return NULL;
@@ -999,13 +1012,13 @@ static GwRoute *translate_route(GatewaySnapshot *s,
     }
     r->path_len = strlen(r->path);
     r->ignore_case = m != NULL && m->ignore_uri_case;
-    r->match_text = g_strdup_printf(
-        "%s %s",
-        r->path_kind == GW_PATH_EXACT    ? "exact"
-        : r->path_kind == GW_PATH_REGEX  ? "regex"
-        : r->path_kind == GW_PATH_PREFIX ? "prefix"
-                                         : "path-separated prefix",
-        r->path);
+    r->match_text = g_strdup_printf("%s %s",
+                                    r->path_kind == GW_PATH_EXACT   ? "exact"
+                                    : r->path_kind == GW_PATH_REGEX ? "regex"
+                                    : r->path_kind == GW_PATH_PREFIX
+                                        ? "prefix"
+                                        : "path-separated prefix",
+                                    r->path);
 
     /* Headers and pseudo-headers (R7.4). */
     if (m != NULL) {
@@ -1048,9 +1061,8 @@ static GwRoute *translate_route(GatewaySnapshot *s,
             const GwMatcher *gm = g_ptr_array_index(r->headers, i);
             g_autofree char *old = r->match_text;
             r->match_text = g_strdup_printf(
-                "%s, %s%s %s%s%s", old, gm->invert ? "without " : "",
-                gm->name, match_kind_name(gm->kind),
-                gm->value != NULL ? " " : "",
+                "%s, %s%s %s%s%s", old, gm->invert ? "without " : "", gm->name,
+                match_kind_name(gm->kind), gm->value != NULL ? " " : "",
                 gm->value != NULL ? gm->value : "");
         }
     }
@@ -1081,12 +1093,11 @@ static GwRoute *translate_route(GatewaySnapshot *s,
     r->prefix_rewrite = g_strdup(hr->rewrite_uri);
     if (hr->rewrite_regex != NULL) {
         g_autofree char *sub = NULL;
-        r->regex_rewrite = g_regex_new(hr->rewrite_regex, G_REGEX_OPTIMIZE,
-                                       0, NULL);
+        r->regex_rewrite =
+            g_regex_new(hr->rewrite_regex, G_REGEX_OPTIMIZE, 0, NULL);
         g_assert(r->regex_rewrite != NULL);
-        r->regex_sub = g_strdup(hr->rewrite_regex_sub != NULL
-                                    ? hr->rewrite_regex_sub
-                                    : "");
+        r->regex_sub = g_strdup(
+            hr->rewrite_regex_sub != NULL ? hr->rewrite_regex_sub : "");
     }
     r->host_rewrite = g_strdup(hr->rewrite_authority);
     const char *set_auth = kv_list_get(hr->req_headers.set, ":authority");
@@ -1104,11 +1115,10 @@ static GwRoute *translate_route(GatewaySnapshot *s,
         r->has_retry = TRUE;
         r->retry.num_retries =
             hr->retries.present ? (guint32)hr->retries.attempts : 2;
-        r->retry.retry_on = GATEWAY_RETRY_CONNECT_FAILURE |
-                            GATEWAY_RETRY_REFUSED_STREAM |
-                            GATEWAY_RETRY_UNAVAILABLE |
-                            GATEWAY_RETRY_CANCELLED |
-                            GATEWAY_RETRY_RETRIABLE_STATUS_CODES;
+        r->retry.retry_on =
+            GATEWAY_RETRY_CONNECT_FAILURE | GATEWAY_RETRY_REFUSED_STREAM |
+            GATEWAY_RETRY_UNAVAILABLE | GATEWAY_RETRY_CANCELLED |
+            GATEWAY_RETRY_RETRIABLE_STATUS_CODES;
         if (hr->retries.present && hr->retries.retry_on != NULL) {
             r->retry.retry_on =
                 parse_retry_on(hr->retries.retry_on, r->retry_codes);
@@ -1118,8 +1128,8 @@ static GwRoute *translate_route(GatewaySnapshot *s,
         }
         r->retry.retriable_status_codes = (const gint *)r->retry_codes->data;
         r->retry.n_retriable_status_codes = r->retry_codes->len;
-        r->retry.previous_hosts = r->action != GW_ACTION_ROUTE ||
-                                  !dests_consistent_hash(&r->dests);
+        r->retry.previous_hosts =
+            r->action != GW_ACTION_ROUTE || !dests_consistent_hash(&r->dests);
         r->retry.host_selection_max_attempts = 5;
     }
     /* Fault (R12). */
@@ -1155,7 +1165,8 @@ static GwRoute *translate_route(GatewaySnapshot *s,
  * Returns: (transfer container) GwRoute* owned by the snapshot. */
 static GPtrArray *build_vs_routes(GatewaySnapshot *s,
                                   const IstioVirtualService *vs,
-                                  gint server_port, const char *gw_ref)
+                                  gint server_port,
+                                  const char *gw_ref)
 {
     GPtrArray *out = g_ptr_array_new();
     gboolean catch_all = FALSE;
@@ -1171,9 +1182,9 @@ static GPtrArray *build_vs_routes(GatewaySnapshot *s,
             continue;
         }
         for (guint j = 0; j < hr->matches->len; j++) {
-            GwRoute *r = translate_route(s, vs, hr,
-                                         g_ptr_array_index(hr->matches, j),
-                                         (gint)j, server_port, gw_ref);
+            GwRoute *r =
+                translate_route(s, vs, hr, g_ptr_array_index(hr->matches, j),
+                                (gint)j, server_port, gw_ref);
             if (r != NULL) {
                 g_ptr_array_add(out, r);
                 if (r->catch_all) {
@@ -1186,10 +1197,11 @@ static GPtrArray *build_vs_routes(GatewaySnapshot *s,
     return out;
 }
 
-/* ---- route configs (R6.4) ---------------------------------------------------- */
+/* ---- route configs (R6.4)
+ * ---------------------------------------------------- */
 
-static GwVirtualHost *vhost_new(const char *domain, gint port,
-                                const char *server_ref)
+static GwVirtualHost *
+vhost_new(const char *domain, gint port, const char *server_ref)
 {
     GwVirtualHost *v = g_new0(GwVirtualHost, 1);
     v->name = g_strdup_printf("%s:%d", domain, port);
@@ -1230,7 +1242,8 @@ static gboolean same_routes(const GwVirtualHost *a, const GwVirtualHost *b)
         return FALSE;
     }
     for (guint i = 0; i < a->routes->len; i++) {
-        if (g_ptr_array_index(a->routes, i) != g_ptr_array_index(b->routes, i)) {
+        if (g_ptr_array_index(a->routes, i) !=
+            g_ptr_array_index(b->routes, i)) {
             return FALSE;
         }
     }
@@ -1266,7 +1279,8 @@ static void collapse_vhosts(GPtrArray *vhosts)
     }
 }
 
-static GwRouteConfig *build_route_config(GatewaySnapshot *s, const char *name,
+static GwRouteConfig *build_route_config(GatewaySnapshot *s,
+                                         const char *name,
                                          const GPtrArray *servers,
                                          gint resolved)
 {
@@ -1313,8 +1327,8 @@ static GwRouteConfig *build_route_config(GatewaySnapshot *s, const char *name,
         if (sv->tls.https_redirect) {
             for (guint hi = 0; hi < sv->hosts->len; hi++) {
                 char *hns = NULL;
-                const char *h =
-                    host_split_namespace(g_ptr_array_index(sv->hosts, hi), &hns);
+                const char *h = host_split_namespace(
+                    g_ptr_array_index(sv->hosts, hi), &hns);
                 g_free(hns);
                 g_autofree char *dom = g_ascii_strdown(h, -1);
                 GwVirtualHost *v = g_hash_table_lookup(dedup, dom);
@@ -1364,10 +1378,11 @@ static GwRouteConfig *build_route_config(GatewaySnapshot *s, const char *name,
     return rc;
 }
 
-/* ---- certificates (R11, R16) --------------------------------------------------- */
+/* ---- certificates (R11, R16)
+ * --------------------------------------------------- */
 
-static const char *secret_get2(const K8sSecret *sec, const char *a,
-                               const char *b)
+static const char *
+secret_get2(const K8sSecret *sec, const char *a, const char *b)
 {
     const char *v = kv_list_get(sec->data, a);
     return v != NULL ? v : kv_list_get(sec->data, b);
@@ -1375,13 +1390,15 @@ static const char *secret_get2(const K8sSecret *sec, const char *a,
 
 /* Loads the served chain (and key check) into @ch; on any problem sets
  * ch->cert_problem instead, which makes handshakes fail. */
-static void load_server_cert(GwFilterChain *ch, const char *what,
-                             const char *crt, const char *key)
+static void load_server_cert(GwFilterChain *ch,
+                             const char *what,
+                             const char *crt,
+                             const char *key)
 {
     if (crt == NULL || key == NULL) {
-        ch->cert_problem = g_strdup_printf(
-            "%s has no %s", what, crt == NULL ? "tls.crt (or cert)"
-                                              : "tls.key (or key)");
+        ch->cert_problem = g_strdup_printf("%s has no %s", what,
+                                           crt == NULL ? "tls.crt (or cert)"
+                                                       : "tls.key (or key)");
         return;
     }
     g_autoptr(GError) err = NULL;
@@ -1412,8 +1429,8 @@ static void load_ca(GwFilterChain *ch, const char *what, const char *pem)
 /* A file path of serverCertificate/privateKey/caCertificates: find the
  * pod's volume mount whose mountPath is the file's directory, its Secret
  * volume, and the key named by the file's basename. */
-static const char *file_from_mount(const GatewaySnapshot *s, const char *path,
-                                   char **where_out)
+static const char *
+file_from_mount(const GatewaySnapshot *s, const char *path, char **where_out)
 {
     const K8sPodSpec *ps = &s->pod->spec;
     g_autofree char *dir = g_path_get_dirname(path);
@@ -1439,8 +1456,8 @@ static const char *file_from_mount(const GatewaySnapshot *s, const char *path,
                 }
                 const K8sSecret *sec = cluster_find_secret(
                     s->cluster, s->pod->meta.ns, v->secret_name);
-                *where_out = g_strdup_printf("%s/%s", s->pod->meta.ns,
-                                             v->secret_name);
+                *where_out =
+                    g_strdup_printf("%s/%s", s->pod->meta.ns, v->secret_name);
                 if (sec == NULL) {
                     return NULL;
                 }
@@ -1452,12 +1469,12 @@ static const char *file_from_mount(const GatewaySnapshot *s, const char *path,
     return NULL;
 }
 
-static void load_chain_certs(GatewaySnapshot *s, GwFilterChain *ch,
-                             const IstioServer *sv)
+static void
+load_chain_certs(GatewaySnapshot *s, GwFilterChain *ch, const IstioServer *sv)
 {
     const IstioServerTls *t = &sv->tls;
-    gboolean want_ca = t->mode == ISTIO_TLS_MUTUAL ||
-                       t->mode == ISTIO_TLS_OPTIONAL_MUTUAL;
+    gboolean want_ca =
+        t->mode == ISTIO_TLS_MUTUAL || t->mode == ISTIO_TLS_OPTIONAL_MUTUAL;
     if (t->mode == ISTIO_TLS_ISTIO_MUTUAL) {
         ch->certificate = g_strdup("istio workload certificate (SDS default)");
         ch->cert_problem = g_strdup(
@@ -1486,9 +1503,8 @@ static void load_chain_certs(GatewaySnapshot *s, GwFilterChain *ch,
             const char *ca = secret_get2(sec, "ca.crt", "cacert");
             g_autofree char *caname =
                 g_strdup_printf("%s-cacert", t->credential_name);
-            const K8sSecret *cas = ca == NULL ? cluster_find_secret(
-                                                    s->cluster, ns, caname)
-                                              : NULL;
+            const K8sSecret *cas =
+                ca == NULL ? cluster_find_secret(s->cluster, ns, caname) : NULL;
             if (cas != NULL) {
                 ca = secret_get2(cas, "ca.crt", "cacert");
             }
@@ -1526,9 +1542,9 @@ static void load_chain_certs(GatewaySnapshot *s, GwFilterChain *ch,
         const char *ca = file_from_mount(s, t->ca_certificates, &csrc);
         if (ca == NULL) {
             if (ch->cert_problem == NULL) {
-                ch->cert_problem = g_strdup_printf(
-                    "%s is not readable in the gateway pod",
-                    t->ca_certificates);
+                ch->cert_problem =
+                    g_strdup_printf("%s is not readable in the gateway pod",
+                                    t->ca_certificates);
             }
             return;
         }
@@ -1536,7 +1552,8 @@ static void load_chain_certs(GatewaySnapshot *s, GwFilterChain *ch,
     }
 }
 
-/* ---- filter chains (R9.4, R10) ------------------------------------------------ */
+/* ---- filter chains (R9.4, R10)
+ * ------------------------------------------------ */
 
 static gint str_cmp(gconstpointer a, gconstpointer b)
 {
@@ -1551,8 +1568,8 @@ static char **sni_hosts_for_server(const IstioServer *sv)
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < sv->hosts->len; i++) {
         char *hns = NULL;
-        const char *h = host_split_namespace(g_ptr_array_index(sv->hosts, i),
-                                             &hns);
+        const char *h =
+            host_split_namespace(g_ptr_array_index(sv->hosts, i), &hns);
         g_free(hns);
         if (strcmp(h, "*") == 0) {
             return NULL;
@@ -1598,8 +1615,8 @@ static gboolean vs_matches_server(const IstioVirtualService *vs,
 }
 
 /* l4SingleMatch: port (== server port) and gateways. */
-static gboolean l4_match(const IstioL4Match *m, const IstioServer *sv,
-                         const char *gw_ref)
+static gboolean
+l4_match(const IstioL4Match *m, const IstioServer *sv, const char *gw_ref)
 {
     if (m->port != 0 && m->port != sv->number) {
         return FALSE;
@@ -1617,8 +1634,8 @@ static gboolean l4_match(const IstioL4Match *m, const IstioServer *sv,
 
 /* R10.1: the first VS (and its first matching tcp route) wins the server.
  * Cite: istio gateway.go, buildGatewayNetworkFiltersFromTCPRoutes(). */
-static gboolean tcp_chain_routes(GatewaySnapshot *s, GwFilterChain *ch,
-                                 const MServer *ms)
+static gboolean
+tcp_chain_routes(GatewaySnapshot *s, GwFilterChain *ch, const MServer *ms)
 {
     g_autoptr(GPtrArray) vss = vss_for_gateway(s, ms->gw->ref);
     for (guint i = 0; i < vss->len; i++) {
@@ -1648,8 +1665,10 @@ static gboolean tcp_chain_routes(GatewaySnapshot *s, GwFilterChain *ch,
 /* R10.2: one chain per matching tls route match entry, server_names =
  * sniHosts; a repeated SNI host on the listener is skipped.
  * Cite: istio gateway.go, buildGatewayNetworkFiltersFromTLSRoutes(). */
-static void passthrough_chains(GatewaySnapshot *s, GPtrArray *chains,
-                               GHashTable *used_sni, const MServer *ms)
+static void passthrough_chains(GatewaySnapshot *s,
+                               GPtrArray *chains,
+                               GHashTable *used_sni,
+                               const MServer *ms)
 {
     g_autoptr(GPtrArray) vss = vss_for_gateway(s, ms->gw->ref);
     for (guint i = 0; i < vss->len; i++) {
@@ -1666,9 +1685,8 @@ static void passthrough_chains(GatewaySnapshot *s, GPtrArray *chains,
                 }
                 const char *dup = NULL;
                 for (guint h = 0; h < m->sni_hosts->len && dup == NULL; h++) {
-                    if (g_hash_table_contains(used_sni,
-                                              g_ptr_array_index(m->sni_hosts,
-                                                                h))) {
+                    if (g_hash_table_contains(
+                            used_sni, g_ptr_array_index(m->sni_hosts, h))) {
                         dup = g_ptr_array_index(m->sni_hosts, h);
                     }
                 }
@@ -1703,7 +1721,8 @@ static void passthrough_chains(GatewaySnapshot *s, GPtrArray *chains,
  * the tcp_proxy goes to the SNI-DNAT cluster of the same name.
  * Cite: istio gateway.go, builtAutoPassthroughFilterChains(); cluster.go,
  * buildOutboundSniDnatClusters(); model/service.go, BuildDNSSrvSubsetKey(). */
-static void auto_passthrough_chains(GatewaySnapshot *s, GPtrArray *chains,
+static void auto_passthrough_chains(GatewaySnapshot *s,
+                                    GPtrArray *chains,
                                     const MServer *ms)
 {
     const Cluster *c = s->cluster;
@@ -1734,9 +1753,9 @@ static void auto_passthrough_chains(GatewaySnapshot *s, GPtrArray *chains,
                 GatewayCluster *gc =
                     gw_cluster_new(svc, sp, sub != NULL ? sub->name : NULL);
                 g_free(gc->name);
-                gc->name = g_strdup_printf(
-                    "outbound_.%d_.%s_.%s", sp->port,
-                    sub != NULL ? sub->name : "", svc->fqdn);
+                gc->name =
+                    g_strdup_printf("outbound_.%d_.%s_.%s", sp->port,
+                                    sub != NULL ? sub->name : "", svc->fqdn);
                 gc->sni_dnat = TRUE;
                 gc->subset_labels = sub != NULL ? sub->labels : NULL;
                 if (dr != NULL) {
@@ -1764,8 +1783,7 @@ static void auto_passthrough_chains(GatewaySnapshot *s, GPtrArray *chains,
 static void build_listener(GatewaySnapshot *s, const MPort *mp)
 {
     g_autoptr(GPtrArray) chains = g_ptr_array_new_with_free_func(chain_free);
-    g_autoptr(GHashTable) used_sni =
-        g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) used_sni = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GPtrArray) http_servers = g_ptr_array_new();
     GwFilterChain *http_chain = NULL;
     for (guint i = 0; i < mp->servers->len; i++) {
@@ -1877,10 +1895,11 @@ static gint rc_cmp(gconstpointer a, gconstpointer b)
     return strcmp(x->name, y->name);
 }
 
-/* ---- the entry point ------------------------------------------------------------ */
+/* ---- the entry point
+ * ------------------------------------------------------------ */
 
-GatewaySnapshot *gateway_compile(const Cluster *c, const K8sPod *gw_pod,
-                                 GError **error)
+GatewaySnapshot *
+gateway_compile(const Cluster *c, const K8sPod *gw_pod, GError **error)
 {
     g_return_val_if_fail(c != NULL && gw_pod != NULL, NULL);
     g_autoptr(GatewaySnapshot) s = snapshot_new(c, gw_pod);
@@ -1939,8 +1958,8 @@ GatewaySnapshot *gateway_compile(const Cluster *c, const K8sPod *gw_pod,
         GwListener *l = g_ptr_array_index(s->listeners, i);
         for (guint j = 0; j < l->chains->len; j++) {
             GwFilterChain *ch = g_ptr_array_index(l->chains, j);
-            for (guint k = 0; ch->tcp.targets != NULL && k < ch->tcp.targets->len;
-                 k++) {
+            for (guint k = 0;
+                 ch->tcp.targets != NULL && k < ch->tcp.targets->len; k++) {
                 GwTarget *t = g_ptr_array_index(ch->tcp.targets, k);
                 t->cluster = g_hash_table_lookup(s->cluster_by_name, t->name);
             }

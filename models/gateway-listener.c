@@ -9,8 +9,10 @@
 
 /* Istio mTLS ALPNs an AUTO_PASSTHROUGH chain requires (R10.3). */
 static const char *const istio_alpns[] = {
-    "istio", "istio-peer-exchange", "istio-http/1.0", "istio-http/1.1",
-    "istio-h2", NULL};
+    "istio",          "istio-peer-exchange",
+    "istio-http/1.0", "istio-http/1.1",
+    "istio-h2",       NULL
+};
 
 const char *gateway_outcome_name(GatewayOutcome o)
 {
@@ -73,8 +75,12 @@ static gboolean alpn_offers(const char *const *alpn, const char *proto)
     return FALSE;
 }
 
-static void finish(GatewayDecision *out, GatewayOutcome o, guint step,
-                   gint status, const char *flags, const char *reason)
+static void finish(GatewayDecision *out,
+                   GatewayOutcome o,
+                   guint step,
+                   gint status,
+                   const char *flags,
+                   const char *reason)
 {
     out->outcome = o;
     out->step = step;
@@ -83,8 +89,11 @@ static void finish(GatewayDecision *out, GatewayOutcome o, guint step,
     out->reason = reason;
 }
 
-static void fail_buf(GatewayDecision *out, GatewayOutcome o, guint step,
-                     const char *flags, char *reason_owned)
+static void fail_buf(GatewayDecision *out,
+                     GatewayOutcome o,
+                     guint step,
+                     const char *flags,
+                     char *reason_owned)
 {
     g_free(out->reason_buf);
     out->reason_buf = reason_owned;
@@ -115,8 +124,11 @@ static const char *chain_kind_text(GwChainKind k)
  * client checks the server certificate, then the server checks the client
  * certificate it requested. */
 static gboolean tls_handshake(const GwFilterChain *ch,
-                              const GatewayRequest *req, GatewayDecision *out,
-                              Trace *tr, SimTime at, const char *node)
+                              const GatewayRequest *req,
+                              GatewayDecision *out,
+                              Trace *tr,
+                              SimTime at,
+                              const char *node)
 {
     out->certificate = ch->certificate;
     if (ch->cert_problem != NULL) {
@@ -124,8 +136,8 @@ static gboolean tls_handshake(const GwFilterChain *ch,
                  g_strdup_printf("R16: no usable server certificate: %s",
                                  ch->cert_problem));
         TRACE(tr, 5, "Envoy TLS", node, at,
-              "TLS handshake fails: the chain has no usable certificate",
-              "%s", out->reason);
+              "TLS handshake fails: the chain has no usable certificate", "%s",
+              out->reason);
         return FALSE;
     }
     if (req->client_anchors != NULL) {
@@ -143,15 +155,14 @@ static gboolean tls_handshake(const GwFilterChain *ch,
             return FALSE;
         }
     }
-    gboolean want = ch->mode == ISTIO_TLS_MUTUAL ||
-                    ch->mode == ISTIO_TLS_OPTIONAL_MUTUAL;
+    gboolean want =
+        ch->mode == ISTIO_TLS_MUTUAL || ch->mode == ISTIO_TLS_OPTIONAL_MUTUAL;
     if (ch->mode == ISTIO_TLS_MUTUAL && req->client_cert == NULL) {
         finish(out, GATEWAY_TLS_FAILED, 5, 0, "-",
                "R11: MUTUAL requires a client certificate: Envoy sends the "
                "alert certificate_required");
         TRACE(tr, 5, "Envoy TLS", node, at,
-              "TLS handshake fails: no client certificate", "%s",
-              out->reason);
+              "TLS handshake fails: no client certificate", "%s", out->reason);
         return FALSE;
     }
     if (want && req->client_cert != NULL) {
@@ -188,8 +199,12 @@ static gboolean tls_handshake(const GwFilterChain *ch,
 }
 
 /* tcp_proxy: weighted choice once per connection (R10, R8.6). */
-static void decide_tcp(const GwFilterChain *ch, Rng *rng, GatewayDecision *out,
-                       Trace *tr, SimTime at, const char *node)
+static void decide_tcp(const GwFilterChain *ch,
+                       Rng *rng,
+                       GatewayDecision *out,
+                       Trace *tr,
+                       SimTime at,
+                       const char *node)
 {
     const GwTarget *t = gateway__pick_target(&ch->tcp, rng);
     g_assert(t != NULL);
@@ -228,8 +243,12 @@ static void decide_tcp(const GwFilterChain *ch, Rng *rng, GatewayDecision *out,
     }
 }
 
-void gateway_decide(const GatewaySnapshot *s, const GatewayRequest *req,
-                    Rng *rng, GatewayDecision *out, Trace *tr, SimTime at,
+void gateway_decide(const GatewaySnapshot *s,
+                    const GatewayRequest *req,
+                    Rng *rng,
+                    GatewayDecision *out,
+                    Trace *tr,
+                    SimTime at,
                     const char *node)
 {
     g_return_if_fail(s != NULL && req != NULL && out != NULL);
@@ -242,9 +261,8 @@ void gateway_decide(const GatewaySnapshot *s, const GatewayRequest *req,
     const GwListener *l = NULL;
     for (guint i = 0; i < s->listeners->len && l == NULL; i++) {
         const GwListener *x = g_ptr_array_index(s->listeners, i);
-        if (x->port == req->port &&
-            (strcmp(x->bind, "0.0.0.0") == 0 ||
-             g_strcmp0(x->bind, s->pod->ip) == 0)) {
+        if (x->port == req->port && (strcmp(x->bind, "0.0.0.0") == 0 ||
+                                     g_strcmp0(x->bind, s->pod->ip) == 0)) {
             l = x;
         }
     }
@@ -362,9 +380,9 @@ void gateway_decide(const GatewaySnapshot *s, const GatewayRequest *req,
         const IstioServer *sv = ch->server;
         g_autoptr(GString) hosts = g_string_new(NULL);
         for (guint i = 0; i < sv->hosts->len; i++) {
-            g_string_append_printf(hosts, "%s%s", i > 0 ? ", " : "",
-                                   (const char *)g_ptr_array_index(sv->hosts,
-                                                                   i));
+            g_string_append_printf(
+                hosts, "%s%s", i > 0 ? ", " : "",
+                (const char *)g_ptr_array_index(sv->hosts, i));
         }
         trace_addf(tr, 6, "Gateway", node, at,
                    ch->kind == GW_CHAIN_HTTP

@@ -30,140 +30,140 @@ typedef struct {
 
 /* The upstream side of a route or tcp_proxy: one cluster, or weighted. */
 typedef struct {
-    GPtrArray *targets;  /* GwTarget*, listed order, zero weights dropped */
-    guint total_weight;  /* sum of weights (0 for a single target) */
+    GPtrArray *targets; /* GwTarget*, listed order, zero weights dropped */
+    guint total_weight; /* sum of weights (0 for a single target) */
 } GwDestinations;
 
 typedef struct _GwRouteConfig GwRouteConfig;
 
 typedef struct {
-    GwChainKind kind;          /* what the chain does */
-    guint index;               /* position in the listener's chains */
-    char **server_names;       /* NULL-terminated, sorted; NULL: match-all */
-    char *server_ref;          /* "ns/gw servers[i]" (the first server for
-                                * the merged HTTP chain) */
-    const IstioServer *server; /* the server (first one for merged HTTP) */
-    IstioTlsMode mode;         /* TLS mode for terminating/passthrough */
+    GwChainKind kind;            /* what the chain does */
+    guint index;                 /* position in the listener's chains */
+    char **server_names;         /* NULL-terminated, sorted; NULL: match-all */
+    char *server_ref;            /* "ns/gw servers[i]" (the first server for
+                                  * the merged HTTP chain) */
+    const IstioServer *server;   /* the server (first one for merged HTTP) */
+    IstioTlsMode mode;           /* TLS mode for terminating/passthrough */
     GwRouteConfig *route_config; /* HTTP kinds; borrowed from snapshot */
-    GwDestinations tcp;        /* TCP kinds: tcp_proxy targets */
-    char *tcp_source;          /* "VirtualService ns/name tcp[i]" */
-    char *certificate;         /* "ns/secret" or the file path, or NULL */
-    TlsCert *server_cert;      /* served chain; NULL: none usable (R16) */
-    TlsCert *ca;               /* MUTUAL/OPTIONAL_MUTUAL client CA, or NULL */
-    char *cert_problem;        /* why server_cert/ca is missing, or NULL */
-    gboolean alpn_h2;          /* terminating HTTPS: ALPN h2,http/1.1 */
+    GwDestinations tcp;          /* TCP kinds: tcp_proxy targets */
+    char *tcp_source;            /* "VirtualService ns/name tcp[i]" */
+    char *certificate;           /* "ns/secret" or the file path, or NULL */
+    TlsCert *server_cert;        /* served chain; NULL: none usable (R16) */
+    TlsCert *ca;                 /* MUTUAL/OPTIONAL_MUTUAL client CA, or NULL */
+    char *cert_problem;          /* why server_cert/ca is missing, or NULL */
+    gboolean alpn_h2;            /* terminating HTTPS: ALPN h2,http/1.1 */
 } GwFilterChain;
 
 typedef struct {
-    char *name;             /* "0.0.0.0_8080" */
-    char *bind;             /* "0.0.0.0" or the server's bind */
-    gint port;              /* resolved (target) port */
-    GPtrArray *chains;      /* GwFilterChain*, owned, build order */
-    HostSniTable *sni;      /* server_names -> chain; match-all entry */
+    char *name;        /* "0.0.0.0_8080" */
+    char *bind;        /* "0.0.0.0" or the server's bind */
+    gint port;         /* resolved (target) port */
+    GPtrArray *chains; /* GwFilterChain*, owned, build order */
+    HostSniTable *sni; /* server_names -> chain; match-all entry */
 } GwListener;
 
 /* How a route matches the path. */
 typedef enum {
-    GW_PATH_PREFIX,          /* plain string prefix (R7.4) */
-    GW_PATH_EXACT,           /* whole path, query ignored */
-    GW_PATH_REGEX,           /* RE2 full match, query ignored */
+    GW_PATH_PREFIX,           /* plain string prefix (R7.4) */
+    GW_PATH_EXACT,            /* whole path, query ignored */
+    GW_PATH_REGEX,            /* RE2 full match, query ignored */
     GW_PATH_SEPARATED_PREFIX, /* Ingress Prefix: whole segments */
 } GwPathKind;
 
 /* A header, pseudo-header or query-parameter condition. */
 typedef struct {
-    char *name;           /* lower-case header name (":authority" ...) or
-                           * query parameter name */
-    IstioMatchKind kind;  /* EXACT, PREFIX, REGEX, PRESENT */
-    char *value;          /* string to compare, or NULL */
-    GRegex *re;           /* compiled, anchored, for REGEX */
-    gboolean invert;      /* withoutHeaders */
+    char *name;          /* lower-case header name (":authority" ...) or
+                          * query parameter name */
+    IstioMatchKind kind; /* EXACT, PREFIX, REGEX, PRESENT */
+    char *value;         /* string to compare, or NULL */
+    GRegex *re;          /* compiled, anchored, for REGEX */
+    gboolean invert;     /* withoutHeaders */
 } GwMatcher;
 
 typedef enum {
-    GW_ACTION_ROUTE,     /* forward to clusters */
-    GW_ACTION_REDIRECT,  /* 301/302... with Location */
-    GW_ACTION_DIRECT,    /* fixed response */
+    GW_ACTION_ROUTE,    /* forward to clusters */
+    GW_ACTION_REDIRECT, /* 301/302... with Location */
+    GW_ACTION_DIRECT,   /* fixed response */
 } GwActionKind;
 
 typedef struct {
-    char *name;             /* Envoy route name (http[i].name[.match
-                             * name]), or NULL */
-    char *display;          /* name for the trace: name, else
-                             * "ns/vs http[i]" (+ " match[j]") */
-    char *vs_ref;           /* "ns/name" of the VirtualService */
-    guint http_index;       /* i */
-    gint match_index;       /* j, -1 when the route has no match */
-    GwPathKind path_kind;   /* how the path matches */
-    char *path;             /* prefix / exact path / regex text */
-    gsize path_len;         /* strlen(path) */
-    GRegex *path_re;        /* REGEX: compiled, anchored */
-    gboolean ignore_case;   /* ignoreUriCase (exact, prefix) */
-    GPtrArray *headers;     /* GwMatcher* (:method, :authority, :scheme,
-                             * headers, withoutHeaders), nullable */
-    GPtrArray *query;       /* GwMatcher* query parameters, nullable */
-    gboolean catch_all;     /* prefix "/" (or regex ".*"/"*") and no
-                             * header/query matcher (R7.2) */
-    char *match_text;       /* "prefix /api" for trace sentences */
-    GwActionKind action;    /* what a match does */
-    GwDestinations dests;   /* ROUTE */
-    char *prefix_rewrite;   /* rewrite.uri, or NULL */
-    GRegex *regex_rewrite;  /* rewrite.uriRegexRewrite.match, or NULL */
-    char *regex_sub;        /* its substitution (\1 style) */
-    char *host_rewrite;     /* rewrite.authority / set :authority, or NULL */
-    char *redirect_path;    /* redirect.uri or NULL */
-    char *redirect_host;    /* redirect.authority or NULL */
-    char *redirect_scheme;  /* redirect.scheme or NULL */
-    gint redirect_port;     /* 0: none */
+    char *name;            /* Envoy route name (http[i].name[.match
+                            * name]), or NULL */
+    char *display;         /* name for the trace: name, else
+                            * "ns/vs http[i]" (+ " match[j]") */
+    char *vs_ref;          /* "ns/name" of the VirtualService */
+    guint http_index;      /* i */
+    gint match_index;      /* j, -1 when the route has no match */
+    GwPathKind path_kind;  /* how the path matches */
+    char *path;            /* prefix / exact path / regex text */
+    gsize path_len;        /* strlen(path) */
+    GRegex *path_re;       /* REGEX: compiled, anchored */
+    gboolean ignore_case;  /* ignoreUriCase (exact, prefix) */
+    GPtrArray *headers;    /* GwMatcher* (:method, :authority, :scheme,
+                            * headers, withoutHeaders), nullable */
+    GPtrArray *query;      /* GwMatcher* query parameters, nullable */
+    gboolean catch_all;    /* prefix "/" (or regex ".*"/"*") and no
+                            * header/query matcher (R7.2) */
+    char *match_text;      /* "prefix /api" for trace sentences */
+    GwActionKind action;   /* what a match does */
+    GwDestinations dests;  /* ROUTE */
+    char *prefix_rewrite;  /* rewrite.uri, or NULL */
+    GRegex *regex_rewrite; /* rewrite.uriRegexRewrite.match, or NULL */
+    char *regex_sub;       /* its substitution (\1 style) */
+    char *host_rewrite;    /* rewrite.authority / set :authority, or NULL */
+    char *redirect_path;   /* redirect.uri or NULL */
+    char *redirect_host;   /* redirect.authority or NULL */
+    char *redirect_scheme; /* redirect.scheme or NULL */
+    gint redirect_port;    /* 0: none */
     gboolean redirect_derive_port; /* FROM_REQUEST_PORT */
-    gint redirect_code;     /* 301, 302, 303, 307, 308 */
-    gint direct_status;     /* DIRECT */
-    char *direct_body;      /* DIRECT body or NULL */
-    SimTime timeout;        /* 0: disabled */
-    gboolean has_retry;     /* retry policy present */
-    GatewayRetryPolicy retry; /* the policy */
-    GArray *retry_codes;    /* gint storage behind retry.retriable_... */
-    gboolean fault_delay;   /* delay configured */
-    SimTime delay;          /* fixedDelay */
-    guint32 delay_ppm;      /* per million */
-    gboolean fault_abort;   /* abort configured */
-    gint abort_status;      /* HTTP status */
-    guint32 abort_ppm;      /* per million */
-    GwDestinations mirrors; /* mirror targets (first is used) */
-    GArray *mirror_ppm;     /* guint32 per mirror */
-    const IstioHttpRoute *src; /* the VS rule (header ops) */
+    gint redirect_code;            /* 301, 302, 303, 307, 308 */
+    gint direct_status;            /* DIRECT */
+    char *direct_body;             /* DIRECT body or NULL */
+    SimTime timeout;               /* 0: disabled */
+    gboolean has_retry;            /* retry policy present */
+    GatewayRetryPolicy retry;      /* the policy */
+    GArray *retry_codes;           /* gint storage behind retry.retriable_... */
+    gboolean fault_delay;          /* delay configured */
+    SimTime delay;                 /* fixedDelay */
+    guint32 delay_ppm;             /* per million */
+    gboolean fault_abort;          /* abort configured */
+    gint abort_status;             /* HTTP status */
+    guint32 abort_ppm;             /* per million */
+    GwDestinations mirrors;        /* mirror targets (first is used) */
+    GArray *mirror_ppm;            /* guint32 per mirror */
+    const IstioHttpRoute *src;     /* the VS rule (header ops) */
 } GwRoute;
 
 typedef struct {
-    char *name;              /* "counter.example.com:80", "blackhole:80" */
-    GPtrArray *domains;      /* char*, lower-cased */
-    GPtrArray *routes;       /* GwRoute* borrowed from the snapshot */
-    gboolean require_tls;    /* httpsRedirect: require_tls ALL */
-    char *server_ref;        /* the Gateway server that made it */
+    char *name;           /* "counter.example.com:80", "blackhole:80" */
+    GPtrArray *domains;   /* char*, lower-cased */
+    GPtrArray *routes;    /* GwRoute* borrowed from the snapshot */
+    gboolean require_tls; /* httpsRedirect: require_tls ALL */
+    char *server_ref;     /* the Gateway server that made it */
 } GwVirtualHost;
 
 struct _GwRouteConfig {
-    char *name;              /* "http.8080", "https.443.https.gw.ns" */
-    GPtrArray *vhosts;       /* GwVirtualHost*, owned, output order */
-    HostDomainTable *table;  /* domains -> vhost */
+    char *name;             /* "http.8080", "https.443.https.gw.ns" */
+    GPtrArray *vhosts;      /* GwVirtualHost*, owned, output order */
+    HostDomainTable *table; /* domains -> vhost */
 };
 
 struct _GatewaySnapshot {
-    gint ref;                  /* reference count */
-    const Cluster *cluster;    /* borrowed: must outlive the snapshot */
-    const K8sPod *pod;         /* the gateway pod */
-    char *pod_ref;             /* "ns/name" */
-    GPtrArray *gateways;       /* IstioGateway* applying to the pod, owned,
-                                * creation order */
-    GPtrArray *all_gateways;   /* IstioGateway* every parsed Gateway */
-    GPtrArray *vss;            /* IstioVirtualService*, owned */
-    GPtrArray *drs;            /* IstioDestinationRule*, owned */
-    GPtrArray *listeners;      /* GwListener*, owned, by port */
-    GPtrArray *route_configs;  /* GwRouteConfig*, owned, by name */
-    GPtrArray *routes;         /* GwRoute*, owned */
-    GPtrArray *clusters;       /* GatewayCluster*, owned, by name */
+    gint ref;                    /* reference count */
+    const Cluster *cluster;      /* borrowed: must outlive the snapshot */
+    const K8sPod *pod;           /* the gateway pod */
+    char *pod_ref;               /* "ns/name" */
+    GPtrArray *gateways;         /* IstioGateway* applying to the pod, owned,
+                                  * creation order */
+    GPtrArray *all_gateways;     /* IstioGateway* every parsed Gateway */
+    GPtrArray *vss;              /* IstioVirtualService*, owned */
+    GPtrArray *drs;              /* IstioDestinationRule*, owned */
+    GPtrArray *listeners;        /* GwListener*, owned, by port */
+    GPtrArray *route_configs;    /* GwRouteConfig*, owned, by name */
+    GPtrArray *routes;           /* GwRoute*, owned */
+    GPtrArray *clusters;         /* GatewayCluster*, owned, by name */
     GHashTable *cluster_by_name; /* name -> GatewayCluster* */
-    GPtrArray *notes;          /* char*: istiod-style log lines */
+    GPtrArray *notes;            /* char*: istiod-style log lines */
 };
 
 /* Shared internals (module__verb). */
@@ -179,9 +179,14 @@ const GwTarget *gateway__pick_target(const GwDestinations *d, Rng *rng);
 
 /* Step 7 on an HTTP chain (router.c): virtual host by authority, first
  * matching route, action. Fills @out. */
-void router__decide(const GatewaySnapshot *s, const GwRouteConfig *rc,
-                    const GatewayRequest *req, Rng *rng, GatewayDecision *out,
-                    Trace *tr, SimTime at, const char *node);
+void router__decide(const GatewaySnapshot *s,
+                    const GwRouteConfig *rc,
+                    const GatewayRequest *req,
+                    Rng *rng,
+                    GatewayDecision *out,
+                    Trace *tr,
+                    SimTime at,
+                    const char *node);
 
 /* Does @r match @req (path, headers, query)? For tests and analyze. */
 gboolean router__route_matches(const GwRoute *r, const GatewayRequest *req);

@@ -25,8 +25,8 @@ typedef enum {
     GATEWAY_LB_LEAST_REQUEST, /* Istio default since 1.14: power of 2 */
     GATEWAY_LB_ROUND_ROBIN,
     GATEWAY_LB_RANDOM,
-    GATEWAY_LB_RING_HASH,     /* DestinationRule consistentHash */
-    GATEWAY_LB_PASSTHROUGH,   /* ORIGINAL_DST */
+    GATEWAY_LB_RING_HASH,   /* DestinationRule consistentHash */
+    GATEWAY_LB_PASSTHROUGH, /* ORIGINAL_DST */
 } GatewayLbPolicy;
 
 /* What a consistent-hash policy hashes. */
@@ -40,9 +40,9 @@ typedef enum {
 
 /* One upstream cluster as step 8 reads it (Envoy LB over EDS endpoints). */
 typedef struct {
-    char *name;          /* "outbound|80||counter.default.svc.cluster.local",
-                          * or "outbound_.80_._.<fqdn>" (SNI-DNAT, R10.3) */
-    char *host;          /* FQDN of the Service */
+    char *name; /* "outbound|80||counter.default.svc.cluster.local",
+                 * or "outbound_.80_._.<fqdn>" (SNI-DNAT, R10.3) */
+    char *host; /* FQDN of the Service */
     const K8sService *service;           /* never NULL for clusters that
                                           * exist (routes to a missing
                                           * cluster answer 503 NC instead) */
@@ -81,50 +81,50 @@ typedef struct {
 typedef enum {
     GATEWAY_RETRY_CONNECT_FAILURE = 1 << 0,
     GATEWAY_RETRY_REFUSED_STREAM = 1 << 1,
-    GATEWAY_RETRY_UNAVAILABLE = 1 << 2,      /* gRPC */
-    GATEWAY_RETRY_CANCELLED = 1 << 3,        /* gRPC */
+    GATEWAY_RETRY_UNAVAILABLE = 1 << 2, /* gRPC */
+    GATEWAY_RETRY_CANCELLED = 1 << 3,   /* gRPC */
     GATEWAY_RETRY_RETRIABLE_STATUS_CODES = 1 << 4,
     GATEWAY_RETRY_5XX = 1 << 5,
-    GATEWAY_RETRY_GATEWAY_ERROR = 1 << 6,    /* 502, 503, 504 */
+    GATEWAY_RETRY_GATEWAY_ERROR = 1 << 6, /* 502, 503, 504 */
     GATEWAY_RETRY_RESET = 1 << 7,
-    GATEWAY_RETRY_RETRIABLE_4XX = 1 << 8,    /* 409 */
-    GATEWAY_RETRY_DEADLINE_EXCEEDED = 1 << 9, /* gRPC */
+    GATEWAY_RETRY_RETRIABLE_4XX = 1 << 8,       /* 409 */
+    GATEWAY_RETRY_DEADLINE_EXCEEDED = 1 << 9,   /* gRPC */
     GATEWAY_RETRY_RESOURCE_EXHAUSTED = 1 << 10, /* gRPC */
-    GATEWAY_RETRY_INTERNAL = 1 << 11,        /* gRPC */
+    GATEWAY_RETRY_INTERNAL = 1 << 11,           /* gRPC */
 } GatewayRetryOn;
 
 /* A route's retry policy (R13). */
 typedef struct {
-    guint32 num_retries;            /* default 2: up to 3 attempts */
-    guint retry_on;                 /* GatewayRetryOn bits */
-    SimTime per_try_timeout;        /* 0: none */
-    const gint *retriable_status_codes; /* numbers from retryOn */
-    guint n_retriable_status_codes; /* length of the above; 0 by default */
-    gboolean previous_hosts;        /* retry to another endpoint (omitted
-                                     * for consistent-hash clusters) */
+    guint32 num_retries;                 /* default 2: up to 3 attempts */
+    guint retry_on;                      /* GatewayRetryOn bits */
+    SimTime per_try_timeout;             /* 0: none */
+    const gint *retriable_status_codes;  /* numbers from retryOn */
+    guint n_retriable_status_codes;      /* length of the above; 0 by default */
+    gboolean previous_hosts;             /* retry to another endpoint (omitted
+                                          * for consistent-hash clusters) */
     guint32 host_selection_max_attempts; /* 5 */
 } GatewayRetryPolicy;
 
 /* One request (or connection) as it reaches the gateway pod. All strings
  * are borrowed for the duration of gateway_decide(). */
 typedef struct {
-    gint port;                  /* destination port on the pod (targetPort
-                                 * after kube-proxy DNAT, e.g. 8080) */
-    gboolean tls;               /* the connection starts with a ClientHello */
-    const char *sni;            /* nullable: no SNI */
-    const char *const *alpn;    /* NULL-terminated ALPN offer, nullable */
+    gint port;               /* destination port on the pod (targetPort
+                              * after kube-proxy DNAT, e.g. 8080) */
+    gboolean tls;            /* the connection starts with a ClientHello */
+    const char *sni;         /* nullable: no SNI */
+    const char *const *alpn; /* NULL-terminated ALPN offer, nullable */
     const TlsCert *client_anchors; /* nullable: client does not verify (curl
                                     * -k); else chain + hostname checked */
-    const TlsCert *client_cert; /* nullable: client certificate (MUTUAL) */
-    const char *verify_host;    /* host name the client checks (URL host) */
-    gboolean http;              /* an HTTP request follows (http/https
-                                 * URLs); FALSE for tcp/tls streams */
-    const char *scheme;         /* "http" / "https" (x-forwarded-proto) */
-    const char *method;         /* "GET" ... */
-    const char *authority;      /* raw Host incl. port */
-    const char *path;           /* path with query */
-    const KvList *headers;      /* lower-case names; nullable */
-    gint64 now_unix;            /* wall clock for certificate validity */
+    const TlsCert *client_cert;    /* nullable: client certificate (MUTUAL) */
+    const char *verify_host;       /* host name the client checks (URL host) */
+    gboolean http;                 /* an HTTP request follows (http/https
+                                    * URLs); FALSE for tcp/tls streams */
+    const char *scheme;            /* "http" / "https" (x-forwarded-proto) */
+    const char *method;            /* "GET" ... */
+    const char *authority;         /* raw Host incl. port */
+    const char *path;              /* path with query */
+    const KvList *headers;         /* lower-case names; nullable */
+    gint64 now_unix;               /* wall clock for certificate validity */
 } GatewayRequest;
 
 typedef enum {
@@ -146,49 +146,49 @@ const char *gateway_outcome_name(GatewayOutcome o);
  * what it owns with gateway_decision_clear(). Borrowed pointers stay valid
  * while the snapshot lives. */
 typedef struct {
-    GatewayOutcome outcome;    /* what happened */
-    guint step;                /* step (5, 6 or 7) that decided it */
-    gint status;               /* LOCAL_REPLY: HTTP status; else 0 */
-    const char *flags;         /* %RESPONSE_FLAGS%: "-", "NR", "NC", "FI",
-                                * "DI", "DI,FI" (static strings) */
-    const char *reason;        /* why (for the trace and failures); static
-                                * text or reason_buf; NULL on FORWARD */
-    char *reason_buf;          /* owned storage behind reason, or NULL */
-    char *location;            /* owned: Location of a redirect, or NULL */
-    const char *body;          /* direct response body (borrowed), or NULL */
-    const GatewayCluster *cluster; /* FORWARD: the chosen cluster */
-    const char *cluster_name;  /* cluster named by the route, also when it
-                                * does not exist (NC); NULL otherwise */
-    gboolean tcp;              /* FORWARD by tcp_proxy (no HTTP) */
-    gboolean tls_terminated;   /* the gateway terminated TLS */
-    const char *alpn;          /* negotiated ALPN ("h2", "http/1.1") or
-                                * NULL (static string) */
-    const char *path;          /* path sent upstream: the request's own
-                                * string when not rewritten, else path_buf */
-    const char *authority;     /* Host sent upstream: the request's, or
-                                * authority_buf / the route's literal */
-    char *path_buf;            /* owned rewrite result, or NULL */
-    char *authority_buf;       /* owned, or NULL */
-    const KvList *headers_set;    /* headers.request.set of the route */
-    const KvList *headers_add;    /* headers.request.add */
+    GatewayOutcome outcome; /* what happened */
+    guint step;             /* step (5, 6 or 7) that decided it */
+    gint status;            /* LOCAL_REPLY: HTTP status; else 0 */
+    const char *flags;      /* %RESPONSE_FLAGS%: "-", "NR", "NC", "FI",
+                             * "DI", "DI,FI" (static strings) */
+    const char *reason;     /* why (for the trace and failures); static
+                             * text or reason_buf; NULL on FORWARD */
+    char *reason_buf;       /* owned storage behind reason, or NULL */
+    char *location;         /* owned: Location of a redirect, or NULL */
+    const char *body;       /* direct response body (borrowed), or NULL */
+    const GatewayCluster *cluster;   /* FORWARD: the chosen cluster */
+    const char *cluster_name;        /* cluster named by the route, also when it
+                                      * does not exist (NC); NULL otherwise */
+    gboolean tcp;                    /* FORWARD by tcp_proxy (no HTTP) */
+    gboolean tls_terminated;         /* the gateway terminated TLS */
+    const char *alpn;                /* negotiated ALPN ("h2", "http/1.1") or
+                                      * NULL (static string) */
+    const char *path;                /* path sent upstream: the request's own
+                                      * string when not rewritten, else path_buf */
+    const char *authority;           /* Host sent upstream: the request's, or
+                                      * authority_buf / the route's literal */
+    char *path_buf;                  /* owned rewrite result, or NULL */
+    char *authority_buf;             /* owned, or NULL */
+    const KvList *headers_set;       /* headers.request.set of the route */
+    const KvList *headers_add;       /* headers.request.add */
     const GPtrArray *headers_remove; /* headers.request.remove (char*) */
-    SimTime timeout;           /* route timeout; 0: none (R13); 504 UT is
-                                * decided downstream */
+    SimTime timeout;                 /* route timeout; 0: none (R13); 504 UT is
+                                      * decided downstream */
     const GatewayRetryPolicy *retry; /* NULL: no retries (attempts: 0) */
-    SimTime fault_delay;       /* injected delay (flag DI), 0: none */
-    const GatewayCluster *mirror; /* mirror target chosen for this
-                                   * request, or NULL */
-    double mirror_fraction;    /* configured mirror percentage / 100 */
+    SimTime fault_delay;             /* injected delay (flag DI), 0: none */
+    const GatewayCluster *mirror;    /* mirror target chosen for this
+                                      * request, or NULL */
+    double mirror_fraction;          /* configured mirror percentage / 100 */
     /* Names for `trace --json` (borrowed from the snapshot, nullable): */
-    const char *listener;      /* "0.0.0.0_8443" */
+    const char *listener;            /* "0.0.0.0_8443" */
     const char *const *server_names; /* chain's server_names; NULL:
                                       * match-all */
-    gboolean chain_matched;    /* a filter chain was selected */
-    const char *certificate;   /* "istio-system/counter-cert" */
-    const char *server;        /* "istio-system/public-gw servers[1]" */
-    const char *route_config;  /* "https.443.https.public-gw.istio-system" */
-    const char *virtual_host;  /* "counter.example.com:443" */
-    const char *route;         /* route name, or "ns/vs http[i]" */
+    gboolean chain_matched;          /* a filter chain was selected */
+    const char *certificate;         /* "istio-system/counter-cert" */
+    const char *server;              /* "istio-system/public-gw servers[1]" */
+    const char *route_config; /* "https.443.https.public-gw.istio-system" */
+    const char *virtual_host; /* "counter.example.com:443" */
+    const char *route;        /* route name, or "ns/vs http[i]" */
 } GatewayDecision;
 
 /* Compiles what istiod would push to @gw_pod (R2-R10): Gateways whose
@@ -198,8 +198,8 @@ typedef struct {
  * "FILE:LINE:COL: error: ..."). Cost: O(servers x VSs x hosts) once.
  * Returns: (transfer full) free with gateway_snapshot_unref(). @c and
  * @gw_pod are borrowed and must outlive the snapshot. */
-GatewaySnapshot *gateway_compile(const Cluster *c, const K8sPod *gw_pod,
-                                 GError **error);
+GatewaySnapshot *
+gateway_compile(const Cluster *c, const K8sPod *gw_pod, GError **error);
 GatewaySnapshot *gateway_snapshot_ref(GatewaySnapshot *s);
 void gateway_snapshot_unref(GatewaySnapshot *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GatewaySnapshot, gateway_snapshot_unref)
@@ -211,8 +211,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GatewaySnapshot, gateway_snapshot_unref)
  * entry per step and the trace --json keys. @out is overwritten (call
  * gateway_decision_clear() before reusing it). No allocation when nothing
  * is rewritten and @tr is NULL. */
-void gateway_decide(const GatewaySnapshot *s, const GatewayRequest *req,
-                    Rng *rng, GatewayDecision *out, Trace *tr, SimTime at,
+void gateway_decide(const GatewaySnapshot *s,
+                    const GatewayRequest *req,
+                    Rng *rng,
+                    GatewayDecision *out,
+                    Trace *tr,
+                    SimTime at,
                     const char *node);
 void gateway_decision_clear(GatewayDecision *d);
 

@@ -121,7 +121,8 @@ static char *lower_copy(const char *s, gsize len, char *stack, char **heap)
     return dst;
 }
 
-/* ---- Envoy domains -------------------------------------------------------- */
+/* ---- Envoy domains --------------------------------------------------------
+ */
 
 /* One wildcard domain: the fixed part without '*'. */
 typedef struct {
@@ -133,11 +134,11 @@ typedef struct {
 } DomainWild;
 
 struct _HostDomainTable {
-    GHashTable *exact;  /* lower-cased domain (owned) -> value */
-    GPtrArray *suffix;  /* DomainWild*, longest first after finish */
-    GPtrArray *prefix;  /* DomainWild*, longest first after finish */
-    gpointer any;       /* value of the "*" domain, or NULL */
-    guint count;        /* domains added, for stable sort ties */
+    GHashTable *exact; /* lower-cased domain (owned) -> value */
+    GPtrArray *suffix; /* DomainWild*, longest first after finish */
+    GPtrArray *prefix; /* DomainWild*, longest first after finish */
+    gpointer any;      /* value of the "*" domain, or NULL */
+    guint count;       /* domains added, for stable sort ties */
 };
 
 static void domain_wild_free(gpointer p)
@@ -179,8 +180,8 @@ static gboolean wild_has(const GPtrArray *arr, const char *domain)
     return FALSE;
 }
 
-gboolean host_domain_table_add(HostDomainTable *t, const char *domain,
-                               gpointer value)
+gboolean
+host_domain_table_add(HostDomainTable *t, const char *domain, gpointer value)
 {
     g_return_val_if_fail(t != NULL && domain != NULL, FALSE);
     g_autofree char *d = g_ascii_strdown(domain, -1);
@@ -244,7 +245,8 @@ void host_domain_table_finish(HostDomainTable *t)
 }
 
 gpointer host_domain_table_lookup(const HostDomainTable *t,
-                                  const char *authority, HostMatchKind *kind_out,
+                                  const char *authority,
+                                  HostMatchKind *kind_out,
                                   const char **domain_out)
 {
     g_return_val_if_fail(t != NULL, NULL);
@@ -279,7 +281,8 @@ gpointer host_domain_table_lookup(const HostDomainTable *t,
      * character, so the fixed part must be strictly shorter than the host. */
     for (guint i = 0; i < t->suffix->len; i++) {
         const DomainWild *w = g_ptr_array_index(t->suffix, i);
-        if (w->len < len && memcmp(host + len - w->len, w->fixed, w->len) == 0) {
+        if (w->len < len &&
+            memcmp(host + len - w->len, w->fixed, w->len) == 0) {
             found = w->value;
             kind = HOST_MATCH_SUFFIX;
             dom = w->domain;
@@ -312,14 +315,15 @@ done:
     return found;
 }
 
-/* ---- Envoy SNI ------------------------------------------------------------ */
+/* ---- Envoy SNI ------------------------------------------------------------
+ */
 
 struct _HostSniTable {
-    GHashTable *exact;    /* lower-cased name (owned) -> value */
-    GHashTable *wildcard; /* lower-cased suffix ".example.com" (owned) ->
-                           * value, for the name "*.example.com" */
-    GHashTable *names;    /* suffix -> the configured "*.x" name (owned) */
-    gpointer match_all;   /* value for chains without server_names */
+    GHashTable *exact;      /* lower-cased name (owned) -> value */
+    GHashTable *wildcard;   /* lower-cased suffix ".example.com" (owned) ->
+                             * value, for the name "*.example.com" */
+    GHashTable *names;      /* suffix -> the configured "*.x" name (owned) */
+    gpointer match_all;     /* value for chains without server_names */
     gboolean has_match_all; /* match_all was set */
 };
 
@@ -327,8 +331,7 @@ HostSniTable *host_sni_table_new(void)
 {
     HostSniTable *t = g_new0(HostSniTable, 1);
     t->exact = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    t->wildcard =
-        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    t->wildcard = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     t->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     return t;
 }
@@ -344,8 +347,8 @@ void host_sni_table_free(HostSniTable *t)
     g_free(t);
 }
 
-gboolean host_sni_table_add(HostSniTable *t, const char *server_name,
-                            gpointer value)
+gboolean
+host_sni_table_add(HostSniTable *t, const char *server_name, gpointer value)
 {
     g_return_val_if_fail(t != NULL && server_name != NULL, FALSE);
     g_autofree char *n = g_ascii_strdown(server_name, -1);
@@ -373,7 +376,8 @@ void host_sni_table_set_match_all(HostSniTable *t, gpointer value)
     }
 }
 
-gpointer host_sni_table_lookup(const HostSniTable *t, const char *sni,
+gpointer host_sni_table_lookup(const HostSniTable *t,
+                               const char *sni,
                                const char **matched_out)
 {
     g_return_val_if_fail(t != NULL, NULL);

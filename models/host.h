@@ -34,7 +34,8 @@ GPtrArray *host_intersection(const GPtrArray *a, const GPtrArray *b);
  * @ns_out receives (transfer full) the namespace or NULL. */
 const char *host_split_namespace(const char *h, char **ns_out);
 
-/* ---- Envoy virtual-host domains (request time) ---------------------------- */
+/* ---- Envoy virtual-host domains (request time) ----------------------------
+ */
 
 /* A table of Envoy virtual-host domains (lower-cased at add time) mapping to
  * opaque values: exact names in a hash, suffix wildcards ("*.foo.com",
@@ -50,8 +51,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HostDomainTable, host_domain_table_free)
 /* Adds @domain -> @value. A domain already present keeps its first value
  * (Envoy would reject the duplicate; istiod never emits one). Returns FALSE
  * on a duplicate. */
-gboolean host_domain_table_add(HostDomainTable *t, const char *domain,
-                               gpointer value);
+gboolean
+host_domain_table_add(HostDomainTable *t, const char *domain, gpointer value);
 
 /* Sorts the wildcard lists; call once after the last add. */
 void host_domain_table_finish(HostDomainTable *t);
@@ -74,10 +75,12 @@ typedef enum {
  * Cite: envoy source/common/router/config_impl.cc,
  * RouteMatcher::findVirtualHost(), findWildcardVirtualHost(). R9.5. */
 gpointer host_domain_table_lookup(const HostDomainTable *t,
-                                  const char *authority, HostMatchKind *kind_out,
+                                  const char *authority,
+                                  HostMatchKind *kind_out,
                                   const char **domain_out);
 
-/* ---- Envoy filter-chain server names (request time) ----------------------- */
+/* ---- Envoy filter-chain server names (request time) -----------------------
+ */
 
 /* Server names of the filter chains of one listener: exact names, wildcard
  * names "*.example.com", and the match-all entry (chains without
@@ -91,8 +94,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HostSniTable, host_sni_table_free)
 
 /* Adds a server name (exact or "*.suffix"); first value wins on duplicates,
  * as Envoy rejects them. Returns FALSE on a duplicate. */
-gboolean host_sni_table_add(HostSniTable *t, const char *server_name,
-                            gpointer value);
+gboolean
+host_sni_table_add(HostSniTable *t, const char *server_name, gpointer value);
 /* Sets the value for connections whose SNI matches no name (chains without
  * server_names); the first call wins. */
 void host_sni_table_set_match_all(HostSniTable *t, gpointer value);
@@ -104,7 +107,8 @@ void host_sni_table_set_match_all(HostSniTable *t, gpointer value);
  * matched, or NULL for match-all.
  * Cite: envoy source/common/listener_manager/filter_chain_manager_impl.cc,
  * FilterChainManagerImpl::findFilterChainForServerName(). R9.2, R9.3. */
-gpointer host_sni_table_lookup(const HostSniTable *t, const char *sni,
+gpointer host_sni_table_lookup(const HostSniTable *t,
+                               const char *sni,
                                const char **matched_out);
 
 G_END_DECLS

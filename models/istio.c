@@ -9,11 +9,12 @@
 #include "models/host.h"
 #include "models/istio.h"
 
-/* ---- small readers --------------------------------------------------------- */
+/* ---- small readers ---------------------------------------------------------
+ */
 
 /* Optional string at @key of @map: *out stays NULL when absent or null. */
-static gboolean opt_str(const YNode *map, const char *key, char **out,
-                        GError **error)
+static gboolean
+opt_str(const YNode *map, const char *key, char **out, GError **error)
 {
     const YNode *n = ynode_get(map, key);
     *out = NULL;
@@ -29,8 +30,8 @@ static gboolean opt_str(const YNode *map, const char *key, char **out,
 }
 
 /* Optional list of strings; *out NULL when absent. */
-static gboolean opt_str_list(const YNode *map, const char *key,
-                             GPtrArray **out, GError **error)
+static gboolean
+opt_str_list(const YNode *map, const char *key, GPtrArray **out, GError **error)
 {
     const YNode *n = ynode_get(map, key);
     *out = NULL;
@@ -52,8 +53,12 @@ static gboolean opt_str_list(const YNode *map, const char *key,
     return TRUE;
 }
 
-static gboolean opt_int(const YNode *map, const char *key, gint64 min,
-                        gint64 max, gint64 *out, GError **error)
+static gboolean opt_int(const YNode *map,
+                        const char *key,
+                        gint64 min,
+                        gint64 max,
+                        gint64 *out,
+                        GError **error)
 {
     const YNode *n = ynode_get(map, key);
     if (n == NULL || ynode_is_null(n)) {
@@ -62,8 +67,8 @@ static gboolean opt_int(const YNode *map, const char *key, gint64 min,
     return ynode_to_int(n, min, max, out, error);
 }
 
-static gboolean opt_duration(const YNode *map, const char *key, SimTime *out,
-                             GError **error)
+static gboolean
+opt_duration(const YNode *map, const char *key, SimTime *out, GError **error)
 {
     const YNode *n = ynode_get(map, key);
     if (n == NULL || ynode_is_null(n)) {
@@ -80,8 +85,10 @@ static gboolean opt_duration(const YNode *map, const char *key, SimTime *out,
 
 /* A Percent message {value: x} at @key, or the deprecated integer at
  * @legacy_key; *out keeps its default when neither is given. */
-static gboolean opt_percent(const YNode *map, const char *key,
-                            const char *legacy_key, double *out,
+static gboolean opt_percent(const YNode *map,
+                            const char *key,
+                            const char *legacy_key,
+                            double *out,
                             GError **error)
 {
     const YNode *n = ynode_get(map, key);
@@ -109,8 +116,8 @@ static gboolean opt_percent(const YNode *map, const char *key,
     return TRUE;
 }
 
-static gboolean opt_map(const YNode *map, const char *key, const YNode **out,
-                        GError **error)
+static gboolean
+opt_map(const YNode *map, const char *key, const YNode **out, GError **error)
 {
     const YNode *n = ynode_get(map, key);
     *out = NULL;
@@ -124,8 +131,8 @@ static gboolean opt_map(const YNode *map, const char *key, const YNode **out,
     return TRUE;
 }
 
-static gboolean opt_seq(const YNode *map, const char *key, const YNode **out,
-                        GError **error)
+static gboolean
+opt_seq(const YNode *map, const char *key, const YNode **out, GError **error)
 {
     const YNode *n = ynode_get(map, key);
     *out = NULL;
@@ -162,14 +169,14 @@ static gboolean check_regex(const char *re, const YNode *where, GError **error)
     g_autoptr(GRegex) rx = g_regex_new(anchored, G_REGEX_OPTIMIZE, 0, &local);
     if (rx == NULL) {
         ynode_error(error, where, SCENARIO_ERROR_BAD_VALUE,
-                    "invalid regular expression '%s': %s", re,
-                    local->message);
+                    "invalid regular expression '%s': %s", re, local->message);
         return FALSE;
     }
     return TRUE;
 }
 
-/* ---- shared helpers -------------------------------------------------------- */
+/* ---- shared helpers --------------------------------------------------------
+ */
 
 gboolean istio_protocol_is_http(IstioProtocol p)
 {
@@ -204,12 +211,17 @@ static IstioProtocol protocol_parse(const char *s)
         const char *name;
         IstioProtocol p;
     } table[] = {
-        {"HTTP", ISTIO_PROTO_HTTP},       {"HTTP2", ISTIO_PROTO_HTTP2},
-        {"GRPC", ISTIO_PROTO_GRPC},       {"GRPC-WEB", ISTIO_PROTO_GRPC_WEB},
-        {"HTTP_PROXY", ISTIO_PROTO_HTTP_PROXY},
-        {"HTTPS", ISTIO_PROTO_HTTPS},     {"TCP", ISTIO_PROTO_TCP},
-        {"TLS", ISTIO_PROTO_TLS},         {"MONGO", ISTIO_PROTO_MONGO},
-        {"MYSQL", ISTIO_PROTO_MYSQL},     {"REDIS", ISTIO_PROTO_REDIS},
+        { "HTTP", ISTIO_PROTO_HTTP },
+        { "HTTP2", ISTIO_PROTO_HTTP2 },
+        { "GRPC", ISTIO_PROTO_GRPC },
+        { "GRPC-WEB", ISTIO_PROTO_GRPC_WEB },
+        { "HTTP_PROXY", ISTIO_PROTO_HTTP_PROXY },
+        { "HTTPS", ISTIO_PROTO_HTTPS },
+        { "TCP", ISTIO_PROTO_TCP },
+        { "TLS", ISTIO_PROTO_TLS },
+        { "MONGO", ISTIO_PROTO_MONGO },
+        { "MYSQL", ISTIO_PROTO_MYSQL },
+        { "REDIS", ISTIO_PROTO_REDIS },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(table); i++) {
         if (g_ascii_strcasecmp(s, table[i].name) == 0) {
@@ -240,8 +252,7 @@ char *istio_resolve_gateway_ref(const char *ref, const char *vs_ns)
     const char *ns = dot + 1;
     const char *end = strchr(ns, '.');
     gsize ns_len = end != NULL ? (gsize)(end - ns) : strlen(ns);
-    return g_strdup_printf("%.*s/%.*s", (int)ns_len, ns, (int)(dot - ref),
-                           ref);
+    return g_strdup_printf("%.*s/%.*s", (int)ns_len, ns, (int)(dot - ref), ref);
 }
 
 static gboolean is_ip_address(const char *s)
@@ -267,8 +278,8 @@ gboolean istio_parse_duration(const char *s, SimTime *out)
         const char *unit;
         double ns;
     } units[] = {
-        {"ns", 1.0},   {"us", 1e3},  {"\xc2\xb5s", 1e3}, {"ms", 1e6},
-        {"s", 1e9},    {"m", 60e9},  {"h", 3600e9},
+        { "ns", 1.0 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "ms", 1e6 },
+        { "s", 1e9 },  { "m", 60e9 }, { "h", 3600e9 },
     };
     const char *p = s;
     double total = 0.0;
@@ -310,7 +321,8 @@ gboolean istio_parse_duration(const char *s, SimTime *out)
     return TRUE;
 }
 
-gboolean istio_exported_to(const GPtrArray *export_to, const char *obj_ns,
+gboolean istio_exported_to(const GPtrArray *export_to,
+                           const char *obj_ns,
                            const char *proxy_ns)
 {
     if (export_to == NULL || export_to->len == 0) {
@@ -328,7 +340,8 @@ gboolean istio_exported_to(const GPtrArray *export_to, const char *obj_ns,
     return FALSE;
 }
 
-/* ---- Gateway ---------------------------------------------------------------- */
+/* ---- Gateway ----------------------------------------------------------------
+ */
 
 void istio_server_free(gpointer p)
 {
@@ -369,13 +382,13 @@ void istio_gateway_free(IstioGateway *g)
     g_free(g);
 }
 
-static gboolean tls_mode_parse(const YNode *n, IstioTlsMode *out,
-                               GError **error)
+static gboolean
+tls_mode_parse(const YNode *n, IstioTlsMode *out, GError **error)
 {
-    static const char *const names[] = {"PASSTHROUGH",  "SIMPLE",
-                                        "MUTUAL",       "AUTO_PASSTHROUGH",
-                                        "ISTIO_MUTUAL", "OPTIONAL_MUTUAL",
-                                        NULL};
+    static const char *const names[] = {
+        "PASSTHROUGH",  "SIMPLE",          "MUTUAL", "AUTO_PASSTHROUGH",
+        "ISTIO_MUTUAL", "OPTIONAL_MUTUAL", NULL
+    };
     const char *s = ynode_str(n);
     for (guint i = 0; s != NULL && names[i] != NULL; i++) {
         if (strcmp(s, names[i]) == 0) {
@@ -392,8 +405,8 @@ static gboolean tls_mode_parse(const YNode *n, IstioTlsMode *out,
 }
 
 /* R5.1: validates "[ns/]dnsName" where dnsName may start with "*". */
-static gboolean check_server_host(const char *h, const YNode *where,
-                                  GError **error)
+static gboolean
+check_server_host(const char *h, const YNode *where, GError **error)
 {
     const char *slash = strchr(h, '/');
     const char *name = slash != NULL ? slash + 1 : h;
@@ -413,8 +426,8 @@ static gboolean check_server_host(const char *h, const YNode *where,
     return TRUE;
 }
 
-static IstioServer *server_parse(const YNode *sn, guint index,
-                                 const K8sMeta *meta, GError **error)
+static IstioServer *
+server_parse(const YNode *sn, guint index, const K8sMeta *meta, GError **error)
 {
     g_autoptr(GPtrArray) holder =
         g_ptr_array_new_with_free_func(istio_server_free);
@@ -516,15 +529,13 @@ static IstioServer *server_parse(const YNode *sn, guint index,
             !ynode_to_bool(redir, &s->tls.https_redirect, error)) {
             return NULL;
         }
-        if (!opt_str(tls, "credentialName", &s->tls.credential_name,
-                     error) ||
+        if (!opt_str(tls, "credentialName", &s->tls.credential_name, error) ||
             !opt_str(tls, "serverCertificate", &s->tls.server_certificate,
                      error) ||
             !opt_str(tls, "privateKey", &s->tls.private_key, error) ||
-            !opt_str(tls, "caCertificates", &s->tls.ca_certificates,
-                     error) ||
-            !opt_str_list(tls, "subjectAltNames",
-                          &s->tls.subject_alt_names, error)) {
+            !opt_str(tls, "caCertificates", &s->tls.ca_certificates, error) ||
+            !opt_str_list(tls, "subjectAltNames", &s->tls.subject_alt_names,
+                          error)) {
             return NULL;
         }
     }
@@ -540,18 +551,17 @@ static IstioServer *server_parse(const YNode *sn, guint index,
     }
     if (is_http && s->tls.present &&
         (s->tls.mode != ISTIO_TLS_PASSTHROUGH ||
-         s->tls.credential_name != NULL ||
-         s->tls.server_certificate != NULL)) {
+         s->tls.credential_name != NULL || s->tls.server_certificate != NULL)) {
         ynode_error(error, tls, SCENARIO_ERROR_BAD_VALUE,
                     "server on plain-text port %d (%s) can only set "
                     "tls.httpsRedirect",
                     s->number, s->protocol_text);
         return NULL;
     }
-    gboolean terminating = s->tls.present && !is_http &&
-                           (s->tls.mode == ISTIO_TLS_SIMPLE ||
-                            s->tls.mode == ISTIO_TLS_MUTUAL ||
-                            s->tls.mode == ISTIO_TLS_OPTIONAL_MUTUAL);
+    gboolean terminating =
+        s->tls.present && !is_http &&
+        (s->tls.mode == ISTIO_TLS_SIMPLE || s->tls.mode == ISTIO_TLS_MUTUAL ||
+         s->tls.mode == ISTIO_TLS_OPTIONAL_MUTUAL);
     if (terminating && s->tls.credential_name == NULL &&
         (s->tls.server_certificate == NULL || s->tls.private_key == NULL)) {
         ynode_error(error, tls, SCENARIO_ERROR_BAD_VALUE,
@@ -628,7 +638,8 @@ IstioGateway *istio_gateway_parse(const K8sMeta *meta, GError **error)
     return g_steal_pointer(&g);
 }
 
-/* ---- VirtualService --------------------------------------------------------- */
+/* ---- VirtualService ---------------------------------------------------------
+ */
 
 static void string_match_clear(IstioStringMatch *m)
 {
@@ -781,8 +792,10 @@ void istio_virtual_service_free(IstioVirtualService *vs)
 
 /* StringMatch {exact|prefix|regex}; an empty map is "present" when
  * @allow_present (headers, query params). */
-static gboolean string_match_parse(const YNode *n, gboolean allow_present,
-                                   IstioStringMatch *out, GError **error)
+static gboolean string_match_parse(const YNode *n,
+                                   gboolean allow_present,
+                                   IstioStringMatch *out,
+                                   GError **error)
 {
     memset(out, 0, sizeof *out);
     out->where = n;
@@ -798,9 +811,9 @@ static gboolean string_match_parse(const YNode *n, gboolean allow_present,
     static const struct {
         const char *key;
         IstioMatchKind kind;
-    } kinds[] = {{"exact", ISTIO_MATCH_EXACT},
-                 {"prefix", ISTIO_MATCH_PREFIX},
-                 {"regex", ISTIO_MATCH_REGEX}};
+    } kinds[] = { { "exact", ISTIO_MATCH_EXACT },
+                  { "prefix", ISTIO_MATCH_PREFIX },
+                  { "regex", ISTIO_MATCH_REGEX } };
     guint found = 0;
     for (gsize i = 0; i < G_N_ELEMENTS(kinds); i++) {
         const YNode *v = ynode_get(n, kinds[i].key);
@@ -844,8 +857,10 @@ static gboolean string_match_parse(const YNode *n, gboolean allow_present,
     return TRUE;
 }
 
-static gboolean key_matches_parse(const YNode *map, const char *key,
-                                  gboolean lower, GPtrArray **out,
+static gboolean key_matches_parse(const YNode *map,
+                                  const char *key,
+                                  gboolean lower,
+                                  GPtrArray **out,
                                   GError **error)
 {
     const YNode *n = NULL;
@@ -871,8 +886,10 @@ static gboolean key_matches_parse(const YNode *map, const char *key,
     return TRUE;
 }
 
-static gboolean gateways_parse(const YNode *map, const char *ns,
-                               GPtrArray **out, GError **error)
+static gboolean gateways_parse(const YNode *map,
+                               const char *ns,
+                               GPtrArray **out,
+                               GError **error)
 {
     GPtrArray *raw = NULL;
     *out = NULL;
@@ -884,16 +901,18 @@ static gboolean gateways_parse(const YNode *map, const char *ns,
     }
     GPtrArray *res = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < raw->len; i++) {
-        g_ptr_array_add(res, istio_resolve_gateway_ref(
-                                 g_ptr_array_index(raw, i), ns));
+        g_ptr_array_add(
+            res, istio_resolve_gateway_ref(g_ptr_array_index(raw, i), ns));
     }
     g_ptr_array_unref(raw);
     *out = res;
     return TRUE;
 }
 
-static gboolean http_match_parse(const YNode *n, const char *ns,
-                                 IstioHttpMatch **out, GError **error)
+static gboolean http_match_parse(const YNode *n,
+                                 const char *ns,
+                                 IstioHttpMatch **out,
+                                 GError **error)
 {
     g_autoptr(GPtrArray) holder =
         g_ptr_array_new_with_free_func(istio_http_match_free);
@@ -905,17 +924,14 @@ static gboolean http_match_parse(const YNode *n, const char *ns,
     }
     if (!opt_str(n, "name", &m->name, error) ||
         !string_match_parse(ynode_get(n, "uri"), FALSE, &m->uri, error) ||
-        !string_match_parse(ynode_get(n, "scheme"), FALSE, &m->scheme,
-                            error) ||
-        !string_match_parse(ynode_get(n, "method"), FALSE, &m->method,
-                            error) ||
+        !string_match_parse(ynode_get(n, "scheme"), FALSE, &m->scheme, error) ||
+        !string_match_parse(ynode_get(n, "method"), FALSE, &m->method, error) ||
         !string_match_parse(ynode_get(n, "authority"), FALSE, &m->authority,
                             error) ||
         !key_matches_parse(n, "headers", TRUE, &m->headers, error) ||
         !key_matches_parse(n, "withoutHeaders", TRUE, &m->without_headers,
                            error) ||
-        !key_matches_parse(n, "queryParams", FALSE, &m->query_params,
-                           error) ||
+        !key_matches_parse(n, "queryParams", FALSE, &m->query_params, error) ||
         !opt_str(n, "sourceNamespace", &m->source_namespace, error) ||
         !gateways_parse(n, ns, &m->gateways, error)) {
         return FALSE;
@@ -941,8 +957,10 @@ static gboolean http_match_parse(const YNode *n, const char *ns,
     return TRUE;
 }
 
-static gboolean destination_parse(const YNode *dn, const char *what,
-                                  IstioDestination **out, GError **error)
+static gboolean destination_parse(const YNode *dn,
+                                  const char *what,
+                                  IstioDestination **out,
+                                  GError **error)
 {
     g_autoptr(GPtrArray) holder =
         g_ptr_array_new_with_free_func(istio_destination_free);
@@ -957,8 +975,8 @@ static gboolean destination_parse(const YNode *dn, const char *what,
         return FALSE;
     }
     if (d->host == NULL || d->host[0] == '\0') {
-        ynode_error(error, dn, SCENARIO_ERROR_BAD_VALUE,
-                    "%s has no host", what);
+        ynode_error(error, dn, SCENARIO_ERROR_BAD_VALUE, "%s has no host",
+                    what);
         return FALSE;
     }
     const YNode *port = NULL;
@@ -976,8 +994,8 @@ static gboolean destination_parse(const YNode *dn, const char *what,
 }
 
 /* route: [{destination, weight}] */
-static gboolean route_dests_parse(const YNode *seq, GPtrArray **out,
-                                  GError **error)
+static gboolean
+route_dests_parse(const YNode *seq, GPtrArray **out, GError **error)
 {
     g_autoptr(GPtrArray) arr =
         g_ptr_array_new_with_free_func(istio_destination_free);
@@ -1025,8 +1043,8 @@ static gboolean route_dests_parse(const YNode *seq, GPtrArray **out,
     return TRUE;
 }
 
-static gboolean header_ops_parse(const YNode *n, IstioHeaderOps *o,
-                                 GError **error)
+static gboolean
+header_ops_parse(const YNode *n, IstioHeaderOps *o, GError **error)
 {
     if (n == NULL || ynode_is_null(n)) {
         return TRUE;
@@ -1051,8 +1069,11 @@ static gboolean header_ops_parse(const YNode *n, IstioHeaderOps *o,
     return opt_str_list(n, "remove", &o->remove, error);
 }
 
-static gboolean http_route_parse(const YNode *rn, guint index, const char *ns,
-                                 IstioHttpRoute **out, GError **error)
+static gboolean http_route_parse(const YNode *rn,
+                                 guint index,
+                                 const char *ns,
+                                 IstioHttpRoute **out,
+                                 GError **error)
 {
     g_autoptr(GPtrArray) holder =
         g_ptr_array_new_with_free_func(istio_http_route_free);
@@ -1212,10 +1233,9 @@ static gboolean http_route_parse(const YNode *rn, guint index, const char *ns,
              * fault/fault_config.cc, FaultAbortConfig(). */
             r->fault.delay = TRUE;
             r->fault.delay_percent = 0.0;
-            if (!opt_duration(d, "fixedDelay", &r->fault.fixed_delay,
-                              error) ||
-                !opt_percent(d, "percentage", NULL,
-                             &r->fault.delay_percent, error)) {
+            if (!opt_duration(d, "fixedDelay", &r->fault.fixed_delay, error) ||
+                !opt_percent(d, "percentage", NULL, &r->fault.delay_percent,
+                             error)) {
                 return FALSE;
             }
         }
@@ -1260,8 +1280,8 @@ static gboolean http_route_parse(const YNode *rn, guint index, const char *ns,
         IstioDestination *d = NULL;
         double pct = 100.0;
         if (!ynode_expect_map(mp, "a mirror policy", error) ||
-            !destination_parse(ynode_get(mp, "destination"), "mirror",
-                               &d, error)) {
+            !destination_parse(ynode_get(mp, "destination"), "mirror", &d,
+                               error)) {
             return FALSE;
         }
         g_ptr_array_add(r->mirrors, d);
@@ -1275,8 +1295,7 @@ static gboolean http_route_parse(const YNode *rn, guint index, const char *ns,
         return FALSE;
     }
     if (hd != NULL &&
-        (!header_ops_parse(ynode_get(hd, "request"), &r->req_headers,
-                           error) ||
+        (!header_ops_parse(ynode_get(hd, "request"), &r->req_headers, error) ||
          !header_ops_parse(ynode_get(hd, "response"), &r->resp_headers,
                            error))) {
         return FALSE;
@@ -1306,12 +1325,14 @@ static gboolean http_route_parse(const YNode *rn, guint index, const char *ns,
     return TRUE;
 }
 
-static gboolean l4_route_parse(const YNode *rn, guint index, const char *ns,
-                               gboolean tls, IstioL4Route **out,
+static gboolean l4_route_parse(const YNode *rn,
+                               guint index,
+                               const char *ns,
+                               gboolean tls,
+                               IstioL4Route **out,
                                GError **error)
 {
-    g_autoptr(GPtrArray) holder =
-        g_ptr_array_new_with_free_func(l4_route_free);
+    g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func(l4_route_free);
     IstioL4Route *r = g_new0(IstioL4Route, 1);
     r->matches = g_ptr_array_new_with_free_func(l4_match_free);
     r->index = index;
@@ -1388,8 +1409,7 @@ IstioVirtualService *istio_virtual_service_parse(const K8sMeta *meta,
             g_ptr_array_unref(raw);
         }
         ynode_error(error, hn != NULL ? hn : spec, SCENARIO_ERROR_BAD_VALUE,
-                    "VirtualService %s must have at least one host",
-                    vs->ref);
+                    "VirtualService %s must have at least one host", vs->ref);
         return NULL;
     }
     for (guint i = 0; i < raw->len; i++) {
@@ -1429,15 +1449,16 @@ IstioVirtualService *istio_virtual_service_parse(const K8sMeta *meta,
             (h[0] == '*' && h[1] != '\0' && h[1] != '.')) {
             ynode_error(error, ynode_at(hn, i), SCENARIO_ERROR_BAD_VALUE,
                         "host '%s': a wildcard may only be the whole "
-                        "left-most label", h);
+                        "left-most label",
+                        h);
             return NULL;
         }
         for (guint j = i + 1; j < vs->hosts->len; j++) {
             const char *o = g_ptr_array_index(vs->hosts, j);
             if (host_matches(h, o)) {
                 ynode_error(error, ynode_at(hn, j), SCENARIO_ERROR_BAD_VALUE,
-                            "duplicate hosts in virtual service: %s & %s",
-                            h, o);
+                            "duplicate hosts in virtual service: %s & %s", h,
+                            o);
                 return NULL;
             }
         }
@@ -1499,13 +1520,15 @@ IstioVirtualService *istio_virtual_service_parse(const K8sMeta *meta,
     if (vs->http->len + vs->tcp->len + vs->tls->len == 0) {
         ynode_error(error, spec, SCENARIO_ERROR_BAD_VALUE,
                     "VirtualService %s needs at least one http, tcp or tls "
-                    "route", vs->ref);
+                    "route",
+                    vs->ref);
         return NULL;
     }
     return g_steal_pointer(&vs);
 }
 
-/* ---- DestinationRule -------------------------------------------------------- */
+/* ---- DestinationRule --------------------------------------------------------
+ */
 
 static void policy_init(IstioTrafficPolicy *p)
 {
@@ -1530,8 +1553,8 @@ static void policy_clear(IstioTrafficPolicy *p)
     policy_init(p);
 }
 
-static gboolean policy_parse(const YNode *n, IstioTrafficPolicy *p,
-                             GError **error)
+static gboolean
+policy_parse(const YNode *n, IstioTrafficPolicy *p, GError **error)
 {
     policy_init(p);
     if (n == NULL || ynode_is_null(n)) {
@@ -1557,12 +1580,14 @@ static gboolean policy_parse(const YNode *n, IstioTrafficPolicy *p,
         }
         if (simple != NULL) {
             static const char *const names[] = {
-                "LEAST_REQUEST", "LEAST_CONN", "ROUND_ROBIN", "RANDOM",
-                "PASSTHROUGH",   "UNSPECIFIED", NULL};
+                "LEAST_REQUEST", "LEAST_CONN",  "ROUND_ROBIN", "RANDOM",
+                "PASSTHROUGH",   "UNSPECIFIED", NULL
+            };
             static const IstioLbKind kinds[] = {
                 ISTIO_LB_LEAST_REQUEST, ISTIO_LB_LEAST_REQUEST,
                 ISTIO_LB_ROUND_ROBIN,   ISTIO_LB_RANDOM,
-                ISTIO_LB_PASSTHROUGH,   ISTIO_LB_UNSET};
+                ISTIO_LB_PASSTHROUGH,   ISTIO_LB_UNSET
+            };
             const char *s = ynode_str(simple);
             gboolean ok = FALSE;
             for (guint i = 0; s != NULL && names[i] != NULL; i++) {
@@ -1573,8 +1598,7 @@ static gboolean policy_parse(const YNode *n, IstioTrafficPolicy *p,
             }
             if (!ok) {
                 ynode_error(error, simple, SCENARIO_ERROR_BAD_VALUE,
-                            "unknown load balancer '%s'",
-                            s != NULL ? s : "?");
+                            "unknown load balancer '%s'", s != NULL ? s : "?");
                 return FALSE;
             }
         } else if (ch != NULL) {
@@ -1584,16 +1608,15 @@ static gboolean policy_parse(const YNode *n, IstioTrafficPolicy *p,
                 return FALSE;
             }
             const char *hdr = ynode_str(ynode_get(ch, "httpHeaderName"));
-            const char *qp =
-                ynode_str(ynode_get(ch, "httpQueryParameterName"));
+            const char *qp = ynode_str(ynode_get(ch, "httpQueryParameterName"));
             const char *src = ynode_str(ynode_get(ch, "useSourceIp"));
             if (hdr != NULL) {
                 p->hash = ISTIO_HASH_HEADER;
                 p->hash_key = g_ascii_strdown(hdr, -1);
             } else if (cookie != NULL) {
                 p->hash = ISTIO_HASH_COOKIE;
-                p->hash_key = g_strdup(ynode_str_or(ynode_get(cookie, "name"),
-                                                    ""));
+                p->hash_key =
+                    g_strdup(ynode_str_or(ynode_get(cookie, "name"), ""));
             } else if (qp != NULL) {
                 p->hash = ISTIO_HASH_QUERY_PARAM;
                 p->hash_key = g_strdup(qp);
@@ -1607,10 +1630,9 @@ static gboolean policy_parse(const YNode *n, IstioTrafficPolicy *p,
         const YNode *http = NULL;
         if (!opt_map(cp, "tcp", &tcp, error) ||
             !opt_map(cp, "http", &http, error) ||
-            !opt_int(tcp, "maxConnections", 1, G_MAXINT32,
-                     &p->max_connections, error) ||
-            !opt_duration(tcp, "connectTimeout", &p->connect_timeout,
-                          error) ||
+            !opt_int(tcp, "maxConnections", 1, G_MAXINT32, &p->max_connections,
+                     error) ||
+            !opt_duration(tcp, "connectTimeout", &p->connect_timeout, error) ||
             !opt_int(http, "http1MaxPendingRequests", 1, G_MAXINT32,
                      &p->http1_max_pending, error) ||
             !opt_int(http, "http2MaxRequests", 1, G_MAXINT32,
@@ -1629,10 +1651,9 @@ static gboolean policy_parse(const YNode *n, IstioTrafficPolicy *p,
             !opt_int(od, "consecutiveGatewayErrors", 0, G_MAXINT32,
                      &p->consecutive_gw_errors, error) ||
             !opt_duration(od, "interval", &p->outlier_interval, error) ||
-            !opt_duration(od, "baseEjectionTime", &p->base_ejection,
-                          error) ||
-            !opt_int(od, "maxEjectionPercent", 0, 100,
-                     &p->max_ejection_percent, error) ||
+            !opt_duration(od, "baseEjectionTime", &p->base_ejection, error) ||
+            !opt_int(od, "maxEjectionPercent", 0, 100, &p->max_ejection_percent,
+                     error) ||
             !opt_int(od, "minHealthPercent", 0, 100, &p->min_health_percent,
                      error)) {
             return FALSE;
@@ -1716,10 +1737,9 @@ IstioDestinationRule *istio_destination_rule_parse(const K8sMeta *meta,
         policy_init(&s->policy);
         g_ptr_array_add(dr->subsets, s);
         if (!opt_str(sn, "name", &s->name, error) ||
-            !kv_list_parse(s->labels, ynode_get(sn, "labels"),
-                           "subset labels", error) ||
-            !policy_parse(ynode_get(sn, "trafficPolicy"), &s->policy,
-                          error)) {
+            !kv_list_parse(s->labels, ynode_get(sn, "labels"), "subset labels",
+                           error) ||
+            !policy_parse(ynode_get(sn, "trafficPolicy"), &s->policy, error)) {
             return NULL;
         }
         if (s->name == NULL || s->name[0] == '\0') {
@@ -1739,7 +1759,8 @@ IstioDestinationRule *istio_destination_rule_parse(const K8sMeta *meta,
     return g_steal_pointer(&dr);
 }
 
-/* ---- Ingress ---------------------------------------------------------------- */
+/* ---- Ingress ----------------------------------------------------------------
+ */
 
 static void ingress_path_free(gpointer p)
 {
@@ -1787,8 +1808,8 @@ void istio_ingress_free(IstioIngress *in)
 
 /* networking.k8s.io/v1 backend {service: {name, port: {number|name}}}, or
  * the v1beta1 shape {serviceName, servicePort}. */
-static gboolean ingress_backend_parse(const YNode *bn, IngressPath *p,
-                                      GError **error)
+static gboolean
+ingress_backend_parse(const YNode *bn, IngressPath *p, GError **error)
 {
     if (!ynode_expect_map(bn, "an Ingress backend", error)) {
         return FALSE;
@@ -1885,7 +1906,8 @@ IstioIngress *istio_ingress_parse(const K8sMeta *meta, GError **error)
                 ynode_error(error, ynode_get(pn, "pathType"),
                             SCENARIO_ERROR_BAD_VALUE,
                             "unknown pathType '%s' (Exact, Prefix or "
-                            "ImplementationSpecific)", pt);
+                            "ImplementationSpecific)",
+                            pt);
                 return NULL;
             }
             const YNode *bn = ynode_get(pn, "backend");

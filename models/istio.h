@@ -11,7 +11,8 @@
 
 G_BEGIN_DECLS
 
-/* ---- Gateway -------------------------------------------------------------- */
+/* ---- Gateway --------------------------------------------------------------
+ */
 
 /* Server protocols (case-insensitive in manifests).
  * Cite: istio pkg/config/protocol/instance.go, Parse(). R4.1. */
@@ -47,41 +48,42 @@ typedef enum {
 const char *istio_tls_mode_name(IstioTlsMode m);
 
 typedef struct {
-    gboolean present;        /* the server has a `tls` block */
-    IstioTlsMode mode;       /* default PASSTHROUGH (proto zero value) */
-    gboolean https_redirect; /* tls.httpsRedirect */
-    char *credential_name;   /* Secret in the gateway pod's namespace */
-    char *server_certificate; /* file path (mounted Secret) or NULL */
-    char *private_key;       /* file path or NULL */
-    char *ca_certificates;   /* file path or NULL */
+    gboolean present;             /* the server has a `tls` block */
+    IstioTlsMode mode;            /* default PASSTHROUGH (proto zero value) */
+    gboolean https_redirect;      /* tls.httpsRedirect */
+    char *credential_name;        /* Secret in the gateway pod's namespace */
+    char *server_certificate;     /* file path (mounted Secret) or NULL */
+    char *private_key;            /* file path or NULL */
+    char *ca_certificates;        /* file path or NULL */
     GPtrArray *subject_alt_names; /* char*, for MUTUAL client certs */
-    const YNode *where;      /* the tls block */
+    const YNode *where;           /* the tls block */
 } IstioServerTls;
 
 typedef struct {
-    gint number;             /* port.number as written (e.g. 80, 443) */
-    char *port_name;         /* port.name ("" when absent) */
-    char *protocol_text;     /* port.protocol upper-cased ("HTTP") */
-    IstioProtocol protocol;  /* parsed protocol */
-    char *bind;              /* NULL: 0.0.0.0 */
-    GPtrArray *hosts;        /* char*, after sanitizeServerHostNamespace:
-                              * "./h" -> "<gwns>/h", "* /h" -> "h",
-                              * "* / *" -> "*" (R5.1) */
-    IstioServerTls tls;      /* tls settings */
-    guint index;             /* position in spec.servers (0-based) */
-    const YNode *where;      /* the server entry */
+    gint number;            /* port.number as written (e.g. 80, 443) */
+    char *port_name;        /* port.name ("" when absent) */
+    char *protocol_text;    /* port.protocol upper-cased ("HTTP") */
+    IstioProtocol protocol; /* parsed protocol */
+    char *bind;             /* NULL: 0.0.0.0 */
+    GPtrArray *hosts;       /* char*, after sanitizeServerHostNamespace:
+                             * "./h" -> "<gwns>/h", "* /h" -> "h",
+                             * "* / *" -> "*" (R5.1) */
+    IstioServerTls tls;     /* tls settings */
+    guint index;            /* position in spec.servers (0-based) */
+    const YNode *where;     /* the server entry */
 } IstioServer;
 
 typedef struct {
-    const K8sMeta *meta;     /* borrowed from the Cluster, or synthesized
-                              * (then owned_meta holds it) */
-    K8sMeta *owned_meta;     /* non-NULL for Gateways made from an Ingress */
-    char *ref;               /* "namespace/name" (R2.4) */
-    KvList *selector;        /* spec.selector; empty: every gateway pod */
-    GPtrArray *servers;      /* IstioServer*, spec order */
+    const K8sMeta *meta; /* borrowed from the Cluster, or synthesized
+                          * (then owned_meta holds it) */
+    K8sMeta *owned_meta; /* non-NULL for Gateways made from an Ingress */
+    char *ref;           /* "namespace/name" (R2.4) */
+    KvList *selector;    /* spec.selector; empty: every gateway pod */
+    GPtrArray *servers;  /* IstioServer*, spec order */
 } IstioGateway;
 
-/* ---- VirtualService ------------------------------------------------------- */
+/* ---- VirtualService -------------------------------------------------------
+ */
 
 typedef enum {
     ISTIO_MATCH_NONE,    /* no condition (absent) */
@@ -99,25 +101,25 @@ typedef struct {
 } IstioStringMatch;
 
 typedef struct {
-    char *name;            /* header / query name (headers lower-cased) */
-    IstioStringMatch m;    /* the value condition */
+    char *name;         /* header / query name (headers lower-cased) */
+    IstioStringMatch m; /* the value condition */
 } IstioKeyMatch;
 
 typedef struct {
-    char *name;                  /* match name (route name suffix) */
-    IstioStringMatch uri;        /* uri condition */
-    IstioStringMatch scheme;     /* :scheme */
-    IstioStringMatch method;     /* :method */
-    IstioStringMatch authority;  /* :authority (raw, port included) */
-    GPtrArray *headers;          /* IstioKeyMatch* */
-    GPtrArray *without_headers;  /* IstioKeyMatch* */
-    GPtrArray *query_params;     /* IstioKeyMatch* */
-    gint port;                   /* 0: any */
-    KvList *source_labels;       /* NULL: none */
-    char *source_namespace;      /* NULL: none */
-    GPtrArray *gateways;         /* resolved "ns/name" or "mesh"; NULL: none */
-    gboolean ignore_uri_case;    /* case-insensitive exact/prefix */
-    const YNode *where;          /* the match entry */
+    char *name;                 /* match name (route name suffix) */
+    IstioStringMatch uri;       /* uri condition */
+    IstioStringMatch scheme;    /* :scheme */
+    IstioStringMatch method;    /* :method */
+    IstioStringMatch authority; /* :authority (raw, port included) */
+    GPtrArray *headers;         /* IstioKeyMatch* */
+    GPtrArray *without_headers; /* IstioKeyMatch* */
+    GPtrArray *query_params;    /* IstioKeyMatch* */
+    gint port;                  /* 0: any */
+    KvList *source_labels;      /* NULL: none */
+    char *source_namespace;     /* NULL: none */
+    GPtrArray *gateways;        /* resolved "ns/name" or "mesh"; NULL: none */
+    gboolean ignore_uri_case;   /* case-insensitive exact/prefix */
+    const YNode *where;         /* the match entry */
 } IstioHttpMatch;
 
 typedef struct {
@@ -131,88 +133,89 @@ typedef struct {
 } IstioDestination;
 
 typedef struct {
-    gboolean present;      /* retries block given */
-    gint attempts;         /* retries.attempts */
-    SimTime per_try_timeout; /* 0: unset */
-    char *retry_on;        /* comma-separated, NULL: unset */
+    gboolean present;                 /* retries block given */
+    gint attempts;                    /* retries.attempts */
+    SimTime per_try_timeout;          /* 0: unset */
+    char *retry_on;                   /* comma-separated, NULL: unset */
     gboolean retry_remote_localities; /* ignored */
 } IstioRetries;
 
 typedef struct {
-    gboolean delay;          /* fault.delay given */
-    SimTime fixed_delay;     /* delay.fixedDelay */
-    double delay_percent;    /* 0..100; unset: 0 (never), as Envoy */
-    gboolean abort;          /* fault.abort given */
-    gint abort_status;       /* abort.httpStatus (or a gRPC status mapped) */
-    char *abort_grpc;        /* abort.grpcStatus as written, or NULL */
-    double abort_percent;    /* 0..100; unset: 0 (never), as Envoy */
+    gboolean delay;       /* fault.delay given */
+    SimTime fixed_delay;  /* delay.fixedDelay */
+    double delay_percent; /* 0..100; unset: 0 (never), as Envoy */
+    gboolean abort;       /* fault.abort given */
+    gint abort_status;    /* abort.httpStatus (or a gRPC status mapped) */
+    char *abort_grpc;     /* abort.grpcStatus as written, or NULL */
+    double abort_percent; /* 0..100; unset: 0 (never), as Envoy */
 } IstioFault;
 
 typedef struct {
-    KvList *set;          /* header -> value */
-    KvList *add;          /* header -> value */
-    GPtrArray *remove;    /* char* */
+    KvList *set;       /* header -> value */
+    KvList *add;       /* header -> value */
+    GPtrArray *remove; /* char* */
 } IstioHeaderOps;
 
 typedef struct {
-    char *name;               /* http[i].name, NULL when absent */
-    guint index;              /* i */
-    GPtrArray *matches;       /* IstioHttpMatch*; empty: match all */
-    GPtrArray *route;         /* IstioDestination* */
-    gboolean has_redirect;    /* redirect given */
-    char *redirect_uri;       /* redirect.uri or NULL */
-    char *redirect_authority; /* redirect.authority or NULL */
-    char *redirect_scheme;    /* redirect.scheme or NULL */
-    gint redirect_port;       /* redirect.port, 0 none */
+    char *name;                    /* http[i].name, NULL when absent */
+    guint index;                   /* i */
+    GPtrArray *matches;            /* IstioHttpMatch*; empty: match all */
+    GPtrArray *route;              /* IstioDestination* */
+    gboolean has_redirect;         /* redirect given */
+    char *redirect_uri;            /* redirect.uri or NULL */
+    char *redirect_authority;      /* redirect.authority or NULL */
+    char *redirect_scheme;         /* redirect.scheme or NULL */
+    gint redirect_port;            /* redirect.port, 0 none */
     gboolean redirect_derive_port; /* derivePort: FROM_REQUEST_PORT */
-    gint redirect_code;       /* default 301 */
-    gboolean has_direct;      /* directResponse given */
-    gint direct_status;       /* directResponse.status */
-    char *direct_body;        /* body string/bytes, or NULL */
-    char *rewrite_uri;        /* rewrite.uri or NULL */
-    char *rewrite_regex;      /* rewrite.uriRegexRewrite.match */
-    char *rewrite_regex_sub;  /* rewrite.uriRegexRewrite.rewrite */
-    char *rewrite_authority;  /* rewrite.authority or NULL */
-    gboolean has_timeout;     /* timeout given */
-    SimTime timeout;          /* 0: disabled */
-    IstioRetries retries;     /* retries */
-    IstioFault fault;         /* fault injection */
-    GPtrArray *mirrors;       /* IstioDestination* (mirror + mirrors[]) */
-    GArray *mirror_percents;  /* double per mirror, 0..100 */
-    IstioHeaderOps req_headers;  /* headers.request */
-    IstioHeaderOps resp_headers; /* headers.response */
-    const YNode *where;       /* the http entry */
+    gint redirect_code;            /* default 301 */
+    gboolean has_direct;           /* directResponse given */
+    gint direct_status;            /* directResponse.status */
+    char *direct_body;             /* body string/bytes, or NULL */
+    char *rewrite_uri;             /* rewrite.uri or NULL */
+    char *rewrite_regex;           /* rewrite.uriRegexRewrite.match */
+    char *rewrite_regex_sub;       /* rewrite.uriRegexRewrite.rewrite */
+    char *rewrite_authority;       /* rewrite.authority or NULL */
+    gboolean has_timeout;          /* timeout given */
+    SimTime timeout;               /* 0: disabled */
+    IstioRetries retries;          /* retries */
+    IstioFault fault;              /* fault injection */
+    GPtrArray *mirrors;            /* IstioDestination* (mirror + mirrors[]) */
+    GArray *mirror_percents;       /* double per mirror, 0..100 */
+    IstioHeaderOps req_headers;    /* headers.request */
+    IstioHeaderOps resp_headers;   /* headers.response */
+    const YNode *where;            /* the http entry */
 } IstioHttpRoute;
 
 typedef struct {
-    gint port;             /* 0: any */
-    GPtrArray *gateways;   /* resolved; NULL: none */
-    GPtrArray *sni_hosts;  /* tls only; char* */
-    const YNode *where;    /* the match entry */
+    gint port;            /* 0: any */
+    GPtrArray *gateways;  /* resolved; NULL: none */
+    GPtrArray *sni_hosts; /* tls only; char* */
+    const YNode *where;   /* the match entry */
 } IstioL4Match;
 
 typedef struct {
-    GPtrArray *matches;    /* IstioL4Match*; empty: match all */
-    GPtrArray *route;      /* IstioDestination* */
-    guint index;           /* position in tcp[] / tls[] */
-    const YNode *where;    /* the entry */
+    GPtrArray *matches; /* IstioL4Match*; empty: match all */
+    GPtrArray *route;   /* IstioDestination* */
+    guint index;        /* position in tcp[] / tls[] */
+    const YNode *where; /* the entry */
 } IstioL4Route;
 
 typedef struct {
-    const K8sMeta *meta;   /* borrowed, or owned_meta */
-    K8sMeta *owned_meta;   /* non-NULL for VSs made from an Ingress */
-    char *ref;             /* "namespace/name" */
-    GPtrArray *hosts;      /* char*, short names expanded (R5.5) */
-    GPtrArray *gateways;   /* resolved refs "ns/name" or "mesh" (R6.1);
-                            * "mesh" alone when the field is absent */
-    GPtrArray *http;       /* IstioHttpRoute* */
-    GPtrArray *tcp;        /* IstioL4Route* */
-    GPtrArray *tls;        /* IstioL4Route* */
-    GPtrArray *export_to;  /* char*; empty: public ("*") */
+    const K8sMeta *meta;        /* borrowed, or owned_meta */
+    K8sMeta *owned_meta;        /* non-NULL for VSs made from an Ingress */
+    char *ref;                  /* "namespace/name" */
+    GPtrArray *hosts;           /* char*, short names expanded (R5.5) */
+    GPtrArray *gateways;        /* resolved refs "ns/name" or "mesh" (R6.1);
+                                 * "mesh" alone when the field is absent */
+    GPtrArray *http;            /* IstioHttpRoute* */
+    GPtrArray *tcp;             /* IstioL4Route* */
+    GPtrArray *tls;             /* IstioL4Route* */
+    GPtrArray *export_to;       /* char*; empty: public ("*") */
     gboolean ingress_semantics; /* made from a Kubernetes Ingress */
 } IstioVirtualService;
 
-/* ---- DestinationRule ------------------------------------------------------ */
+/* ---- DestinationRule ------------------------------------------------------
+ */
 
 typedef enum {
     ISTIO_LB_UNSET,         /* Istio default: LEAST_REQUEST */
@@ -267,7 +270,8 @@ typedef struct {
     GPtrArray *export_to;      /* char* */
 } IstioDestinationRule;
 
-/* ---- Kubernetes Ingress ---------------------------------------------------- */
+/* ---- Kubernetes Ingress ----------------------------------------------------
+ */
 
 typedef enum {
     INGRESS_PATH_PREFIX,
@@ -276,34 +280,35 @@ typedef enum {
 } IngressPathType;
 
 typedef struct {
-    char *path;            /* "" when absent */
-    IngressPathType type;  /* pathType */
-    char *service;         /* backend.service.name (NULL: resource backend) */
-    gint port;             /* backend.service.port.number, 0 when named */
-    char *port_name;       /* backend.service.port.name or NULL */
-    const YNode *where;    /* the path entry */
+    char *path;           /* "" when absent */
+    IngressPathType type; /* pathType */
+    char *service;        /* backend.service.name (NULL: resource backend) */
+    gint port;            /* backend.service.port.number, 0 when named */
+    char *port_name;      /* backend.service.port.name or NULL */
+    const YNode *where;   /* the path entry */
 } IngressPath;
 
 typedef struct {
-    char *host;            /* NULL: any */
-    GPtrArray *paths;      /* IngressPath*; NULL when `http` is absent */
-    const YNode *where;    /* the rule */
+    char *host;         /* NULL: any */
+    GPtrArray *paths;   /* IngressPath*; NULL when `http` is absent */
+    const YNode *where; /* the rule */
 } IngressRule;
 
 typedef struct {
-    GPtrArray *hosts;      /* char* */
-    char *secret_name;     /* NULL when absent */
+    GPtrArray *hosts;  /* char* */
+    char *secret_name; /* NULL when absent */
 } IngressTls;
 
 typedef struct {
-    const K8sMeta *meta;   /* borrowed */
-    char *class_name;      /* spec.ingressClassName or NULL */
-    GPtrArray *rules;      /* IngressRule* */
-    GPtrArray *tls;        /* IngressTls* */
+    const K8sMeta *meta;          /* borrowed */
+    char *class_name;             /* spec.ingressClassName or NULL */
+    GPtrArray *rules;             /* IngressRule* */
+    GPtrArray *tls;               /* IngressTls* */
     gboolean has_default_backend; /* spec.defaultBackend (ignored by Istio) */
 } IstioIngress;
 
-/* ---- parsing -------------------------------------------------------------- */
+/* ---- parsing --------------------------------------------------------------
+ */
 
 IstioGateway *istio_gateway_parse(const K8sMeta *meta, GError **error);
 void istio_gateway_free(IstioGateway *g);
@@ -355,7 +360,8 @@ gboolean istio_parse_duration(const char *s, SimTime *out);
 /* TRUE when @vs is visible to a proxy whose config namespace is @proxy_ns
  * (exportTo: "*", ".", or namespaces). Cite: istio push_context.go,
  * initVirtualServices(). R6.2. */
-gboolean istio_exported_to(const GPtrArray *export_to, const char *obj_ns,
+gboolean istio_exported_to(const GPtrArray *export_to,
+                           const char *obj_ns,
                            const char *proxy_ns);
 
 G_END_DECLS

@@ -13,8 +13,11 @@ static gsize path_len_no_query(const char *path)
     return strcspn(path, "?#");
 }
 
-static gboolean ascii_prefix(const char *s, gsize slen, const char *prefix,
-                             gsize plen, gboolean caseless)
+static gboolean ascii_prefix(const char *s,
+                             gsize slen,
+                             const char *prefix,
+                             gsize plen,
+                             gboolean caseless)
 {
     if (slen < plen) {
         return FALSE;
@@ -107,8 +110,8 @@ static gboolean header_matches(const GwMatcher *m, const GatewayRequest *req)
 }
 
 /* Finds query parameter @name in @path ("...?a=1&b=2"); no decoding. */
-static gboolean query_param(const char *path, const char *name,
-                            const char **val, gsize *len)
+static gboolean
+query_param(const char *path, const char *name, const char **val, gsize *len)
 {
     const char *q = strchr(path, '?');
     if (q == NULL) {
@@ -173,8 +176,8 @@ static gboolean draw_ppm(Rng *rng, guint32 ppm)
     return rng != NULL && rng_below(rng, 1000000u) < ppm;
 }
 
-static void reply(GatewayDecision *out, gint status, const char *flags,
-                  const char *reason)
+static void
+reply(GatewayDecision *out, gint status, const char *flags, const char *reason)
 {
     out->outcome = GATEWAY_LOCAL_REPLY;
     out->step = 7;
@@ -257,9 +260,14 @@ static char *rewrite_path(const GwRoute *r, const char *path)
     return g_strconcat(r->prefix_rewrite, path + matched, NULL);
 }
 
-void router__decide(const GatewaySnapshot *s, const GwRouteConfig *rc,
-                    const GatewayRequest *req, Rng *rng, GatewayDecision *out,
-                    Trace *tr, SimTime at, const char *node)
+void router__decide(const GatewaySnapshot *s,
+                    const GwRouteConfig *rc,
+                    const GatewayRequest *req,
+                    Rng *rng,
+                    GatewayDecision *out,
+                    Trace *tr,
+                    SimTime at,
+                    const char *node)
 {
     (void)s;
     out->route_config = rc->name;
@@ -276,8 +284,8 @@ void router__decide(const GatewaySnapshot *s, const GwRouteConfig *rc,
               "wildcards, then '*'; no fallback): 404 NR");
         if (tr != NULL) {
             trace_addf(tr, 7, "VirtualService", node, at, out->reason,
-                       "route config %s has no virtual host for '%s'",
-                       rc->name, req->authority != NULL ? req->authority : "");
+                       "route config %s has no virtual host for '%s'", rc->name,
+                       req->authority != NULL ? req->authority : "");
         }
         return;
     }
@@ -286,7 +294,8 @@ void router__decide(const GatewaySnapshot *s, const GwRouteConfig *rc,
         static const char *const why[] = {
             "", "R9.5: exact domain beats wildcards",
             "R9.5: longest suffix wildcard", "R9.5: longest prefix wildcard",
-            "R9.5: the '*' domain catches any authority"};
+            "R9.5: the '*' domain catches any authority"
+        };
         trace_set(tr, "virtual_host", vh->name);
         trace_addf(tr, 7, "VirtualService", node, at, why[kind],
                    "route config %s, virtual host %s (domain %s) for "
@@ -365,8 +374,8 @@ void router__decide(const GatewaySnapshot *s, const GwRouteConfig *rc,
         out->flags = "DI";
         if (tr != NULL) {
             g_autofree char *d = sim_time_format(r->delay);
-            trace_addf(tr, 7, "Envoy fault", node, at,
-                       "R12: fault delay (DI)", "request delayed by %s", d);
+            trace_addf(tr, 7, "Envoy fault", node, at, "R12: fault delay (DI)",
+                       "request delayed by %s", d);
         }
     }
     if (r->fault_abort && draw_ppm(rng, r->abort_ppm)) {
@@ -429,8 +438,8 @@ void router__decide(const GatewaySnapshot *s, const GwRouteConfig *rc,
                        t->weight, r->dests.total_weight);
         } else {
             trace_addf(tr, 8, "Envoy router", node, at,
-                       "R8.3: outbound|port|subset|host",
-                       "cluster %s", t->name);
+                       "R8.3: outbound|port|subset|host", "cluster %s",
+                       t->name);
         }
         if (out->path_buf != NULL || r->host_rewrite != NULL) {
             trace_addf(tr, 7, "VirtualService", node, at,

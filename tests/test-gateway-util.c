@@ -2,8 +2,9 @@
  * models/gateway): scenario loading, requests, a PKI made at test time. */
 #include "config.h"
 
-#include <glib/gstdio.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include "tests/test-gateway-util.h"
 
@@ -20,8 +21,8 @@ GwtFixture *gwt_load(const char *yaml)
                     "no gateway pod");
         return f;
     }
-    f->snap = gateway_compile(f->sc->cluster, g_ptr_array_index(pods, 0),
-                              &f->error);
+    f->snap =
+        gateway_compile(f->sc->cluster, g_ptr_array_index(pods, 0), &f->error);
     return f;
 }
 
@@ -36,11 +37,11 @@ void gwt_free(GwtFixture *f)
     g_free(f);
 }
 
-static const char *const alpn_h2[] = {"h2", "http/1.1", NULL};
+static const char *const alpn_h2[] = { "h2", "http/1.1", NULL };
 
 GatewayRequest gwt_http(gint port, const char *authority, const char *path)
 {
-    GatewayRequest r = {0};
+    GatewayRequest r = { 0 };
     r.port = port;
     r.http = TRUE;
     r.scheme = "http";
@@ -51,8 +52,8 @@ GatewayRequest gwt_http(gint port, const char *authority, const char *path)
     return r;
 }
 
-GatewayRequest gwt_https(gint port, const char *sni, const char *authority,
-                         const char *path)
+GatewayRequest
+gwt_https(gint port, const char *sni, const char *authority, const char *path)
 {
     GatewayRequest r = gwt_http(port, authority, path);
     r.tls = TRUE;
@@ -65,7 +66,7 @@ GatewayRequest gwt_https(gint port, const char *sni, const char *authority,
 
 GatewayRequest gwt_stream(gint port, gboolean tls, const char *sni)
 {
-    GatewayRequest r = {0};
+    GatewayRequest r = { 0 };
     r.port = port;
     r.tls = tls;
     r.sni = sni;
@@ -74,7 +75,8 @@ GatewayRequest gwt_stream(gint port, gboolean tls, const char *sni)
     return r;
 }
 
-void gwt_decide(const GwtFixture *f, const GatewayRequest *req,
+void gwt_decide(const GwtFixture *f,
+                const GatewayRequest *req,
                 GatewayDecision *out)
 {
     Rng rng;
@@ -105,9 +107,9 @@ char *gwt_pki_new(void)
     if (g_mkdtemp(dir) == NULL) {
         return NULL;
     }
-    g_autofree char *script = g_build_filename(src != NULL ? src : ".",
-                                               "tests", "make-certs.sh", NULL);
-    char *argv[] = {(char *)"/bin/sh", script, dir, NULL};
+    g_autofree char *script = g_build_filename(src != NULL ? src : ".", "tests",
+                                               "make-certs.sh", NULL);
+    char *argv[] = { (char *)"/bin/sh", script, dir, NULL };
     gint status = 0;
     if (!g_spawn_sync(NULL, argv, NULL,
                       G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,

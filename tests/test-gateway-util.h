@@ -26,13 +26,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GwtFixture, gwt_free)
 /* A plain HTTP request to pod port @port. Strings are borrowed. */
 GatewayRequest gwt_http(gint port, const char *authority, const char *path);
 /* An HTTPS request (SNI @sni, nullable; ALPN h2,http/1.1; no verify). */
-GatewayRequest gwt_https(gint port, const char *sni, const char *authority,
-                         const char *path);
+GatewayRequest
+gwt_https(gint port, const char *sni, const char *authority, const char *path);
 /* A raw TCP (@tls FALSE) or TLS (@tls TRUE, SNI @sni) stream. */
 GatewayRequest gwt_stream(gint port, gboolean tls, const char *sni);
 
 /* Decides @req on @f's snapshot with a fixed-seed Rng (stream "test"). */
-void gwt_decide(const GwtFixture *f, const GatewayRequest *req,
+void gwt_decide(const GwtFixture *f,
+                const GatewayRequest *req,
                 GatewayDecision *out);
 
 /* Creates a PKI with tests/make-certs.sh under SIM_BUILDDIR (or TMPDIR);

@@ -1,0 +1,134 @@
+/* test-host.c: Istio host Matches/SubsetOf/Intersection and Envoy's domain
+ * and SNI lookups (R5.3, R5.4, R9.2, R9.5) (tests -> models/host). */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "models/host.h"
+
+static void test_R5_3_matches_and_subset(void **state)
+{
+    assert_true(host_matches("*.example.com", "a.b.example.com"));
+    assert_false(host_matches("*.example.com", "example.com"));
+    assert_true(host_matches("*", "anything"));
+    assert_true(host_matches("*.example.com", "*.a.example.com"));
+    assert_true(host_matches("*.a.example.com", "*.example.com"));
+    assert_false(host_matches("a.example.com", "b.example.com"));
+    assert_true(host_subset_of("a.example.com", "*.example.com"));
+    assert_false(host_subset_of("*.example.com", "a.example.com"));
+    assert_true(host_subset_of("*.a.example.com", "*.example.com"));
+    assert_false(host_subset_of("*.example.com", "*.a.example.com"));
+    assert_true(host_subset_of("*", "*"));
+    assert_true(host_subset_of("*.example.com", "*"));
+    assert_false(host_subset_of("example.com", "*.example.com"));
+}
+
+static void test_R5_4_intersection_keeps_more_specific(void **state)
+{
+    g_autoptr(GPtrArray) a = g_ptr_array_new();
+    g_autoptr(GPtrArray) b = g_ptr_array_new();
+    g_ptr_array_add(a, (gpointer) "*");
+    g_ptr_array_add(b, (gpointer) "a.example.com");
+    g_ptr_array_add(b, (gpointer) "*.org");
+    g_autoptr(GPtrArray) i1 = host_intersection(a, b);
+    assert_int_equal(i1->len, 2);
+    assert_string_equal(g_ptr_array_index(i1, 0), "a.example.com");
+    assert_string_equal(g_ptr_array_index(i1, 1), "*.org");
+    g_ptr_array_set_size(a, 0);
+    g_ptr_array_add(a, (gpointer) "*.example.com");
+    g_autoptr(GPtrArray) i2 = host_intersection(a, b);
+    assert_int_equal(i2->len, 1);
+    assert_string_equal(g_ptr_array_index(i2, 0), "a.example.com");
+}
+
+static void test_R9_5_domain_lookup_order(void **state)
+{
+    g_autoptr(HostDomainTable) t = host_domain_table_new();
+    int exact, suffix_long, suffix_short, prefix, any;
+    host_domain_table_add(t, "*", &any);
+    host_domain_table_add(t, "*.example.com", &suffix_short);
+    host_domain_table_add(t, "*.b.example.com", &suffix_long);
+    host_domain_table_add(t, "A.example.com", &exact);
+    host_domain_table_add(t, "foo.*", &prefix);
+    assert_false(host_domain_table_add(t, "a.example.com", &any));
+    host_domain_table_finish(t);
+    HostMatchKind k;
+    const char *dom = NULL;
+    assert_ptr_equal(
+        host_domain_table_lookup(t, "a.EXAMPLE.com:8080", &k, &dom), &exact);
+    assert_int_equal(k, HOST_MATCH_EXACT);
+    assert_string_equal(dom, "a.example.com");
+    assert_ptr_equal(host_domain_table_lookup(t, "x.b.example.com", &k, NULL),
+                     &suffix_long);
+    assert_ptr_equal(host_domain_table_lookup(t, "x.y.example.com", &k, NULL),
+                     &suffix_short);
+    /* The wildcard needs at least one character: not the apex. */
+    assert_ptr_equal(host_domain_table_lookup(t, "example.com", &k, NULL),
+                     &any);
+    assert_ptr_equal(host_domain_table_lookup(t, "foo.bar", &k, NULL), &prefix);
+    assert_int_equal(k, HOST_MATCH_PREFIX);
+    assert_ptr_equal(host_domain_table_lookup(t, "10.0.0.1:80", &k, NULL),
+                     &any);
+    assert_ptr_equal(host_domain_table_lookup(t, "[::1]:80", &k, NULL), &any);
+}
+
+static void test_R9_5_no_star_no_match(void **state)
+{
+    g_autoptr(HostDomainTable) t = host_domain_table_new();
+    int v;
+    host_domain_table_add(t, "a.example.com", &v);
+    host_domain_table_finish(t);
+    HostMatchKind k;
+    assert_null(host_domain_table_lookup(t, "b.example.com", &k, NULL));
+    assert_int_equal(k, HOST_MATCH_NONE);
+    assert_null(host_domain_table_lookup(t, NULL, &k, NULL));
+}
+
+static void test_R9_2_sni_lookup(void **state)
+{
+    g_autoptr(HostSniTable) t = host_sni_table_new();
+    int exact, w1, w2, all;
+    host_sni_table_add(t, "a.b.example.com", &exact);
+    host_sni_table_add(t, "*.b.example.com", &w1);
+    host_sni_table_add(t, "*.example.com", &w2);
+    assert_false(host_sni_table_add(t, "*.example.com", &all));
+    const char *m = NULL;
+    assert_ptr_equal(host_sni_table_lookup(t, "A.b.example.com", &m), &exact);
+    assert_ptr_equal(host_sni_table_lookup(t, "c.b.example.com", &m), &w1);
+    assert_string_equal(m, "*.b.example.com");
+    assert_ptr_equal(host_sni_table_lookup(t, "x.y.z.example.com", &m), &w2);
+    assert_null(host_sni_table_lookup(t, "example.com", &m));
+    assert_null(host_sni_table_lookup(t, NULL, &m));
+    host_sni_table_set_match_all(t, &all);
+    assert_ptr_equal(host_sni_table_lookup(t, "example.com", &m), &all);
+    assert_null(m);
+    assert_ptr_equal(host_sni_table_lookup(t, NULL, &m), &all);
+}
+
+static void test_R5_1_split_namespace(void **state)
+{
+    char *ns = NULL;
+    assert_string_equal(host_split_namespace("foo/a.com", &ns), "a.com");
+    assert_string_equal(ns, "foo");
+    g_free(ns);
+    assert_string_equal(host_split_namespace("a.com", &ns), "a.com");
+    assert_null(ns);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_R5_3_matches_and_subset),
+        cmocka_unit_test(test_R5_4_intersection_keeps_more_specific),
+        cmocka_unit_test(test_R9_5_domain_lookup_order),
+        cmocka_unit_test(test_R9_5_no_star_no_match),
+        cmocka_unit_test(test_R9_2_sni_lookup),
+        cmocka_unit_test(test_R5_1_split_namespace),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
