@@ -153,12 +153,10 @@ static JsonNode *trace_json(const TraceResult *t, const char *method,
     add_str(b, "pod", trace_get(tr, "gateway_pod"));
     add_str(b, "listener", trace_get(tr, "listener"));
     json_builder_set_member_name(b, "filter_chain");
-    const char *const *names = trace_get_strv(tr, "server_names");
-    if (trace_get(tr, "listener") == NULL || trace_get(tr, "filter_chain") == NULL) {
-        json_builder_add_null_value(b);
-    } else if (names == NULL || names[0] == NULL) {
-        json_builder_add_string_value(b, "match-all");
-    } else {
+    /* The listener sets "filter_chain" to "match-all" or to the chain's
+     * server_names list. */
+    const char *const *names = trace_get_strv(tr, "filter_chain");
+    if (names != NULL) {
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "server_names");
         json_builder_begin_array(b);
@@ -167,6 +165,10 @@ static JsonNode *trace_json(const TraceResult *t, const char *method,
         }
         json_builder_end_array(b);
         json_builder_end_object(b);
+    } else if (trace_get(tr, "filter_chain") != NULL) {
+        json_builder_add_string_value(b, trace_get(tr, "filter_chain"));
+    } else {
+        json_builder_add_null_value(b);
     }
     add_str(b, "certificate", trace_get(tr, "certificate"));
     add_str(b, "server", trace_get(tr, "server"));
