@@ -97,6 +97,10 @@ static void finish(Path *p, Request *r, guint step)
 {
     World *w = p->w;
     const LatencySpec *lat = &w->s->latency;
+    if (r->admitted) {
+        upstream_release(w->pods[r->gw_pod].up, r->dec.cluster);
+        r->admitted = FALSE;
+    }
     SimTime back = hop(p, &lat->client_to_lb);
     r->phase[PHASE_CLIENT_LB] += back;
     if (step >= 3) {
@@ -302,6 +306,7 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
     case KP_DNAT:
         break;
     }
+    r->src_at_gw = res.masquerade ? ns->node->ip : r->client_ip;
     PodState *gw = world_pod_by_ip(w, res.dnat_ip);
     if (gw == NULL || !gw->is_gateway) {
         /* DNAT to an address that is no gateway pod (manual endpoints):
@@ -411,6 +416,15 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     r->out.route = r->dec.route != NULL ? g_intern_string(r->dec.route) : NULL;
     r->out.cluster = g_intern_string(r->dec.cluster->name);
+    if (!upstream_admit(gw->up, r->dec.cluster, r->tr, now,
+                        node_name(p, gw->node))) {
+        respond(p, r, 8, 503, "UO", TRUE);
+        return;
+    }
+    r->admitted = TRUE;
+    r->hash_input = upstream_hash_input(r->dec.cluster, r->headers, r->path,
+                                        r->src_at_gw, r->hash_buf,
+                                        sizeof r->hash_buf);
     r->phase[PHASE_GATEWAY] += r->dec.fault_delay;
     r->mark = now + proc + r->dec.fault_delay;
     r->forwarded = r->mark;
@@ -425,8 +439,8 @@ static void attempt_upstream(Path *p, Request *r)
     SimTime now = sim_now(w->engine);
     const char *node = node_name(p, gw->node);
     UpstreamHost h;
-    if (!upstream_pick(gw->up, r->dec.cluster, &gw->rng, r->tried,
-                       r->attempts, &h, r->tr, now, node)) {
+    if (!upstream_pick(gw->up, r->dec.cluster, &gw->rng, r->hash_input,
+                       r->tried, r->attempts, &h, r->tr, now, node)) {
         respond(p, r, 8, 503, r->attempts > 0 ? "URX,UH" : "UH", TRUE);
         return;
     }
@@ -484,6 +498,9 @@ static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
         attempt_upstream(p, r);
         return;
     }
+    PodState *gwp = &p->w->pods[r->gw_pod];
+    upstream_report(gwp->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
+                    r->tr, node_name(p, gwp->node));
     const GatewayRetryPolicy *rp = r->dec.retry;
     gboolean retriable =
         rp != NULL && (rp->retry_on & GATEWAY_RETRY_CONNECT_FAILURE) != 0;
@@ -530,7 +547,10 @@ static void serve(Path *p, Request *r)
  * Istio's default retry_on does not cover (R4.9). */
 static void reset_by_crash(Path *p, Request *r, const PodState *ap)
 {
-    upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+    PodState *gw = &p->w->pods[r->gw_pod];
+    upstream_end(gw->up, r->app_pod);
+    upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE,
+                    sim_now(p->w->engine), r->tr, node_name(p, gw->node));
     if (r->tr != NULL) {
         trace_addf(r->tr, 9, "application pod", node_name(p, ap->node),
                    sim_now(p->w->engine),
@@ -583,6 +603,9 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
         break;
     case APP_REJECTED:
         upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+        upstream_report(p->w->pods[r->gw_pod].up, r->dec.cluster, r->app_pod,
+                        TRUE, sim_now(e), r->tr,
+                        node_name(p, p->w->pods[r->gw_pod].node));
         if (r->tr != NULL) {
             trace_addf(r->tr, 9, "application pod", node_name(p, ap->node),
                        sim_now(e), "the workload's queueLimit",
@@ -608,9 +631,14 @@ static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
     if (next != NULL) {
         serve(p, next);
     }
-    upstream_end(w->pods[r->gw_pod].up, r->app_pod);
+    PodState *gw = &w->pods[r->gw_pod];
+    upstream_end(gw->up, r->app_pod);
     SimTime timeout = r->dec.timeout;
-    if (timeout > 0 && sim_now(e) - r->forwarded > timeout) {
+    gboolean timed_out = timeout > 0 && sim_now(e) - r->forwarded > timeout;
+    upstream_report(gw->up, r->dec.cluster, r->app_pod,
+                    timed_out || r->status >= 500, sim_now(e), r->tr,
+                    node_name(p, gw->node));
+    if (timed_out) {
         /* R13: the route timeout fired first; Envoy answered 504 UT and
          * the app's late answer is discarded. */
         if (r->tr != NULL) {

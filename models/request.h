@@ -47,6 +47,11 @@ struct _Request {
     gboolean has_dec;          /* dec must be cleared */
     gint app_pod;              /* upstream pod index, -1 none */
     guint32 app_gen;           /* that pod's generation when admitted */
+    gboolean admitted;         /* counted by the cluster's circuit breaker */
+    const char *src_at_gw;     /* source address Envoy sees (node IP when
+                                * kube-proxy masqueraded, K-12) */
+    const char *hash_input;    /* consistent-hash key, or NULL */
+    char hash_buf[64];         /* storage for a cookie/query hash key */
     guint attempts;            /* upstream attempts made */
     gint tried[REQUEST_MAX_ATTEMPTS]; /* pods tried (previous_hosts) */
     gint status;               /* app status once served */

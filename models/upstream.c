@@ -1,16 +1,24 @@
-/* upstream.c: Envoy's load balancer over EDS endpoints (step 8), with
- * Istio's default LEAST_REQUEST (spec R4.1) and the subset filter of a
- * DestinationRule. */
+/* upstream.c: Envoy's load balancer over EDS endpoints (step 8): Istio's
+ * default LEAST_REQUEST (spec R4.1), the DestinationRule's policies,
+ * subsets, circuit breakers (R4.3) and outlier ejection (R4.4). */
 #include "config.h"
 
 #include <string.h>
 
 #include "models/upstream.h"
 
+typedef struct {
+    guint32 consecutive;   /* consecutive failed attempts */
+    guint32 times;         /* ejections so far (multiplies the time) */
+    SimTime ejected_until; /* 0: not ejected */
+} HostHealth;
+
 struct _Upstream {
     World *w;             /* borrowed */
     gint64 *active;       /* active requests per pod (World.pods index) */
+    HostHealth *health;   /* outlier state per pod */
     GHashTable *rr;       /* const GatewayCluster* -> cursor (guint) */
+    GHashTable *inflight; /* const GatewayCluster* -> admitted requests */
     GArray *cands;        /* scratch: candidate EndpointAddr indices */
 };
 
@@ -19,7 +27,9 @@ Upstream *upstream_new(World *w)
     Upstream *u = g_new0(Upstream, 1);
     u->w = w;
     u->active = g_new0(gint64, w->n_pods + 1);
+    u->health = g_new0(HostHealth, w->n_pods + 1);
     u->rr = g_hash_table_new(g_direct_hash, g_direct_equal);
+    u->inflight = g_hash_table_new(g_direct_hash, g_direct_equal);
     u->cands = g_array_new(FALSE, FALSE, sizeof(guint));
     return u;
 }
@@ -30,7 +40,9 @@ void upstream_free(Upstream *u)
         return;
     }
     g_free(u->active);
+    g_free(u->health);
     g_hash_table_unref(u->rr);
+    g_hash_table_unref(u->inflight);
     g_array_unref(u->cands);
     g_free(u);
 }
@@ -49,6 +61,111 @@ void upstream_end(Upstream *u, gint pod)
     }
 }
 
+/* ---- circuit breakers ------------------------------------------------------ */
+
+gboolean upstream_admit(Upstream *u, const GatewayCluster *gc, Trace *tr,
+                        SimTime at, const char *node)
+{
+    guint64 n = GPOINTER_TO_SIZE(g_hash_table_lookup(u->inflight, gc));
+    /* HTTP/1.1 to the app: one connection per request in flight; beyond
+     * max_connections requests wait as pending, beyond max_pending they
+     * overflow. The wait itself is not modelled: a pending request runs
+     * as if it had a connection (documented approximation). */
+    guint64 limit = MIN((guint64)gc->max_requests,
+                        (guint64)gc->max_connections +
+                            (guint64)gc->max_pending_requests);
+    if (n >= limit) {
+        if (tr != NULL) {
+            trace_addf(tr, 8, "Envoy upstream", node, at,
+                       "circuit breaker overflow, 503 UO (R4.3): limits from "
+                       "the DestinationRule's connectionPool",
+                       "cluster %s has %" G_GUINT64_FORMAT
+                       " requests in flight (maxConnections %u + "
+                       "http1MaxPendingRequests %u, http2MaxRequests %u)",
+                       gc->name, n, gc->max_connections,
+                       gc->max_pending_requests, gc->max_requests);
+        }
+        return FALSE;
+    }
+    g_hash_table_insert(u->inflight, (gpointer)gc, GSIZE_TO_POINTER(n + 1));
+    return TRUE;
+}
+
+void upstream_release(Upstream *u, const GatewayCluster *gc)
+{
+    guint64 n = GPOINTER_TO_SIZE(g_hash_table_lookup(u->inflight, gc));
+    g_return_if_fail(n > 0);
+    g_hash_table_insert(u->inflight, (gpointer)gc, GSIZE_TO_POINTER(n - 1));
+}
+
+/* ---- outlier detection ----------------------------------------------------- */
+
+gboolean upstream_ejected(const Upstream *u, gint pod, SimTime now)
+{
+    return pod >= 0 && u->health[pod].ejected_until > now;
+}
+
+/* Envoy unejects on its interval timer, so a host comes back at the first
+ * tick after its ejection time has passed. */
+static SimTime next_tick(SimTime t, SimTime interval)
+{
+    if (interval <= 0) {
+        return t;
+    }
+    return ((t + interval - 1) / interval) * interval;
+}
+
+void upstream_report(Upstream *u, const GatewayCluster *gc, gint pod,
+                     gboolean failed, SimTime now, Trace *tr,
+                     const char *node)
+{
+    if (!gc->outlier_detection || pod < 0) {
+        return;
+    }
+    HostHealth *h = &u->health[pod];
+    if (!failed) {
+        h->consecutive = 0;
+        return;
+    }
+    h->consecutive++;
+    if (h->consecutive < gc->consecutive_5xx || h->ejected_until > now) {
+        return;
+    }
+    /* max_ejection_percent of the cluster's hosts, at least one. */
+    const GArray *eps =
+        endpoint_set_lookup(u->w->eps, gc->service, gc->service_port);
+    guint hosts = 0, ejected = 0;
+    for (guint i = 0; i < eps->len; i++) {
+        const EndpointAddr *e = &g_array_index(eps, EndpointAddr, i);
+        if (e->pod == NULL) {
+            continue;
+        }
+        hosts++;
+        ejected += upstream_ejected(u, (gint)e->pod->index, now);
+    }
+    guint allowed = MAX(1u, hosts * gc->max_ejection_percent / 100);
+    if (ejected >= allowed) {
+        return;
+    }
+    h->times++;
+    SimTime dur = gc->base_ejection_time * h->times;
+    dur = MIN(dur, MAX(gc->base_ejection_time, gc->max_ejection_time));
+    h->ejected_until = next_tick(now + dur, gc->outlier_interval);
+    h->consecutive = 0;
+    if (tr != NULL) {
+        g_autofree char *d = sim_time_format(h->ejected_until - now);
+        trace_addf(tr, 8, "Envoy upstream", node, now,
+                   "outlier detection: consecutive 5xx (R4.4)",
+                   "pod %s ejected from cluster %s for %s (ejection %u)",
+                   u->w->pods[pod].ref, gc->name, d, h->times);
+    }
+    g_autofree char *what = g_strdup_printf(
+        "outlier detection: %s ejected from %s", u->w->pods[pod].ref, gc->name);
+    results_event(u->w->results, now, what);
+}
+
+/* ---- picking a host -------------------------------------------------------- */
+
 static gboolean avoided(gint pod, const gint *avoid, guint n)
 {
     for (guint i = 0; i < n; i++) {
@@ -64,9 +181,102 @@ static gint64 load_of(const Upstream *u, const EndpointAddr *e)
     return e->pod != NULL ? u->active[e->pod->index] : 0;
 }
 
+static gboolean in_subset(const GatewayCluster *gc, const EndpointAddr *e)
+{
+    return gc->subset_labels == NULL ||
+           (e->pod != NULL &&
+            kv_list_subset(gc->subset_labels, e->pod->spec.labels));
+}
+
+static guint64 fnv1a64(const char *s)
+{
+    guint64 h = G_GUINT64_CONSTANT(14695981039346656037);
+    for (; *s != '\0'; s++) {
+        h = (h ^ (guint8)*s) * G_GUINT64_CONSTANT(1099511628211);
+    }
+    return h;
+}
+
+/* Lamping and Veach's jump consistent hash: a key keeps its bucket while
+ * the host set is stable, and only 1/n of the keys move when a host goes.
+ * Envoy's ring hash maps keys differently but has the same property. */
+static guint jump_hash(guint64 key, guint buckets)
+{
+    gint64 b = -1, j = 0;
+    while (j < (gint64)buckets) {
+        b = j;
+        key = key * G_GUINT64_CONSTANT(2862933555777941757) + 1;
+        j = (gint64)((double)(b + 1) *
+                     ((double)(G_GINT64_CONSTANT(1) << 31) /
+                      (double)((key >> 33) + 1)));
+    }
+    return (guint)b;
+}
+
+static const char *cookie_value(const char *cookies, const char *name,
+                                char *buf, gsize len)
+{
+    gsize n = strlen(name);
+    for (const char *p = cookies; p != NULL && *p != '\0';) {
+        while (*p == ' ' || *p == ';') {
+            p++;
+        }
+        if (strncmp(p, name, n) == 0 && p[n] == '=') {
+            const char *v = p + n + 1;
+            gsize l = strcspn(v, ";");
+            g_strlcpy(buf, v, MIN(len, l + 1));
+            return buf;
+        }
+        p = strchr(p, ';');
+    }
+    return NULL;
+}
+
+static const char *query_value(const char *path, const char *name, char *buf,
+                               gsize len)
+{
+    const char *q = strchr(path, '?');
+    gsize n = strlen(name);
+    while (q != NULL) {
+        q++;
+        if (strncmp(q, name, n) == 0 && q[n] == '=') {
+            const char *v = q + n + 1;
+            gsize l = strcspn(v, "&#");
+            g_strlcpy(buf, v, MIN(len, l + 1));
+            return buf;
+        }
+        q = strchr(q, '&');
+    }
+    return NULL;
+}
+
+const char *upstream_hash_input(const GatewayCluster *gc,
+                                const KvList *headers, const char *path,
+                                const char *src_ip, char *buf, gsize len)
+{
+    if (gc->lb != GATEWAY_LB_RING_HASH) {
+        return NULL;
+    }
+    switch (gc->hash) {
+    case GATEWAY_HASH_HEADER:
+        return kv_list_get(headers, gc->hash_key);
+    case GATEWAY_HASH_COOKIE:
+        return cookie_value(kv_list_get(headers, "cookie"), gc->hash_key, buf,
+                            len);
+    case GATEWAY_HASH_QUERY_PARAM:
+        return path != NULL ? query_value(path, gc->hash_key, buf, len) : NULL;
+    case GATEWAY_HASH_SOURCE_IP:
+        return src_ip;
+    case GATEWAY_HASH_NONE:
+        break;
+    }
+    return NULL;
+}
+
 gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
-                       const gint *avoid, guint n_avoid, UpstreamHost *out,
-                       Trace *tr, SimTime at, const char *node)
+                       const char *hash_input, const gint *avoid,
+                       guint n_avoid, UpstreamHost *out, Trace *tr,
+                       SimTime at, const char *node)
 {
     if (gc->service == NULL || gc->service_port == NULL) {
         return FALSE;
@@ -74,37 +284,39 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     const GArray *eps =
         endpoint_set_lookup(u->w->eps, gc->service, gc->service_port);
     g_array_set_size(u->cands, 0);
-    guint healthy = 0;
-    for (guint i = 0; i < eps->len; i++) {
-        const EndpointAddr *e = &g_array_index(eps, EndpointAddr, i);
-        /* R4.7: Envoy balances over endpoints istiod marks HEALTHY (Ready);
-         * no fallback to terminating ones. */
-        if (!e->ready) {
-            continue;
+    guint healthy = 0, ejected = 0;
+    for (guint pass = 0; pass < 3 && u->cands->len == 0; pass++) {
+        /* Pass 0: ready, in the subset, not ejected, not tried before.
+         * Pass 1: previous_hosts is a preference: with every host tried,
+         * any healthy one will do (host_selection_retry_max_attempts).
+         * Pass 2: panic: when too few hosts are left after ejection Envoy
+         * balances over all of them (R4.4; Istio's threshold is the DR's
+         * minHealthPercent, 0 by default: never). */
+        if (pass == 2 &&
+            (healthy == 0 || 100 * (guint64)(healthy - ejected) >=
+                                 (guint64)healthy * gc->healthy_panic_threshold)) {
+            break;
         }
-        if (gc->subset_labels != NULL &&
-            (e->pod == NULL ||
-             !kv_list_subset(gc->subset_labels, e->pod->spec.labels))) {
-            continue;
-        }
-        healthy++;
-        if (avoided(e->pod != NULL ? (gint)e->pod->index : -1, avoid,
-                    n_avoid)) {
-            continue;
-        }
-        g_array_append_val(u->cands, i);
-    }
-    /* previous_hosts is a preference: with every host tried, any will do
-     * (host_selection_retry_max_attempts runs out). */
-    if (u->cands->len == 0 && healthy > 0) {
         for (guint i = 0; i < eps->len; i++) {
             const EndpointAddr *e = &g_array_index(eps, EndpointAddr, i);
-            if (e->ready && (gc->subset_labels == NULL ||
-                             (e->pod != NULL &&
-                              kv_list_subset(gc->subset_labels,
-                                             e->pod->spec.labels)))) {
-                g_array_append_val(u->cands, i);
+            /* R4.7: Envoy balances over endpoints istiod marks HEALTHY
+             * (Ready); no fallback to terminating ones. */
+            if (!e->ready || !in_subset(gc, e)) {
+                continue;
             }
+            gint pod = e->pod != NULL ? (gint)e->pod->index : -1;
+            gboolean ej = upstream_ejected(u, pod, at);
+            if (pass == 0) {
+                healthy++;
+                ejected += ej;
+            }
+            if (pass < 2 && ej) {
+                continue;
+            }
+            if (pass == 0 && avoided(pod, avoid, n_avoid)) {
+                continue;
+            }
+            g_array_append_val(u->cands, i);
         }
     }
     guint n = u->cands->len;
@@ -112,8 +324,9 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
         if (tr != NULL) {
             trace_addf(tr, 8, "Envoy upstream", node, at,
                        "R4.7: no healthy endpoint -> 503 UH",
-                       "cluster %s has no ready endpoint (%u known)",
-                       gc->name, eps->len);
+                       "cluster %s has no ready endpoint (%u known, %u "
+                       "ejected)",
+                       gc->name, eps->len, ejected);
         }
         return FALSE;
     }
@@ -131,9 +344,23 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
         pick = g_array_index(u->cands, guint, rng_below(rng, n));
         why = "RANDOM (DestinationRule)";
         break;
+    case GATEWAY_LB_RING_HASH:
+        if (hash_input != NULL) {
+            pick = g_array_index(u->cands, guint,
+                                 jump_hash(fnv1a64(hash_input), n));
+            why = "consistent hash of the request's key (DestinationRule "
+                  "consistentHash): the same key, the same pod";
+        } else {
+            pick = g_array_index(u->cands, guint, rng_below(rng, n));
+            why = "consistent hash without its key in the request: random";
+        }
+        break;
     default: {
         /* Power of two choices: two random hosts, the less loaded wins
-         * (Envoy least_request, choice_count 2; Istio default since 1.14). */
+         * (Envoy least_request, choice_count 2; Istio default since 1.14).
+         * A dead host that refuses at once never counts a request, so it
+         * wins against any busy host: the known black-hole effect that
+         * outlier detection exists for. */
         guint a = g_array_index(u->cands, guint, rng_below(rng, n));
         guint b = g_array_index(u->cands, guint, rng_below(rng, n));
         const EndpointAddr *ea = &g_array_index(eps, EndpointAddr, a);
@@ -149,11 +376,10 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     out->ip = e->ip;
     out->port = e->port;
     if (tr != NULL) {
-        g_autofree char *pod =
-            e->pod != NULL ? k8s_meta_ref(&e->pod->meta) : g_strdup(e->ip);
         trace_addf(tr, 8, "Envoy upstream", node, at, why,
                    "cluster %s: endpoint %s:%d (pod %s on %s), %u healthy",
-                   gc->name, e->ip, e->port, pod,
+                   gc->name, e->ip, e->port,
+                   e->pod != NULL ? u->w->pods[e->pod->index].ref : e->ip,
                    e->node_name != NULL ? e->node_name : "?", n);
     }
     return TRUE;

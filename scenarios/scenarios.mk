@@ -8,6 +8,7 @@ dist_article_DATA = scenarios/article/manifests.yaml \
 lessonsdir = $(pkgdatadir)/scenarios/lessons
 dist_lessons_DATA = scenarios/lessons/article-as-written.yaml \
 	scenarios/lessons/node-down.yaml scenarios/lessons/pod-crash.yaml \
-	scenarios/lessons/pod-crash-no-retries.yaml
-podcrashdir = $(pkgdatadir)/scenarios/lessons/pod-crash
-dist_podcrash_DATA = scenarios/lessons/pod-crash/app.yaml
+	scenarios/lessons/pod-crash-no-retries.yaml \
+	scenarios/lessons/node-down-outlier.yaml scenarios/lessons/circuit-breaker.yaml
+counterdir = $(pkgdatadir)/scenarios/lessons/counter
+dist_counter_DATA = scenarios/lessons/counter/app.yaml

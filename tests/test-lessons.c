@@ -168,6 +168,56 @@ static void test_pod_crash_no_retries_fails_a_third(void **state)
     run_clear(&run);
 }
 
+static double latency_ms(const Run *run, const char *p)
+{
+    JsonObject *l = json_object_get_object_member(root(run), "latency_ms");
+    return json_object_get_double_member(l, p);
+}
+
+static gboolean has_event(const Run *run, const char *prefix)
+{
+    JsonArray *a = json_object_get_array_member(root(run), "events");
+    for (guint i = 0; i < json_array_get_length(a); i++) {
+        JsonObject *o = json_array_get_object_element(a, i);
+        if (g_str_has_prefix(json_object_get_string_member(o, "event"), prefix)) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* Outlier detection (R4.4): without it p90 sits at Envoy's 10s connect
+ * timeout (LEAST_REQUEST keeps choosing the dead, idle pod); with
+ * consecutive5xxErrors 2 the pod is ejected and p90 drops below 100 ms. */
+static void test_outlier_detection_ends_black_hole(void **state)
+{
+    Run plain = { 0 }, outlier = { 0 };
+    run_file(&plain, "scenarios/lessons/node-down.yaml");
+    run_file(&outlier, "scenarios/lessons/node-down-outlier.yaml");
+    assert_true(latency_ms(&plain, "p90") > 9000.0);
+    assert_true(latency_ms(&outlier, "p90") < 100.0);
+    assert_true(has_event(&outlier, "outlier detection: default/counter-2 "
+                                    "ejected"));
+    assert_false(has_event(&plain, "outlier detection"));
+    run_clear(&plain);
+    run_clear(&outlier);
+}
+
+/* Circuit breaker (R4.3): beyond maxConnections + http1MaxPendingRequests
+ * requests in flight Envoy answers 503 UO itself; the rest reach the app. */
+static void test_circuit_breaker_overflows_with_uo(void **state)
+{
+    Run run = { 0 };
+    run_file(&run, "scenarios/lessons/circuit-breaker.yaml");
+    JsonObject *flags = json_object_get_object_member(root(&run), "response_flags");
+    assert_true(json_object_has_member(flags, "UO"));
+    gint64 uo = json_object_get_int_member(flags, "UO");
+    assert_int_equal(uo, count_status(&run, 503, "gateway"));
+    assert_true(uo > 20);
+    assert_true(count_status(&run, 200, "app") > 500);
+    run_clear(&run);
+}
+
 /* A single pod behind a gateway that adds no time: an M/M/c station. */
 static char *queue_scenario(guint pods, double rate, guint seconds)
 {
@@ -254,6 +304,8 @@ int main(void)
         cmocka_unit_test(test_node_down_window_is_lb_detection),
         cmocka_unit_test(test_pod_crash_default_retries_hide_it),
         cmocka_unit_test(test_pod_crash_no_retries_fails_a_third),
+        cmocka_unit_test(test_outlier_detection_ends_black_hole),
+        cmocka_unit_test(test_circuit_breaker_overflows_with_uo),
         cmocka_unit_test(test_mm1_mean_and_p99),
         cmocka_unit_test(test_mmc_least_request_between_bounds),
     };
