@@ -63,6 +63,9 @@ static void request_release(Path *p, Request *r)
     }
     gateway_snapshot_unref(r->snap);
     r->snap = NULL;
+    /* A replayed request's own strings (models/replay.c). */
+    g_clear_pointer(&r->owned, g_free);
+    g_clear_pointer(&r->owned_headers, kv_list_free);
     r->next = p->free_list;
     p->free_list = r;
     p->live--;
@@ -122,6 +125,23 @@ static void finish(Path *p, Request *r, guint step)
     r->out.step = step;
     r->out.sent = r->sent;
     r->out.traffic = r->traffic;
+    if (step >= 5 && w->pods[r->gw_pod].generation != r->gw_gen &&
+        r->out.kind != OUTCOME_FAILURE) {
+        /* The gateway pod that held the downstream connection is gone: the
+         * client sees the connection reset, whatever the app answered. */
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 5, "Envoy", node_name(p, w->pods[r->gw_pod].node),
+                       sim_now(w->engine),
+                       "the proxy exited (drain over or crash) with the "
+                       "request in flight",
+                       "gateway pod %s is gone: the client's connection is "
+                       "reset",
+                       w->pods[r->gw_pod].ref);
+        }
+        r->out.kind = OUTCOME_FAILURE;
+        r->out.reason = FAIL_RESET;
+        r->out.step = 5;
+    }
     sim_schedule_in(w->engine, back, p->ev_client, 0, r);
 }
 
@@ -321,6 +341,7 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
         return;
     }
     r->gw_pod = gw->pod->index;
+    r->gw_gen = gw->generation;
     r->gw_port = res.dnat_port;
     if (r->tr != NULL) {
         trace_service_step(p, r, gw, res.dnat_port);

@@ -32,6 +32,11 @@ struct _Request {
     const TlsCert *anchors;    /* trace --cacert; nullable */
     const TlsCert *client_cert;/* trace --cert; nullable */
     char client_ip[16];        /* source address */
+    /* Storage behind the strings above when the request owns them (a
+     * replayed trace line, models/replay.c); both nullable, freed by
+     * request_release() in models/path.c. */
+    char *owned;               /* one block: method, host, authority... */
+    KvList *owned_headers;     /* what headers points to, or NULL */
     /* Progress. */
     SimTime sent;              /* left the client */
     SimTime mark;              /* start of the current phase */
@@ -41,6 +46,7 @@ struct _Request {
     guint node;                /* node the load balancer chose */
     gint node_port;            /* its nodePort */
     guint gw_pod;              /* gateway pod index (World.pods) */
+    guint32 gw_gen;            /* its generation when the request arrived */
     gint gw_port;              /* port on the gateway pod (targetPort) */
     GatewaySnapshot *snap;     /* config the gateway used (owned ref) */
     GatewayDecision dec;       /* its decision */

@@ -758,7 +758,8 @@ static gboolean parse_failures(Scenario *s, const YNode *list, GError **error)
 static gboolean parse_control(Scenario *s, const YNode *c, GError **error)
 {
     static const char *const keys[] = { "pushDelay", "endpointDelay",
-                                        "nodeMonitorGracePeriod", NULL };
+                                        "nodeMonitorGracePeriod",
+                                        "terminationDrainDuration", NULL };
     if (!ynode_check_keys(c, "control", keys, error)) {
         return FALSE;
     }
@@ -773,6 +774,10 @@ static gboolean parse_control(Scenario *s, const YNode *c, GError **error)
     }
     if ((v = ynode_get(c, "nodeMonitorGracePeriod")) != NULL &&
         !ynode_to_duration(v, &s->control.node_grace, error)) {
+        return FALSE;
+    }
+    if ((v = ynode_get(c, "terminationDrainDuration")) != NULL &&
+        !ynode_to_duration(v, &s->control.drain, error)) {
         return FALSE;
     }
     return TRUE;
@@ -1092,6 +1097,7 @@ static Scenario *scenario_alloc(const char *path)
     s->control.push_delay = 100 * SIM_MS;
     s->control.endpoint_delay = 1 * SIM_S;
     s->control.node_grace = 40 * SIM_S;
+    s->control.drain = 5 * SIM_S; /* pkg/config/mesh/mesh.go (R4.13) */
     return s;
 }
 

@@ -148,6 +148,9 @@ typedef struct {
     SimTime endpoint_delay;   /* readiness -> EndpointSlice/kube-proxy/EDS,
                                * default 1s */
     SimTime node_grace;       /* node-monitor-grace-period, default 40s */
+    SimTime drain;            /* terminationDrainDuration: a deleted pod's
+                               * proxy drains this long before it exits
+                               * (mesh default 5s, R4.13) */
 } ControlSpec;
 
 typedef struct {

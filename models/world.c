@@ -43,7 +43,10 @@ static void on_cp_update(SimEngine *e, gpointer ctx, const SimEvent *ev)
     const K8sPod *pod = w->pods[ev->arg].pod;
     g_autofree char *what = g_strdup_printf(
         "endpoints: %s/%s %s", pod->meta.ns, pod->meta.name,
-        !pc->exists ? "removed" : pc->ready ? "ready" : "not ready");
+        !pc->exists        ? "removed"
+        : pc->terminating  ? "terminating"
+        : pc->ready        ? "ready"
+                           : "not ready");
     results_event(w->results, sim_now(e), what);
 }
 
@@ -77,12 +80,17 @@ static void on_pod_up(SimEngine *e, gpointer ctx, const SimEvent *ev)
         return; /* the node went down again meanwhile */
     }
     pod_set_running(w, ev->arg, TRUE);
+    p->terminating = FALSE;
     g_autofree char *what = g_strdup_printf("pod %s/%s ready", p->pod->meta.ns,
                                             p->pod->meta.name);
     results_event(w->results, sim_now(e), what);
     world_pod_condition_later(w, ev->arg, TRUE, FALSE,
                               w->s->control.endpoint_delay);
 }
+
+/* A deleted pod's process exits after its drain; the Deployment's
+ * replacement (modelled in the same slot) starts then. */
+static void on_pod_stop(SimEngine *e, gpointer ctx, const SimEvent *ev);
 
 static SimTime pod_startup(const World *w, const PodState *p)
 {
@@ -115,6 +123,21 @@ static void fail_node(World *w, NodeState *ns, gboolean down)
     }
 }
 
+static void on_pod_stop(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    World *w = ctx;
+    PodState *p = &w->pods[ev->arg];
+    if (!p->running) {
+        return;
+    }
+    pod_set_running(w, ev->arg, FALSE);
+    p->terminating = TRUE;
+    g_autofree char *what = g_strdup_printf("pod %s exited after its drain",
+                                            p->ref);
+    results_event(w->results, sim_now(e), what);
+    sim_schedule_in(e, pod_startup(w, p), w->ev_pod_up, ev->arg, NULL);
+}
+
 static void on_failure(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     World *w = ctx;
@@ -128,8 +151,7 @@ static void on_failure(SimEngine *e, gpointer ctx, const SimEvent *ev)
     case FAILURE_NODE_UP:
         fail_node(w, world_node(w, f->target), f->kind == FAILURE_NODE_DOWN);
         break;
-    case FAILURE_POD_CRASH:
-    case FAILURE_POD_RESTART: {
+    case FAILURE_POD_CRASH: {
         g_auto(GStrv) parts = g_strsplit(f->target, "/", 2);
         const K8sPod *pod = cluster_find_pod(w->c, parts[0], parts[1]);
         PodState *p = &w->pods[pod->index];
@@ -137,6 +159,24 @@ static void on_failure(SimEngine *e, gpointer ctx, const SimEvent *ev)
         world_pod_condition_later(w, pod->index, FALSE, FALSE,
                                   w->s->control.endpoint_delay);
         sim_schedule_in(e, pod_startup(w, p), w->ev_pod_up, pod->index, NULL);
+        break;
+    }
+    case FAILURE_POD_RESTART: {
+        /* kubectl delete pod: deletionTimestamp now, so the endpoint turns
+         * terminating (ready false, serving true: S-4, S-6) once the
+         * control plane publishes it; the proxy drains gracefully, still
+         * accepting connections, and exits after the drain (R4.13). */
+        g_auto(GStrv) parts = g_strsplit(f->target, "/", 2);
+        const K8sPod *pod = cluster_find_pod(w->c, parts[0], parts[1]);
+        PodState *p = &w->pods[pod->index];
+        if (!p->running || p->terminating) {
+            break;
+        }
+        p->terminating = TRUE;
+        world_pod_condition_later(w, pod->index, TRUE, TRUE,
+                                  w->s->control.endpoint_delay);
+        sim_schedule_in(e, w->s->control.drain, w->ev_pod_stop, pod->index,
+                        NULL);
         break;
     }
     case FAILURE_APPLY:
@@ -237,6 +277,8 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
     w->ev_failure = sim_engine_register(w->engine, "failure", on_failure,
                                         NULL, w);
     w->ev_pod_up = sim_engine_register(w->engine, "pod-up", on_pod_up, NULL, w);
+    w->ev_pod_stop = sim_engine_register(w->engine, "pod-stop", on_pod_stop,
+                                         NULL, w);
     return g_steal_pointer(&w);
 }
 

@@ -68,6 +68,7 @@ struct _World {
     guint32 ev_cp_update;    /* event kinds owned by world.c */
     guint32 ev_failure;
     guint32 ev_pod_up;
+    guint32 ev_pod_stop;
 };
 
 /* Builds the world at time 0 from a loaded scenario: compiles every

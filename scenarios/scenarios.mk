@@ -9,6 +9,8 @@ lessonsdir = $(pkgdatadir)/scenarios/lessons
 dist_lessons_DATA = scenarios/lessons/article-as-written.yaml \
 	scenarios/lessons/node-down.yaml scenarios/lessons/pod-crash.yaml \
 	scenarios/lessons/pod-crash-no-retries.yaml \
-	scenarios/lessons/node-down-outlier.yaml scenarios/lessons/circuit-breaker.yaml
+	scenarios/lessons/node-down-outlier.yaml scenarios/lessons/circuit-breaker.yaml \
+	scenarios/lessons/gateway-restart.yaml \
+	scenarios/lessons/gateway-restart-short-drain.yaml
 counterdir = $(pkgdatadir)/scenarios/lessons/counter
 dist_counter_DATA = scenarios/lessons/counter/app.yaml

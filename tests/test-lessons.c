@@ -218,6 +218,42 @@ static void test_circuit_breaker_overflows_with_uo(void **state)
     run_clear(&run);
 }
 
+/* Issue 5: a gateway pod restart loses no request that started before the
+ * drain: Envoy drains 5s, kube-proxy stops choosing the pod after 1s. */
+static void test_gateway_restart_loses_nothing(void **state)
+{
+    Run run = { 0 };
+    run_file(&run, "scenarios/lessons/gateway-restart.yaml");
+    Results *res = runner_world(run.r)->results;
+    assert_true(results_n_sent(res) > 5000);
+    assert_int_equal(results_n_failures(res), 0);
+    assert_int_equal(results_count_status(res, 200), results_n_sent(res));
+    assert_true(has_event(&run, "endpoints: istio-system/"
+                                "istio-ingressgateway-0 terminating"));
+    assert_true(has_event(&run, "pod istio-system/istio-ingressgateway-0 "
+                                "exited after its drain"));
+    run_clear(&run);
+}
+
+/* With a 0.5s drain and a 2s endpoint update, connections DNATed to the
+ * exited pod between 10.5s and 12s are refused at step 4, and only then:
+ * about half of 200/s x 1.5s (two gateway pods), +-35%. */
+static void test_gateway_restart_short_drain_refuses(void **state)
+{
+    Run run = { 0 };
+    run_file(&run, "scenarios/lessons/gateway-restart-short-drain.yaml");
+    Results *res = runner_world(run.r)->results;
+    assert_int_equal(results_count_failures(res, 4, FAIL_REFUSED),
+                     results_n_failures(res));
+    assert_in_range(results_n_failures(res), 100, 200);
+    for (guint t = 0; t < 30; t++) {
+        if (t != 10 && t != 11) {
+            assert_int_equal(series_int(&run, t, "failures", "refused"), 0);
+        }
+    }
+    run_clear(&run);
+}
+
 /* A single pod behind a gateway that adds no time: an M/M/c station. */
 static char *queue_scenario(guint pods, double rate, guint seconds)
 {
@@ -306,6 +342,8 @@ int main(void)
         cmocka_unit_test(test_pod_crash_no_retries_fails_a_third),
         cmocka_unit_test(test_outlier_detection_ends_black_hole),
         cmocka_unit_test(test_circuit_breaker_overflows_with_uo),
+        cmocka_unit_test(test_gateway_restart_loses_nothing),
+        cmocka_unit_test(test_gateway_restart_short_drain_refuses),
         cmocka_unit_test(test_mm1_mean_and_p99),
         cmocka_unit_test(test_mmc_least_request_between_bounds),
     };
