@@ -39,6 +39,12 @@ void cluster_free(Cluster *c)
     if (c == NULL) {
         return;
     }
+    if (c->owned_metas != NULL) {
+        g_ptr_array_unref(c->owned_metas);
+    }
+    if (c->owned_secrets != NULL) {
+        g_ptr_array_unref(c->owned_secrets);
+    }
     /* Objects point into docs: free them first. */
     g_ptr_array_unref(c->nodes);
     g_ptr_array_unref(c->services);
@@ -254,6 +260,125 @@ void k8s_meta_free_full(K8sMeta *m)
         k8s_meta_clear(m);
         g_free(m);
     }
+}
+
+/* ---- views: configuration changes during a run ----------------------------- */
+
+static GPtrArray *borrow(const GPtrArray *from)
+{
+    GPtrArray *a = g_ptr_array_sized_new(from->len);
+    for (guint i = 0; i < from->len; i++) {
+        g_ptr_array_add(a, g_ptr_array_index(from, i));
+    }
+    return a;
+}
+
+/* Index in @objs (each starting with a K8sMeta) of kind/ns/name, or -1. */
+static gint find_index(const GPtrArray *objs, const char *ns, const char *name)
+{
+    for (guint i = 0; i < objs->len; i++) {
+        const K8sMeta *m = g_ptr_array_index(objs, i);
+        if (strcmp(m->name, name) == 0 && strcmp(m->ns, ns) == 0) {
+            return (gint)i;
+        }
+    }
+    return -1;
+}
+
+static GPtrArray *istio_array(Cluster *v, const char *kind)
+{
+    if (strcmp(kind, "Gateway") == 0) {
+        return v->gateways;
+    }
+    if (strcmp(kind, "VirtualService") == 0) {
+        return v->virtual_services;
+    }
+    if (strcmp(kind, "DestinationRule") == 0) {
+        return v->destination_rules;
+    }
+    return strcmp(kind, "Secret") == 0 ? v->secrets : NULL;
+}
+
+static gboolean view_apply(Cluster *v, const YNode *doc, gint64 created,
+                           GError **error)
+{
+    K8sMeta m;
+    if (!k8s_meta_parse(&m, doc, "default", G_MAXUINT / 2, error)) {
+        k8s_meta_clear(&m);
+        return FALSE;
+    }
+    GPtrArray *into = istio_array(v, m.kind);
+    g_assert(into != NULL); /* scenario.c admits only these kinds */
+    gint old = find_index(into, m.ns, m.name);
+    m.created = old >= 0 ? ((const K8sMeta *)g_ptr_array_index(into, old))->created
+                         : created;
+    gpointer obj;
+    if (strcmp(m.kind, "Secret") == 0) {
+        K8sSecret *sec = k8s_secret_parse(&m, error);
+        if (sec == NULL) {
+            return FALSE;
+        }
+        g_ptr_array_add(v->owned_secrets, sec);
+        obj = sec;
+    } else {
+        K8sMeta *copy = g_new(K8sMeta, 1);
+        *copy = m;
+        g_ptr_array_add(v->owned_metas, copy);
+        obj = copy;
+    }
+    if (old >= 0) {
+        g_ptr_array_index(into, old) = obj;
+    } else {
+        g_ptr_array_add(into, obj);
+    }
+    return TRUE;
+}
+
+Cluster *cluster_derive(const Cluster *base, const GPtrArray *apply,
+                        const char *delete_ref, gint64 created,
+                        GError **error)
+{
+    g_autoptr(Cluster) v = g_new0(Cluster, 1);
+    v->is_view = TRUE;
+    v->docs = g_ptr_array_new();
+    v->net.cluster_cidr = g_strdup(base->net.cluster_cidr);
+    v->net.service_cidr = g_strdup(base->net.service_cidr);
+    v->profile = g_strdup(base->profile);
+    v->nodes = borrow(base->nodes);
+    v->services = borrow(base->services);
+    v->deployments = borrow(base->deployments);
+    v->pods = borrow(base->pods);
+    v->secrets = borrow(base->secrets);
+    v->slices = borrow(base->slices);
+    v->namespaces = borrow(base->namespaces);
+    v->gateways = borrow(base->gateways);
+    v->virtual_services = borrow(base->virtual_services);
+    v->destination_rules = borrow(base->destination_rules);
+    v->ingresses = borrow(base->ingresses);
+    v->ingress_classes = borrow(base->ingress_classes);
+    v->skipped = g_ptr_array_new_with_free_func(g_free);
+    v->synthesized_gateway = base->synthesized_gateway;
+    v->owned_metas = g_ptr_array_new_with_free_func((GDestroyNotify)k8s_meta_free_full);
+    v->owned_secrets = g_ptr_array_new_with_free_func((GDestroyNotify)k8s_secret_free);
+    for (guint i = 0; apply != NULL && i < apply->len; i++) {
+        if (!view_apply(v, g_ptr_array_index(apply, i), created, error)) {
+            return NULL;
+        }
+    }
+    if (delete_ref != NULL) {
+        g_auto(GStrv) p = g_strsplit(delete_ref, "/", 3);
+        GPtrArray *from = p[0] != NULL ? istio_array(v, p[0]) : NULL;
+        gint i = from != NULL && p[1] != NULL && p[2] != NULL
+                     ? find_index(from, p[1], p[2])
+                     : -1;
+        if (i < 0) {
+            g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_BAD_REFERENCE,
+                        "%s not found", delete_ref);
+            return NULL;
+        }
+        g_ptr_array_remove_index(from, (guint)i); /* keeps the order */
+    }
+    return g_steal_pointer(&v);
 }
 
 /* ---- lookups ------------------------------------------------------------- */

@@ -38,6 +38,11 @@ struct _Cluster {
     GPtrArray *skipped;           /* char* notes: "FILE:L:C: note: ..." on
                                    * kinds we do not model */
     gboolean synthesized_gateway; /* the default ingressgateway was added */
+    gboolean is_view;             /* made by cluster_derive(): the object
+                                   * arrays borrow from another Cluster,
+                                   * except what owned_* hold */
+    GPtrArray *owned_metas;       /* views: K8sMeta* added by them */
+    GPtrArray *owned_secrets;     /* views: K8sSecret* added by them */
 };
 
 Cluster *cluster_new(void);
@@ -54,6 +59,19 @@ gboolean cluster_add_document(Cluster *c, const YNode *doc, GError **error);
  * nodes, pod IPs, cluster IPs and nodePorts. @nodes: the Scenario's nodes
  * (K8sNode*, taken over) or NULL for the default three. */
 gboolean cluster_finish(Cluster *c, GPtrArray *nodes, GError **error);
+
+/* A configuration change during a run: a view of @base whose Istio
+ * objects (Gateway, VirtualService, DestinationRule) and Secrets are
+ * @base's with the documents @apply (YNode*, nullable) applied (same kind,
+ * namespace and name: replaced, keeping its creation time, as kubectl
+ * apply updates) and the object @delete_ref ("Kind/ns/name", nullable)
+ * removed. Everything else is borrowed: @base and @apply's documents must
+ * outlive the view. @created: creationTimestamp (unix s) for new objects.
+ * FALSE/@error when a document does not parse, or @delete_ref names
+ * nothing (kubectl's NotFound). Returns: (transfer full). */
+Cluster *cluster_derive(const Cluster *base, const GPtrArray *apply,
+                        const char *delete_ref, gint64 created,
+                        GError **error);
 
 /* Lookups (borrowed results). */
 K8sService *cluster_find_service(const Cluster *c, const char *ns,

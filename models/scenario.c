@@ -119,7 +119,11 @@ static void traffic_free(TrafficSpec *t)
 
 static void failure_clear(gpointer p)
 {
-    g_free(((FailureSpec *)p)->target);
+    FailureSpec *f = p;
+    g_free(f->target);
+    if (f->docs != NULL) {
+        g_ptr_array_unref(f->docs);
+    }
 }
 
 void scenario_free(Scenario *s)
@@ -1107,6 +1111,79 @@ static gint failure_cmp(gconstpointer a, gconstpointer b)
     return fa->at < fb->at ? -1 : (fa->at > fb->at ? 1 : 0);
 }
 
+/* What a configuration change during a run may touch: what istiod pushes
+ * to the gateways (Istio objects) and what SDS serves (Secrets). */
+static gboolean runtime_kind(const char *kind, const char *api)
+{
+    if (strcmp(kind, "Secret") == 0) {
+        return strcmp(api, "v1") == 0;
+    }
+    return g_str_has_prefix(api, "networking.istio.io/") &&
+           (strcmp(kind, "Gateway") == 0 ||
+            strcmp(kind, "VirtualService") == 0 ||
+            strcmp(kind, "DestinationRule") == 0);
+}
+
+/* apply: FILE: read now, so a bad file is an error before the run; the
+ * documents stay in the cluster's store (not in the cluster itself) until
+ * the world applies them at their time. */
+static gboolean load_apply(Scenario *s, FailureSpec *f, GError **error)
+{
+    g_autofree char *path = g_path_is_absolute(f->target)
+                                ? g_strdup(f->target)
+                                : g_build_filename(s->dir, f->target, NULL);
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        ynode_error(error, f->where, SCENARIO_ERROR_BAD_REFERENCE,
+                    "apply '%s': no such file", f->target);
+        return FALSE;
+    }
+    g_autoptr(GPtrArray) docs = ynode_load_file(path, NULL, error);
+    if (docs == NULL) {
+        return FALSE;
+    }
+    f->docs = g_ptr_array_new();
+    while (docs->len > 0) {
+        YNode *d = g_ptr_array_steal_index(docs, 0);
+        g_ptr_array_add(s->cluster->docs, d);
+        const char *kind = ynode_str(ynode_get(d, "kind"));
+        const char *api = ynode_str_or(ynode_get(d, "apiVersion"), "");
+        if (kind == NULL || !runtime_kind(kind, api)) {
+            ynode_error(error, d, SCENARIO_ERROR_BAD_VALUE,
+                        "%s %s cannot be applied during a run: only "
+                        "Gateway, VirtualService, DestinationRule (Istio "
+                        "configuration) and Secret changes are supported",
+                        kind != NULL ? kind : "a document without kind",
+                        api);
+            return FALSE;
+        }
+        g_ptr_array_add(f->docs, d);
+    }
+    return TRUE;
+}
+
+/* delete: Kind/namespace/name of a kind runtime_kind() accepts. */
+static gboolean check_delete(const FailureSpec *f, GError **error)
+{
+    g_auto(GStrv) p = g_strsplit(f->target, "/", 4);
+    if (g_strv_length(p) != 3 || p[1][0] == '\0' || p[2][0] == '\0') {
+        ynode_error(error, f->where, SCENARIO_ERROR_BAD_VALUE,
+                    "delete names Kind/namespace/name, e.g. "
+                    "VirtualService/default/counter; not '%s'",
+                    f->target);
+        return FALSE;
+    }
+    const char *api = strcmp(p[0], "Secret") == 0 ? "v1"
+                                                   : "networking.istio.io/v1";
+    if (!runtime_kind(p[0], api)) {
+        ynode_error(error, f->where, SCENARIO_ERROR_BAD_VALUE,
+                    "delete of a %s during a run is not supported (Gateway, "
+                    "VirtualService, DestinationRule, Secret)",
+                    p[0]);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* After the cluster is complete: references and the defaults that depend
  * on the manifests (listeners from the gateway Service, backends). */
 static gboolean scenario_finish(LoadCtx *ctx, GError **error)
@@ -1182,11 +1259,10 @@ static gboolean scenario_finish(LoadCtx *ctx, GError **error)
     for (guint i = 0; i < s->failures->len; i++) {
         FailureSpec *f = &g_array_index(s->failures, FailureSpec, i);
         gboolean ok = TRUE;
-        if (f->kind == FAILURE_APPLY || f->kind == FAILURE_DELETE) {
-            ynode_error(error, f->where, SCENARIO_ERROR_BAD_VALUE,
-                        "'%s' failures (configuration changes during a run) "
-                        "are not supported by this version yet",
-                        f->kind == FAILURE_APPLY ? "apply" : "delete");
+        if (f->kind == FAILURE_APPLY && !load_apply(s, f, error)) {
+            return FALSE;
+        }
+        if (f->kind == FAILURE_DELETE && !check_delete(f, error)) {
             return FALSE;
         }
         if (f->kind == FAILURE_NODE_DOWN || f->kind == FAILURE_NODE_UP) {

@@ -141,6 +141,8 @@ typedef struct {
     FailureKind kind;
     char *target;        /* node name, ns/pod, file path, Kind/ns/name */
     const YNode *where;
+    GPtrArray *docs;     /* FAILURE_APPLY: the file's documents (borrowed
+                          * YNode*, kept alive by the cluster's docs) */
 } FailureSpec;
 
 typedef struct {

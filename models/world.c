@@ -138,6 +138,70 @@ static void on_pod_stop(SimEngine *e, gpointer ctx, const SimEvent *ev)
     sim_schedule_in(e, pod_startup(w, p), w->ev_pod_up, ev->arg, NULL);
 }
 
+/* istiod pushes the new configuration to every gateway pod at once, after
+ * its debounce and push time (control.pushDelay, R4.12). */
+static void on_push(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    World *w = ctx;
+    GPtrArray *snaps = ev->data;
+    for (guint i = 0; i < w->n_pods; i++) {
+        GatewaySnapshot *s = g_ptr_array_index(snaps, i);
+        if (s != NULL) {
+            gateway_snapshot_unref(w->pods[i].gw);
+            w->pods[i].gw = gateway_snapshot_ref(s);
+        }
+    }
+    g_ptr_array_unref(snaps);
+    results_event(w->results, sim_now(e),
+                  "configuration pushed to the gateway pods");
+}
+
+static void discard_push(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    g_ptr_array_unref(ev->data);
+}
+
+/* kubectl apply/delete of Istio configuration or a Secret: a new immutable
+ * view of the cluster and new snapshots for every gateway pod; requests in
+ * flight keep the snapshot they started with (DESIGN principle 2). What
+ * istiod's validation would refuse leaves the configuration unchanged. */
+static void change_config(World *w, const FailureSpec *f)
+{
+    SimTime now = sim_now(w->engine);
+    GError *error = NULL;
+    const char *del = f->kind == FAILURE_DELETE ? f->target : NULL;
+    /* After every object of the manifests (see k8s.c's epoch). */
+    gint64 created = G_GINT64_CONSTANT(1704067200) + 1000000 + now / SIM_S;
+    Cluster *view = cluster_derive(w->config, f->docs, del, created, &error);
+    GPtrArray *snaps = NULL;
+    if (view != NULL) {
+        snaps = g_ptr_array_new_full(w->n_pods,
+                                     (GDestroyNotify)gateway_snapshot_unref);
+        for (guint i = 0; i < w->n_pods && error == NULL; i++) {
+            GatewaySnapshot *s =
+                w->pods[i].is_gateway
+                    ? gateway_compile(view, w->pods[i].pod, &error)
+                    : NULL;
+            g_ptr_array_add(snaps, s);
+        }
+    }
+    if (error != NULL) {
+        g_autofree char *what = g_strdup_printf(
+            "%s %s rejected: %s", f->kind == FAILURE_APPLY ? "apply" : "delete",
+            f->target, error->message);
+        results_event(w->results, now, what);
+        g_error_free(error);
+        if (snaps != NULL) {
+            g_ptr_array_unref(snaps);
+        }
+        cluster_free(view);
+        return;
+    }
+    g_ptr_array_add(w->views, view);
+    w->config = view;
+    sim_schedule_in(w->engine, w->s->control.push_delay, w->ev_push, 0, snaps);
+}
+
 static void on_failure(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     World *w = ctx;
@@ -181,9 +245,8 @@ static void on_failure(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     case FAILURE_APPLY:
     case FAILURE_DELETE:
-        /* Rejected at load (scenario.c) until configuration changes at run
-         * time are modelled; never reached. */
-        g_assert_not_reached();
+        change_config(w, f);
+        break;
     }
 }
 
@@ -220,6 +283,8 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
     g_autoptr(World) w = g_new0(World, 1);
     w->s = s;
     w->c = s->cluster;
+    w->config = w->c;
+    w->views = g_ptr_array_new();
     w->seed = seed;
     w->engine = sim_engine_new();
     w->results = results_new(s->name, seed);
@@ -279,6 +344,8 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
     w->ev_pod_up = sim_engine_register(w->engine, "pod-up", on_pod_up, NULL, w);
     w->ev_pod_stop = sim_engine_register(w->engine, "pod-stop", on_pod_stop,
                                          NULL, w);
+    w->ev_push = sim_engine_register(w->engine, "config-push", on_push,
+                                     discard_push, w);
     return g_steal_pointer(&w);
 }
 
@@ -299,6 +366,13 @@ void world_free(World *w)
         gateway_snapshot_unref(w->pods[i].gw);
         upstream_free(w->pods[i].up);
         app_pod_free(w->pods[i].app);
+    }
+    /* Snapshots borrow the views: newest view last. */
+    for (guint i = w->views != NULL ? w->views->len : 0; i > 0; i--) {
+        cluster_free(g_ptr_array_index(w->views, i - 1));
+    }
+    if (w->views != NULL) {
+        g_ptr_array_unref(w->views);
     }
     g_free(w->nodes);
     g_free(w->pods);

@@ -47,7 +47,11 @@ typedef struct {
 typedef struct _World World;
 struct _World {
     const Scenario *s;       /* borrowed; outlives the world */
-    const Cluster *c;        /* s->cluster */
+    const Cluster *c;        /* s->cluster: the manifests as loaded */
+    const Cluster *config;   /* the configuration now in force: c, or the
+                              * newest view after apply/delete */
+    GPtrArray *views;        /* Cluster* views made during the run (owned;
+                              * snapshots borrow them) */
     SimEngine *engine;       /* owned */
     Results *results;        /* owned */
     NodeState *nodes;        /* one per cluster node */
@@ -69,6 +73,7 @@ struct _World {
     guint32 ev_failure;
     guint32 ev_pod_up;
     guint32 ev_pod_stop;
+    guint32 ev_push;
 };
 
 /* Builds the world at time 0 from a loaded scenario: compiles every

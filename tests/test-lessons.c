@@ -254,6 +254,53 @@ static void test_gateway_restart_short_drain_refuses(void **state)
     run_clear(&run);
 }
 
+/* apply/delete during a run (issue 5): the delete reaches the gateway
+ * after pushDelay (100ms) and every request then gets 404 NR until the
+ * re-apply is pushed at 20.1s. Seconds 10 and 20 are mixed. */
+static void test_config_change_pushed_after_delay(void **state)
+{
+    Run run = { 0 };
+    run_file(&run, "scenarios/lessons/config-change.yaml");
+    for (guint t = 0; t < 30; t++) {
+        gint64 sent = series_int(&run, t, "sent", NULL);
+        gint64 nf = series_int(&run, t, "4xx", NULL);
+        if (t < 10 || t > 20) {
+            assert_int_equal(nf, 0);
+        } else if (t > 10 && t < 20) {
+            assert_int_equal(nf, sent);
+        } else {
+            assert_true(nf > 0 && nf < sent);
+        }
+    }
+    JsonObject *flags = json_object_get_object_member(root(&run), "response_flags");
+    assert_int_equal(json_object_get_int_member(flags, "NR"),
+                     count_status(&run, 404, "gateway"));
+    assert_true(has_event(&run, "configuration pushed to the gateway pods"));
+    run_clear(&run);
+}
+
+/* Removing the credentialName Secret (R16): after the push every TLS
+ * handshake fails at step 5; HTTP is untouched. */
+static void test_secret_removed_fails_handshakes(void **state)
+{
+    Run run = { 0 };
+    run_file(&run, "scenarios/lessons/secret-removed.yaml");
+    Results *res = runner_world(run.r)->results;
+    assert_int_equal(results_count_failures(res, 5, FAIL_TLS_HANDSHAKE),
+                     results_n_failures(res));
+    for (guint t = 0; t < 20; t++) {
+        gint64 tls = series_int(&run, t, "failures", "tls-handshake");
+        if (t < 10) {
+            assert_int_equal(tls, 0);
+        } else if (t > 10) {
+            /* Half the requests are https: 50/s, +-40%. */
+            assert_in_range(tls, 30, 70);
+        }
+        assert_true(series_int(&run, t, "2xx", NULL) > 30);
+    }
+    run_clear(&run);
+}
+
 /* A single pod behind a gateway that adds no time: an M/M/c station. */
 static char *queue_scenario(guint pods, double rate, guint seconds)
 {
@@ -344,6 +391,8 @@ int main(void)
         cmocka_unit_test(test_circuit_breaker_overflows_with_uo),
         cmocka_unit_test(test_gateway_restart_loses_nothing),
         cmocka_unit_test(test_gateway_restart_short_drain_refuses),
+        cmocka_unit_test(test_config_change_pushed_after_delay),
+        cmocka_unit_test(test_secret_removed_fails_handshakes),
         cmocka_unit_test(test_mm1_mean_and_p99),
         cmocka_unit_test(test_mmc_least_request_between_bounds),
     };

@@ -254,6 +254,17 @@ static void test_failure_target_must_exist(void **state)
                  "does not exist");
 }
 
+static void test_delete_needs_kind_ns_name(void **state)
+{
+    expect_error("apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n"
+                 "  failures:\n  - {at: 1s, delete: counter}\n",
+                 "t.yaml:5:5: error: delete names Kind/namespace/name",
+                 "VirtualService/default/counter");
+    expect_error("apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n"
+                 "  failures:\n  - {at: 1s, delete: Service/default/x}\n",
+                 "t.yaml:5:5: error: delete of a Service", "not supported");
+}
+
 static void test_absurd_replicas_refused(void **state)
 {
     expect_error("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"
@@ -346,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_zero_rate_refused),
         cmocka_unit_test(test_unknown_algorithm_hint),
         cmocka_unit_test(test_failure_target_must_exist),
+        cmocka_unit_test(test_delete_needs_kind_ns_name),
         cmocka_unit_test(test_absurd_replicas_refused),
         cmocka_unit_test(test_nodeport_outside_range),
         cmocka_unit_test(test_duplicate_object),
