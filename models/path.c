@@ -32,6 +32,7 @@ struct _Path {
     Rng lat;               /* "latency": every hop's delay draws */
     guint32 ev_lb, ev_node, ev_gateway, ev_connect_failed, ev_app,
         ev_app_done, ev_client;
+    guint32 ev_route_timeout; /* holds no reference: no discard */
 };
 
 /* ---- requests ------------------------------------------------------------ */
@@ -100,6 +101,8 @@ static void finish(Path *p, Request *r, guint step)
 {
     World *w = p->w;
     const LatencySpec *lat = &w->s->latency;
+    g_assert(!r->answered);
+    r->answered = TRUE;
     if (r->admitted) {
         upstream_release(w->pods[r->gw_pod].up, r->dec.cluster);
         r->admitted = FALSE;
@@ -151,6 +154,8 @@ static void fail(Path *p, Request *r, guint step, FailReason why,
     r->out.kind = OUTCOME_FAILURE;
     r->out.reason = why;
     if (after > 0) {
+        g_assert(!r->answered);
+        r->answered = TRUE;
         /* The client learns of a black hole only when it gives up. */
         r->out.step = step;
         r->out.sent = r->sent;
@@ -195,7 +200,26 @@ static void on_client(SimEngine *e, gpointer ctx, const SimEvent *ev)
     if (p->done != NULL) {
         p->done(r, p->done_data);
     }
-    request_release(p, r);
+    r->recorded = TRUE;
+    /* A request Envoy gave up on (route timeout) may still sit at the app
+     * pod; it is released when the pod lets go of it. */
+    if (!r->at_app) {
+        request_release(p, r);
+    }
+}
+
+/* @r left its app pod (served, or the pod died). TRUE when the client was
+ * already answered (route timeout): nothing more to do with it. */
+static gboolean app_left(Path *p, Request *r)
+{
+    r->at_app = FALSE;
+    if (!r->answered) {
+        return FALSE;
+    }
+    if (r->recorded) {
+        request_release(p, r);
+    }
+    return TRUE;
 }
 
 /* ---- step 1: the client sends -------------------------------------------- */
@@ -449,6 +473,10 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     r->phase[PHASE_GATEWAY] += r->dec.fault_delay;
     r->mark = now + proc + r->dec.fault_delay;
     r->forwarded = r->mark;
+    if (r->dec.timeout > 0) {
+        sim_schedule(e, r->forwarded + r->dec.timeout, p->ev_route_timeout,
+                     (guint32)r->id, r);
+    }
     sim_schedule(e, r->mark, p->ev_connect_failed, 1, r); /* arg 1: go */
 }
 
@@ -509,8 +537,65 @@ static void attempt_upstream(Path *p, Request *r)
     sim_schedule_in(w->engine, t, p->ev_app, 0, r);
 }
 
+static gboolean retry_allowed(Path *p, Request *r, const char *why);
+
+/* Envoy retries an answered attempt when retry_on covers its status: 5xx,
+ * gateway-error (502/503/504), retriable-4xx (409), or the codes listed
+ * under retriable-status-codes (Istio's default lists none, R13). */
+static gboolean retry_on_status(Path *p, Request *r)
+{
+    const GatewayRetryPolicy *rp = r->dec.retry;
+    if (rp == NULL || r->status < 400) {
+        return FALSE;
+    }
+    guint on = rp->retry_on;
+    gboolean hit = ((on & GATEWAY_RETRY_5XX) && r->status >= 500) ||
+                   ((on & GATEWAY_RETRY_GATEWAY_ERROR) &&
+                    (r->status == 502 || r->status == 503 ||
+                     r->status == 504)) ||
+                   ((on & GATEWAY_RETRY_RETRIABLE_4XX) && r->status == 409);
+    for (guint i = 0; !hit && (on & GATEWAY_RETRY_RETRIABLE_STATUS_CODES) &&
+                      i < rp->n_retriable_status_codes;
+         i++) {
+        hit = rp->retriable_status_codes[i] == r->status;
+    }
+    if (!hit) {
+        return FALSE;
+    }
+    g_autofree char *why = g_strdup_printf("retry_on covers status %d",
+                                           r->status);
+    return retry_allowed(p, r, why);
+}
+
 /* Arg 1: the forward itself (after fault delay); arg 0: a connect failed,
  * retry as the route's policy allows (R4.5, R4.9). */
+/* Schedules another attempt when attempts remain (num_retries), after
+ * Envoy's fully jittered exponential back-off: uniform in
+ * [0, (2^n - 1) * 25ms), capped at 250ms. */
+static gboolean retry_allowed(Path *p, Request *r, const char *why)
+{
+    const GatewayRetryPolicy *rp = r->dec.retry;
+    if (rp == NULL || r->attempts > rp->num_retries ||
+        r->attempts >= REQUEST_MAX_ATTEMPTS) {
+        return FALSE;
+    }
+    PodState *gw = &p->w->pods[r->gw_pod];
+    SimTime cap = RETRY_BACKOFF_BASE * ((1 << r->attempts) - 1);
+    cap = MIN(cap, RETRY_BACKOFF_MAX);
+    SimTime wait = (SimTime)(rng_double(&gw->rng) * (double)cap);
+    r->phase[PHASE_GATEWAY] += wait;
+    if (r->tr != NULL) {
+        g_autofree char *ws = sim_time_format(wait);
+        trace_addf(r->tr, 8, "Envoy upstream", node_name(p, gw->node),
+                   sim_now(p->w->engine), why,
+                   "retry %u of %u after %s, to another host "
+                   "(previous_hosts)",
+                   r->attempts, rp->num_retries, ws);
+    }
+    sim_schedule_in(p->w->engine, wait, p->ev_connect_failed, 1, r);
+    return TRUE;
+}
+
 static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
@@ -523,26 +608,8 @@ static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
     upstream_report(gwp->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
                     r->tr, node_name(p, gwp->node));
     const GatewayRetryPolicy *rp = r->dec.retry;
-    gboolean retriable =
-        rp != NULL && (rp->retry_on & GATEWAY_RETRY_CONNECT_FAILURE) != 0;
-    if (retriable && r->attempts <= rp->num_retries &&
-        r->attempts < REQUEST_MAX_ATTEMPTS) {
-        /* Envoy's fully jittered exponential back-off: uniform in
-         * [0, (2^n - 1) * base), capped. */
-        SimTime cap = RETRY_BACKOFF_BASE * ((1 << r->attempts) - 1);
-        cap = MIN(cap, RETRY_BACKOFF_MAX);
-        SimTime wait = (SimTime)(rng_double(&p->w->pods[r->gw_pod].rng) * (double)cap);
-        r->phase[PHASE_GATEWAY] += wait;
-        if (r->tr != NULL) {
-            g_autofree char *ws = sim_time_format(wait);
-            trace_addf(r->tr, 8, "Envoy upstream",
-                       node_name(p, p->w->pods[r->gw_pod].node), sim_now(e),
-                       "retry_on connect-failure, previous_hosts avoided "
-                       "(Istio default retries, R13)",
-                       "retry %u of %u after %s", r->attempts, rp->num_retries,
-                       ws);
-        }
-        sim_schedule_in(e, wait, p->ev_connect_failed, 1, r);
+    if (rp != NULL && (rp->retry_on & GATEWAY_RETRY_CONNECT_FAILURE) != 0 &&
+        retry_allowed(p, r, "retry_on connect-failure (Istio default, R13)")) {
         return;
     }
     respond(p, r, 8, 503, r->attempts > 1 ? "URX,UF" : "UF", TRUE);
@@ -593,7 +660,9 @@ static void on_crash(World *w, guint pod, gpointer data)
     for (Request *r = app_pod_drain(a); r != NULL;) {
         Request *next = r->next;
         r->next = NULL;
-        reset_by_crash(p, r, &w->pods[pod]);
+        if (!app_left(p, r)) {
+            reset_by_crash(p, r, &w->pods[pod]);
+        }
         r = next;
     }
 }
@@ -612,9 +681,11 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     switch (app_pod_admit(ap->app, r)) {
     case APP_START:
+        r->at_app = TRUE;
         serve(p, r);
         break;
     case APP_QUEUED:
+        r->at_app = TRUE;
         if (r->tr != NULL) {
             trace_addf(r->tr, 9, "application pod", node_name(p, ap->node),
                        sim_now(e), "FIFO queue in front of `concurrency`",
@@ -645,7 +716,9 @@ static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
     PodState *ap = &w->pods[r->app_pod];
     if (r->app_gen != ap->generation) {
         /* Its server slot went with the crash (app_pod_drain). */
-        reset_by_crash(p, r, ap);
+        if (!app_left(p, r)) {
+            reset_by_crash(p, r, ap);
+        }
         return;
     }
     Request *next = app_pod_finish(ap->app);
@@ -654,31 +727,45 @@ static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     PodState *gw = &w->pods[r->gw_pod];
     upstream_end(gw->up, r->app_pod);
-    SimTime timeout = r->dec.timeout;
-    gboolean timed_out = timeout > 0 && sim_now(e) - r->forwarded > timeout;
-    upstream_report(gw->up, r->dec.cluster, r->app_pod,
-                    timed_out || r->status >= 500, sim_now(e), r->tr,
-                    node_name(p, gw->node));
-    if (timed_out) {
-        /* R13: the route timeout fired first; Envoy answered 504 UT and
-         * the app's late answer is discarded. */
-        if (r->tr != NULL) {
-            g_autofree char *ts = sim_time_format(timeout);
-            trace_addf(r->tr, 7, "Envoy router",
-                       node_name(p, w->pods[r->gw_pod].node),
-                       r->forwarded + timeout,
-                       "VirtualService timeout (R13)",
-                       "route timeout %s expired: 504 UT", ts);
-        }
-        respond(p, r, 7, 504, "UT", TRUE);
+    if (app_left(p, r)) {
+        return; /* Envoy answered 504 UT already; the late answer is lost */
+    }
+    gboolean stream = r->scheme == URL_TCP || r->scheme == URL_TLS;
+    upstream_report(gw->up, r->dec.cluster, r->app_pod, r->status >= 500,
+                    sim_now(e), r->tr, node_name(p, gw->node));
+    if (!stream && retry_on_status(p, r)) {
         return;
     }
-    if (r->scheme == URL_TCP || r->scheme == URL_TLS) {
+    if (stream) {
         r->out.kind = OUTCOME_CONNECTION;
         finish(p, r, 9);
         return;
     }
     respond(p, r, 9, r->status, "-", FALSE);
+}
+
+/* R13: the route timeout fires while the request is upstream: Envoy
+ * answers 504 UT and resets the upstream request; the app's late answer
+ * is discarded. arg: the request's id (low 32 bits), so a timer that
+ * outlives its request (recycled struct) does nothing. */
+static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    Request *r = ev->data;
+    if ((guint32)r->id != ev->arg || r->answered) {
+        return;
+    }
+    if (r->tr != NULL) {
+        g_autofree char *ts = sim_time_format(r->dec.timeout);
+        trace_addf(r->tr, 7, "Envoy router",
+                   node_name(p, p->w->pods[r->gw_pod].node), sim_now(e),
+                   "VirtualService timeout (R13)",
+                   "route timeout %s expired: 504 UT", ts);
+    }
+    PodState *gw = &p->w->pods[r->gw_pod];
+    upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
+                    r->tr, node_name(p, gw->node));
+    respond(p, r, 7, 504, "UT", TRUE);
 }
 
 /* ---- life cycle ------------------------------------------------------------ */
@@ -713,6 +800,8 @@ Path *path_new(World *w)
                                          discard_request, p);
     p->ev_client = sim_engine_register(e, "at-client", on_client,
                                        discard_request, p);
+    p->ev_route_timeout = sim_engine_register(e, "route-timeout",
+                                              on_route_timeout, NULL, p);
     return p;
 }
 

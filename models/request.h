@@ -54,6 +54,9 @@ struct _Request {
     gint app_pod;              /* upstream pod index, -1 none */
     guint32 app_gen;           /* that pod's generation when admitted */
     gboolean admitted;         /* counted by the cluster's circuit breaker */
+    gboolean answered;         /* the outcome is decided (client told) */
+    gboolean at_app;           /* queued or served by an app pod */
+    gboolean recorded;         /* the client saw the outcome */
     const char *src_at_gw;     /* source address Envoy sees (node IP when
                                 * kube-proxy masqueraded, K-12) */
     const char *hash_input;    /* consistent-hash key, or NULL */

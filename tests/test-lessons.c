@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "models/runner.h"
+#include "sim/cli.h"
 
 typedef struct {
     Scenario *s;     /* owned */
@@ -381,6 +382,83 @@ static void test_mmc_least_request_between_bounds(void **state)
     run_clear(&run);
 }
 
+/* An app whose /flaky answers 503 and /slow takes 3s, behind one VS. */
+static char *router_scenario(const char *route_extra)
+{
+    return g_strdup_printf(
+        "apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n"
+        "  workloads:\n    default/a:\n"
+        "      responses:\n      - {pathPrefix: /flaky, status: 503}\n"
+        "      - {pathPrefix: /slow, delay: 3s}\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"
+        "metadata: {name: gw, namespace: istio-system}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n"
+        "    hosts: ['*']\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: a}\nspec:\n  hosts: ['*']\n"
+        "  gateways: [istio-system/gw]\n"
+        "  http:\n  - route: [{destination: {host: a}}]\n%s"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+        "spec: {selector: {app: a}, ports: [{port: 80, targetPort: 8080}]}\n"
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\n"
+        "spec:\n  replicas: 3\n  selector: {matchLabels: {app: a}}\n"
+        "  template:\n    metadata: {labels: {app: a}}\n"
+        "    spec: {containers: [{name: a, image: a}]}\n",
+        route_extra);
+}
+
+static void trace_url(const char *yaml, const char *url, TraceResult *res)
+{
+    GError *error = NULL;
+    g_autoptr(Scenario) s = scenario_load_string("router.yaml", yaml, &error);
+    if (s == NULL) {
+        fail_msg("%s", error->message);
+    }
+    TraceRequest req = { .url = url, .seed = -1 };
+    assert_true(cli_trace_one(s, &req, res, &error));
+    assert_true(res->ended);
+}
+
+/* R13: Istio's default retry_on has no status codes: an app 503 goes back
+ * to the client after one attempt. retryOn 5xx retries it twice (three
+ * attempts, each on another pod), and the client still gets the app's 503. */
+static void test_retry_on_status_only_when_asked(void **state)
+{
+    TraceResult res;
+    g_autofree char *plain = router_scenario("");
+    trace_url(plain, "http://a.example.com/flaky", &res);
+    gint64 attempts = 0;
+    assert_int_equal(res.out.status, 503);
+    assert_false(res.out.from_gateway);
+    assert_true(trace_get_int(res.tr, "attempts", &attempts));
+    assert_int_equal(attempts, 1);
+    trace_result_clear(&res);
+
+    g_autofree char *retry =
+        router_scenario("    retries: {attempts: 2, retryOn: 5xx}\n");
+    trace_url(retry, "http://a.example.com/flaky", &res);
+    assert_int_equal(res.out.status, 503);
+    assert_true(trace_get_int(res.tr, "attempts", &attempts));
+    assert_int_equal(attempts, 3);
+    trace_result_clear(&res);
+}
+
+/* R13: a route timeout of 1s answers 504 UT at the deadline, not when the
+ * app (3s) is done: the client sees it after about 1s. */
+static void test_route_timeout_answers_at_deadline(void **state)
+{
+    TraceResult res;
+    g_autofree char *y = router_scenario("    timeout: 1s\n");
+    trace_url(y, "http://a.example.com/slow", &res);
+    assert_int_equal(res.out.status, 504);
+    assert_string_equal(res.out.flags, "UT");
+    assert_true(res.out.from_gateway);
+    SimTime took = res.out.done - res.out.sent;
+    assert_true(took >= 1 * SIM_S && took < 1 * SIM_S + 20 * SIM_MS);
+    trace_result_clear(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +471,8 @@ int main(void)
         cmocka_unit_test(test_gateway_restart_short_drain_refuses),
         cmocka_unit_test(test_config_change_pushed_after_delay),
         cmocka_unit_test(test_secret_removed_fails_handshakes),
+        cmocka_unit_test(test_retry_on_status_only_when_asked),
+        cmocka_unit_test(test_route_timeout_answers_at_deadline),
         cmocka_unit_test(test_mm1_mean_and_p99),
         cmocka_unit_test(test_mmc_least_request_between_bounds),
     };
