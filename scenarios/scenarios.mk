@@ -16,3 +16,4 @@ dist_lessons_DATA = scenarios/lessons/article-as-written.yaml \
 counterdir = $(pkgdatadir)/scenarios/lessons/counter
 dist_counter_DATA = scenarios/lessons/counter/app.yaml \
 	scenarios/lessons/counter/tls.yaml scenarios/lessons/counter/vs.yaml
+EXTRA_DIST += docs/scenario.md
