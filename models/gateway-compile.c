@@ -29,10 +29,22 @@ void gateway__destinations_clear(GwDestinations *d)
     memset(d, 0, sizeof *d);
 }
 
+
+/* Names that results are keyed by (route, cluster) are interned once at
+ * compile time: the per-request path then compares pointers, and equal
+ * names from two snapshots (before and after a configuration change) are
+ * the same key. Interned strings live for the process. */
+static char *intern_take(char *s)
+{
+    const char *i = g_intern_string(s);
+    g_free(s);
+    return (char *)i;
+}
+
 static void target_free(gpointer p)
 {
     GwTarget *t = p;
-    g_free(t->name);
+    /* t->name is interned (intern_take) */
     g_free(t);
 }
 
@@ -42,7 +54,7 @@ static void chain_free(gpointer p)
     g_strfreev(ch->server_names);
     g_free(ch->server_ref);
     gateway__destinations_clear(&ch->tcp);
-    g_free(ch->tcp_source);
+    /* ch->tcp_source is interned */
     g_free(ch->certificate);
     tls_cert_free(ch->server_cert);
     tls_cert_free(ch->ca);
@@ -75,7 +87,7 @@ void gateway__route_free(gpointer p)
 {
     GwRoute *r = p;
     g_free(r->name);
-    g_free(r->display);
+    /* r->display is interned */
     g_free(r->vs_ref);
     g_free(r->path);
     if (r->path_re != NULL) {
@@ -131,7 +143,7 @@ void gateway__route_config_free(gpointer p)
 void gateway__cluster_free(gpointer p)
 {
     GatewayCluster *gc = p;
-    g_free(gc->name);
+    /* gc->name is interned */
     g_free(gc->host);
     g_free(gc->subset);
     g_free(gc);
@@ -360,8 +372,8 @@ static GatewayCluster *gw_cluster_new(const K8sService *svc,
     gc->port = sp->port;
     gc->host = g_strdup(svc->fqdn);
     gc->subset = g_strdup(subset);
-    gc->name = g_strdup_printf("outbound|%d|%s|%s", sp->port,
-                               subset != NULL ? subset : "", svc->fqdn);
+    gc->name = intern_take(g_strdup_printf(
+        "outbound|%d|%s|%s", sp->port, subset != NULL ? subset : "", svc->fqdn));
     gc->lb = GATEWAY_LB_LEAST_REQUEST;
     gc->connect_timeout = GW_DEFAULT_CONNECT_TIMEOUT;
     gc->max_connections = GW_CB_MAX;
@@ -494,7 +506,7 @@ static void build_destinations(const GatewaySnapshot *s,
             continue;
         }
         GwTarget *t = g_new0(GwTarget, 1);
-        t->name = destination_cluster_name(s, d, vs_ns, server_port);
+        t->name = intern_take(destination_cluster_name(s, d, vs_ns, server_port));
         t->cluster = g_hash_table_lookup(s->cluster_by_name, t->name);
         t->weight = dests->len > 1 ? (guint)d->weight : 0;
         out->total_weight += t->weight;
@@ -964,12 +976,13 @@ static GwRoute *translate_route(GatewaySnapshot *s,
                                   m != NULL && m->name != NULL ? m->name : "");
     }
     if (r->name != NULL) {
-        r->display = g_strdup(r->name);
+        r->display = intern_take(g_strdup(r->name));
     } else if (match_index >= 0 && hr->matches->len > 1) {
-        r->display = g_strdup_printf("%s http[%u] match[%d]", vs->ref,
-                                     hr->index, match_index);
+        r->display = intern_take(g_strdup_printf(
+            "%s http[%u] match[%d]", vs->ref, hr->index, match_index));
     } else {
-        r->display = g_strdup_printf("%s http[%u]", vs->ref, hr->index);
+        r->display = intern_take(
+            g_strdup_printf("%s http[%u]", vs->ref, hr->index));
     }
 
     /* Path (R7.4). */
@@ -1149,7 +1162,7 @@ static GwRoute *translate_route(GatewaySnapshot *s,
     for (guint i = 0; i < hr->mirrors->len; i++) {
         const IstioDestination *d = g_ptr_array_index(hr->mirrors, i);
         GwTarget *t = g_new0(GwTarget, 1);
-        t->name = destination_cluster_name(s, d, ns, server_port);
+        t->name = intern_take(destination_cluster_name(s, d, ns, server_port));
         t->cluster = g_hash_table_lookup(s->cluster_by_name, t->name);
         g_ptr_array_add(r->mirrors.targets, t);
         guint32 ppm =
@@ -1653,8 +1666,8 @@ tcp_chain_routes(GatewaySnapshot *s, GwFilterChain *ch, const MServer *ms)
             if (ok) {
                 build_destinations(s, &ch->tcp, r->route, vs->meta->ns,
                                    ms->server->number);
-                ch->tcp_source = g_strdup_printf("VirtualService %s tcp[%u]",
-                                                 vs->ref, r->index);
+                ch->tcp_source = intern_take(
+                    g_strdup_printf("%s tcp[%u]", vs->ref, r->index));
                 return TRUE;
             }
         }
@@ -1708,9 +1721,8 @@ static void passthrough_chains(GatewaySnapshot *s,
                 ch->server_names = (char **)g_ptr_array_free(names, FALSE);
                 build_destinations(s, &ch->tcp, r->route, vs->meta->ns,
                                    ms->server->number);
-                ch->tcp_source =
-                    g_strdup_printf("VirtualService %s tls[%u] match[%u]",
-                                    vs->ref, r->index, k);
+                ch->tcp_source = intern_take(g_strdup_printf(
+                    "%s tls[%u] match[%u]", vs->ref, r->index, k));
                 g_ptr_array_add(chains, ch);
             }
         }
@@ -1752,10 +1764,9 @@ static void auto_passthrough_chains(GatewaySnapshot *s,
                     k > 0 ? g_ptr_array_index(dr->subsets, k - 1) : NULL;
                 GatewayCluster *gc =
                     gw_cluster_new(svc, sp, sub != NULL ? sub->name : NULL);
-                g_free(gc->name);
-                gc->name =
+                gc->name = intern_take(
                     g_strdup_printf("outbound_.%d_.%s_.%s", sp->port,
-                                    sub != NULL ? sub->name : "", svc->fqdn);
+                                    sub != NULL ? sub->name : "", svc->fqdn));
                 gc->sni_dnat = TRUE;
                 gc->subset_labels = sub != NULL ? sub->labels : NULL;
                 if (dr != NULL) {
@@ -1770,9 +1781,10 @@ static void auto_passthrough_chains(GatewaySnapshot *s,
                 ch->server_names[0] = g_strdup(gc->name);
                 ch->tcp.targets = g_ptr_array_new_with_free_func(target_free);
                 GwTarget *t = g_new0(GwTarget, 1);
-                t->name = g_strdup(gc->name);
+                t->name = gc->name;
                 g_ptr_array_add(ch->tcp.targets, t);
-                ch->tcp_source = g_strdup("AUTO_PASSTHROUGH (SNI-DNAT)");
+                ch->tcp_source = (char *)g_intern_static_string(
+                    "AUTO_PASSTHROUGH (SNI-DNAT)");
                 add_cluster(s, gc);
                 g_ptr_array_add(chains, ch);
             }
