@@ -100,10 +100,37 @@ static SimTime pod_startup(const World *w, const PodState *p)
     return scenario_workload_for(w->s, p->pod)->startup_time;
 }
 
+/* S-7: the node lifecycle controller marks a node's pods NotReady only if
+ * the node is still silent when node-monitor-grace-period ends; then the
+ * endpoints follow after endpointDelay. */
+static void on_node_grace(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    World *w = ctx;
+    NodeState *ns = &w->nodes[ev->arg];
+    if (ns->up || ns->down_epoch != GPOINTER_TO_UINT(ev->data)) {
+        return;
+    }
+    g_autofree char *what = g_strdup_printf(
+        "node %s NotReady (node-monitor-grace-period)", ns->node->name);
+    results_event(w->results, sim_now(e), what);
+    for (guint i = 0; i < w->n_pods; i++) {
+        if (w->pods[i].node == ns->node->index) {
+            world_pod_condition_later(w, i, FALSE, FALSE,
+                                      w->s->control.endpoint_delay);
+        }
+    }
+}
+
 static void fail_node(World *w, NodeState *ns, gboolean down)
 {
     ns->up = !down;
     SimTime now = sim_now(w->engine);
+    if (down) {
+        ns->down_epoch++;
+        sim_schedule(w->engine, now + w->s->control.node_grace,
+                     w->ev_node_grace, ns->node->index,
+                     GUINT_TO_POINTER(ns->down_epoch));
+    }
     for (guint i = 0; i < w->n_pods; i++) {
         PodState *p = &w->pods[i];
         if (p->node != ns->node->index) {
@@ -111,11 +138,6 @@ static void fail_node(World *w, NodeState *ns, gboolean down)
         }
         if (down) {
             pod_set_running(w, i, FALSE);
-            /* S-7: the node lifecycle controller marks the pods NotReady
-             * only after node-monitor-grace-period, then endpoints follow. */
-            world_pod_condition_later(w, i, FALSE, FALSE,
-                                      w->s->control.node_grace +
-                                          w->s->control.endpoint_delay);
         } else {
             sim_schedule(w->engine, now + pod_startup(w, p), w->ev_pod_up, i,
                          NULL);
@@ -346,6 +368,8 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
                                          NULL, w);
     w->ev_push = sim_engine_register(w->engine, "config-push", on_push,
                                      discard_push, w);
+    w->ev_node_grace = sim_engine_register(w->engine, "node-grace",
+                                           on_node_grace, NULL, w);
     return g_steal_pointer(&w);
 }
 

@@ -23,6 +23,9 @@ typedef struct _Upstream Upstream;
 typedef struct {
     const K8sNode *node;     /* the manifest node */
     gboolean up;             /* answers packets */
+    guint32 down_epoch;      /* bumped at each node-down: a grace period
+                              * that ends after the node came back does
+                              * nothing */
     KubeProxyTable *kp;      /* rules kube-proxy last wrote (owned ref) */
     KubeProxyState *kp_state;/* xt_recent lists (session affinity) */
     Rng rng;                 /* "node/<name>/kube-proxy" */
@@ -74,6 +77,7 @@ struct _World {
     guint32 ev_pod_up;
     guint32 ev_pod_stop;
     guint32 ev_push;
+    guint32 ev_node_grace;
 };
 
 /* Builds the world at time 0 from a loaded scenario: compiles every

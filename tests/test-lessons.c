@@ -78,6 +78,24 @@ static gint64 series_int(const Run *run, guint t, const char *key,
     return json_object_get_int_member(o, key);
 }
 
+static double latency_ms(const Run *run, const char *p)
+{
+    JsonObject *l = json_object_get_object_member(root(run), "latency_ms");
+    return json_object_get_double_member(l, p);
+}
+
+static gboolean has_event(const Run *run, const char *prefix)
+{
+    JsonArray *a = json_object_get_array_member(root(run), "events");
+    for (guint i = 0; i < json_array_get_length(a); i++) {
+        JsonObject *o = json_array_get_object_element(a, i);
+        if (g_str_has_prefix(json_object_get_string_member(o, "event"), prefix)) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
 /* Issue 4: failures start at the failure and end when the load balancer
  * has marked the node down: interval (2s) x unhealthyThreshold (3) after
  * it, within one interval. */
@@ -105,6 +123,50 @@ static void test_node_down_window_is_lb_detection(void **state)
     /* About a third of the connections in the window (one of three
      * backends): 100/s x ~5s x 1/3 ~ 170, tolerance +-40%. */
     assert_in_range(results_n_failures(res), 100, 240);
+    /* S-7: back after 20s, before the 40s grace period: its pods are never
+     * marked NotReady. */
+    assert_false(has_event(&run, "node worker-3 NotReady"));
+    assert_false(has_event(&run, "endpoints: default/counter-2 not ready"));
+    run_clear(&run);
+}
+
+/* S-7 the other way: a node down for longer than node-monitor-grace-period
+ * (40s) has its pods marked NotReady at 20s + 40s, endpoints 1s later. */
+static void test_node_grace_period_marks_pods_not_ready(void **state)
+{
+    const char *src = g_getenv("SIM_SRCDIR");
+    g_autofree char *path = g_build_filename(src != NULL ? src : ".",
+                                             "scenarios/lessons/node-down.yaml",
+                                             NULL);
+    g_autofree char *text = NULL;
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_autoptr(GString) y = g_string_new(text);
+    assert_true(g_string_replace(y, "{at: 40s, node-up: worker-3}",
+                                 "{at: 70s, node-up: worker-3}", 1) == 1);
+    assert_true(g_string_replace(y, "duration: 60s", "duration: 80s", 1) == 1);
+    Run run = { 0 };
+    GError *error = NULL;
+    run.s = scenario_load_string(path, y->str, &error);
+    assert_non_null(run.s);
+    run.r = runner_new(run.s, 1, &error);
+    assert_true(runner_run(run.r, NULL, NULL));
+    run.json = results_to_json(runner_world(run.r)->results);
+    JsonArray *ev = json_object_get_array_member(root(&run), "events");
+    gboolean marked = FALSE, withdrawn = FALSE;
+    for (guint i = 0; i < json_array_get_length(ev); i++) {
+        JsonObject *o = json_array_get_object_element(ev, i);
+        const char *what = json_object_get_string_member(o, "event");
+        double at = json_object_get_double_member(o, "at_s");
+        if (strcmp(what, "node worker-3 NotReady (node-monitor-grace-period)") == 0) {
+            assert_true(fabs(at - 60.0) < 1e-9);
+            marked = TRUE;
+        }
+        if (strcmp(what, "endpoints: default/counter-2 not ready") == 0) {
+            assert_true(fabs(at - 61.0) < 1e-9);
+            withdrawn = TRUE;
+        }
+    }
+    assert_true(marked && withdrawn);
     run_clear(&run);
 }
 
@@ -167,24 +229,6 @@ static void test_pod_crash_no_retries_fails_a_third(void **state)
     }
     assert_in_range(series_int(&run, 9, "5xx", NULL), 0, 8);
     run_clear(&run);
-}
-
-static double latency_ms(const Run *run, const char *p)
-{
-    JsonObject *l = json_object_get_object_member(root(run), "latency_ms");
-    return json_object_get_double_member(l, p);
-}
-
-static gboolean has_event(const Run *run, const char *prefix)
-{
-    JsonArray *a = json_object_get_array_member(root(run), "events");
-    for (guint i = 0; i < json_array_get_length(a); i++) {
-        JsonObject *o = json_array_get_object_element(a, i);
-        if (g_str_has_prefix(json_object_get_string_member(o, "event"), prefix)) {
-            return TRUE;
-        }
-    }
-    return FALSE;
 }
 
 /* Outlier detection (R4.4): without it p90 sits at Envoy's 10s connect
@@ -463,6 +507,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_down_window_is_lb_detection),
+        cmocka_unit_test(test_node_grace_period_marks_pods_not_ready),
         cmocka_unit_test(test_pod_crash_default_retries_hide_it),
         cmocka_unit_test(test_pod_crash_no_retries_fails_a_third),
         cmocka_unit_test(test_outlier_detection_ends_black_hole),
