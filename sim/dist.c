@@ -1,8 +1,8 @@
 /* dist.c: sampling, means and descriptions of the laws in dist.h. Only
  * rng_double() feeds randomness in, so samples are reproducible by seed. */
-#include <math.h>
-
 #include "sim/dist.h"
+
+#include <math.h>
 
 /* z such that P(Z <= z) = 0.99 for a standard normal. */
 #define Z_P99 2.3263478740408408

@@ -10,13 +10,13 @@ typedef struct {
 } SimKind;
 
 struct _SimEngine {
-    SimQueue *queue;  /* pending events, each with a registered kind */
-    SimTime now;      /* never decreases */
-    guint64 next_seq; /* next tie-breaker; one counter for all kinds */
-    guint64 handled;  /* events handled, all sim_run() calls */
-    GArray *kinds;    /* of SimKind; index 0 unused, so kinds start at 1 */
-    gboolean running; /* inside sim_run(): guards re-entry and free */
-    gboolean stop;    /* sim_stop() called during this sim_run() */
+    SimQueue *queue;   /* pending events, each with a registered kind */
+    SimTime now;       /* never decreases */
+    guint64 next_seq;  /* next tie-breaker; one counter for all kinds */
+    guint64 handled;   /* events handled, all sim_run() calls */
+    GArray *kinds;     /* of SimKind; index 0 unused, so kinds start at 1 */
+    gboolean running;  /* inside sim_run(): guards re-entry and free */
+    gboolean stop;     /* sim_stop() called during this sim_run() */
     gboolean clearing; /* inside sim_engine_clear(): no scheduling */
 };
 
@@ -67,11 +67,8 @@ static inline const SimKind *sim_kind(const SimEngine *e, guint32 kind)
     return &g_array_index(e->kinds, SimKind, kind);
 }
 
-void sim_schedule(SimEngine *e,
-                  SimTime at,
-                  guint32 kind,
-                  guint32 arg,
-                  gpointer data)
+void sim_schedule(
+    SimEngine *e, SimTime at, guint32 kind, guint32 arg, gpointer data)
 {
     g_return_if_fail(e != NULL);
     g_return_if_fail(at >= e->now);
@@ -81,11 +78,8 @@ void sim_schedule(SimEngine *e,
     sim_queue_push(e->queue, &ev);
 }
 
-void sim_schedule_in(SimEngine *e,
-                     SimTime delay,
-                     guint32 kind,
-                     guint32 arg,
-                     gpointer data)
+void sim_schedule_in(
+    SimEngine *e, SimTime delay, guint32 kind, guint32 arg, gpointer data)
 {
     g_return_if_fail(e != NULL);
     g_return_if_fail(delay >= 0);
@@ -118,11 +112,7 @@ guint64 sim_run(SimEngine *e, SimTime until)
     e->stop = FALSE;
     while (!e->stop) {
         const SimEvent *next = sim_queue_peek(e->queue);
-        if (next == NULL) {
-            break;
-        }
-        if (next->time > until) {
-            e->now = until;
+        if (next == NULL || next->time > until) {
             break;
         }
         SimEvent ev;
@@ -134,6 +124,10 @@ guint64 sim_run(SimEngine *e, SimTime until)
         e->handled++;
         const SimKind *k = sim_kind(e, ev.kind);
         k->handle(e, k->ctx, &ev);
+    }
+    /* Rules 2 and 3 of engine.h: idle up to a finite @until. */
+    if (!e->stop && until != SIM_TIME_MAX) {
+        e->now = until;
     }
     e->running = FALSE;
     return n;

@@ -45,19 +45,13 @@ guint32 sim_engine_register(SimEngine *e,
  * counter). Preconditions, checked with g_return_if_fail: @at >= now,
  * @kind registered, not inside sim_engine_clear(). A refused event is not
  * queued, no handler ever sees it, and @data stays the caller's. */
-void sim_schedule(SimEngine *e,
-                  SimTime at,
-                  guint32 kind,
-                  guint32 arg,
-                  gpointer data);
+void sim_schedule(
+    SimEngine *e, SimTime at, guint32 kind, guint32 arg, gpointer data);
 
 /* sim_schedule(e, now + @delay, ...); @delay >= 0; a sum past SIM_TIME_MAX
  * is clamped to it. */
-void sim_schedule_in(SimEngine *e,
-                     SimTime delay,
-                     guint32 kind,
-                     guint32 arg,
-                     gpointer data);
+void sim_schedule_in(
+    SimEngine *e, SimTime delay, guint32 kind, guint32 arg, gpointer data);
 
 /* The clock: the time of the event being handled, or see sim_run(). */
 SimTime sim_now(const SimEngine *e);
@@ -68,14 +62,16 @@ SimTime sim_next_time(const SimEngine *e);
 /* Handles pending events with time <= @until, one at a time in (time, seq)
  * order, setting now to each event's time before its handler runs;
  * handlers may schedule more, which run in this call if due by @until.
- * Returns the number handled by this call. It stops:
- *   1. after the handler that called sim_stop(): now = that event's time;
- *   2. when the next pending event is later than @until: now = @until, and
- *      that event and all later ones stay pending;
- *   3. when nothing is pending: now = the time of the last event handled
- *      (unchanged if none), not @until, so sim_run(e, SIM_TIME_MAX) ends
- *      with now at the last event rather than at the end of time.
- * Together: now = min(@until, time of the last event the run reached).
+ * Events later than @until stay pending. Returns the number handled by this
+ * call. Afterwards the clock is:
+ *   1. if a handler called sim_stop(): that event's time (events due by
+ *      @until may still be pending);
+ *   2. otherwise @until, whether or not later events are pending: the
+ *      simulation has idled up to @until, so "run to T, then schedule at
+ *      sim_now()" schedules at T;
+ *   3. except that @until == SIM_TIME_MAX means "until nothing is
+ *      pending": now stays at the last event handled (unchanged if none)
+ *      instead of jumping to the end of time.
  * @until < now handles nothing and leaves now alone. Not re-entrant: a
  * handler must not call sim_run(). */
 guint64 sim_run(SimEngine *e, SimTime until);

@@ -1,10 +1,10 @@
 /* hist.c: the log-linear histogram of hist.h. Layout: row 0 holds values
  * 0..127, row r >= 1 holds [128 << (r-1), 256 << (r-1)) in 128 buckets of
  * width 1 << (r-1); a bucket's global index is row * 128 + sub. */
+#include "sim/hist.h"
+
 #include <math.h>
 #include <string.h>
-
-#include "sim/hist.h"
 
 #ifndef __SIZEOF_INT128__
 #error "sim/hist.c needs unsigned __int128 (gcc or clang on a 64-bit target)"
@@ -18,17 +18,20 @@
 typedef unsigned __int128 HistSum;
 
 struct _Hist {
-    guint64 count;                   /* values recorded */
-    gint64 min;                      /* smallest; G_MAXINT64 when empty */
-    gint64 max;                      /* largest; 0 when empty */
-    HistSum sum;                     /* exact sum of values recorded */
-    guint32 n_nonempty;              /* buckets with a count > 0 */
-    guint8 row_nonempty[HIST_ROWS];  /* the same per row, 0..128 */
-    guint64 *rows[HIST_ROWS];        /* HIST_SUB counts each, or NULL until
-                                        a value first lands in the row */
+    guint64 count;                  /* values recorded */
+    gint64 min;                     /* smallest; G_MAXINT64 when empty */
+    gint64 max;                     /* largest; 0 when empty */
+    HistSum sum;                    /* exact sum of values recorded */
+    guint32 n_nonempty;             /* buckets with a count > 0 */
+    guint8 row_nonempty[HIST_ROWS]; /* the same per row, 0..128 */
+    guint64 *rows[HIST_ROWS];       /* HIST_SUB counts each, or NULL until
+                                       a value first lands in the row */
 };
 
-G_DEFINE_QUARK(hist-error-quark, hist_error)
+GQuark hist_error_quark(void)
+{
+    return g_quark_from_static_string("hist-error-quark");
+}
 
 /* Where @v (>= 0) is counted. */
 static inline void hist_locate(guint64 v, guint *row, guint *sub)
@@ -221,11 +224,8 @@ gsize hist_n_buckets(const Hist *h)
     return h->n_nonempty;
 }
 
-gboolean hist_bucket(const Hist *h,
-                     gsize i,
-                     gint64 *lo,
-                     gint64 *hi,
-                     guint64 *count)
+gboolean
+hist_bucket(const Hist *h, gsize i, gint64 *lo, gint64 *hi, guint64 *count)
 {
     g_return_val_if_fail(h != NULL, FALSE);
     if (i >= h->n_nonempty) {

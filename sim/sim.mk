@@ -1,4 +1,28 @@
 # sim/sim.mk: the sim part of the build (included by Makefile.am).
+# The engine primitives; each has a cmocka test in tests/test-NAME.c.
 libingress_a_SOURCES += \
-	sim/time.c sim/time.h sim/rng.c sim/rng.h sim/dist.c sim/dist.h \
-	sim/hist.c sim/hist.h sim/queue.c sim/queue.h sim/engine.c sim/engine.h
+	sim/time.c sim/time.h \
+	sim/rng.c sim/rng.h \
+	sim/dist.c sim/dist.h \
+	sim/hist.c sim/hist.h \
+	sim/queue.c sim/queue.h \
+	sim/engine.c sim/engine.h
+
+unit_tests += \
+	tests/test-time tests/test-rng tests/test-dist \
+	tests/test-hist tests/test-queue tests/test-engine
+
+tests_test_time_CFLAGS = $(test_cflags)
+tests_test_time_LDADD = $(test_ldadd)
+tests_test_rng_CFLAGS = $(test_cflags)
+tests_test_rng_LDADD = $(test_ldadd)
+tests_test_dist_CFLAGS = $(test_cflags)
+tests_test_dist_LDADD = $(test_ldadd)
+tests_test_hist_CFLAGS = $(test_cflags)
+tests_test_hist_LDADD = $(test_ldadd)
+tests_test_queue_CFLAGS = $(test_cflags)
+tests_test_queue_LDADD = $(test_ldadd)
+tests_test_engine_CFLAGS = $(test_cflags)
+tests_test_engine_LDADD = $(test_ldadd)
+
+# bench/bench-queue.c is built by hand (see its header), never by make.

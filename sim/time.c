@@ -1,9 +1,9 @@
 /* time.c: duration and rate parsing and printing for SimTime (see time.h).
  * Exact integer arithmetic throughout, so a scenario's "0.1s" is 1e8 ns. */
+#include "sim/time.h"
+
 #include <math.h>
 #include <string.h>
-
-#include "sim/time.h"
 
 #ifndef __SIZEOF_INT128__
 #error "sim/time.c needs unsigned __int128 (gcc or clang on a 64-bit target)"
@@ -56,7 +56,7 @@ static const DurationUnit *time_find_unit(const char *s, gsize len)
     return NULL;
 }
 
-#define DURATION_HINT                                                          \
+#define DURATION_HINT \
     "expected a number with a unit (ns, us, ms, s, m, h), e.g. 250ms"
 
 gboolean sim_time_parse(const char *text, SimTime *out, char **err_msg)
@@ -110,8 +110,8 @@ gboolean sim_time_parse(const char *text, SimTime *out, char **err_msg)
             have_digits = have_digits || p > frac_start;
         }
         if (!have_digits) {
-            return time_fail(err_msg,
-                             "invalid duration \"%s\": " DURATION_HINT, text);
+            return time_fail(err_msg, "invalid duration \"%s\": " DURATION_HINT,
+                             text);
         }
 
         /* UNIT: everything up to the next number. */
@@ -120,17 +120,16 @@ gboolean sim_time_parse(const char *text, SimTime *out, char **err_msg)
             p++;
         }
         if (p == unit_start) {
-            return time_fail(err_msg,
-                             "invalid duration \"%s\": missing unit; "
-                             DURATION_HINT,
-                             text);
+            return time_fail(
+                err_msg,
+                "invalid duration \"%s\": missing unit; " DURATION_HINT, text);
         }
         const DurationUnit *unit =
             time_find_unit(unit_start, (gsize)(p - unit_start));
         if (unit == NULL) {
             return time_fail(err_msg,
-                             "invalid duration \"%s\": unknown unit \"%.*s\"; "
-                             DURATION_HINT,
+                             "invalid duration \"%s\": unknown unit "
+                             "\"%.*s\"; " DURATION_HINT,
                              text, (int)(p - unit_start), unit_start);
         }
 
@@ -140,7 +139,8 @@ gboolean sim_time_parse(const char *text, SimTime *out, char **err_msg)
             /* frac/scale < 1, so this adds at most unit->ns. */
             unsigned __int128 f = (unsigned __int128)frac * unit->ns;
             guint64 frac_ns = (guint64)((f + scale / 2) / scale);
-            too_large = too_large || !g_uint64_checked_add(&part, part, frac_ns);
+            too_large =
+                too_large || !g_uint64_checked_add(&part, part, frac_ns);
         }
         too_large = too_large || !g_uint64_checked_add(&total, total, part);
         if (too_large || total > (guint64)G_MAXINT64) {
@@ -205,9 +205,8 @@ gboolean sim_rate_parse(const char *text, double *per_second, char **err_msg)
     g_return_val_if_fail(per_second != NULL, FALSE);
 
     if (text[0] == '-') {
-        return time_fail(err_msg,
-                         "invalid rate \"%s\": must be greater than zero",
-                         text);
+        return time_fail(
+            err_msg, "invalid rate \"%s\": must be greater than zero", text);
     }
     const char *slash = strchr(text, '/');
     if (slash == NULL) {
@@ -251,9 +250,8 @@ gboolean sim_rate_parse(const char *text, double *per_second, char **err_msg)
         return time_fail(err_msg, "invalid rate \"%s\": too large", text);
     }
     if (value <= 0.0) {
-        return time_fail(err_msg,
-                         "invalid rate \"%s\": must be greater than zero",
-                         text);
+        return time_fail(
+            err_msg, "invalid rate \"%s\": must be greater than zero", text);
     }
     *per_second = value / per_unit_second;
     return TRUE;

@@ -1,0 +1,233 @@
+/* test-dist.c: sim/dist.h: each law's sample statistics against its
+ * parameters over N = 200000 draws, determinism, and descriptions. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+#include <glib.h>
+
+#include "sim/dist.h"
+
+#define N 200000
+
+/* Fixed seeds: every assertion below checks one reproducible sample, and
+ * the tolerances are >= 4 standard errors so a change of stream or seed
+ * still passes unless the law itself is wrong. */
+static SimTime *draw(const Dist *d, const char *stream)
+{
+    Rng r;
+    rng_init_named(&r, 2024, stream);
+    SimTime *v = g_new(SimTime, N);
+    for (int i = 0; i < N; i++) {
+        v[i] = dist_sample(d, &r);
+        assert_true(v[i] >= 0);
+    }
+    return v;
+}
+
+static double mean_of(const SimTime *v)
+{
+    double s = 0.0;
+    for (int i = 0; i < N; i++) {
+        s += (double)v[i];
+    }
+    return s / N;
+}
+
+static int cmp_simtime(const void *a, const void *b)
+{
+    SimTime x = *(const SimTime *)a, y = *(const SimTime *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank quantile of a sorted array. */
+static SimTime quantile(const SimTime *sorted, double q)
+{
+    gsize rank = (gsize)ceil(q * N);
+    return sorted[MAX(rank, 1) - 1];
+}
+
+static double rel_err(double got, double want)
+{
+    return fabs(got - want) / want;
+}
+
+static void test_dist_constant_is_constant(void **state)
+{
+    Dist d = dist_constant(5 * SIM_MS);
+    Rng r;
+    rng_init(&r, 1, 1);
+    Rng before = r;
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(dist_sample(&d, &r), 5 * SIM_MS);
+    }
+    /* It draws nothing, so it does not shift the stream. */
+    assert_memory_equal(&r, &before, sizeof r);
+    assert_true(dist_mean_ns(&d) == 5e6);
+}
+
+static void test_dist_uniform_bounds_and_mean(void **state)
+{
+    Dist d = dist_uniform(SIM_MS, 3 * SIM_MS);
+    g_autofree SimTime *v = draw(&d, "uniform");
+    SimTime lo = SIM_TIME_MAX, hi = 0;
+    for (int i = 0; i < N; i++) {
+        lo = MIN(lo, v[i]);
+        hi = MAX(hi, v[i]);
+    }
+    assert_true(lo >= SIM_MS && hi <= 3 * SIM_MS);
+    /* Both ends are reached to within 0.01% of the width. */
+    assert_true(lo < SIM_MS + 200 && hi > 3 * SIM_MS - 200);
+    /* sd of the mean: 2ms / sqrt(12 N) = 1.3us, i.e. 0.065%. */
+    assert_true(rel_err(mean_of(v), dist_mean_ns(&d)) < 0.003);
+    assert_true(dist_mean_ns(&d) == 2e6);
+}
+
+static void test_dist_exponential_mean_within_1pct(void **state)
+{
+    Dist d = dist_exponential(10 * SIM_MS);
+    g_autofree SimTime *v = draw(&d, "exponential");
+    /* sd of the mean: mean / sqrt(N) = 0.22%. */
+    assert_true(rel_err(mean_of(v), 1e7) < 0.01);
+    /* Median of an exponential is mean * ln 2. */
+    qsort(v, N, sizeof *v, cmp_simtime);
+    assert_true(rel_err((double)quantile(v, 0.5), 1e7 * G_LN2) < 0.02);
+    assert_true(dist_mean_ns(&d) == 1e7);
+}
+
+static void test_dist_normal_mean_sd_and_never_negative(void **state)
+{
+    Dist d = dist_normal(5 * SIM_MS, SIM_MS);
+    g_autofree SimTime *v = draw(&d, "normal");
+    double m = mean_of(v);
+    double ss = 0.0;
+    for (int i = 0; i < N; i++) {
+        ss += ((double)v[i] - m) * ((double)v[i] - m);
+    }
+    /* sd of the mean: 1ms / sqrt(N) = 2.2us, 0.045% of 5ms. */
+    assert_true(rel_err(m, 5e6) < 0.005);
+    assert_true(rel_err(sqrt(ss / (N - 1)), 1e6) < 0.01);
+}
+
+/* Mean 0 is the worst case for truncation: half the raw draws are
+ * negative. Samples are redrawn, never negative, and the result is the
+ * half-normal, whose mean is sd * sqrt(2 / pi). */
+static void test_dist_normal_truncated_at_zero_by_redrawing(void **state)
+{
+    Dist d = dist_normal(0, SIM_MS);
+    g_autofree SimTime *v = draw(&d, "half-normal");
+    int zeros = 0;
+    for (int i = 0; i < N; i++) {
+        zeros += v[i] == 0;
+    }
+    /* Only clamped samples (2^-16) and draws within 0.5ns of 0 are 0. */
+    assert_true(zeros < 20);
+    assert_true(rel_err(mean_of(v), 1e6 * sqrt(2.0 / G_PI)) < 0.01);
+}
+
+static void test_dist_lognormal_median_and_p99_within_2pct(void **state)
+{
+    Dist d = dist_lognormal(300 * SIM_US, SIM_MS);
+    g_autofree SimTime *v = draw(&d, "lognormal");
+    double m = mean_of(v);
+    qsort(v, N, sizeof *v, cmp_simtime);
+    /* sd of the sample p99 here is about 0.43%, of the median 0.15%. */
+    assert_true(rel_err((double)quantile(v, 0.5), 3e5) < 0.02);
+    assert_true(rel_err((double)quantile(v, 0.99), 1e6) < 0.02);
+    /* Analytic mean exp(mu + sigma^2 / 2). */
+    double sigma = log(1e6 / 3e5) / 2.3263478740408408;
+    assert_true(rel_err(dist_mean_ns(&d), 3e5 * exp(sigma * sigma / 2)) <
+                1e-12);
+    assert_true(rel_err(m, dist_mean_ns(&d)) < 0.01);
+}
+
+static void test_dist_lognormal_p99_equal_median_is_constant(void **state)
+{
+    Dist d = dist_lognormal(7 * SIM_MS, 7 * SIM_MS);
+    Rng r;
+    rng_init(&r, 1, 2);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(dist_sample(&d, &r), 7 * SIM_MS);
+    }
+}
+
+static void test_dist_sample_is_deterministic_per_stream(void **state)
+{
+    Dist laws[] = {
+        dist_uniform(0, SIM_S),
+        dist_exponential(SIM_MS),
+        dist_normal(SIM_MS, SIM_MS),
+        dist_lognormal(SIM_MS, 9 * SIM_MS),
+    };
+    for (gsize k = 0; k < G_N_ELEMENTS(laws); k++) {
+        Rng a, b;
+        rng_init_named(&a, 11, "det");
+        rng_init_named(&b, 11, "det");
+        for (int i = 0; i < 10000; i++) {
+            assert_int_equal(dist_sample(&laws[k], &a),
+                             dist_sample(&laws[k], &b));
+        }
+    }
+}
+
+static void test_dist_describe(void **state)
+{
+    Dist laws[] = {
+        dist_constant(5 * SIM_MS),
+        dist_exponential(10 * SIM_MS),
+        dist_lognormal(300 * SIM_US, SIM_MS),
+        dist_uniform(SIM_MS, 3 * SIM_MS),
+        dist_normal(5 * SIM_MS, SIM_MS),
+    };
+    static const char *const want[] = {
+        "constant 5ms",
+        "exponential mean 10ms",
+        "lognormal median 300us p99 1ms",
+        "uniform 1ms..3ms",
+        "normal mean 5ms sd 1ms",
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(laws); i++) {
+        g_autofree char *got = dist_describe(&laws[i]);
+        assert_string_equal(got, want[i]);
+    }
+}
+
+/* The lognormal's median and p99 come back out of (mu, sigma) exactly for
+ * many integer inputs, not just round ones. */
+static void test_dist_lognormal_describe_recovers_parameters(void **state)
+{
+    Rng r;
+    rng_init_named(&r, 1, "describe");
+    for (int i = 0; i < 10000; i++) {
+        SimTime median = 1 + (SimTime)rng_below(&r, 1000000000);
+        SimTime p99 = median + (SimTime)rng_below(&r, 1000000000);
+        Dist d = dist_lognormal(median, p99);
+        g_autofree char *m = sim_time_format(median);
+        g_autofree char *p = sim_time_format(p99);
+        g_autofree char *want =
+            g_strdup_printf("lognormal median %s p99 %s", m, p);
+        g_autofree char *got = dist_describe(&d);
+        assert_string_equal(got, want);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dist_constant_is_constant),
+        cmocka_unit_test(test_dist_uniform_bounds_and_mean),
+        cmocka_unit_test(test_dist_exponential_mean_within_1pct),
+        cmocka_unit_test(test_dist_normal_mean_sd_and_never_negative),
+        cmocka_unit_test(test_dist_normal_truncated_at_zero_by_redrawing),
+        cmocka_unit_test(test_dist_lognormal_median_and_p99_within_2pct),
+        cmocka_unit_test(test_dist_lognormal_p99_equal_median_is_constant),
+        cmocka_unit_test(test_dist_sample_is_deterministic_per_stream),
+        cmocka_unit_test(test_dist_describe),
+        cmocka_unit_test(test_dist_lognormal_describe_recovers_parameters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
