@@ -4,5 +4,8 @@ libingress_a_SOURCES += \
 	sim/cli.c sim/cli.h \
 	sim/cli-run.c \
 	sim/cli-trace.c \
+	sim/cli-trace-text.c \
+	sim/cli-report.c \
 	sim/cli-inspect.c \
-	sim/cli-pending.c
+	sim/cli-analyze.c \
+	sim/cli-viz.c

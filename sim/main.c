@@ -22,6 +22,9 @@ static const char usage[] =
     "  iptables     the nat and filter rules kube-proxy writes on a node\n"
     "  analyze      misconfigurations, istioctl-analyze style\n"
     "  diagram      the path as a picture (SVG or PNG)\n"
+    "  chart        redraw a run's charts from its results.json\n"
+    "  report       one self-contained HTML report: summary, charts, path,\n"
+    "               findings, narrated sample requests\n"
     "\n"
     "SCENARIO is a YAML file: a Scenario document and ordinary Kubernetes and\n"
     "Istio manifests (plain manifests work too; everything has a default).\n"
@@ -30,6 +33,7 @@ static const char usage[] =
     "  ingress-sim run scenarios/article.yaml\n"
     "  ingress-sim trace scenarios/article.yaml https://counter.example.com/\n"
     "  ingress-sim iptables scenarios/article.yaml --node worker-1\n"
+    "  ingress-sim report scenarios/article.yaml -o report.html\n"
     "\n"
     "'ingress-sim SUBCOMMAND --help' explains each one.\n";
 
@@ -60,6 +64,8 @@ int main(int argc, char **argv)
         { "iptables", cli_iptables },
         { "analyze", cli_analyze },
         { "diagram", cli_diagram },
+        { "chart", cli_chart },
+        { "report", cli_report },
     };
     for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
         if (strcmp(cmd, cmds[i].name) == 0) {

@@ -1,2 +1,11 @@
 # viz/viz.mk: charts and path diagrams with cairo and pango (included by
 # Makefile.am).
+libingress_a_SOURCES += \
+	viz/draw.c viz/draw.h \
+	viz/chart.c viz/chart.h \
+	viz/diagram.c viz/diagram.h \
+	viz/viz.c viz/viz.h
+
+unit_tests += tests/test-viz
+tests_test_viz_CFLAGS = $(test_cflags)
+tests_test_viz_LDADD = $(test_ldadd)

@@ -1,0 +1,926 @@
+/* draw.c: the drawing kit of viz/: PNG and SVG from one drawing function,
+ * pango text with fixed metrics, the Okabe-Ito palette, round ticks, and
+ * the record of strings and boxes that tests read instead of pixels. */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <math.h>
+#include <string.h>
+
+#include <cairo-svg.h>
+#include <glib.h>
+
+#include "viz/draw.h"
+
+G_DEFINE_QUARK(viz - error - quark, viz_error)
+
+gboolean viz_format_from_path(const char *path, VizFormat *out, GError **error)
+{
+    g_return_val_if_fail(path != NULL && out != NULL, FALSE);
+    const char *dot = strrchr(path, '.');
+    if (dot != NULL && g_ascii_strcasecmp(dot, ".png") == 0) {
+        *out = VIZ_FORMAT_PNG;
+        return TRUE;
+    }
+    if (dot != NULL && g_ascii_strcasecmp(dot, ".svg") == 0) {
+        *out = VIZ_FORMAT_SVG;
+        return TRUE;
+    }
+    g_set_error(error, VIZ_ERROR, VIZ_ERROR_FORMAT,
+                "%s: the name must end in .svg or .png (the format follows "
+                "the extension)",
+                path);
+    return FALSE;
+}
+
+const char *viz_format_extension(VizFormat f)
+{
+    return f == VIZ_FORMAT_SVG ? "svg" : "png";
+}
+
+/* ---- colours ------------------------------------------------------------- */
+
+VizColor viz_color(guint i)
+{
+    static const guint32 hex[] = { 0x0072B2, 0xE69F00, 0x009E73, 0xD55E00,
+                                   0xCC79A7, 0x56B4E9, 0xF0E442, 0x000000 };
+    return VIZ_RGB(hex[i % G_N_ELEMENTS(hex)]);
+}
+
+void viz_set_color(cairo_t *cr, VizColor c, double alpha)
+{
+    if (alpha >= 1.0) {
+        cairo_set_source_rgb(cr, c.r, c.g, c.b);
+    } else {
+        cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha);
+    }
+}
+
+VizColor viz_tint(VizColor c, double t)
+{
+    VizColor out = { c.r + (1.0 - c.r) * t, c.g + (1.0 - c.g) * t,
+                     c.b + (1.0 - c.b) * t };
+    return out;
+}
+
+/* ---- the record ---------------------------------------------------------- */
+
+void viz_item_free(gpointer p)
+{
+    VizItem *it = p;
+    if (it == NULL) {
+        return;
+    }
+    g_free(it->role);
+    g_free(it->text);
+    g_free(it);
+}
+
+gboolean viz_rect_intersects(const VizRect *a, const VizRect *b)
+{
+    /* Half a pixel of tolerance: anti-aliased edges that touch are fine. */
+    const double eps = 0.5;
+    return a->x + a->w > b->x + eps && b->x + b->w > a->x + eps &&
+           a->y + a->h > b->y + eps && b->y + b->h > a->y + eps;
+}
+
+gboolean
+viz_rect_contains(const VizRect *outer, const VizRect *inner, double slack)
+{
+    return inner->x >= outer->x - slack && inner->y >= outer->y - slack &&
+           inner->x + inner->w <= outer->x + outer->w + slack &&
+           inner->y + inner->h <= outer->y + outer->h + slack;
+}
+
+/* ---- the canvas ---------------------------------------------------------- */
+
+VizCanvas *viz_canvas_new(cairo_t *cr, double width, double height)
+{
+    g_return_val_if_fail(cr != NULL, NULL);
+    VizCanvas *cv = g_new0(VizCanvas, 1);
+    cv->cr = cr;
+    cv->width = width;
+    cv->height = height;
+    cv->pango = pango_cairo_create_context(cr);
+    /* No hinting and unhinted metrics: glyph advances are the font's own,
+     * so a string measures the same on an image and an SVG surface (whose
+     * defaults differ) and the layout does not depend on the format. */
+    cairo_font_options_t *fo = cairo_font_options_create();
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+    pango_cairo_context_set_font_options(cv->pango, fo);
+    cairo_font_options_destroy(fo);
+    pango_cairo_context_set_resolution(cv->pango, 96.0);
+    pango_context_set_round_glyph_positions(cv->pango, FALSE);
+    pango_cairo_update_context(cr, cv->pango);
+    cv->layout = pango_layout_new(cv->pango);
+    cv->items = g_ptr_array_new_with_free_func(viz_item_free);
+    cv->parents = g_array_new(FALSE, FALSE, sizeof(gint));
+    return cv;
+}
+
+void viz_canvas_free(VizCanvas *cv)
+{
+    if (cv == NULL) {
+        return;
+    }
+    g_object_unref(cv->layout);
+    g_object_unref(cv->pango);
+    g_ptr_array_unref(cv->items);
+    g_array_unref(cv->parents);
+    g_free(cv);
+}
+
+VizCanvas *viz_canvas_new_measure(void)
+{
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
+    cairo_t *cr = cairo_create(s);
+    cairo_surface_destroy(s); /* cr keeps its reference */
+    return viz_canvas_new(cr, 1, 1);
+}
+
+void viz_canvas_free_measure(VizCanvas *cv)
+{
+    if (cv == NULL) {
+        return;
+    }
+    cairo_t *cr = cv->cr;
+    viz_canvas_free(cv);
+    cairo_destroy(cr);
+}
+
+static gint current_parent(const VizCanvas *cv)
+{
+    return cv->parents->len > 0
+               ? g_array_index(cv->parents, gint, cv->parents->len - 1)
+               : -1;
+}
+
+static gint record(VizCanvas *cv,
+                   VizItemKind kind,
+                   const char *role,
+                   const char *text,
+                   const VizRect *r,
+                   gboolean elided)
+{
+    VizItem *it = g_new0(VizItem, 1);
+    it->kind = kind;
+    it->role = g_strdup(role != NULL ? role : "");
+    it->text = g_strdup(text != NULL ? text : "");
+    it->rect = *r;
+    it->parent = current_parent(cv);
+    it->elided = elided;
+    g_ptr_array_add(cv->items, it);
+    return (gint)cv->items->len - 1;
+}
+
+gint viz_record(VizCanvas *cv,
+                VizItemKind kind,
+                const char *role,
+                const char *text,
+                const VizRect *r)
+{
+    g_return_val_if_fail(cv != NULL && r != NULL, -1);
+    return record(cv, kind, role, text, r, FALSE);
+}
+
+void viz_push_parent(VizCanvas *cv, gint parent)
+{
+    g_array_append_val(cv->parents, parent);
+}
+
+void viz_pop_parent(VizCanvas *cv)
+{
+    g_return_if_fail(cv->parents->len > 0);
+    g_array_set_size(cv->parents, cv->parents->len - 1);
+}
+
+/* ---- text ---------------------------------------------------------------- */
+
+/* Sets up the shared layout for @text in font @f. */
+static void prepare(VizCanvas *cv, const VizFont *f, const char *text)
+{
+    PangoFontDescription *d = pango_font_description_new();
+    pango_font_description_set_family(d, f->mono ? "DejaVu Sans Mono,monospace"
+                                                 : "DejaVu Sans,sans-serif");
+    pango_font_description_set_weight(d, f->bold ? PANGO_WEIGHT_BOLD
+                                                 : PANGO_WEIGHT_NORMAL);
+    pango_font_description_set_absolute_size(d, f->size * PANGO_SCALE);
+    pango_layout_set_font_description(cv->layout, d);
+    pango_font_description_free(d);
+    if (f->max_width > 0) {
+        pango_layout_set_width(cv->layout, (int)(f->max_width * PANGO_SCALE));
+        pango_layout_set_wrap(cv->layout, PANGO_WRAP_WORD_CHAR);
+        if (f->wrap && f->max_lines > 0) {
+            pango_layout_set_ellipsize(cv->layout, PANGO_ELLIPSIZE_END);
+            pango_layout_set_height(cv->layout, -f->max_lines);
+        } else {
+            pango_layout_set_ellipsize(cv->layout,
+                                       f->wrap        ? PANGO_ELLIPSIZE_NONE
+                                       : f->elide_end ? PANGO_ELLIPSIZE_END
+                                                      : PANGO_ELLIPSIZE_MIDDLE);
+            /* -1 with an ellipsis: one line per paragraph, elided. */
+            pango_layout_set_height(cv->layout, -1);
+        }
+    } else {
+        pango_layout_set_width(cv->layout, -1);
+        pango_layout_set_height(cv->layout, -1);
+        pango_layout_set_ellipsize(cv->layout, PANGO_ELLIPSIZE_NONE);
+    }
+    pango_layout_set_alignment(cv->layout, f->align);
+    pango_layout_set_text(cv->layout, text, -1);
+}
+
+/* The logical extents of the prepared layout, in px. */
+static void extents(VizCanvas *cv, double *x, double *y, double *w, double *h)
+{
+    PangoRectangle log;
+    pango_layout_get_extents(cv->layout, NULL, &log);
+    *x = (double)log.x / PANGO_SCALE;
+    *y = (double)log.y / PANGO_SCALE;
+    *w = (double)log.width / PANGO_SCALE;
+    *h = (double)log.height / PANGO_SCALE;
+}
+
+void viz_text_size(
+    VizCanvas *cv, const VizFont *f, const char *text, double *w, double *h)
+{
+    double lx, ly, lw, lh;
+    prepare(cv, f, text);
+    extents(cv, &lx, &ly, &lw, &lh);
+    if (w != NULL) {
+        *w = lw;
+    }
+    if (h != NULL) {
+        *h = lh;
+    }
+}
+
+void viz_text(VizCanvas *cv,
+              const VizFont *f,
+              double x,
+              double y,
+              int anchor,
+              const char *role,
+              const char *text,
+              VizRect *out)
+{
+    g_return_if_fail(cv != NULL && f != NULL && text != NULL);
+    double lx, ly, lw, lh;
+    prepare(cv, f, text);
+    extents(cv, &lx, &ly, &lw, &lh);
+    int hz = anchor & 3;
+    int vt = anchor & 12;
+    double left = hz == VIZ_CENTER ? x - lw / 2 : hz == VIZ_RIGHT ? x - lw : x;
+    double top = vt == VIZ_MIDDLE ? y - lh / 2 : vt == VIZ_BOTTOM ? y - lh : y;
+    cairo_t *cr = cv->cr;
+    viz_set_color(cr, f->color, 1.0);
+    cairo_move_to(cr, left - lx, top - ly);
+    pango_cairo_show_layout(cr, cv->layout);
+    cairo_new_path(cr);
+    VizRect r = { left, top, lw, lh };
+    record(cv, VIZ_ITEM_TEXT, role, text, &r,
+           pango_layout_is_ellipsized(cv->layout));
+    if (out != NULL) {
+        *out = r;
+    }
+}
+
+void viz_text_vertical(VizCanvas *cv,
+                       const VizFont *f,
+                       double x,
+                       double y,
+                       const char *role,
+                       const char *text)
+{
+    double lx, ly, lw, lh;
+    prepare(cv, f, text);
+    extents(cv, &lx, &ly, &lw, &lh);
+    cairo_t *cr = cv->cr;
+    cairo_save(cr);
+    cairo_translate(cr, x, y);
+    cairo_rotate(cr, -G_PI / 2);
+    pango_cairo_update_layout(cr, cv->layout);
+    viz_set_color(cr, f->color, 1.0);
+    cairo_move_to(cr, -lw / 2 - lx, -lh / 2 - ly);
+    pango_cairo_show_layout(cr, cv->layout);
+    cairo_new_path(cr);
+    cairo_restore(cr);
+    pango_cairo_update_layout(cr, cv->layout);
+    VizRect r = { x - lh / 2, y - lw / 2, lh, lw };
+    record(cv, VIZ_ITEM_TEXT, role, text, &r,
+           pango_layout_is_ellipsized(cv->layout));
+}
+
+/* ---- shapes -------------------------------------------------------------- */
+
+void viz_rounded_rect(cairo_t *cr, const VizRect *r, double radius)
+{
+    double rad = MIN(radius, MIN(r->w, r->h) / 2);
+    double x = r->x, y = r->y, w = r->w, h = r->h;
+    cairo_new_sub_path(cr);
+    cairo_arc(cr, x + w - rad, y + rad, rad, -G_PI / 2, 0);
+    cairo_arc(cr, x + w - rad, y + h - rad, rad, 0, G_PI / 2);
+    cairo_arc(cr, x + rad, y + h - rad, rad, G_PI / 2, G_PI);
+    cairo_arc(cr, x + rad, y + rad, rad, G_PI, 3 * G_PI / 2);
+    cairo_close_path(cr);
+}
+
+void viz_step_badge(VizCanvas *cv,
+                    double cx,
+                    double cy,
+                    double radius,
+                    guint step,
+                    VizColor fill)
+{
+    cairo_t *cr = cv->cr;
+    cairo_new_path(cr);
+    cairo_arc(cr, cx, cy, radius, 0, 2 * G_PI);
+    viz_set_color(cr, fill, 1.0);
+    cairo_fill(cr);
+    char num[8];
+    g_snprintf(num, sizeof num, "%u", step);
+    char name[16];
+    g_snprintf(name, sizeof name, "step %u", step);
+    VizRect r = { cx - radius, cy - radius, 2 * radius, 2 * radius };
+    gint idx = record(cv, VIZ_ITEM_BOX, "step-badge", name, &r, FALSE);
+    viz_push_parent(cv, idx);
+    VizFont f = { .size = radius * 1.15, .bold = TRUE, .color = VIZ_PAPER };
+    viz_text(cv, &f, cx, cy, VIZ_CENTER | VIZ_MIDDLE, "step", num, NULL);
+    viz_pop_parent(cv);
+}
+
+void viz_arrow_head(
+    cairo_t *cr, double x, double y, double dx, double dy, double size)
+{
+    double len = hypot(dx, dy);
+    if (len <= 0) {
+        return;
+    }
+    dx /= len;
+    dy /= len;
+    cairo_new_path(cr);
+    cairo_move_to(cr, x, y);
+    cairo_line_to(cr, x - size * dx + size * 0.5 * dy,
+                  y - size * dy - size * 0.5 * dx);
+    cairo_line_to(cr, x - size * dx - size * 0.5 * dy,
+                  y - size * dy + size * 0.5 * dx);
+    cairo_close_path(cr);
+    cairo_fill(cr);
+}
+
+/* ---- numbers and ticks --------------------------------------------------- */
+
+void viz_format_count(guint64 n, char *buf, gsize size)
+{
+    char digits[32];
+    g_snprintf(digits, sizeof digits, "%" G_GUINT64_FORMAT, n);
+    gsize len = strlen(digits);
+    GString *s = g_string_sized_new(len + len / 3);
+    for (gsize i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0) {
+            g_string_append_c(s, ',');
+        }
+        g_string_append_c(s, digits[i]);
+    }
+    g_strlcpy(buf, s->str, size);
+    g_string_free(s, TRUE);
+}
+
+/* @v with @decimals, trailing zeros kept (ticks line up), and thousands
+ * separators in the integer part. */
+static void format_fixed(double v, int decimals, char *buf, gsize size)
+{
+    char tmp[64];
+    g_snprintf(tmp, sizeof tmp, "%.*f", decimals, fabs(v));
+    if (strcmp(tmp, "0") == 0 || strspn(tmp, "0.") == strlen(tmp)) {
+        v = 0; /* no "-0" */
+    }
+    char *dot = strchr(tmp, '.');
+    gsize ilen = dot != NULL ? (gsize)(dot - tmp) : strlen(tmp);
+    GString *s = g_string_new(v < 0 ? "-" : "");
+    for (gsize i = 0; i < ilen; i++) {
+        if (i > 0 && (ilen - i) % 3 == 0) {
+            g_string_append_c(s, ',');
+        }
+        g_string_append_c(s, tmp[i]);
+    }
+    if (dot != NULL) {
+        g_string_append(s, dot);
+    }
+    g_strlcpy(buf, s->str, size);
+    g_string_free(s, TRUE);
+}
+
+/* Three significant digits, no trailing zeros. */
+static void format_sig3(double v, char *buf, gsize size)
+{
+    int decimals = v >= 100 ? 0 : v >= 10 ? 1 : v >= 1 ? 2 : 3;
+    char tmp[64];
+    g_snprintf(tmp, sizeof tmp, "%.*f", decimals, v);
+    if (strchr(tmp, '.') != NULL) {
+        gsize n = strlen(tmp);
+        while (n > 0 && tmp[n - 1] == '0') {
+            tmp[--n] = '\0';
+        }
+        if (n > 0 && tmp[n - 1] == '.') {
+            tmp[--n] = '\0';
+        }
+    }
+    g_strlcpy(buf, tmp, size);
+}
+
+void viz_format_ms(double ms, char *buf, gsize size)
+{
+    char num[48];
+    if (ms <= 0) {
+        g_strlcpy(buf, "0 ms", size);
+    } else if (ms < 1.0) {
+        format_sig3(ms * 1000.0, num, sizeof num);
+        g_snprintf(buf, size, "%s µs", num);
+    } else if (ms < 1000.0) {
+        format_sig3(ms, num, sizeof num);
+        g_snprintf(buf, size, "%s ms", num);
+    } else {
+        format_sig3(ms / 1000.0, num, sizeof num);
+        g_snprintf(buf, size, "%s s", num);
+    }
+}
+
+void viz_format_share(double fraction, char *buf, gsize size)
+{
+    double pct = fraction * 100.0;
+    if (pct <= 0) {
+        g_strlcpy(buf, "0%", size);
+    } else if (pct < 0.01) {
+        g_strlcpy(buf, "<0.01%", size);
+    } else if (pct >= 10) {
+        g_snprintf(buf, size, "%.0f%%", pct);
+    } else if (pct >= 1) {
+        g_snprintf(buf, size, "%.1f%%", pct);
+    } else {
+        /* Two significant digits: 0.53%, 0.016%. */
+        int decimals = 1 - (int)floor(log10(pct));
+        g_snprintf(buf, size, "%.*f%%", decimals, pct);
+    }
+}
+
+/* The round step (1, 2 or 5 x 10^k) nearest to @raw (Heckbert, "Nice
+ * numbers for graph labels", Graphics Gems, 1990). */
+static double nice_step(double raw)
+{
+    double p = pow(10.0, floor(log10(raw)));
+    double m = raw / p;
+    double step = m < 1.5 ? 1.0 : m < 3.0 ? 2.0 : m < 7.0 ? 5.0 : 10.0;
+    return step * p;
+}
+
+GArray *viz_ticks_linear(double *lo, double *hi, guint target)
+{
+    GArray *ticks = g_array_new(FALSE, TRUE, sizeof(VizTick));
+    double a = *lo, b = *hi;
+    if (!(b > a)) {
+        b = a + 1.0;
+    }
+    double step = nice_step((b - a) / MAX(target, 2));
+    double first = floor(a / step + 1e-9) * step;
+    double last = ceil(b / step - 1e-9) * step;
+    int decimals = step >= 1.0 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    guint n = (guint)llround((last - first) / step);
+    for (guint i = 0; i <= n; i++) {
+        VizTick t = { .v = first + step * i, .major = TRUE };
+        format_fixed(t.v, decimals, t.label, sizeof t.label);
+        g_array_append_val(ticks, t);
+    }
+    *lo = first;
+    *hi = last;
+    return ticks;
+}
+
+GArray *viz_ticks_log_ms(double *lo, double *hi)
+{
+    GArray *ticks = g_array_new(FALSE, TRUE, sizeof(VizTick));
+    double a = MAX(*lo, 1e-6), b = MAX(*hi, a * 10.0);
+    int e0 = (int)floor(log10(a) + 1e-9);
+    int e1 = (int)ceil(log10(b) - 1e-9);
+    if (e1 <= e0) {
+        e1 = e0 + 1;
+    }
+    gboolean label_minor = e1 - e0 <= 2;
+    for (int e = e0; e <= e1; e++) {
+        static const double mult[] = { 1, 2, 5 };
+        for (guint m = 0; m < G_N_ELEMENTS(mult); m++) {
+            if (e == e1 && m > 0) {
+                break;
+            }
+            VizTick t = { .v = mult[m] * pow(10.0, e), .major = m == 0 };
+            if (t.major || label_minor) {
+                viz_format_ms(t.v, t.label, sizeof t.label);
+            }
+            g_array_append_val(ticks, t);
+        }
+    }
+    *lo = pow(10.0, e0);
+    *hi = pow(10.0, e1);
+    return ticks;
+}
+
+/* ---- reading results.json ------------------------------------------------ */
+
+static JsonNode *json_member(JsonObject *o, const char *key, JsonNodeType type)
+{
+    if (o == NULL || !json_object_has_member(o, key)) {
+        return NULL;
+    }
+    JsonNode *n = json_object_get_member(o, key);
+    return JSON_NODE_TYPE(n) == type ? n : NULL;
+}
+
+JsonObject *viz_json_object(JsonObject *o, const char *key)
+{
+    JsonNode *n = json_member(o, key, JSON_NODE_OBJECT);
+    return n != NULL ? json_node_get_object(n) : NULL;
+}
+
+JsonArray *viz_json_array(JsonObject *o, const char *key)
+{
+    JsonNode *n = json_member(o, key, JSON_NODE_ARRAY);
+    return n != NULL ? json_node_get_array(n) : NULL;
+}
+
+double viz_json_node_number(JsonNode *n)
+{
+    if (n == NULL || JSON_NODE_TYPE(n) != JSON_NODE_VALUE) {
+        return 0.0;
+    }
+    GType t = json_node_get_value_type(n);
+    if (t == G_TYPE_INT64) {
+        return (double)json_node_get_int(n);
+    }
+    if (t == G_TYPE_DOUBLE) {
+        return json_node_get_double(n);
+    }
+    return 0.0;
+}
+
+double viz_json_number(JsonObject *o, const char *key)
+{
+    return viz_json_node_number(json_member(o, key, JSON_NODE_VALUE));
+}
+
+const char *viz_json_string(JsonObject *o, const char *key)
+{
+    JsonNode *n = json_member(o, key, JSON_NODE_VALUE);
+    if (n == NULL || json_node_get_value_type(n) != G_TYPE_STRING) {
+        return NULL;
+    }
+    return json_node_get_string(n);
+}
+
+JsonObject *viz_json_element_object(JsonArray *a, guint i)
+{
+    if (a == NULL || i >= json_array_get_length(a)) {
+        return NULL;
+    }
+    JsonNode *n = json_array_get_element(a, i);
+    return JSON_NODE_TYPE(n) == JSON_NODE_OBJECT ? json_node_get_object(n)
+                                                 : NULL;
+}
+
+guint64 viz_json_count_of(JsonObject *o, const char *key)
+{
+    double v = viz_json_number(viz_json_object(o, key), "count");
+    return v > 0 ? (guint64)v : 0;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static cairo_status_t
+append_bytes(void *closure, const unsigned char *data, unsigned int len)
+{
+    g_byte_array_append(closure, data, len);
+    return CAIRO_STATUS_SUCCESS;
+}
+
+typedef struct {
+    GHashTable *ids; /* cairo's number (string) -> ours (GUINT) */
+} Renumber;
+
+static gboolean renumber_one(const GMatchInfo *m, GString *out, gpointer data)
+{
+    Renumber *rn = data;
+    g_autofree char *lead = g_match_info_fetch(m, 1);
+    g_autofree char *num = g_match_info_fetch(m, 2);
+    gpointer ours = g_hash_table_lookup(rn->ids, num);
+    if (ours == NULL) {
+        ours = GUINT_TO_POINTER(g_hash_table_size(rn->ids) + 1);
+        g_hash_table_insert(rn->ids, g_steal_pointer(&num), ours);
+    }
+    g_string_append_printf(out, "%ssurface%u", lead, GPOINTER_TO_UINT(ours));
+    return FALSE;
+}
+
+/* cairo 1.16 names SVG groups "surface<N>" after a process-wide counter of
+ * surfaces, so the same picture drawn twice in one process (or after other
+ * pictures) would differ. Renumber them in order of appearance: same input,
+ * same bytes, whatever was drawn before. */
+static void svg_renumber(GByteArray *svg)
+{
+    static GRegex *re = NULL;
+    if (g_once_init_enter(&re)) {
+        GRegex *r =
+            g_regex_new("(id=\"|#)surface([0-9]+)", G_REGEX_OPTIMIZE, 0, NULL);
+        g_once_init_leave(&re, r);
+    }
+    Renumber rn = { g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                          NULL) };
+    g_autofree char *out =
+        g_regex_replace_eval(re, (const char *)svg->data, (gssize)svg->len, 0,
+                             0, renumber_one, &rn, NULL);
+    g_hash_table_unref(rn.ids);
+    if (out != NULL) {
+        g_byte_array_set_size(svg, 0);
+        g_byte_array_append(svg, (const guint8 *)out, (guint)strlen(out));
+    }
+}
+
+/* Puts <title> and <desc> right after the root <svg ...> tag: the strings
+ * become searchable and screen readers announce the picture. */
+static void svg_add_text(GByteArray *svg, const GPtrArray *items)
+{
+    const char *title = NULL;
+    GString *desc = g_string_new(NULL);
+    for (guint i = 0; i < items->len; i++) {
+        const VizItem *it = g_ptr_array_index(items, i);
+        if (it->kind != VIZ_ITEM_TEXT || it->text[0] == '\0') {
+            continue;
+        }
+        if (title == NULL && strcmp(it->role, "title") == 0) {
+            title = it->text;
+        }
+        g_autofree char *esc = g_markup_escape_text(it->text, -1);
+        g_string_append_printf(desc, "%s\n", esc);
+    }
+    g_autofree char *esc_title =
+        g_markup_escape_text(title != NULL ? title : "", -1);
+    g_autofree char *block = g_strdup_printf(
+        "\n<title>%s</title>\n<desc>\n%s</desc>", esc_title, desc->str);
+    g_string_free(desc, TRUE);
+    /* The root element is the first "<svg" after the XML declaration. */
+    const char *text = (const char *)svg->data;
+    gsize len = svg->len;
+    const char *root = g_strstr_len(text, (gssize)len, "<svg");
+    const char *end =
+        root != NULL ? memchr(root, '>', len - (gsize)(root - text)) : NULL;
+    if (end == NULL) {
+        return;
+    }
+    gsize at = (gsize)(end - text) + 1;
+    g_autoptr(GByteArray) rest = g_byte_array_new();
+    g_byte_array_append(rest, svg->data + at, (guint)(len - at));
+    g_byte_array_set_size(svg, (guint)at);
+    g_byte_array_append(svg, (const guint8 *)block, (guint)strlen(block));
+    g_byte_array_append(svg, rest->data, rest->len);
+}
+
+void viz_fonts_release(void)
+{
+    pango_cairo_font_map_set_default(NULL);
+    cairo_debug_reset_static_data();
+}
+
+/* LeakSanitizer calls this hook, when the program defines it, for the
+ * suppressions to apply (compiler-rt lsan_interface.h); other builds never
+ * call it. fontconfig 2.14 loses ~300 bytes parsing the system's font
+ * configuration, in the thread pango starts to load it: nothing that
+ * viz_fonts_release() or we could free. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libfontconfig.so\n";
+}
+
+/* ...and without a report of the suppression on every exit. */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+    return "print_suppressions=0";
+}
+
+/* ---- PNG ----------------------------------------------------------------
+ * cairo_surface_write_to_png() compresses at libpng's default zlib level
+ * with its default filters: 70 ms for a 1280x720 chart here, most of the
+ * time a chart takes. These pictures are flat colours, so the "Up" filter
+ * (each byte minus the one above) makes them mostly zeros, and zlib level 3
+ * then takes 20 ms for the same size of file. GZlibCompressor is GIO's
+ * zlib, which json-glib brings in. PNG spec: W3C, 2nd ed., 2003. */
+
+static guint32 crc_table[256];
+
+static gpointer crc_init(gpointer unused)
+{
+    for (guint32 n = 0; n < 256; n++) {
+        guint32 c = n;
+        for (int k = 0; k < 8; k++) {
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        crc_table[n] = c;
+    }
+    return NULL;
+}
+
+static guint32 crc_update(guint32 crc, const guint8 *p, gsize len)
+{
+    for (gsize i = 0; i < len; i++) {
+        crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    }
+    return crc;
+}
+
+static void put_be32(GByteArray *out, guint32 v)
+{
+    guint8 b[4] = { (guint8)(v >> 24), (guint8)(v >> 16), (guint8)(v >> 8),
+                    (guint8)v };
+    g_byte_array_append(out, b, 4);
+}
+
+static void
+png_chunk(GByteArray *out, const char *type, const guint8 *data, gsize len)
+{
+    put_be32(out, (guint32)len);
+    g_byte_array_append(out, (const guint8 *)type, 4);
+    if (len > 0) {
+        g_byte_array_append(out, data, (guint)len);
+    }
+    guint32 crc = crc_update(0xffffffffu, (const guint8 *)type, 4);
+    crc = crc_update(crc, data, len);
+    put_be32(out, crc ^ 0xffffffffu);
+}
+
+/* @img (an RGB24 image surface, flushed) as an 8-bit RGB PNG. */
+static gboolean
+png_encode(cairo_surface_t *img, GByteArray *out, GError **error)
+{
+    static GOnce once = G_ONCE_INIT;
+    g_once(&once, crc_init, NULL);
+    int w = cairo_image_surface_get_width(img);
+    int h = cairo_image_surface_get_height(img);
+    int stride = cairo_image_surface_get_stride(img);
+    const guint8 *px = cairo_image_surface_get_data(img);
+    gsize row = 1 + 3 * (gsize)w;
+    g_autofree guint8 *raw = g_malloc(row * (gsize)h);
+    g_autofree guint8 *prev = g_malloc0(3 * (gsize)w);
+    g_autofree guint8 *cur = g_malloc(3 * (gsize)w);
+    for (int y = 0; y < h; y++) {
+        const guint32 *src = (const guint32 *)(px + (gsize)y * stride);
+        for (int x = 0; x < w; x++) {
+            guint32 p = src[x]; /* 0x00RRGGBB, native endian */
+            cur[3 * x] = (guint8)(p >> 16);
+            cur[3 * x + 1] = (guint8)(p >> 8);
+            cur[3 * x + 2] = (guint8)p;
+        }
+        guint8 *o = raw + (gsize)y * row;
+        o[0] = 2; /* filter type Up */
+        for (gsize i = 0; i < 3 * (gsize)w; i++) {
+            o[1 + i] = (guint8)(cur[i] - prev[i]);
+        }
+        guint8 *t = prev;
+        prev = cur;
+        cur = t;
+    }
+    g_autoptr(GZlibCompressor) z =
+        g_zlib_compressor_new(G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 3);
+    g_autoptr(GByteArray) idat = g_byte_array_sized_new((guint)(row * h / 16));
+    gsize in_off = 0, total = row * (gsize)h;
+    guint8 buf[65536];
+    for (;;) {
+        gsize nread = 0, nwritten = 0;
+        GConverterResult res = g_converter_convert(
+            G_CONVERTER(z), raw + in_off, total - in_off, buf, sizeof buf,
+            G_CONVERTER_INPUT_AT_END, &nread, &nwritten, error);
+        if (res == G_CONVERTER_ERROR) {
+            return FALSE;
+        }
+        in_off += nread;
+        g_byte_array_append(idat, buf, (guint)nwritten);
+        if (res == G_CONVERTER_FINISHED) {
+            break;
+        }
+    }
+    static const guint8 sig[8] = {
+        0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'
+    };
+    g_byte_array_append(out, sig, 8);
+    guint8 ihdr[13] = { (guint8)(w >> 24),
+                        (guint8)(w >> 16),
+                        (guint8)(w >> 8),
+                        (guint8)w,
+                        (guint8)(h >> 24),
+                        (guint8)(h >> 16),
+                        (guint8)(h >> 8),
+                        (guint8)h,
+                        8, /* bits per sample */
+                        2, /* colour type: RGB */
+                        0,
+                        0,
+                        0 }; /* deflate, adaptive filters, no interlace */
+    png_chunk(out, "IHDR", ihdr, sizeof ihdr);
+    png_chunk(out, "IDAT", idat->data, idat->len);
+    png_chunk(out, "IEND", NULL, 0);
+    return TRUE;
+}
+
+GBytes *viz_render(VizFormat fmt,
+                   double width,
+                   double height,
+                   VizDrawFunc draw,
+                   gpointer data,
+                   GPtrArray **items,
+                   GError **error)
+{
+    g_return_val_if_fail(draw != NULL && width >= 1 && height >= 1, NULL);
+    int iw = (int)ceil(width), ih = (int)ceil(height);
+    g_autoptr(GByteArray) buf = g_byte_array_new();
+    cairo_surface_t *surf;
+    if (fmt == VIZ_FORMAT_SVG) {
+        surf = cairo_svg_surface_create_for_stream(append_bytes, buf, iw, ih);
+        /* SVG 1.1 in px: the file opens at the size it was drawn at. */
+        cairo_svg_surface_restrict_to_version(surf, CAIRO_SVG_VERSION_1_1);
+        cairo_svg_surface_set_document_unit(surf, CAIRO_SVG_UNIT_PX);
+    } else {
+        surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, iw, ih);
+    }
+    cairo_t *cr = cairo_create(surf);
+    viz_set_color(cr, VIZ_PAPER, 1.0);
+    cairo_paint(cr);
+    VizCanvas *cv = viz_canvas_new(cr, width, height);
+    draw(cv, data);
+    cairo_status_t st = cairo_status(cr);
+    GPtrArray *record_items = g_ptr_array_ref(cv->items);
+    viz_canvas_free(cv);
+    cairo_destroy(cr);
+    cairo_surface_flush(surf);
+    if (st == CAIRO_STATUS_SUCCESS) {
+        st = cairo_surface_status(surf);
+    }
+    GError *png_error = NULL;
+    gboolean png_ok = st != CAIRO_STATUS_SUCCESS || fmt != VIZ_FORMAT_PNG ||
+                      png_encode(surf, buf, &png_error);
+    cairo_surface_finish(surf);
+    if (st == CAIRO_STATUS_SUCCESS) {
+        st = cairo_surface_status(surf);
+    }
+    cairo_surface_destroy(surf);
+    if (st != CAIRO_STATUS_SUCCESS || !png_ok) {
+        g_set_error(error, VIZ_ERROR, VIZ_ERROR_CAIRO, "drawing failed: %s",
+                    png_ok ? cairo_status_to_string(st) : png_error->message);
+        g_clear_error(&png_error);
+        g_ptr_array_unref(record_items);
+        return NULL;
+    }
+    if (fmt == VIZ_FORMAT_SVG) {
+        svg_renumber(buf);
+        svg_add_text(buf, record_items);
+    }
+    if (items != NULL) {
+        *items = record_items;
+    } else {
+        g_ptr_array_unref(record_items);
+    }
+    return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+}
+
+gboolean viz_write(const char *path,
+                   double width,
+                   double height,
+                   VizDrawFunc draw,
+                   gpointer data,
+                   GPtrArray **items,
+                   GError **error)
+{
+    VizFormat fmt;
+    if (!viz_format_from_path(path, &fmt, error)) {
+        return FALSE;
+    }
+    g_autoptr(GBytes) bytes =
+        viz_render(fmt, width, height, draw, data, items, error);
+    if (bytes == NULL) {
+        return FALSE;
+    }
+    gsize len = 0;
+    const char *data_ = g_bytes_get_data(bytes, &len);
+    GError *werr = NULL;
+    /* A temporary file beside @path, then rename(2) over it. */
+    if (!g_file_set_contents(path, data_, (gssize)len, &werr)) {
+        g_set_error(error, VIZ_ERROR, VIZ_ERROR_WRITE, "cannot write %s: %s",
+                    path, werr->message);
+        g_error_free(werr);
+        if (items != NULL && *items != NULL) {
+            g_ptr_array_unref(*items);
+            *items = NULL;
+        }
+        return FALSE;
+    }
+    return TRUE;
+}
