@@ -6,12 +6,15 @@
 #include <string.h>
 
 #include "models/client.h"
+#include "models/replay.h"
 
 typedef struct {
     const TrafficSpec *ts; /* borrowed from the scenario */
     const char *name;      /* interned */
     Rng rng;               /* "client/<name>" */
     guint64 sent;          /* requests generated so far */
+    Replay *replay;        /* ARRIVAL_TRACE: its reader (owned), opened by
+                            * client_open_traces(); NULL otherwise */
 } Generator;
 
 struct _Client {
@@ -106,6 +109,9 @@ void client_free(Client *c)
     if (c == NULL) {
         return;
     }
+    for (guint i = 0; i < c->n_gens; i++) {
+        replay_free(c->gens[i].replay);
+    }
     g_free(c->gens);
     g_free(c);
 }
@@ -115,7 +121,10 @@ void client_start(Client *c)
     for (guint i = 0; i < c->n_gens; i++) {
         Generator *g = &c->gens[i];
         if (g->ts->arrival == ARRIVAL_TRACE) {
-            continue; /* replay is read by the trace reader */
+            if (g->replay != NULL) {
+                replay_start(g->replay); /* models/replay.c */
+            }
+            continue;
         }
         SimTime first = g->ts->start + next_gap(g);
         if (g->ts->arrival == ARRIVAL_CONSTANT) {
@@ -125,4 +134,29 @@ void client_start(Client *c)
             sim_schedule(c->w->engine, first, c->ev_arrival, i, NULL);
         }
     }
+}
+
+gboolean client_open_traces(Client *c, GError **error)
+{
+    for (guint i = 0; i < c->n_gens; i++) {
+        Generator *g = &c->gens[i];
+        if (g->ts->arrival != ARRIVAL_TRACE || g->replay != NULL) {
+            continue;
+        }
+        g->replay = replay_open(c->w, c->path, g->ts, error);
+        if (g->replay == NULL) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+gboolean client_pending(const Client *c)
+{
+    for (guint i = 0; i < c->n_gens; i++) {
+        if (c->gens[i].replay != NULL && replay_pending(c->gens[i].replay)) {
+            return TRUE;
+        }
+    }
+    return FALSE;
 }

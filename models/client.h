@@ -14,8 +14,15 @@ typedef struct _Client Client;
 
 Client *client_new(World *w, Path *p);
 void client_free(Client *c);
-/* Schedules the first arrival of every generator. */
+/* Opens the trace of every replayed traffic entry (models/replay.h), before
+ * client_start(); without it those entries send nothing. FALSE with a
+ * located error (SCENARIO_ERROR_IO: the file named at trace.file). */
+gboolean client_open_traces(Client *c, GError **error);
+/* Schedules the first arrival of every generator and opened trace. */
 void client_start(Client *c);
+/* Does a replayed trace still have arrivals to come? (A trace runs to its
+ * last line unless the scenario sets a duration, so the run goes on.) */
+gboolean client_pending(const Client *c);
 /* Fills @r from template @t (strings borrowed from the scenario). */
 void client_fill(Request *r, const TrafficSpec *ts, const RequestTemplate *t);
 

@@ -1,0 +1,720 @@
+/* accesslog.c: Istio's access-log line formats (T-1 TEXT, T-2 JSON), the
+ * TEXT tokenizer the replay reads with, and the `run --access-log` writer. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "models/accesslog.h"
+
+/* ---- the formats --------------------------------------------------------- */
+
+/* T-2 keys, indexed by AccessLogField (T-1 order). */
+static const char *const field_keys[ACCESS_LOG_N_FIELDS] = {
+    [ACCESS_LOG_START_TIME] = "start_time",
+    [ACCESS_LOG_METHOD] = "method",
+    [ACCESS_LOG_PATH] = "path",
+    [ACCESS_LOG_PROTOCOL] = "protocol",
+    [ACCESS_LOG_RESPONSE_CODE] = "response_code",
+    [ACCESS_LOG_RESPONSE_FLAGS] = "response_flags",
+    [ACCESS_LOG_RESPONSE_CODE_DETAILS] = "response_code_details",
+    [ACCESS_LOG_CONNECTION_TERMINATION_DETAILS] =
+        "connection_termination_details",
+    [ACCESS_LOG_UPSTREAM_TRANSPORT_FAILURE_REASON] =
+        "upstream_transport_failure_reason",
+    [ACCESS_LOG_BYTES_RECEIVED] = "bytes_received",
+    [ACCESS_LOG_BYTES_SENT] = "bytes_sent",
+    [ACCESS_LOG_DURATION] = "duration",
+    [ACCESS_LOG_UPSTREAM_SERVICE_TIME] = "upstream_service_time",
+    [ACCESS_LOG_X_FORWARDED_FOR] = "x_forwarded_for",
+    [ACCESS_LOG_USER_AGENT] = "user_agent",
+    [ACCESS_LOG_REQUEST_ID] = "request_id",
+    [ACCESS_LOG_AUTHORITY] = "authority",
+    [ACCESS_LOG_UPSTREAM_HOST] = "upstream_host",
+    [ACCESS_LOG_UPSTREAM_CLUSTER] = "upstream_cluster",
+    [ACCESS_LOG_UPSTREAM_LOCAL_ADDRESS] = "upstream_local_address",
+    [ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS] = "downstream_local_address",
+    [ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS] = "downstream_remote_address",
+    [ACCESS_LOG_REQUESTED_SERVER_NAME] = "requested_server_name",
+    [ACCESS_LOG_ROUTE_NAME] = "route_name",
+};
+
+/* The order T-2 lists the keys in (EnvoyJSONLogFormatIstio), which the
+ * JSON writer follows. */
+static const AccessLogField json_order[ACCESS_LOG_N_FIELDS] = {
+    ACCESS_LOG_START_TIME,
+    ACCESS_LOG_ROUTE_NAME,
+    ACCESS_LOG_METHOD,
+    ACCESS_LOG_PATH,
+    ACCESS_LOG_PROTOCOL,
+    ACCESS_LOG_RESPONSE_CODE,
+    ACCESS_LOG_RESPONSE_FLAGS,
+    ACCESS_LOG_RESPONSE_CODE_DETAILS,
+    ACCESS_LOG_CONNECTION_TERMINATION_DETAILS,
+    ACCESS_LOG_BYTES_RECEIVED,
+    ACCESS_LOG_BYTES_SENT,
+    ACCESS_LOG_DURATION,
+    ACCESS_LOG_UPSTREAM_SERVICE_TIME,
+    ACCESS_LOG_X_FORWARDED_FOR,
+    ACCESS_LOG_USER_AGENT,
+    ACCESS_LOG_REQUEST_ID,
+    ACCESS_LOG_AUTHORITY,
+    ACCESS_LOG_UPSTREAM_HOST,
+    ACCESS_LOG_UPSTREAM_CLUSTER,
+    ACCESS_LOG_UPSTREAM_LOCAL_ADDRESS,
+    ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS,
+    ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS,
+    ACCESS_LOG_REQUESTED_SERVER_NAME,
+    ACCESS_LOG_UPSTREAM_TRANSPORT_FAILURE_REASON,
+};
+
+/* T-1 after `[%START_TIME%] "%METHOD% %PATH% %PROTOCOL%" `: each operator
+ * and whether it stands in quotes; %ROUTE_NAME% follows as the rest of the
+ * line. Writer and tokenizer both walk this table, so they cannot drift. */
+static const struct {
+    AccessLogField field; /* the operator */
+    gboolean quoted;      /* written as "%OP%" */
+} text_tail[] = {
+    { ACCESS_LOG_RESPONSE_CODE, FALSE },
+    { ACCESS_LOG_RESPONSE_FLAGS, FALSE },
+    { ACCESS_LOG_RESPONSE_CODE_DETAILS, FALSE },
+    { ACCESS_LOG_CONNECTION_TERMINATION_DETAILS, FALSE },
+    { ACCESS_LOG_UPSTREAM_TRANSPORT_FAILURE_REASON, TRUE },
+    { ACCESS_LOG_BYTES_RECEIVED, FALSE },
+    { ACCESS_LOG_BYTES_SENT, FALSE },
+    { ACCESS_LOG_DURATION, FALSE },
+    { ACCESS_LOG_UPSTREAM_SERVICE_TIME, FALSE },
+    { ACCESS_LOG_X_FORWARDED_FOR, TRUE },
+    { ACCESS_LOG_USER_AGENT, TRUE },
+    { ACCESS_LOG_REQUEST_ID, TRUE },
+    { ACCESS_LOG_AUTHORITY, TRUE },
+    { ACCESS_LOG_UPSTREAM_HOST, TRUE },
+    { ACCESS_LOG_UPSTREAM_CLUSTER, FALSE },
+    { ACCESS_LOG_UPSTREAM_LOCAL_ADDRESS, FALSE },
+    { ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS, FALSE },
+    { ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS, FALSE },
+    { ACCESS_LOG_REQUESTED_SERVER_NAME, FALSE },
+};
+
+/* Fields the JSON format types as numbers (and the tokenizer checks). */
+static gboolean field_is_number(AccessLogField f)
+{
+    return f == ACCESS_LOG_RESPONSE_CODE || f == ACCESS_LOG_BYTES_RECEIVED ||
+           f == ACCESS_LOG_BYTES_SENT || f == ACCESS_LOG_DURATION;
+}
+
+gboolean access_log_format_parse(const char *name, AccessLogFormat *out)
+{
+    g_return_val_if_fail(out != NULL, FALSE);
+    if (g_strcmp0(name, "text") == 0) {
+        *out = ACCESS_LOG_TEXT;
+        return TRUE;
+    }
+    if (g_strcmp0(name, "json") == 0) {
+        *out = ACCESS_LOG_JSON;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+const char *access_log_field_key(AccessLogField f)
+{
+    g_return_val_if_fail(f < ACCESS_LOG_N_FIELDS, NULL);
+    return field_keys[f];
+}
+
+gint access_log_field_by_key(const char *key)
+{
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        if (strcmp(field_keys[i], key) == 0) {
+            return (gint)i;
+        }
+    }
+    return -1;
+}
+
+void access_log_fields_clear(AccessLogFields *a)
+{
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        g_clear_pointer(&a->f[i], g_free);
+    }
+}
+
+static gboolean is_digits(const char *s)
+{
+    if (s == NULL || *s == '\0') {
+        return FALSE;
+    }
+    for (; *s != '\0'; s++) {
+        if (!g_ascii_isdigit(*s)) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* A TEXT value: control characters become '_' (a line stays a line); an
+ * unquoted value also loses its blanks and is never empty, so that it
+ * stays one token. */
+static void put_text(GString *o, const char *v, gboolean quoted)
+{
+    if (v == NULL || (!quoted && *v == '\0')) {
+        g_string_append_c(o, '-');
+        return;
+    }
+    for (const char *p = v; *p != '\0'; p++) {
+        guchar c = (guchar)*p;
+        gboolean bad = c < 0x20 || c == 0x7f || (!quoted && c == ' ');
+        g_string_append_c(o, bad ? '_' : *p);
+    }
+}
+
+static void put_json_string(GString *o, const char *v)
+{
+    g_string_append_c(o, '"');
+    for (const char *p = v; *p != '\0'; p++) {
+        guchar c = (guchar)*p;
+        switch (c) {
+        case '"':
+            g_string_append(o, "\\\"");
+            break;
+        case '\\':
+            g_string_append(o, "\\\\");
+            break;
+        case '\n':
+            g_string_append(o, "\\n");
+            break;
+        case '\r':
+            g_string_append(o, "\\r");
+            break;
+        case '\t':
+            g_string_append(o, "\\t");
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                g_string_append_printf(o, "\\u%04x", c);
+            } else {
+                g_string_append_c(o, (char)c);
+            }
+        }
+    }
+    g_string_append_c(o, '"');
+}
+
+void access_log_append(GString *out,
+                       AccessLogFormat fmt,
+                       const AccessLogFields *a)
+{
+    g_return_if_fail(out != NULL && a != NULL);
+    if (fmt == ACCESS_LOG_JSON) {
+        g_string_append_c(out, '{');
+        for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+            AccessLogField f = json_order[i];
+            const char *v = a->f[f];
+            g_string_append_printf(out, "%s\"%s\":", i > 0 ? "," : "",
+                                   field_keys[f]);
+            if (v == NULL) {
+                g_string_append(out, "null");
+            } else if (field_is_number(f) && is_digits(v) &&
+                       (v[0] != '0' || v[1] == '\0')) {
+                g_string_append(out, v);
+            } else {
+                put_json_string(out, v);
+            }
+        }
+        g_string_append(out, "}\n");
+        return;
+    }
+    g_string_append_c(out, '[');
+    put_text(out, a->f[ACCESS_LOG_START_TIME], FALSE);
+    g_string_append(out, "] \"");
+    put_text(out, a->f[ACCESS_LOG_METHOD], FALSE);
+    g_string_append_c(out, ' ');
+    /* The tokenizer splits at the first and the last blank: a path may
+     * hold blanks. */
+    put_text(out, a->f[ACCESS_LOG_PATH], TRUE);
+    g_string_append_c(out, ' ');
+    put_text(out, a->f[ACCESS_LOG_PROTOCOL], FALSE);
+    g_string_append_c(out, '"');
+    for (guint i = 0; i < G_N_ELEMENTS(text_tail); i++) {
+        g_string_append_c(out, ' ');
+        if (text_tail[i].quoted) {
+            g_string_append_c(out, '"');
+        }
+        put_text(out, a->f[text_tail[i].field], text_tail[i].quoted);
+        if (text_tail[i].quoted) {
+            g_string_append_c(out, '"');
+        }
+    }
+    g_string_append_c(out, ' ');
+    /* The last field may hold blanks ("default/counter http[0]"). */
+    const char *route = a->f[ACCESS_LOG_ROUTE_NAME];
+    put_text(out, route != NULL && *route != '\0' ? route : NULL, TRUE);
+    g_string_append_c(out, '\n');
+}
+
+/* ---- the TEXT tokenizer -------------------------------------------------- */
+
+/* "-" is Envoy's unset. Returns: (transfer full) or NULL. */
+static char *value_or_null(const char *s, gsize n)
+{
+    if (n == 1 && s[0] == '-') {
+        return NULL;
+    }
+    return g_strndup(s, n);
+}
+
+static gboolean skip_blanks(const char **pp)
+{
+    if (**pp != ' ') {
+        return FALSE;
+    }
+    while (**pp == ' ') {
+        (*pp)++;
+    }
+    return TRUE;
+}
+
+/* A "..." field: it ends at the first '"' followed by a blank or the end. */
+static gboolean take_quoted(const char **pp, const char **start, gsize *len)
+{
+    const char *p = *pp;
+    if (*p != '"') {
+        return FALSE;
+    }
+    p++;
+    for (const char *q = p; *q != '\0'; q++) {
+        if (*q == '"' && (q[1] == ' ' || q[1] == '\0')) {
+            *start = p;
+            *len = (gsize)(q - p);
+            *pp = q + 1;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static gboolean take_word(const char **pp, const char **start, gsize *len)
+{
+    const char *p = *pp;
+    if (*p == '\0' || *p == ' ' || *p == '"') {
+        return FALSE;
+    }
+    const char *s = p;
+    while (*p != '\0' && *p != ' ') {
+        p++;
+    }
+    *start = s;
+    *len = (gsize)(p - s);
+    *pp = p;
+    return TRUE;
+}
+
+gboolean
+access_log_parse_text(const char *line, AccessLogFields *out, char **why)
+{
+    g_return_val_if_fail(line != NULL && out != NULL, FALSE);
+    memset(out, 0, sizeof *out);
+    gsize n = strlen(line);
+    while (n > 0 &&
+           (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) {
+        n--;
+    }
+    g_autofree char *copy = g_strndup(line, n);
+    const char *p = copy;
+    const char *s = NULL;
+    gsize len = 0;
+    const char *what = NULL;
+
+    /* [%START_TIME%] */
+    const char *close = *p == '[' ? strchr(p, ']') : NULL;
+    if (close == NULL) {
+        what = "does not start with [START_TIME]";
+        goto bad;
+    }
+    out->f[ACCESS_LOG_START_TIME] =
+        value_or_null(p + 1, (gsize)(close - p - 1));
+    p = close + 1;
+    /* "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" */
+    if (!skip_blanks(&p) || !take_quoted(&p, &s, &len)) {
+        what = "no quoted \"METHOD PATH PROTOCOL\" after the time";
+        goto bad;
+    }
+    {
+        const char *sp1 = memchr(s, ' ', len);
+        const char *sp2 = NULL;
+        for (const char *q = s + len; q > s; q--) {
+            if (q[-1] == ' ') {
+                sp2 = q - 1;
+                break;
+            }
+        }
+        if (sp1 == NULL || sp2 == sp1) {
+            what = "\"METHOD PATH PROTOCOL\" needs three parts";
+            goto bad;
+        }
+        out->f[ACCESS_LOG_METHOD] = value_or_null(s, (gsize)(sp1 - s));
+        out->f[ACCESS_LOG_PATH] =
+            value_or_null(sp1 + 1, (gsize)(sp2 - sp1 - 1));
+        out->f[ACCESS_LOG_PROTOCOL] =
+            value_or_null(sp2 + 1, (gsize)(s + len - sp2 - 1));
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(text_tail); i++) {
+        AccessLogField f = text_tail[i].field;
+        gboolean ok =
+            skip_blanks(&p) && (text_tail[i].quoted ? take_quoted(&p, &s, &len)
+                                                    : take_word(&p, &s, &len));
+        if (!ok) {
+            *why = g_strdup_printf("field %u (%s) missing or malformed", i + 5,
+                                   field_keys[f]);
+            access_log_fields_clear(out);
+            return FALSE;
+        }
+        out->f[f] = value_or_null(s, len);
+        if (field_is_number(f) && out->f[f] != NULL && !is_digits(out->f[f])) {
+            *why = g_strdup_printf("field %u (%s) is not a number: '%s'", i + 5,
+                                   field_keys[f], out->f[f]);
+            access_log_fields_clear(out);
+            return FALSE;
+        }
+    }
+    if (!skip_blanks(&p) || *p == '\0') {
+        what = "no ROUTE_NAME at the end of the line";
+        goto bad;
+    }
+    out->f[ACCESS_LOG_ROUTE_NAME] = value_or_null(p, strlen(p));
+    return TRUE;
+
+bad:
+    *why = g_strdup(what);
+    access_log_fields_clear(out);
+    return FALSE;
+}
+
+/* ---- times --------------------------------------------------------------- */
+
+/* Days since 1970-01-01 to a proleptic Gregorian date. Cite: H. Hinnant,
+ * "chrono-Compatible Low-Level Date Algorithms", civil_from_days(). */
+static void civil_from_days(gint64 z, gint64 *y, guint *m, guint *d)
+{
+    z += 719468;
+    gint64 era = (z >= 0 ? z : z - 146096) / 146097;
+    guint doe = (guint)(z - era * 146097);
+    guint yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    guint doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    guint mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (gint64)yoe + era * 400 + (*m <= 2 ? 1 : 0);
+}
+
+void access_log_format_time(gint64 unix_ms, char *buf, gsize len)
+{
+    gint64 secs = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
+    gint64 ms = unix_ms - secs * 1000;
+    gint64 days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    gint64 sod = secs - days * 86400;
+    gint64 y = 0;
+    guint m = 0, d = 0;
+    civil_from_days(days, &y, &m, &d);
+    g_snprintf(buf, len,
+               "%04" G_GINT64_FORMAT "-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d,
+               (guint)(sod / 3600), (guint)(sod / 60 % 60), (guint)(sod % 60),
+               (guint)ms);
+}
+
+/* ---- the writer ---------------------------------------------------------- */
+
+struct _AccessLog {
+    FILE *fp;            /* the temporary file, NULL once closed */
+    char *path;          /* where it goes in the end */
+    char *tmp;           /* "<path>.tmp", written meanwhile */
+    AccessLogFormat fmt; /* TEXT or JSON */
+    const World *w;      /* borrowed: addresses, the seed */
+    GString *line;       /* reused for every line */
+    guint64 n;           /* lines written */
+    int write_errno;     /* first write error, 0: none */
+    /* Scratch for the values of one line (access_log_fields_for()). */
+    char start[40];       /* %START_TIME% */
+    char code[16];        /* %RESPONSE_CODE% */
+    char duration[24];    /* %DURATION% */
+    char service[24];     /* upstream service time */
+    char request_id[40];  /* generated x-request-id */
+    char up_host[64];     /* %UPSTREAM_HOST% */
+    char up_local[64];    /* %UPSTREAM_LOCAL_ADDRESS% */
+    char down_local[64];  /* %DOWNSTREAM_LOCAL_ADDRESS% */
+    char down_remote[64]; /* %DOWNSTREAM_REMOTE_ADDRESS% */
+    char termination[48]; /* the simulator's failure note */
+};
+
+AccessLog *access_log_open(const char *path,
+                           AccessLogFormat fmt,
+                           const World *w,
+                           GError **error)
+{
+    g_return_val_if_fail(path != NULL && w != NULL, NULL);
+    g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+    FILE *fp = g_fopen(tmp, "wb");
+    if (fp == NULL) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "cannot create access log %s: %s", tmp, g_strerror(e));
+        return NULL;
+    }
+    AccessLog *al = g_new0(AccessLog, 1);
+    al->fp = fp;
+    al->path = g_strdup(path);
+    al->tmp = g_steal_pointer(&tmp);
+    al->fmt = fmt;
+    al->w = w;
+    al->line = g_string_sized_new(512);
+    return al;
+}
+
+/* SplitMix64 (Steele, Lea, Flood 2014): a mixer for request ids. */
+static guint64 splitmix64(guint64 *x)
+{
+    guint64 z = (*x += G_GUINT64_CONSTANT(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* Envoy makes an x-request-id (a UUID v4) when the client sent none; ours
+ * is a function of the seed and the request id, so runs repeat. */
+static void make_request_id(guint64 seed, guint64 id, char *buf, gsize len)
+{
+    guint64 x = seed ^ (id * G_GUINT64_CONSTANT(0xd1342543de82ef95));
+    guint64 a = splitmix64(&x);
+    guint64 b = splitmix64(&x);
+    g_snprintf(buf, len, "%08x-%04x-4%03x-%04x-%012" G_GINT64_MODIFIER "x",
+               (guint)(a >> 32), (guint)(a >> 16) & 0xffff, (guint)a & 0xfff,
+               (guint)(0x8000 | ((b >> 48) & 0x3fff)),
+               b & G_GUINT64_CONSTANT(0xffffffffffff));
+}
+
+/* The port Envoy connected to on @pod for @c: the Service's targetPort,
+ * by number or by the container port's name. */
+static gint upstream_port(const GatewayCluster *c, const K8sPod *pod)
+{
+    const K8sServicePort *sp = c->service_port;
+    if (sp == NULL) {
+        return c->port;
+    }
+    if (sp->target_port > 0) {
+        return sp->target_port;
+    }
+    for (guint i = 0; sp->target_port_name != NULL && pod != NULL &&
+                      i < pod->spec.containers->len;
+         i++) {
+        const K8sContainer *k = g_ptr_array_index(pod->spec.containers, i);
+        for (guint j = 0; k->ports != NULL && j < k->ports->len; j++) {
+            const K8sContainerPort *cp =
+                &g_array_index(k->ports, K8sContainerPort, j);
+            if (g_strcmp0(cp->name, sp->target_port_name) == 0) {
+                return cp->port;
+            }
+        }
+    }
+    return sp->port;
+}
+
+/* %RESPONSE_CODE_DETAILS% for what ended the request (Envoy's
+ * StreamInfo::ResponseCodeDetails values); NULL where we are not sure. */
+static const char *code_details(const RequestOutcome *o)
+{
+    if (o->kind != OUTCOME_RESPONSE) {
+        return NULL;
+    }
+    if (!o->from_gateway) {
+        return "via_upstream";
+    }
+    const char *f = o->flags != NULL ? o->flags : "-";
+    if (strcmp(f, "NR") == 0) {
+        return "route_not_found";
+    }
+    if (strcmp(f, "NC") == 0) {
+        return "cluster_not_found";
+    }
+    if (g_str_has_suffix(f, "UH")) {
+        return "no_healthy_upstream";
+    }
+    if (g_str_has_suffix(f, "UF")) {
+        return "upstream_reset_before_response_started{connection_failure}";
+    }
+    if (strcmp(f, "UT") == 0) {
+        return "response_timeout";
+    }
+    if (g_str_has_suffix(f, "FI")) {
+        return "fault_filter_abort";
+    }
+    return NULL;
+}
+
+void access_log_fields_for(AccessLog *al, const Request *r, AccessLogFields *a)
+{
+    const World *w = al->w;
+    const RequestOutcome *o = &r->out;
+    gboolean http = r->scheme == URL_HTTP || r->scheme == URL_HTTPS;
+    memset(a, 0, sizeof *a);
+    /* The writer only borrows: the strings stay the request's and ours. */
+#define SET(field, value) (a->f[(field)] = (char *)(value))
+
+    /* START_TIME: when the client sent it (replay sends it then again). */
+    access_log_format_time(ACCESS_LOG_EPOCH_UNIX * 1000 + o->sent / SIM_MS,
+                           al->start, sizeof al->start);
+    SET(ACCESS_LOG_START_TIME, al->start);
+    if (http) {
+        gboolean h2 = r->has_dec && g_strcmp0(r->dec.alpn, "h2") == 0;
+        SET(ACCESS_LOG_METHOD, r->method);
+        SET(ACCESS_LOG_PATH, r->path);
+        SET(ACCESS_LOG_PROTOCOL, h2 ? "HTTP/2" : "HTTP/1.1");
+        SET(ACCESS_LOG_AUTHORITY, r->authority);
+    }
+    g_snprintf(al->code, sizeof al->code, "%d",
+               o->kind == OUTCOME_RESPONSE ? o->status : 0);
+    SET(ACCESS_LOG_RESPONSE_CODE, al->code);
+    SET(ACCESS_LOG_RESPONSE_FLAGS, o->flags != NULL ? o->flags : "-");
+    SET(ACCESS_LOG_RESPONSE_CODE_DETAILS, code_details(o));
+    if (o->kind == OUTCOME_FAILURE) {
+        /* Our note (Envoy would not have logged a request that never
+         * reached it): which step ended it and why. */
+        g_snprintf(al->termination, sizeof al->termination, "sim_step%u_%s",
+                   o->step, fail_reason_name(o->reason));
+        SET(ACCESS_LOG_CONNECTION_TERMINATION_DETAILS, al->termination);
+    }
+    SET(ACCESS_LOG_BYTES_RECEIVED, "0");
+    SET(ACCESS_LOG_BYTES_SENT, "0");
+    g_snprintf(al->duration, sizeof al->duration, "%" G_GINT64_FORMAT,
+               (o->done - o->sent) / SIM_MS);
+    SET(ACCESS_LOG_DURATION, al->duration);
+    if (http && o->kind == OUTCOME_RESPONSE && !o->from_gateway) {
+        SimTime t = o->phase[PHASE_UPSTREAM] + o->phase[PHASE_APP_QUEUE] +
+                    o->phase[PHASE_APP_SERVICE];
+        g_snprintf(al->service, sizeof al->service, "%" G_GINT64_FORMAT,
+                   t / SIM_MS);
+        SET(ACCESS_LOG_UPSTREAM_SERVICE_TIME, al->service);
+    }
+    if (http) {
+        SET(ACCESS_LOG_X_FORWARDED_FOR,
+            kv_list_get(r->headers, "x-forwarded-for"));
+        SET(ACCESS_LOG_USER_AGENT, kv_list_get(r->headers, "user-agent"));
+        const char *rid = kv_list_get(r->headers, "x-request-id");
+        if (rid == NULL) {
+            make_request_id(w->seed, r->id, al->request_id,
+                            sizeof al->request_id);
+            rid = al->request_id;
+        }
+        SET(ACCESS_LOG_REQUEST_ID, rid);
+    }
+    gboolean at_gateway = o->step >= 5;
+    const PodState *gw = at_gateway ? &w->pods[r->gw_pod] : NULL;
+    if (r->app_pod >= 0 && gw != NULL && r->has_dec && r->dec.cluster != NULL) {
+        const K8sPod *pod = w->pods[r->app_pod].pod;
+        g_snprintf(al->up_host, sizeof al->up_host, "%s:%d", pod->ip,
+                   upstream_port(r->dec.cluster, pod));
+        SET(ACCESS_LOG_UPSTREAM_HOST, al->up_host);
+        /* An ephemeral port of Linux's default range, from the id. */
+        g_snprintf(al->up_local, sizeof al->up_local, "%s:%u", gw->pod->ip,
+                   (guint)(32768 + r->id % 28232));
+        SET(ACCESS_LOG_UPSTREAM_LOCAL_ADDRESS, al->up_local);
+    }
+    SET(ACCESS_LOG_UPSTREAM_CLUSTER, o->cluster);
+    if (gw != NULL) {
+        g_snprintf(al->down_local, sizeof al->down_local, "%s:%d", gw->pod->ip,
+                   r->gw_port);
+    } else if (r->node_port != 0) {
+        g_snprintf(al->down_local, sizeof al->down_local, "%s:%d",
+                   w->nodes[r->node].node->ip, r->node_port);
+    } else {
+        g_snprintf(al->down_local, sizeof al->down_local, "%s:%d",
+                   ACCESS_LOG_LB_ADDRESS, r->lb_port);
+    }
+    SET(ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS, al->down_local);
+    if (r->client_ip[0] != '\0') {
+        g_snprintf(al->down_remote, sizeof al->down_remote, "%s:%u",
+                   r->client_ip, (guint)(32768 + (r->id * 7919) % 28232));
+        SET(ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS, al->down_remote);
+    }
+    SET(ACCESS_LOG_REQUESTED_SERVER_NAME, r->sni);
+    SET(ACCESS_LOG_ROUTE_NAME, o->route);
+#undef SET
+}
+
+void access_log_write(AccessLog *al, const Request *r)
+{
+    g_return_if_fail(al != NULL && r != NULL && al->fp != NULL);
+    AccessLogFields a;
+    access_log_fields_for(al, r, &a);
+    g_string_truncate(al->line, 0);
+    access_log_append(al->line, al->fmt, &a);
+    if (fwrite(al->line->str, 1, al->line->len, al->fp) != al->line->len &&
+        al->write_errno == 0) {
+        al->write_errno = errno != 0 ? errno : EIO;
+    }
+    al->n++;
+}
+
+void access_log_on_done(const Request *r, gpointer al)
+{
+    access_log_write(al, r);
+}
+
+guint64 access_log_n_lines(const AccessLog *al)
+{
+    return al->n;
+}
+
+static void writer_free(AccessLog *al)
+{
+    g_free(al->path);
+    g_free(al->tmp);
+    g_string_free(al->line, TRUE);
+    g_free(al);
+}
+
+gboolean access_log_close(AccessLog *al, GError **error)
+{
+    g_return_val_if_fail(al != NULL, FALSE);
+    int e = al->write_errno;
+    if (fflush(al->fp) != 0 && e == 0) {
+        e = errno;
+    }
+    if (fclose(al->fp) != 0 && e == 0) {
+        e = errno;
+    }
+    al->fp = NULL;
+    if (e == 0 && g_rename(al->tmp, al->path) != 0) {
+        e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "cannot rename %s to %s: %s", al->tmp, al->path,
+                    g_strerror(e));
+        g_remove(al->tmp);
+        writer_free(al);
+        return FALSE;
+    }
+    if (e != 0) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "cannot write access log %s: %s", al->tmp, g_strerror(e));
+        g_remove(al->tmp);
+        writer_free(al);
+        return FALSE;
+    }
+    writer_free(al);
+    return TRUE;
+}
+
+void access_log_discard(AccessLog *al)
+{
+    if (al == NULL) {
+        return;
+    }
+    if (al->fp != NULL) {
+        fclose(al->fp);
+    }
+    g_remove(al->tmp);
+    writer_free(al);
+}

@@ -1,0 +1,504 @@
+/* test-accesslog.c: Istio's access-log formats (T-1 TEXT, T-2 JSON) through
+ * models/accesslog.h: exact fields of sample lines, format/parse round
+ * trips, %START_TIME% rendering, and the `run --access-log` writer. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+
+#include "models/accesslog.h"
+#include "models/runner.h"
+
+/* A gateway line as Istio's default TEXT format writes it (T-1), with a
+ * route name that holds a blank. */
+static const char *const SAMPLE_HTTP =
+    "[2024-05-01T12:00:00.123Z] \"GET /api/v1?x=1 HTTP/1.1\" 200 - "
+    "via_upstream - \"-\" 0 1234 15 14 \"203.0.113.7\" \"curl/8.4.0\" "
+    "\"6f1c2d3e-1111-4222-8333-444455556666\" \"counter.example.com\" "
+    "\"10.244.1.5:8080\" outbound|80||counter.default.svc.cluster.local "
+    "10.244.0.7:40112 10.244.0.7:8443 10.0.0.9:51234 counter.example.com "
+    "default/counter http[0]\n";
+
+/* A TCP connection: "- - -", response code 0, most fields unset. */
+static const char *const SAMPLE_TCP =
+    "[2024-05-01T12:00:01.000Z] \"- - -\" 0 - - - \"-\" 120 340 2045 - "
+    "\"-\" \"-\" \"-\" \"-\" \"10.244.2.3:3306\" "
+    "outbound|3306||mysql.default.svc.cluster.local 10.244.0.7:51000 "
+    "10.244.0.7:3306 10.0.0.9:40000 - -\r\n";
+
+static void test_text_sample_fields(void **state)
+{
+    AccessLogFields a;
+    g_autofree char *why = NULL;
+    assert_true(access_log_parse_text(SAMPLE_HTTP, &a, &why));
+    const char *want[ACCESS_LOG_N_FIELDS] = {
+        [ACCESS_LOG_START_TIME] = "2024-05-01T12:00:00.123Z",
+        [ACCESS_LOG_METHOD] = "GET",
+        [ACCESS_LOG_PATH] = "/api/v1?x=1",
+        [ACCESS_LOG_PROTOCOL] = "HTTP/1.1",
+        [ACCESS_LOG_RESPONSE_CODE] = "200",
+        [ACCESS_LOG_RESPONSE_CODE_DETAILS] = "via_upstream",
+        [ACCESS_LOG_BYTES_RECEIVED] = "0",
+        [ACCESS_LOG_BYTES_SENT] = "1234",
+        [ACCESS_LOG_DURATION] = "15",
+        [ACCESS_LOG_UPSTREAM_SERVICE_TIME] = "14",
+        [ACCESS_LOG_X_FORWARDED_FOR] = "203.0.113.7",
+        [ACCESS_LOG_USER_AGENT] = "curl/8.4.0",
+        [ACCESS_LOG_REQUEST_ID] = "6f1c2d3e-1111-4222-8333-444455556666",
+        [ACCESS_LOG_AUTHORITY] = "counter.example.com",
+        [ACCESS_LOG_UPSTREAM_HOST] = "10.244.1.5:8080",
+        [ACCESS_LOG_UPSTREAM_CLUSTER] =
+            "outbound|80||counter.default.svc.cluster.local",
+        [ACCESS_LOG_UPSTREAM_LOCAL_ADDRESS] = "10.244.0.7:40112",
+        [ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS] = "10.244.0.7:8443",
+        [ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS] = "10.0.0.9:51234",
+        [ACCESS_LOG_REQUESTED_SERVER_NAME] = "counter.example.com",
+        [ACCESS_LOG_ROUTE_NAME] = "default/counter http[0]",
+    };
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        if (g_strcmp0(a.f[i], want[i]) != 0) {
+            fail_msg("%s: got '%s', want '%s'", access_log_field_key(i),
+                     a.f[i] != NULL ? a.f[i] : "(unset)",
+                     want[i] != NULL ? want[i] : "(unset)");
+        }
+    }
+    access_log_fields_clear(&a);
+}
+
+static void test_text_tcp_sample_is_mostly_unset(void **state)
+{
+    AccessLogFields a;
+    g_autofree char *why = NULL;
+    assert_true(access_log_parse_text(SAMPLE_TCP, &a, &why));
+    assert_null(a.f[ACCESS_LOG_METHOD]);
+    assert_null(a.f[ACCESS_LOG_PATH]);
+    assert_null(a.f[ACCESS_LOG_PROTOCOL]);
+    assert_string_equal(a.f[ACCESS_LOG_RESPONSE_CODE], "0");
+    assert_null(a.f[ACCESS_LOG_RESPONSE_FLAGS]);
+    assert_null(a.f[ACCESS_LOG_AUTHORITY]);
+    assert_string_equal(a.f[ACCESS_LOG_DURATION], "2045");
+    assert_string_equal(a.f[ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS],
+                        "10.244.0.7:3306");
+    assert_null(a.f[ACCESS_LOG_REQUESTED_SERVER_NAME]);
+    assert_null(a.f[ACCESS_LOG_ROUTE_NAME]); /* "-" then CR LF */
+    access_log_fields_clear(&a);
+}
+
+static void expect_bad(const char *line, const char *needle)
+{
+    AccessLogFields a;
+    char *why = NULL;
+    assert_false(access_log_parse_text(line, &a, &why));
+    assert_non_null(why);
+    if (strstr(why, needle) == NULL) {
+        fail_msg("'%s' lacks '%s'", why, needle);
+    }
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        assert_null(a.f[i]);
+    }
+    g_free(why);
+}
+
+static void test_text_bad_shapes(void **state)
+{
+    expect_bad("", "START_TIME");
+    expect_bad("2024-05-01T12:00:00.123Z GET / 200", "START_TIME");
+    expect_bad("[2024-05-01T12:00:00.123Z] GET / HTTP/1.1", "METHOD PATH");
+    expect_bad("[t] \"GET /\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" \"-\" "
+               "\"h\" \"-\" - - - - - r",
+               "three parts");
+    expect_bad("[t] \"GET / HTTP/1.1\" OK - - - \"-\" 0 0 1 - \"-\" \"-\" "
+               "\"-\" \"h\" \"-\" - - - - - r",
+               "response_code) is not a number");
+    /* Truncated after the authority. */
+    expect_bad("[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+               "\"-\" \"h\"",
+               "upstream_host");
+    /* Everything but the route name. */
+    expect_bad("[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+               "\"-\" \"h\" \"-\" - - - - -",
+               "ROUTE_NAME");
+}
+
+/* A quote inside a quoted value (Envoy does not escape) stays in it unless
+ * a blank follows it. */
+static void test_text_quote_inside_value(void **state)
+{
+    AccessLogFields a;
+    g_autofree char *why = NULL;
+    assert_true(access_log_parse_text(
+        "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" "
+        "\"Mozilla/5.0 \"x\"y\" \"-\" \"h\" \"-\" - - - - - r",
+        &a, &why));
+    assert_string_equal(a.f[ACCESS_LOG_USER_AGENT], "Mozilla/5.0 \"x\"y");
+    access_log_fields_clear(&a);
+}
+
+static void fill_all(AccessLogFields *a)
+{
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        a->f[i] = g_strdup_printf("v%u", i);
+    }
+    g_free(a->f[ACCESS_LOG_RESPONSE_CODE]);
+    a->f[ACCESS_LOG_RESPONSE_CODE] = g_strdup("503");
+    g_free(a->f[ACCESS_LOG_DURATION]);
+    a->f[ACCESS_LOG_DURATION] = g_strdup("12");
+    g_free(a->f[ACCESS_LOG_BYTES_RECEIVED]);
+    a->f[ACCESS_LOG_BYTES_RECEIVED] = g_strdup("0");
+    g_free(a->f[ACCESS_LOG_BYTES_SENT]);
+    a->f[ACCESS_LOG_BYTES_SENT] = g_strdup("7");
+    g_free(a->f[ACCESS_LOG_USER_AGENT]);
+    a->f[ACCESS_LOG_USER_AGENT] = g_strdup("agent with blanks");
+    g_free(a->f[ACCESS_LOG_ROUTE_NAME]);
+    a->f[ACCESS_LOG_ROUTE_NAME] =
+        g_strdup("VirtualService default/mysql tcp[0]");
+}
+
+static void test_text_round_trip(void **state)
+{
+    for (guint unset = 0; unset <= ACCESS_LOG_N_FIELDS; unset++) {
+        AccessLogFields a = { { NULL } };
+        fill_all(&a);
+        if (unset < ACCESS_LOG_N_FIELDS) {
+            g_clear_pointer(&a.f[unset], g_free); /* each one "-" in turn */
+        }
+        g_autoptr(GString) line = g_string_new(NULL);
+        access_log_append(line, ACCESS_LOG_TEXT, &a);
+        assert_true(g_str_has_suffix(line->str, "\n"));
+        assert_null(strchr(line->str, '\n') + 1 == line->str + line->len
+                        ? NULL
+                        : "more than one line");
+        AccessLogFields b;
+        g_autofree char *why = NULL;
+        if (!access_log_parse_text(line->str, &b, &why)) {
+            fail_msg("%s: %s", line->str, why);
+        }
+        for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+            assert_string_equal(a.f[i] != NULL ? a.f[i] : "(unset)",
+                                b.f[i] != NULL ? b.f[i] : "(unset)");
+        }
+        access_log_fields_clear(&a);
+        access_log_fields_clear(&b);
+    }
+}
+
+static void test_text_writer_keeps_one_line(void **state)
+{
+    AccessLogFields a = { { NULL } };
+    a.f[ACCESS_LOG_START_TIME] = (char *)"2024-01-01T00:00:00.000Z";
+    a.f[ACCESS_LOG_USER_AGENT] = (char *)"evil\nagent";
+    a.f[ACCESS_LOG_REQUESTED_SERVER_NAME] = (char *)"a b";
+    a.f[ACCESS_LOG_UPSTREAM_CLUSTER] = (char *)"";
+    g_autoptr(GString) line = g_string_new(NULL);
+    access_log_append(line, ACCESS_LOG_TEXT, &a);
+    assert_string_equal(
+        line->str, "[2024-01-01T00:00:00.000Z] \"- - -\" - - - - \"-\" - - - "
+                   "- \"-\" \"evil_agent\" \"-\" \"-\" \"-\" - - - - a_b -\n");
+}
+
+static void test_json_writer_exact(void **state)
+{
+    AccessLogFields a = { { NULL } };
+    a.f[ACCESS_LOG_START_TIME] = (char *)"2024-01-01T00:00:00.250Z";
+    a.f[ACCESS_LOG_METHOD] = (char *)"GET";
+    a.f[ACCESS_LOG_PATH] = (char *)"/a\"b\\c";
+    a.f[ACCESS_LOG_PROTOCOL] = (char *)"HTTP/1.1";
+    a.f[ACCESS_LOG_RESPONSE_CODE] = (char *)"404";
+    a.f[ACCESS_LOG_RESPONSE_FLAGS] = (char *)"NR";
+    a.f[ACCESS_LOG_BYTES_RECEIVED] = (char *)"0";
+    a.f[ACCESS_LOG_BYTES_SENT] = (char *)"007"; /* not a JSON number */
+    a.f[ACCESS_LOG_DURATION] = (char *)"3";
+    a.f[ACCESS_LOG_UPSTREAM_SERVICE_TIME] = (char *)"2";
+    a.f[ACCESS_LOG_AUTHORITY] = (char *)"x.example.com";
+    a.f[ACCESS_LOG_USER_AGENT] = (char *)"tab\there";
+    a.f[ACCESS_LOG_ROUTE_NAME] = (char *)"r 1";
+    g_autoptr(GString) line = g_string_new(NULL);
+    access_log_append(line, ACCESS_LOG_JSON, &a);
+    assert_string_equal(
+        line->str,
+        "{\"start_time\":\"2024-01-01T00:00:00.250Z\",\"route_name\":\"r 1\","
+        "\"method\":\"GET\",\"path\":\"/a\\\"b\\\\c\",\"protocol\":"
+        "\"HTTP/1.1\",\"response_code\":404,\"response_flags\":\"NR\","
+        "\"response_code_details\":null,"
+        "\"connection_termination_details\":null,\"bytes_received\":0,"
+        "\"bytes_sent\":\"007\",\"duration\":3,\"upstream_service_time\":"
+        "\"2\",\"x_forwarded_for\":null,\"user_agent\":\"tab\\there\","
+        "\"request_id\":null,\"authority\":\"x.example.com\","
+        "\"upstream_host\":null,\"upstream_cluster\":null,"
+        "\"upstream_local_address\":null,\"downstream_local_address\":null,"
+        "\"downstream_remote_address\":null,\"requested_server_name\":null,"
+        "\"upstream_transport_failure_reason\":null}\n");
+    /* Every T-2 key, and valid JSON. */
+    g_autoptr(JsonParser) p = json_parser_new();
+    assert_true(json_parser_load_from_data(p, line->str, -1, NULL));
+    JsonObject *o = json_node_get_object(json_parser_get_root(p));
+    assert_int_equal(json_object_get_size(o), ACCESS_LOG_N_FIELDS);
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        assert_true(json_object_has_member(o, access_log_field_key(i)));
+        assert_int_equal(access_log_field_by_key(access_log_field_key(i)), i);
+    }
+    assert_int_equal(access_log_field_by_key("nope"), -1);
+}
+
+static void test_format_names(void **state)
+{
+    AccessLogFormat f = ACCESS_LOG_JSON;
+    assert_true(access_log_format_parse("text", &f));
+    assert_int_equal(f, ACCESS_LOG_TEXT);
+    assert_true(access_log_format_parse("json", &f));
+    assert_int_equal(f, ACCESS_LOG_JSON);
+    assert_false(access_log_format_parse("istio-json", &f));
+    assert_false(access_log_format_parse(NULL, &f));
+}
+
+static void test_start_time_rendering(void **state)
+{
+    char buf[40];
+    access_log_format_time(0, buf, sizeof buf);
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+    access_log_format_time(ACCESS_LOG_EPOCH_UNIX * 1000 + 123, buf, sizeof buf);
+    assert_string_equal(buf, "2024-01-01T00:00:00.123Z");
+    access_log_format_time(G_GINT64_CONSTANT(951782400000) + 86399999, buf,
+                           sizeof buf);
+    assert_string_equal(buf, "2000-02-29T23:59:59.999Z");
+    /* Against GLib over many instants from 1970 to 2100. */
+    guint64 x = 12345;
+    for (guint i = 0; i < 2000; i++) {
+        x = x * G_GUINT64_CONSTANT(6364136223846793005) + 1442695040888963407;
+        gint64 ms = (gint64)(x >> 22) % G_GINT64_CONSTANT(4102444800000);
+        access_log_format_time(ms, buf, sizeof buf);
+        g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(ms / 1000);
+        g_autofree char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
+        g_autofree char *want =
+            g_strdup_printf("%s.%03dZ", s, (int)(ms % 1000));
+        assert_string_equal(buf, want);
+    }
+}
+
+/* ---- the writer on a real run ------------------------------------------- */
+
+typedef struct {
+    AccessLog *al;    /* borrowed */
+    GPtrArray *lines; /* char*: the fields of the first requests, as text */
+} Capture;
+
+static void capture(const Request *r, gpointer data)
+{
+    Capture *c = data;
+    access_log_write(c->al, r);
+    if (c->lines->len < 400) {
+        AccessLogFields a;
+        access_log_fields_for(c->al, r, &a);
+        GString *s = g_string_new(NULL);
+        access_log_append(s, ACCESS_LOG_TEXT, &a);
+        g_ptr_array_add(c->lines, g_string_free(s, FALSE));
+    }
+}
+
+static Scenario *article(SimTime duration)
+{
+    const char *src = g_getenv("SIM_SRCDIR");
+    g_autofree char *path = g_build_filename(src != NULL ? src : ".",
+                                             "scenarios", "article.yaml", NULL);
+    GError *error = NULL;
+    Scenario *s = scenario_load(path, &error);
+    if (s == NULL) {
+        fail_msg("%s", error->message);
+    }
+    s->duration = duration;
+    for (guint i = 0; i < s->traffic->len; i++) {
+        TrafficSpec *t = g_ptr_array_index(s->traffic, i);
+        t->stop = duration;
+    }
+    return s;
+}
+
+/* Is @addr "ip:port" of a gateway pod? */
+static gboolean is_gateway_address(const World *w, const char *addr, gint port)
+{
+    for (guint i = 0; i < w->n_pods; i++) {
+        if (!w->pods[i].is_gateway) {
+            continue;
+        }
+        g_autofree char *want =
+            g_strdup_printf("%s:%d", w->pods[i].pod->ip, port);
+        if (g_strcmp0(addr, want) == 0) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static void test_writer_on_the_article(void **state)
+{
+    g_autoptr(Scenario) s = article(SIM_S);
+    GError *error = NULL;
+    g_autoptr(Runner) run = runner_new(s, 1, &error);
+    assert_non_null(run);
+    World *w = runner_world(run);
+    g_autofree char *dir = g_dir_make_tmp("accesslog-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "access.log", NULL);
+    g_autofree char *tmp = g_strconcat(file, ".tmp", NULL);
+    Capture c = { access_log_open(file, ACCESS_LOG_TEXT, w, &error),
+                  g_ptr_array_new_with_free_func(g_free) };
+    assert_non_null(c.al);
+    path_set_done(runner_path(run), capture, &c);
+    assert_true(runner_run(run, NULL, NULL));
+    assert_true(g_file_test(tmp, G_FILE_TEST_EXISTS));
+    assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
+    guint64 n = access_log_n_lines(c.al);
+    assert_int_equal(n, results_n_sent(w->results));
+    assert_true(access_log_close(c.al, &error));
+    assert_false(g_file_test(tmp, G_FILE_TEST_EXISTS));
+
+    g_autofree char *text = NULL;
+    assert_true(g_file_get_contents(file, &text, NULL, NULL));
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    assert_int_equal(g_strv_length(lines), n + 1); /* last one empty */
+    guint http = 0, tcp = 0;
+    for (guint i = 0; i < n; i++) {
+        AccessLogFields a;
+        g_autofree char *why = NULL;
+        if (!access_log_parse_text(lines[i], &a, &why)) {
+            fail_msg("line %u: %s: %s", i + 1, why, lines[i]);
+        }
+        assert_true(
+            g_str_has_prefix(a.f[ACCESS_LOG_START_TIME], "2024-01-01T00:00:0"));
+        if (a.f[ACCESS_LOG_METHOD] != NULL) {
+            http++;
+            assert_string_equal(a.f[ACCESS_LOG_METHOD], "GET");
+            assert_string_equal(a.f[ACCESS_LOG_PATH], "/");
+            assert_string_equal(a.f[ACCESS_LOG_PROTOCOL], "HTTP/1.1");
+            assert_string_equal(a.f[ACCESS_LOG_RESPONSE_CODE], "200");
+            assert_string_equal(a.f[ACCESS_LOG_RESPONSE_CODE_DETAILS],
+                                "via_upstream");
+            assert_string_equal(a.f[ACCESS_LOG_AUTHORITY],
+                                "counter.example.com");
+            assert_string_equal(a.f[ACCESS_LOG_ROUTE_NAME],
+                                "default/counter http[0]");
+            assert_string_equal(a.f[ACCESS_LOG_UPSTREAM_CLUSTER],
+                                "outbound|80||counter.default.svc.cluster."
+                                "local");
+            assert_int_equal(strlen(a.f[ACCESS_LOG_REQUEST_ID]), 36);
+            assert_non_null(a.f[ACCESS_LOG_UPSTREAM_SERVICE_TIME]);
+            /* A gateway pod's own address and port (targetPort). */
+            gboolean https = a.f[ACCESS_LOG_REQUESTED_SERVER_NAME] != NULL;
+            assert_true(
+                is_gateway_address(w, a.f[ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS],
+                                   https ? 8443 : 8080));
+            assert_true(
+                g_str_has_suffix(a.f[ACCESS_LOG_UPSTREAM_HOST], ":8080"));
+        } else {
+            tcp++;
+            assert_null(a.f[ACCESS_LOG_PATH]);
+            assert_null(a.f[ACCESS_LOG_AUTHORITY]);
+            assert_string_equal(a.f[ACCESS_LOG_RESPONSE_CODE], "0");
+            assert_string_equal(a.f[ACCESS_LOG_UPSTREAM_CLUSTER],
+                                "outbound|3306||mysql.default.svc.cluster."
+                                "local");
+            assert_true(is_gateway_address(
+                w, a.f[ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS], 3306));
+        }
+        assert_true(g_str_has_prefix(a.f[ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS],
+                                     "198.51.100."));
+        access_log_fields_clear(&a);
+    }
+    assert_true(http > 100);
+    assert_true(tcp > 5);
+    /* The file holds exactly what the hook saw, in the same order. */
+    for (guint i = 0; i < c.lines->len; i++) {
+        g_autofree char *l = g_strconcat(lines[i], "\n", NULL);
+        assert_string_equal(l, g_ptr_array_index(c.lines, i));
+    }
+    g_ptr_array_unref(c.lines);
+    g_remove(file);
+    g_rmdir(dir);
+}
+
+static void test_writer_same_seed_same_bytes(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("accesslog-XXXXXX", NULL);
+    char *text[2] = { NULL, NULL };
+    for (guint k = 0; k < 2; k++) {
+        g_autoptr(Scenario) s = article(SIM_S / 2);
+        GError *error = NULL;
+        g_autoptr(Runner) run = runner_new(s, 7, &error);
+        g_autofree char *file = g_strdup_printf("%s/a%u.json", dir, k);
+        AccessLog *al =
+            access_log_open(file, ACCESS_LOG_JSON, runner_world(run), &error);
+        path_set_done(runner_path(run), access_log_on_done, al);
+        assert_true(runner_run(run, NULL, NULL));
+        assert_true(access_log_close(al, &error));
+        assert_true(g_file_get_contents(file, &text[k], NULL, NULL));
+        g_remove(file);
+    }
+    assert_true(strlen(text[0]) > 1000);
+    assert_string_equal(text[0], text[1]);
+    g_free(text[0]);
+    g_free(text[1]);
+    g_rmdir(dir);
+}
+
+static void test_writer_errors_and_discard(void **state)
+{
+    g_autoptr(Scenario) s = article(SIM_S / 10);
+    GError *error = NULL;
+    g_autoptr(Runner) run = runner_new(s, 1, &error);
+    AccessLog *al = access_log_open("/nonexistent-dir/x/access.log",
+                                    ACCESS_LOG_TEXT, runner_world(run), &error);
+    assert_null(al);
+    assert_true(error->domain == G_FILE_ERROR);
+    assert_non_null(strstr(error->message, "access.log.tmp"));
+    g_clear_error(&error);
+
+    g_autofree char *dir = g_dir_make_tmp("accesslog-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "a.log", NULL);
+    g_autofree char *tmp = g_strconcat(file, ".tmp", NULL);
+    al = access_log_open(file, ACCESS_LOG_TEXT, runner_world(run), &error);
+    assert_non_null(al);
+    assert_true(g_file_test(tmp, G_FILE_TEST_EXISTS));
+    access_log_discard(al);
+    assert_false(g_file_test(tmp, G_FILE_TEST_EXISTS));
+    assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
+    access_log_discard(NULL);
+    /* The rename fails: the target is a non-empty folder. */
+    g_autofree char *sub = g_build_filename(dir, "d", NULL);
+    g_autofree char *inner = g_build_filename(sub, "x", NULL);
+    g_autofree char *subtmp = g_strconcat(sub, ".tmp", NULL);
+    assert_int_equal(g_mkdir(sub, 0700), 0);
+    assert_true(g_file_set_contents(inner, "x", 1, NULL));
+    al = access_log_open(sub, ACCESS_LOG_TEXT, runner_world(run), &error);
+    assert_non_null(al);
+    assert_false(access_log_close(al, &error));
+    assert_non_null(strstr(error->message, "cannot rename"));
+    g_clear_error(&error);
+    assert_false(g_file_test(subtmp, G_FILE_TEST_EXISTS));
+    g_remove(inner);
+    g_rmdir(sub);
+    g_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_sample_fields),
+        cmocka_unit_test(test_text_tcp_sample_is_mostly_unset),
+        cmocka_unit_test(test_text_bad_shapes),
+        cmocka_unit_test(test_text_quote_inside_value),
+        cmocka_unit_test(test_text_round_trip),
+        cmocka_unit_test(test_text_writer_keeps_one_line),
+        cmocka_unit_test(test_json_writer_exact),
+        cmocka_unit_test(test_format_names),
+        cmocka_unit_test(test_start_time_rendering),
+        cmocka_unit_test(test_writer_on_the_article),
+        cmocka_unit_test(test_writer_same_seed_same_bytes),
+        cmocka_unit_test(test_writer_errors_and_discard),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

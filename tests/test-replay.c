@@ -1,0 +1,687 @@
+/* test-replay.c: replayed traces through models/replay.h: each format's
+ * parser with exact values, T-4 port mapping, bad lines with their numbers,
+ * the speed factor, start/stop, the reorder window, located errors. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+
+#include "models/accesslog.h"
+#include "models/replay.h"
+#include "models/runner.h"
+
+static Scenario *load_article(void)
+{
+    const char *src = g_getenv("SIM_SRCDIR");
+    g_autofree char *path = g_build_filename(src != NULL ? src : ".",
+                                             "scenarios", "article.yaml", NULL);
+    GError *error = NULL;
+    Scenario *s = scenario_load(path, &error);
+    if (s == NULL) {
+        fail_msg("%s", error->message);
+    }
+    return s;
+}
+
+static const char *gateway_ip(const Scenario *s)
+{
+    g_autoptr(GPtrArray) pods = cluster_gateway_pods(s->cluster);
+    assert_true(pods->len > 0);
+    return ((const K8sPod *)g_ptr_array_index(pods, 0))->ip;
+}
+
+static void parse_ok(ReplayParser *p, const char *line, ReplayRecord *rec)
+{
+    g_autofree char *why = NULL;
+    ReplayLine rc = replay_parser_line(p, line, FALSE, rec, &why);
+    if (rc != REPLAY_LINE_OK) {
+        fail_msg("'%s': %s", line, why != NULL ? why : "skipped");
+    }
+}
+
+static void parse_bad(ReplayParser *p, const char *line, const char *needle)
+{
+    ReplayRecord rec;
+    char *why = NULL;
+    assert_int_equal(replay_parser_line(p, line, FALSE, &rec, &why),
+                     REPLAY_LINE_BAD);
+    assert_non_null(why);
+    if (strstr(why, needle) == NULL) {
+        fail_msg("'%s' lacks '%s'", why, needle);
+    }
+    assert_null(rec.method);
+    assert_null(rec.headers);
+    g_free(why);
+}
+
+/* ---- parsing ------------------------------------------------------------- */
+
+static void test_format_names_and_times(void **state)
+{
+    ReplayFormat f;
+    assert_true(replay_format_parse("istio-json", &f));
+    assert_int_equal(f, REPLAY_ISTIO_JSON);
+    assert_true(replay_format_parse("istio-text", &f));
+    assert_int_equal(f, REPLAY_ISTIO_TEXT);
+    assert_true(replay_format_parse("csv", &f));
+    assert_int_equal(f, REPLAY_CSV);
+    assert_false(replay_format_parse("har", &f));
+
+    gint64 ns = 0;
+    assert_true(replay_parse_time("2024-01-01T00:00:00.123Z", &ns));
+    assert_int_equal(ns, (ACCESS_LOG_EPOCH_UNIX * 1000 + 123) * 1000000);
+    assert_true(replay_parse_time("2024-01-01T01:00:00.5+01:00", &ns));
+    assert_int_equal(ns, ACCESS_LOG_EPOCH_UNIX * 1000000000 + 500000000);
+    assert_true(replay_parse_time("2024-01-01T00:00:00", &ns)); /* UTC */
+    assert_int_equal(ns, ACCESS_LOG_EPOCH_UNIX * 1000000000);
+    assert_true(replay_parse_time("1704067200123", &ns));
+    assert_int_equal(ns, G_GINT64_CONSTANT(1704067200123) * 1000000);
+    assert_false(replay_parse_time("yesterday", &ns));
+    assert_false(replay_parse_time("", &ns));
+    assert_false(replay_parse_time("12345678901234567890", &ns));
+    assert_false(replay_parse_time("-5", &ns));
+}
+
+/* T-1 line of a request that reached the gateway on its https port. */
+static void test_text_line_fields(void **state)
+{
+    g_autoptr(Scenario) s = load_article();
+    g_autoptr(ReplayParser) p = replay_parser_new(s, REPLAY_ISTIO_TEXT);
+    g_autofree char *line = g_strdup_printf(
+        "[2024-05-01T12:00:00.123Z] \"POST /api/v1?x=1 HTTP/2\" 200 - "
+        "via_upstream - \"-\" 0 1234 15 14 \"-\" \"curl/8.4.0\" "
+        "\"6f1c2d3e-1111-4222-8333-444455556666\" \"Counter.Example.com:443\" "
+        "\"10.244.1.5:8080\" outbound|80||counter.default.svc.cluster.local "
+        "%s:40112 %s:8443 10.0.0.9:51234 counter.example.com "
+        "default/counter http[0]\n",
+        gateway_ip(s), gateway_ip(s));
+    ReplayRecord r;
+    parse_ok(p, line, &r);
+    assert_int_equal(r.t_ns, G_GINT64_CONSTANT(1714564800123) * 1000000);
+    assert_int_equal(r.scheme, URL_HTTPS);
+    assert_int_equal(r.lb_port, 443); /* 8443 -> Service https -> 30443 */
+    assert_string_equal(r.method, "POST");
+    assert_string_equal(r.path, "/api/v1?x=1");
+    assert_string_equal(r.authority, "Counter.Example.com:443");
+    assert_string_equal(r.host, "counter.example.com");
+    assert_string_equal(r.sni, "counter.example.com");
+    assert_string_equal(r.client_ip, "10.0.0.9");
+    assert_int_equal(kv_list_len(r.headers), 2);
+    assert_string_equal(kv_list_get(r.headers, "user-agent"), "curl/8.4.0");
+    assert_string_equal(kv_list_get(r.headers, "x-request-id"),
+                        "6f1c2d3e-1111-4222-8333-444455556666");
+    replay_record_clear(&r);
+}
+
+/* X-Forwarded-For's first entry is the client (T-4: behind SNAT). */
+static void test_text_xff_and_plain_http(void **state)
+{
+    g_autoptr(Scenario) s = load_article();
+    g_autoptr(ReplayParser) p = replay_parser_new(s, REPLAY_ISTIO_TEXT);
+    ReplayRecord r;
+    parse_ok(p,
+             "[2024-05-01T12:00:00.000Z] \"GET / HTTP/1.1\" 404 NR "
+             "route_not_found - \"-\" 0 0 0 - \" 198.51.100.9, 10.0.0.1\" "
+             "\"-\" \"-\" \"counter.example.com\" \"-\" - - 10.9.9.9:8080 "
+             "192.168.0.11:40000 - -",
+             &r);
+    assert_int_equal(r.scheme, URL_HTTP);
+    assert_int_equal(r.lb_port, 80); /* unknown pod, targetPort 8080 */
+    assert_string_equal(r.client_ip, "198.51.100.9");
+    assert_null(r.sni);
+    assert_string_equal(kv_list_get(r.headers, "x-forwarded-for"),
+                        " 198.51.100.9, 10.0.0.1");
+    assert_null(kv_list_get(r.headers, "user-agent"));
+    replay_record_clear(&r);
+}
+
+static void test_text_tcp_and_tls_lines(void **state)
+{
+    g_autoptr(Scenario) s = load_article();
+    g_autoptr(ReplayParser) p = replay_parser_new(s, REPLAY_ISTIO_TEXT);
+    ReplayRecord r;
+    parse_ok(p,
+             "[2024-05-01T12:00:01.000Z] \"- - -\" 0 - - - \"-\" 120 340 "
+             "2045 - \"-\" \"-\" \"-\" \"-\" \"10.244.2.3:3306\" "
+             "outbound|3306||mysql.default.svc.cluster.local 10.244.0.7:51000 "
+             "10.244.0.7:3306 10.0.0.9:40000 - -",
+             &r);
+    assert_int_equal(r.scheme, URL_TCP);
+    assert_int_equal(r.lb_port, 3306);
+    assert_string_equal(r.method, "");
+    assert_string_equal(r.authority, "");
+    assert_string_equal(r.path, "/");
+    assert_null(r.sni);
+    assert_null(r.headers);
+    assert_string_equal(r.client_ip, "10.0.0.9");
+    replay_record_clear(&r);
+    /* TLS passthrough: a TCP line with SNI. */
+    parse_ok(p,
+             "[2024-05-01T12:00:01.000Z] \"- - -\" 0 - - - \"-\" 1 2 3 - "
+             "\"-\" \"-\" \"-\" \"-\" \"-\" - - - [2001:db8::1]:4444 "
+             "db.example.com -",
+             &r);
+    assert_int_equal(r.scheme, URL_TLS);
+    assert_int_equal(r.lb_port, 443); /* no address: SNI implies 443 */
+    assert_string_equal(r.sni, "db.example.com");
+    assert_string_equal(r.host, "db.example.com");
+    assert_string_equal(r.client_ip, ""); /* IPv6: not for the models */
+    replay_record_clear(&r);
+}
+
+/* %DOWNSTREAM_LOCAL_ADDRESS% back to the LB port, by whose address it is. */
+static void test_port_map(void **state)
+{
+    g_autoptr(Scenario) s = load_article();
+    g_autoptr(ReplayParser) p = replay_parser_new(s, REPLAY_ISTIO_TEXT);
+    const char *gw = gateway_ip(s);
+    const K8sNode *n = g_ptr_array_index(s->cluster->nodes, 0);
+    g_autofree char *a1 = g_strdup_printf("%s:8080", gw);
+    g_autofree char *a2 = g_strdup_printf("%s:8443", gw);
+    g_autofree char *a3 = g_strdup_printf("%s:3306", gw);
+    g_autofree char *a4 = g_strdup_printf("%s:30443", n->ip);
+    g_autofree char *a5 = g_strdup_printf("%s:31021", n->ip);
+    assert_int_equal(replay_parser_lb_port(p, a1), 80);
+    assert_int_equal(replay_parser_lb_port(p, a2), 443);
+    assert_int_equal(replay_parser_lb_port(p, a3), 3306);
+    assert_int_equal(replay_parser_lb_port(p, a4), 443);
+    /* A Service nodePort no listener forwards to: the Service port. */
+    assert_int_equal(replay_parser_lb_port(p, a5), 15021);
+    assert_int_equal(replay_parser_lb_port(p, ACCESS_LOG_LB_ADDRESS ":8080"),
+                     8080);
+    assert_int_equal(replay_parser_lb_port(p, "10.1.2.3:30080"), 80);
+    assert_int_equal(replay_parser_lb_port(p, "10.1.2.3:8443"), 443);
+    assert_int_equal(replay_parser_lb_port(p, "10.1.2.3:9999"), 9999);
+    assert_int_equal(replay_parser_lb_port(p, "[fd00::5]:8080"), 80);
+    assert_int_equal(replay_parser_lb_port(p, "10.1.2.3"), -1);
+    assert_int_equal(replay_parser_lb_port(p, "fd00::5"), -1);
+    assert_int_equal(replay_parser_lb_port(p, NULL), -1);
+    /* Without a scenario the port is taken as it is. */
+    g_autoptr(ReplayParser) bare = replay_parser_new(NULL, REPLAY_ISTIO_TEXT);
+    assert_int_equal(replay_parser_lb_port(bare, a1), 8080);
+}
+
+static void test_text_bad_lines(void **state)
+{
+    g_autoptr(Scenario) s = load_article();
+    g_autoptr(ReplayParser) p = replay_parser_new(s, REPLAY_ISTIO_TEXT);
+    parse_bad(p, "hello world", "START_TIME");
+    parse_bad(p,
+              "[not a time] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" "
+              "\"-\" \"-\" \"h\" \"-\" - - - - - r",
+              "neither RFC 3339");
+    parse_bad(p,
+              "[2024-05-01T12:00:00Z] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 "
+              "1 - \"-\" \"-\" \"-\" \"-\" \"-\" - - - - - r",
+              "no authority");
+    parse_bad(p,
+              "[2024-05-01T12:00:00Z] \"- /x HTTP/1.1\" 200 - - - \"-\" 0 0 "
+              "1 - \"-\" \"-\" \"-\" \"h\" \"-\" - - - - - r",
+              "no method");
+    ReplayRecord rec;
+    char *why = NULL;
+    assert_int_equal(replay_parser_line(p, "  \r\n", FALSE, &rec, &why),
+                     REPLAY_LINE_SKIP);
+    assert_null(why);
+}
+
+static void test_json_lines(void **state)
+{
+    g_autoptr(Scenario) s = load_article();
+    g_autoptr(ReplayParser) p = replay_parser_new(s, REPLAY_ISTIO_JSON);
+    const char *gw = gateway_ip(s);
+    /* T-2 as Envoy writes it: numbers, nulls, "-" flags, other keys. */
+    g_autofree char *line = g_strdup_printf(
+        "{\"start_time\":\"2024-05-01T12:00:00.250Z\",\"route_name\":"
+        "\"default\",\"method\":\"GET\",\"path\":\"/status/418\","
+        "\"protocol\":\"HTTP/1.1\",\"response_code\":418,"
+        "\"response_flags\":\"-\",\"bytes_received\":0,\"duration\":4,"
+        "\"x_forwarded_for\":null,\"user_agent\":\"k6\",\"request_id\":null,"
+        "\"authority\":\"httpbin.example.com\",\"upstream_host\":null,"
+        "\"downstream_local_address\":\"%s:8080\","
+        "\"downstream_remote_address\":\"10.0.0.7:1234\","
+        "\"requested_server_name\":null,\"istio_policy_status\":null}",
+        gw);
+    ReplayRecord r;
+    parse_ok(p, line, &r);
+    assert_int_equal(r.t_ns, G_GINT64_CONSTANT(1714564800250) * 1000000);
+    assert_int_equal(r.scheme, URL_HTTP);
+    assert_int_equal(r.lb_port, 80);
+    assert_string_equal(r.method, "GET");
+    assert_string_equal(r.path, "/status/418");
+    assert_string_equal(r.authority, "httpbin.example.com");
+    assert_string_equal(r.client_ip, "10.0.0.7");
+    assert_int_equal(kv_list_len(r.headers), 1);
+    assert_string_equal(kv_list_get(r.headers, "user-agent"), "k6");
+    replay_record_clear(&r);
+    /* T-4 compact object: ts in epoch ms, host, port, sni, client. */
+    parse_ok(p,
+             "{\"ts\":1714564800123,\"method\":\"GET\",\"path\":\"/a\","
+             "\"host\":\"a.example.com\",\"port\":443,\"sni\":"
+             "\"a.example.com\",\"client\":\"10.1.1.1\",\"conn\":\"c1\"}",
+             &r);
+    assert_int_equal(r.t_ns, G_GINT64_CONSTANT(1714564800123) * 1000000);
+    assert_int_equal(r.scheme, URL_HTTPS);
+    assert_int_equal(r.lb_port, 443);
+    assert_string_equal(r.host, "a.example.com");
+    assert_string_equal(r.sni, "a.example.com");
+    assert_string_equal(r.client_ip, "10.1.1.1");
+    replay_record_clear(&r);
+    /* T-4 compact TCP stream. */
+    parse_ok(p,
+             "{\"ts\":\"2024-05-01T12:00:00Z\",\"proto\":\"TCP\","
+             "\"port\":3306}",
+             &r);
+    assert_int_equal(r.scheme, URL_TCP);
+    assert_int_equal(r.lb_port, 3306);
+    replay_record_clear(&r);
+
+    parse_bad(p, "{\"start_time\":", "not JSON");
+    parse_bad(p, "[1,2]", "not a JSON object");
+    parse_bad(p, "{\"method\":\"GET\",\"path\":\"/\",\"authority\":\"h\"}",
+              "no start time");
+    parse_bad(p, "{\"ts\":1,\"method\":{\"x\":1}}", "wrong type");
+    parse_bad(p, "{\"ts\":1,\"port\":70000}", "wrong type");
+}
+
+/* What the JSON writer writes, the JSON reader reads (same T-2 keys). */
+static void test_json_writer_reader_agree(void **state)
+{
+    g_autoptr(Scenario) s = load_article();
+    g_autoptr(ReplayParser) p = replay_parser_new(s, REPLAY_ISTIO_JSON);
+    g_autoptr(ReplayParser) t = replay_parser_new(s, REPLAY_ISTIO_TEXT);
+    g_autofree char *dla = g_strdup_printf("%s:8443", gateway_ip(s));
+    AccessLogFields a = { { NULL } };
+    a.f[ACCESS_LOG_START_TIME] = (char *)"2024-01-01T00:00:01.500Z";
+    a.f[ACCESS_LOG_METHOD] = (char *)"PUT";
+    a.f[ACCESS_LOG_PATH] = (char *)"/x y"; /* a blank, for the tokenizer */
+    a.f[ACCESS_LOG_PROTOCOL] = (char *)"HTTP/1.1";
+    a.f[ACCESS_LOG_RESPONSE_CODE] = (char *)"201";
+    a.f[ACCESS_LOG_AUTHORITY] = (char *)"counter.example.com";
+    a.f[ACCESS_LOG_REQUEST_ID] = (char *)"id-1";
+    a.f[ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS] = dla;
+    a.f[ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS] = (char *)"198.51.100.4:33000";
+    a.f[ACCESS_LOG_REQUESTED_SERVER_NAME] = (char *)"counter.example.com";
+    for (guint k = 0; k < 2; k++) {
+        g_autoptr(GString) line = g_string_new(NULL);
+        access_log_append(line, k == 0 ? ACCESS_LOG_JSON : ACCESS_LOG_TEXT, &a);
+        ReplayRecord r;
+        parse_ok(k == 0 ? p : t, line->str, &r);
+        assert_int_equal(r.t_ns,
+                         (ACCESS_LOG_EPOCH_UNIX * 1000 + 1500) * 1000000);
+        assert_int_equal(r.scheme, URL_HTTPS);
+        assert_int_equal(r.lb_port, 443);
+        assert_string_equal(r.method, "PUT");
+        assert_string_equal(r.path, "/x y");
+        assert_string_equal(r.authority, "counter.example.com");
+        assert_string_equal(r.sni, "counter.example.com");
+        assert_string_equal(r.client_ip, "198.51.100.4");
+        assert_string_equal(kv_list_get(r.headers, "x-request-id"), "id-1");
+        replay_record_clear(&r);
+    }
+}
+
+static void test_csv_lines(void **state)
+{
+    g_autoptr(ReplayParser) p = replay_parser_new(NULL, REPLAY_CSV);
+    ReplayRecord r;
+    char *why = NULL;
+    assert_int_equal(
+        replay_parser_line(p, "timestamp,method,url,headers\n", TRUE, &r, &why),
+        REPLAY_LINE_SKIP);
+    assert_int_equal(replay_parser_line(p, "\xef\xbb\xbfTimestamp,method,url",
+                                        TRUE, &r, &why),
+                     REPLAY_LINE_SKIP);
+    parse_ok(p,
+             "2024-01-01T00:00:00.010Z,POST,https://Counter.example.com/api,"
+             "\"x-user: alice; Host: other.example.com ;x-forwarded-for: "
+             "203.0.113.9\"\r\n",
+             &r);
+    assert_int_equal(r.t_ns, (ACCESS_LOG_EPOCH_UNIX * 1000 + 10) * 1000000);
+    assert_int_equal(r.scheme, URL_HTTPS);
+    assert_int_equal(r.lb_port, 443);
+    assert_string_equal(r.method, "POST");
+    assert_string_equal(r.host, "counter.example.com");
+    assert_string_equal(r.authority, "other.example.com");
+    assert_string_equal(r.path, "/api");
+    assert_string_equal(r.sni, "counter.example.com");
+    assert_string_equal(r.client_ip, "203.0.113.9");
+    assert_int_equal(kv_list_len(r.headers), 3);
+    assert_string_equal(kv_list_get(r.headers, "x-user"), "alice");
+    assert_string_equal(kv_list_get(r.headers, "host"), "other.example.com");
+    replay_record_clear(&r);
+    /* Epoch ms, no headers, empty method, a port in the URL. */
+    parse_ok(p, "1704067200500,,http://a.example.com:8080/x?y=1", &r);
+    assert_int_equal(r.t_ns, G_GINT64_CONSTANT(1704067200500) * 1000000);
+    assert_int_equal(r.scheme, URL_HTTP);
+    assert_int_equal(r.lb_port, 8080);
+    assert_string_equal(r.method, "GET");
+    assert_string_equal(r.authority, "a.example.com:8080");
+    assert_string_equal(r.path, "/x?y=1");
+    assert_null(r.sni);
+    assert_null(r.headers);
+    assert_string_equal(r.client_ip, "");
+    replay_record_clear(&r);
+    /* A TCP stream; quoted "" inside a field. */
+    parse_ok(p, "1704067200500,GET,tcp://db.example.com:3306,\"x: \"\"q\"\"\"",
+             &r);
+    assert_int_equal(r.scheme, URL_TCP);
+    assert_int_equal(r.lb_port, 3306);
+    assert_string_equal(r.method, "");
+    assert_string_equal(kv_list_get(r.headers, "x"), "\"q\"");
+    replay_record_clear(&r);
+
+    parse_bad(p, "timestamp,method,url", "neither RFC 3339"); /* not first */
+    parse_bad(p, "1704067200500,GET", "2 columns");
+    parse_bad(p, "1704067200500,GET,http://a/,h: v,extra", "5 columns");
+    parse_bad(p, "1704067200500,GET,ftp://a/", "scheme must be");
+    parse_bad(p, "1704067200500,GET,http://a/,novalue", "not 'name: value'");
+    parse_bad(p, "1704067200500,GET,\"http://a/", "unterminated quote");
+}
+
+/* ---- the reader in a world ---------------------------------------------- */
+
+typedef struct {
+    GArray *sent;     /* SimTime: when each request left the client */
+    GPtrArray *paths; /* char*: its path */
+} Seen;
+
+static void seen_done(const Request *r, gpointer data)
+{
+    Seen *s = data;
+    g_array_append_val(s->sent, r->out.sent);
+    g_ptr_array_add(s->paths, g_strdup(r->path));
+}
+
+typedef struct {
+    char *dir;   /* temporary folder */
+    char *trace; /* the trace file in it */
+    Scenario *s; /* owned */
+    World *w;    /* owned */
+    Path *p;     /* owned */
+    Replay *rp;  /* owned */
+    Seen seen;   /* what ended */
+} Bed;
+
+/* A scenario with one trace entry (@entry_extra: start/stop keys), and
+ * @spec_extra in its spec (e.g. a duration); bare default manifests, so
+ * every request is answered 404 NR by the gateway. */
+static void bed_open(Bed *b,
+                     const char *trace_text,
+                     const char *format,
+                     const char *entry_extra,
+                     const char *spec_extra)
+{
+    memset(b, 0, sizeof *b);
+    b->dir = g_dir_make_tmp("replay-XXXXXX", NULL);
+    b->trace = g_build_filename(b->dir, "trace.log", NULL);
+    assert_true(g_file_set_contents(b->trace, trace_text, -1, NULL));
+    g_autofree char *yaml =
+        g_strdup_printf("apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n%s"
+                        "  traffic:\n  - name: replay\n%s"
+                        "    trace: {file: '%s', format: %s, speed: 2}\n",
+                        spec_extra, entry_extra, b->trace, format);
+    GError *error = NULL;
+    b->s = scenario_load_string("t.yaml", yaml, &error);
+    if (b->s == NULL) {
+        fail_msg("%s", error->message);
+    }
+    b->w = world_new(b->s, 1, &error);
+    assert_non_null(b->w);
+    b->p = path_new(b->w);
+    b->rp =
+        replay_open(b->w, b->p, g_ptr_array_index(b->s->traffic, 0), &error);
+    if (b->rp == NULL) {
+        fail_msg("%s", error->message);
+    }
+    b->seen.sent = g_array_new(FALSE, FALSE, sizeof(SimTime));
+    b->seen.paths = g_ptr_array_new_with_free_func(g_free);
+    path_set_done(b->p, seen_done, &b->seen);
+    replay_start(b->rp);
+    sim_run(b->w->engine, SIM_TIME_MAX); /* no health checks: it ends */
+    assert_false(replay_pending(b->rp));
+    assert_int_equal(path_in_flight(b->p), 0);
+}
+
+static void bed_close(Bed *b)
+{
+    replay_free(b->rp);
+    path_free(b->p);
+    world_free(b->w);
+    scenario_free(b->s);
+    g_array_unref(b->seen.sent);
+    g_ptr_array_unref(b->seen.paths);
+    g_remove(b->trace);
+    g_rmdir(b->dir);
+    g_free(b->trace);
+    g_free(b->dir);
+}
+
+static char *csv_line(double t_s, const char *path)
+{
+    return g_strdup_printf(
+        "%" G_GINT64_FORMAT ",GET,http://x.example.com%s\n",
+        G_GINT64_CONSTANT(1704067200000) + (gint64)(t_s * 1000), path);
+}
+
+/* Bad lines are counted with their numbers, and not fatal. */
+static void test_bad_lines_counted_with_numbers(void **state)
+{
+    GString *t = g_string_new("timestamp,method,url\n"); /* 1: header */
+    g_autofree char *l2 = csv_line(0, "/a");
+    g_string_append(t, l2);          /* 2 */
+    g_string_append(t, "garbage\n"); /* 3: bad */
+    g_autofree char *l4 = csv_line(1, "/b");
+    g_string_append(t, l4);    /* 4 */
+    g_string_append_c(t, '1'); /* 5: too long */
+    for (guint i = 0; i < REPLAY_MAX_LINE + 10; i++) {
+        g_string_append_c(t, 'x');
+    }
+    g_string_append(t, "\n\n");                      /* 6: blank */
+    g_string_append(t, "1704067200000,GET,nourl\n"); /* 7: bad */
+    g_autofree char *l8 = csv_line(2, "/c");
+    g_string_append(t, l8); /* 8, no EOL */
+    g_string_truncate(t, t->len - 1);
+    Bed b;
+    bed_open(&b, t->str, "csv", "", "");
+    g_string_free(t, TRUE);
+    assert_int_equal(replay_n_sent(b.rp), 3);
+    assert_int_equal(replay_n_bad(b.rp), 3);
+    assert_int_equal(b.seen.sent->len, 3);
+    g_autoptr(JsonNode) json = results_to_json(b.w->results);
+    JsonObject *sk = json_object_get_object_member(json_node_get_object(json),
+                                                   "trace_lines_skipped");
+    assert_int_equal(json_object_get_int_member(sk, "count"), 3);
+    JsonArray *ex = json_object_get_array_member(sk, "examples");
+    assert_int_equal(json_array_get_length(ex), 3);
+    const char *want[] = { "3", "5", "7" };
+    for (guint i = 0; i < 3; i++) {
+        g_autofree char *w = g_strdup_printf("%s:%s", b.trace, want[i]);
+        assert_string_equal(json_array_get_string_element(ex, i), w);
+    }
+    g_autofree char *sum = results_summary(b.w->results);
+    assert_non_null(strstr(sum, "trace lines skipped: 3"));
+    bed_close(&b);
+}
+
+/* speed 2, start 5s: lines at +0, +1 s, +3 s arrive at 5, 5.5, 6.5 s. */
+static void test_speed_and_start(void **state)
+{
+    g_autofree char *a = csv_line(100, "/a");
+    g_autofree char *c = csv_line(103, "/c");
+    g_autofree char *m = csv_line(101, "/b");
+    g_autofree char *t = g_strconcat(a, m, c, NULL);
+    Bed b;
+    bed_open(&b, t, "csv", "    start: 5s\n", "");
+    assert_int_equal(b.seen.sent->len, 3);
+    SimTime want[] = { 5 * SIM_S, 5500 * SIM_MS, 6500 * SIM_MS };
+    for (guint i = 0; i < 3; i++) {
+        gboolean found = FALSE;
+        for (guint j = 0; j < b.seen.sent->len; j++) {
+            found = found || g_array_index(b.seen.sent, SimTime, j) == want[i];
+        }
+        if (!found) {
+            fail_msg("no request sent at %" G_GINT64_FORMAT " ns", want[i]);
+        }
+    }
+    bed_close(&b);
+}
+
+/* An explicit stop ends the replay; without duration nor stop the trace
+ * runs to its last line, past the default 10 s. */
+static void test_stop_and_run_to_the_end(void **state)
+{
+    GString *t = g_string_new(NULL);
+    for (guint i = 0; i < 60; i++) {
+        g_autofree char *l = csv_line(i, "/");
+        g_string_append(t, l); /* one a second: 0..59 s, at speed 2 */
+    }
+    Bed b;
+    bed_open(&b, t->str, "csv", "    stop: 10s\n", "");
+    assert_int_equal(replay_n_sent(b.rp), 20); /* 0, 0.5 ... 9.5 s */
+    bed_close(&b);
+    bed_open(&b, t->str, "csv", "", "  duration: 5s\n");
+    assert_int_equal(replay_n_sent(b.rp), 10);
+    bed_close(&b);
+    bed_open(&b, t->str, "csv", "", "");
+    assert_int_equal(replay_n_sent(b.rp), 60);
+    bed_close(&b);
+    g_string_free(t, TRUE);
+
+    /* Through the runner, as `run` does it: the run goes on to 29.5 s. */
+    g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
+    g_autofree char *trace = g_build_filename(dir, "t.csv", NULL);
+    g_autofree char *l0 = csv_line(0, "/");
+    g_autofree char *l1 = csv_line(59, "/");
+    g_autofree char *text = g_strconcat(l0, l1, NULL);
+    assert_true(g_file_set_contents(trace, text, -1, NULL));
+    g_autofree char *yaml = g_strdup_printf(
+        "kind: Scenario\napiVersion: ingress-sim/v1\nspec:\n  traffic:\n"
+        "  - trace: {file: '%s', format: csv, speed: 2}\n",
+        trace);
+    GError *error = NULL;
+    g_autoptr(Scenario) s = scenario_load_string("t.yaml", yaml, &error);
+    g_autoptr(Runner) run = runner_new(s, 1, &error);
+    Seen seen = { g_array_new(FALSE, FALSE, sizeof(SimTime)),
+                  g_ptr_array_new_with_free_func(g_free) };
+    path_set_done(runner_path(run), seen_done, &seen);
+    assert_true(runner_run(run, NULL, NULL));
+    assert_int_equal(seen.sent->len, 2);
+    assert_int_equal(g_array_index(seen.sent, SimTime, 1), 29500 * SIM_MS);
+    g_array_unref(seen.sent);
+    g_ptr_array_unref(seen.paths);
+    g_remove(trace);
+    g_rmdir(dir);
+}
+
+/* Lines out of start order within the window replay in start order; a line
+ * behind what was already replayed goes at once and counts as late. */
+static void test_reorder_window(void **state)
+{
+    g_autofree char *a = csv_line(0, "/0");
+    g_autofree char *b5 = csv_line(5, "/5");
+    g_autofree char *b2 = csv_line(2, "/2");
+    g_autofree char *b1 = csv_line(1, "/1");
+    g_autofree char *t = g_strconcat(a, b5, b2, b1, NULL);
+    Bed b;
+    bed_open(&b, t, "csv", "", "");
+    assert_int_equal(replay_n_late(b.rp), 0);
+    SimTime want[] = { 0, 500 * SIM_MS, SIM_S, 2500 * SIM_MS };
+    GArray *sent = b.seen.sent;
+    assert_int_equal(sent->len, 4);
+    for (guint i = 0; i < 4; i++) {
+        gboolean found = FALSE;
+        for (guint j = 0; j < 4; j++) {
+            found = found || g_array_index(sent, SimTime, j) == want[i];
+        }
+        assert_true(found);
+    }
+    bed_close(&b);
+
+    /* 0, 200 s, 340 s, then 100 s: read after 200 s was replayed. */
+    g_autofree char *c200 = csv_line(200, "/200");
+    g_autofree char *c340 = csv_line(340, "/340");
+    g_autofree char *c100 = csv_line(100, "/100");
+    g_autofree char *t2 = g_strconcat(a, c200, c340, c100, NULL);
+    bed_open(&b, t2, "csv", "", "");
+    assert_int_equal(replay_n_late(b.rp), 1);
+    assert_int_equal(replay_n_sent(b.rp), 4);
+    for (guint i = 0; i < b.seen.paths->len; i++) {
+        if (strcmp(g_ptr_array_index(b.seen.paths, i), "/100") == 0) {
+            /* Sent with the 200 s line (at speed 2: 100 s). */
+            assert_int_equal(g_array_index(b.seen.sent, SimTime, i),
+                             100 * SIM_S);
+        }
+    }
+    bed_close(&b);
+}
+
+static void expect_open_error(const char *trace_yaml,
+                              const char *bad_format,
+                              const char *needle,
+                              gint code,
+                              guint line,
+                              guint col)
+{
+    g_autofree char *yaml = g_strdup_printf(
+        "apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n  traffic:\n"
+        "  - name: r\n    trace:\n%s",
+        trace_yaml);
+    GError *error = NULL;
+    g_autoptr(Scenario) s = scenario_load_string("t.yaml", yaml, &error);
+    assert_non_null(s);
+    if (bad_format != NULL) {
+        /* The loader checks formats too; replay_open() must not rely on
+         * it (scenarios built in code). */
+        TrafficSpec *ts = g_ptr_array_index(s->traffic, 0);
+        g_free(ts->trace_format);
+        ts->trace_format = g_strdup(bad_format);
+    }
+    Runner *run = runner_new(s, 1, &error);
+    assert_null(run);
+    assert_true(g_error_matches(error, SCENARIO_ERROR, code));
+    g_autofree char *prefix =
+        g_strdup_printf("t.yaml:%u:%u: error: ", line, col);
+    if (!g_str_has_prefix(error->message, prefix) ||
+        strstr(error->message, needle) == NULL) {
+        fail_msg("'%s' lacks '%s' or '%s'", error->message, prefix, needle);
+    }
+    g_error_free(error);
+}
+
+static void test_open_errors_are_located(void **state)
+{
+    expect_open_error("      file: /nonexistent/trace.log\n", NULL,
+                      "cannot open trace '/nonexistent/trace.log'",
+                      SCENARIO_ERROR_IO, 7, 13);
+    expect_open_error("      file: /dev/null\n      format: csv\n", "har",
+                      "unknown trace format 'har'", SCENARIO_ERROR_BAD_VALUE, 8,
+                      15);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_names_and_times),
+        cmocka_unit_test(test_text_line_fields),
+        cmocka_unit_test(test_text_xff_and_plain_http),
+        cmocka_unit_test(test_text_tcp_and_tls_lines),
+        cmocka_unit_test(test_port_map),
+        cmocka_unit_test(test_text_bad_lines),
+        cmocka_unit_test(test_json_lines),
+        cmocka_unit_test(test_json_writer_reader_agree),
+        cmocka_unit_test(test_csv_lines),
+        cmocka_unit_test(test_bad_lines_counted_with_numbers),
+        cmocka_unit_test(test_speed_and_start),
+        cmocka_unit_test(test_stop_and_run_to_the_end),
+        cmocka_unit_test(test_reorder_window),
+        cmocka_unit_test(test_open_errors_are_located),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
