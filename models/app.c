@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "models/app.h"
+#include "models/app-response.h"
 
 struct _AppPod {
     const WorkloadSpec *ws; /* borrowed from the scenario */
@@ -29,8 +30,8 @@ void app_pod_free(AppPod *a)
 
 const char *app_preset_name(WorkloadPreset p)
 {
-    static const char *const names[] = { "none", "httpbin", "helloworld",
-                                         "tcp-echo" };
+    static const char *const names[] = { "none",     "httpbin", "helloworld",
+                                         "tcp-echo", "nginx",   "productpage" };
     return names[p];
 }
 
@@ -50,6 +51,19 @@ WorkloadPreset app_preset_for(const WorkloadSpec *ws, const K8sPod *pod)
     }
     if (strstr(image, "tcp-echo") != NULL) {
         return PRESET_TCP_ECHO;
+    }
+    if (strstr(image, "examples-bookinfo-productpage") != NULL) {
+        return PRESET_PRODUCTPAGE;
+    }
+    /* The nginx image itself ("nginx", "nginx:1.27", "docker.io/library/
+     * nginx", "nginxinc/nginx-unprivileged"), not images that merely
+     * contain the word (ingress-nginx controllers). */
+    const char *base = strrchr(image, '/');
+    base = base != NULL ? base + 1 : image;
+    gsize n = strcspn(base, ":@");
+    if ((n == 5 && strncmp(base, "nginx", 5) == 0) ||
+        (n == 18 && strncmp(base, "nginx-unprivileged", 18) == 0)) {
+        return PRESET_NGINX;
     }
     return PRESET_NONE;
 }
@@ -91,6 +105,11 @@ Request *app_pod_finish(AppPod *a)
     return r; /* takes over the freed server: busy unchanged */
 }
 
+WorkloadPreset app_pod_preset(const AppPod *a)
+{
+    return a->preset;
+}
+
 guint app_pod_busy(const AppPod *a)
 {
     return a->busy;
@@ -110,46 +129,6 @@ Request *app_pod_drain(AppPod *a)
     return r;
 }
 
-/* httpbin: /status/N answers N, /delay/N waits N s (at most 10, as
- * go-httpbin caps it), known endpoints answer 200, others 404. */
-static gint httpbin_answer(const char *path, SimTime *extra, const char **why)
-{
-    g_autofree char *p = g_strdup(path);
-    char *q = strchr(p, '?');
-    if (q != NULL) {
-        *q = '\0';
-    }
-    if (g_str_has_prefix(p, "/status/")) {
-        gint64 code = 0;
-        if (g_ascii_string_to_signed(p + 8, 10, 100, 599, &code, NULL)) {
-            *why = "httpbin /status/N answers N";
-            return (gint)code;
-        }
-        *why = "httpbin: /status/ with a bad code answers 400";
-        return 400;
-    }
-    if (g_str_has_prefix(p, "/delay/")) {
-        double s = g_ascii_strtod(p + 7, NULL);
-        s = CLAMP(s, 0.0, 10.0);
-        *extra = (SimTime)(s * (double)SIM_S);
-        *why = "httpbin /delay/N waits N seconds (at most 10)";
-        return 200;
-    }
-    static const char *const known[] = { "/", "/get", "/headers", "/ip",
-                                         "/user-agent", "/anything", "/post",
-                                         "/put", "/delete", "/patch", NULL };
-    for (guint i = 0; known[i] != NULL; i++) {
-        if (strcmp(p, known[i]) == 0 ||
-            (strcmp(known[i], "/anything") == 0 &&
-             g_str_has_prefix(p, "/anything/"))) {
-            *why = "httpbin endpoint";
-            return 200;
-        }
-    }
-    *why = "httpbin has no such endpoint";
-    return 404;
-}
-
 SimTime app_pod_serve(AppPod *a, const Request *r, Rng *rng, gint *status,
                       SimTime at, const char *pod_name, const char *node)
 {
@@ -159,15 +138,12 @@ SimTime app_pod_serve(AppPod *a, const Request *r, Rng *rng, gint *status,
     gboolean stream = r->scheme == URL_TCP || r->scheme == URL_TLS;
     *status = stream ? 0 : 200;
     const char *path = r->path != NULL ? r->path : "/";
-    if (!stream && a->preset == PRESET_HTTPBIN) {
+    if (!stream && a->preset != PRESET_NONE && a->preset != PRESET_TCP_ECHO) {
+        /* The sample apps' routes (models/app-response.c), the same rule
+         * that writes their bodies for a traced request. */
         SimTime extra = 0;
-        *status = httpbin_answer(path, &extra, &why);
+        *status = app_response_status(a->preset, r->method, path, &extra, &why);
         t += extra;
-    } else if (!stream && a->preset == PRESET_HELLOWORLD) {
-        gboolean hello = g_str_has_prefix(path, "/hello");
-        *status = hello ? 200 : 404;
-        why = hello ? "helloworld /hello answers 200"
-                    : "helloworld serves only /hello";
     } else if (a->preset == PRESET_TCP_ECHO) {
         why = "tcp-echo echoes each line with its prefix";
     }

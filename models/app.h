@@ -1,6 +1,7 @@
 /* app.h: step 9, an application pod: a FIFO queue in front of `concurrency`
  * servers, a service-time distribution, a queue limit (503 beyond it) and
- * the answers of Istio's sample apps (httpbin, helloworld, tcp-echo). */
+ * the answers of Istio's sample apps (httpbin, helloworld, tcp-echo), nginx
+ * and bookinfo's productpage (their routes and bodies: app-response.h). */
 #pragma once
 
 #include <glib.h>
@@ -36,6 +37,8 @@ Request *app_pod_finish(AppPod *a);
  * Records the rule in @r->tr. */
 SimTime app_pod_serve(AppPod *a, const Request *r, Rng *rng, gint *status,
                       SimTime at, const char *pod_name, const char *node);
+/* The preset the pod runs (its bodies: models/app-response.h). */
+WorkloadPreset app_pod_preset(const AppPod *a);
 guint app_pod_busy(const AppPod *a);
 guint app_pod_queued(const AppPod *a);
 /* The crashed pod's waiting requests, handed back to be failed; the queue
