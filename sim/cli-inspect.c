@@ -25,7 +25,11 @@ int cli_config_dump(int argc, char **argv)
                    "gateway pod.",
                    "The output has the shape of Envoy's admin /config_dump "
                    "(v3): listeners,\nroute configurations and clusters, so "
-                   "the jq recipes used on a real pod work:\n\n"
+                   "the jq recipes used on a real pod work.\n\n"
+                   "Examples:\n"
+                   "  ingress-sim config-dump scenarios/article.yaml\n"
+                   "  ingress-sim config-dump scenarios/article.yaml --pod "
+                   "istio-system/istio-ingressgateway-1\n"
                    "  ingress-sim config-dump scenarios/article.yaml | jq "
                    "'.configs[] |\n    select(.\"@type\"|endswith(\"RoutesConfigDump\")) "
                    "|\n    .dynamic_route_configs[].route_config.virtual_hosts[] "
@@ -94,9 +98,11 @@ int cli_iptables(int argc, char **argv)
                    "hashed as kube-proxy hashes them, the statistic "
                    "probabilities, comments.\nThe simulated packets walk "
                    "exactly these rules.\n\n"
-                   "Example:\n"
+                   "Examples:\n"
                    "  ingress-sim iptables scenarios/article.yaml --node "
-                   "worker-2 | grep KUBE-NODEPORTS",
+                   "worker-2 | grep KUBE-NODEPORTS\n"
+                   "  ingress-sim iptables scenarios/lessons/etp-local.yaml "
+                   "--node worker-3 | grep 'no local'",
                    entries, &argc, &argv)) {
         return CLI_USAGE;
     }
