@@ -111,6 +111,7 @@ static gboolean check_unique(GPtrArray *objs, const K8sMeta *m,
 static gboolean keep_meta(GPtrArray *into, K8sMeta *m, GError **error)
 {
     if (!check_unique(into, m, error)) {
+        k8s_meta_clear(m); /* kept on success, so freed here on failure */
         return FALSE;
     }
     K8sMeta *copy = g_new(K8sMeta, 1);
@@ -800,7 +801,11 @@ static gboolean finish_pods(Cluster *c, GError **error)
             return FALSE;
         }
         if (next[n->index] >= 250) {
-            ynode_error(error, p->meta.doc, SCENARIO_ERROR_TOO_LARGE,
+            /* Point at the replicas that asked for it, when they did. */
+            const YNode *rep = ynode_path(p->meta.doc, "spec.replicas");
+            ynode_error(error,
+                        p->owner != NULL && rep != NULL ? rep : p->meta.doc,
+                        SCENARIO_ERROR_TOO_LARGE,
                         "node %s has more than 250 pods (its /24 podCIDR is "
                         "full)",
                         n->name);

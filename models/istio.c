@@ -755,7 +755,9 @@ static void l4_route_free(gpointer p)
 {
     IstioL4Route *r = p;
     g_ptr_array_unref(r->matches);
-    g_ptr_array_unref(r->route);
+    if (r->route != NULL) { /* NULL when parsing stopped before it */
+        g_ptr_array_unref(r->route);
+    }
     g_free(r);
 }
 

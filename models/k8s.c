@@ -2,9 +2,40 @@
  * EndpointSlice, Endpoints) from YNode trees into the structs of k8s.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "models/k8s.h"
+
+/* The simulated network is IPv4: addresses the manifests give must be. */
+static gboolean is_ipv4(const char *s)
+{
+    struct in_addr a;
+    return s != NULL && inet_pton(AF_INET, s, &a) == 1;
+}
+
+/* An optional IPv4 address at @key of @map into *out (NULL when absent);
+ * anything else is an error at the value. */
+static gboolean opt_ipv4(const YNode *map, const char *key, char **out,
+                         GError **error)
+{
+    const YNode *v = ynode_get(map, key);
+    const char *s = NULL;
+    if (v == NULL || ynode_is_null(v)) {
+        return TRUE;
+    }
+    if (!ynode_to_string(v, &s, error)) {
+        return FALSE;
+    }
+    if (!is_ipv4(s)) {
+        ynode_error(error, v, SCENARIO_ERROR_BAD_VALUE,
+                    "%s '%s' is not an IPv4 address", key, s);
+        return FALSE;
+    }
+    g_free(*out);
+    *out = g_strdup(s);
+    return TRUE;
+}
 
 /* ---- KvList -------------------------------------------------------------- */
 
@@ -140,8 +171,11 @@ gboolean k8s_meta_parse(K8sMeta *meta, const YNode *doc, const char *default_ns,
         meta->name = g_strdup(n);
     }
     const YNode *ns = ynode_get(md, "namespace");
-    meta->ns = g_strdup(ns != NULL && ynode_str(ns) != NULL ? ynode_str(ns)
-                                                           : default_ns);
+    const char *nss = default_ns;
+    if (ns != NULL && !ynode_is_null(ns) && !ynode_to_string(ns, &nss, error)) {
+        return FALSE;
+    }
+    meta->ns = g_strdup(nss);
     if (!kv_list_parse(meta->labels, ynode_get(md, "labels"), "labels",
                        error) ||
         !kv_list_parse(meta->annotations, ynode_get(md, "annotations"),
@@ -332,6 +366,14 @@ K8sService *k8s_service_parse(K8sMeta *meta, GError **error)
     }
     const char *cip = ynode_str(ynode_get(spec, "clusterIP"));
     if (cip != NULL && strcmp(cip, "") != 0) {
+        struct in6_addr a6;
+        if (strcmp(cip, "None") != 0 && !is_ipv4(cip) &&
+            inet_pton(AF_INET6, cip, &a6) != 1) {
+            ynode_error(error, ynode_get(spec, "clusterIP"),
+                        SCENARIO_ERROR_BAD_VALUE,
+                        "clusterIP '%s' is not an IP address or None", cip);
+            goto fail;
+        }
         s->cluster_ip = g_strdup(cip);
     }
     s->external_name = g_strdup(ynode_str(ynode_get(spec, "externalName")));
@@ -594,7 +636,10 @@ K8sPod *k8s_pod_parse(K8sMeta *meta, GError **error)
         return NULL;
     }
     p->node_name = g_strdup(p->spec.node_name);
-    p->ip = g_strdup(ynode_str(ynode_path(p->meta.doc, "status.podIP")));
+    if (!opt_ipv4(ynode_get(p->meta.doc, "status"), "podIP", &p->ip, error)) {
+        k8s_pod_free(p);
+        return NULL;
+    }
     const YNode *conds = ynode_path(p->meta.doc, "status.conditions");
     for (guint i = 0; conds != NULL && conds->kind == YNODE_SEQ &&
                       i < ynode_len(conds);
@@ -670,6 +715,11 @@ K8sDeployment *k8s_deployment_parse(K8sMeta *meta, GError **error)
     d->replicas = 1;
     d->selector = kv_list_new();
     const YNode *spec = ynode_get(d->meta.doc, "spec");
+    if (spec == NULL) {
+        ynode_error(error, d->meta.doc, SCENARIO_ERROR_SYNTAX,
+                    "Deployment %s/%s has no spec", d->meta.ns, d->meta.name);
+        goto fail;
+    }
     if (!ynode_expect_map(spec, "Deployment spec", error)) {
         goto fail;
     }
@@ -738,9 +788,10 @@ K8sNode *k8s_node_parse(K8sMeta *meta, GError **error)
                       i < ynode_len(addrs);
          i++) {
         const YNode *a = ynode_at(addrs, i);
-        if (g_strcmp0(ynode_str(ynode_get(a, "type")), "InternalIP") == 0) {
-            g_free(n->ip);
-            n->ip = g_strdup(ynode_str(ynode_get(a, "address")));
+        if (g_strcmp0(ynode_str(ynode_get(a, "type")), "InternalIP") == 0 &&
+            !opt_ipv4(a, "address", &n->ip, error)) {
+            k8s_node_free(n);
+            return NULL;
         }
     }
     n->where = meta->doc;
@@ -788,7 +839,10 @@ K8sSecret *k8s_secret_parse(K8sMeta *meta, GError **error)
         }
         for (guint i = 0; i < ynode_len(data); i++) {
             const YNode *v = ynode_value_at(data, i);
-            const char *text = ynode_str_or(v, "");
+            const char *text = "";
+            if (!ynode_is_null(v) && !ynode_to_string(v, &text, error)) {
+                goto fail;
+            }
             if (!base64_valid(text)) {
                 ynode_error(error, v, SCENARIO_ERROR_BAD_VALUE,
                             "Secret data '%s' is not valid base64 (use "
@@ -854,9 +908,23 @@ void k8s_endpoint_slice_free(K8sEndpointSlice *s)
 static gboolean parse_ep_ports(K8sEndpointSlice *s, const YNode *pl,
                                GError **error)
 {
-    for (guint i = 0; pl != NULL && i < ynode_len(pl); i++) {
+    if (pl == NULL || ynode_is_null(pl)) {
+        return TRUE;
+    }
+    if (!ynode_expect_seq(pl, "endpoint ports", error)) {
+        return FALSE;
+    }
+    for (guint i = 0; i < ynode_len(pl); i++) {
         const YNode *p = ynode_at(pl, i);
         K8sEndpointPort ep = { 0 };
+        if (!ynode_expect_map(p, "an endpoint port", error)) {
+            return FALSE;
+        }
+        if (ynode_get(p, "port") == NULL) {
+            ynode_error(error, p, SCENARIO_ERROR_BAD_VALUE,
+                        "endpoint port has no 'port'");
+            return FALSE;
+        }
         if (!ynode_to_port(ynode_get(p, "port"), &ep.port, error)) {
             return FALSE;
         }
@@ -901,15 +969,41 @@ K8sEndpointSlice *k8s_endpoint_slice_parse(K8sMeta *meta, GError **error)
         goto fail;
     }
     const YNode *el = ynode_get(s->meta.doc, "endpoints");
+    /* addressType IPv6 and FQDN slices are kept as given (kube-proxy in
+     * IPv4 mode skips them); IPv4 ones must hold IPv4 addresses. */
+    gboolean ipv4_slice = g_strcmp0(ynode_str(ynode_get(s->meta.doc,
+                                                        "addressType")),
+                                    "IPv4") == 0;
     if (el != NULL && !ynode_is_null(el) &&
         !ynode_expect_seq(el, "EndpointSlice endpoints", error)) {
         goto fail;
     }
     for (guint i = 0; el != NULL && i < ynode_len(el); i++) {
         const YNode *e = ynode_at(el, i);
+        if (!ynode_expect_map(e, "an endpoint", error)) {
+            goto fail;
+        }
         const YNode *addrs = ynode_get(e, "addresses");
+        if (addrs == NULL) {
+            ynode_error(error, e, SCENARIO_ERROR_BAD_VALUE,
+                        "endpoint has no 'addresses'");
+            goto fail;
+        }
         if (!ynode_expect_seq(addrs, "endpoint addresses", error)) {
             goto fail;
+        }
+        for (guint j = 0; j < ynode_len(addrs); j++) {
+            const YNode *a = ynode_at(addrs, j);
+            const char *ip = NULL;
+            if (!ynode_to_string(a, &ip, error)) {
+                goto fail;
+            }
+            if (ipv4_slice && !is_ipv4(ip)) {
+                ynode_error(error, a, SCENARIO_ERROR_BAD_VALUE,
+                            "endpoint address '%s' is not an IPv4 address",
+                            ip);
+                goto fail;
+            }
         }
         const YNode *conds = ynode_get(e, "conditions");
         gboolean ready = TRUE, serving = TRUE, term = FALSE;
@@ -968,7 +1062,17 @@ GPtrArray *k8s_endpoints_parse(K8sMeta *meta, GError **error)
                  j++) {
                 const YNode *a = ynode_at(al, j);
                 K8sEndpoint ep = { 0 };
-                ep.ip = g_strdup(ynode_str_or(ynode_get(a, "ip"), ""));
+                if (!ynode_expect_map(a, "an Endpoints address", error) ||
+                    !opt_ipv4(a, "ip", &ep.ip, error)) {
+                    k8s_meta_clear(meta);
+                    return NULL;
+                }
+                if (ep.ip == NULL) {
+                    ynode_error(error, a, SCENARIO_ERROR_BAD_VALUE,
+                                "Endpoints address has no 'ip'");
+                    k8s_meta_clear(meta);
+                    return NULL;
+                }
                 ep.ready = l == 0;
                 ep.serving = l == 0;
                 ep.node_name = g_strdup(ynode_str(ynode_get(a, "nodeName")));

@@ -40,7 +40,10 @@ static gboolean path_matches(const GwRoute *r, const char *path)
         return nq == r->path_len &&
                ascii_prefix(path, nq, r->path, r->path_len, r->ignore_case);
     case GW_PATH_REGEX:
-        return g_regex_match_full(r->path_re, path, (gssize)nq, 0, 0, NULL,
+        /* GRegex reads past the end of invalid UTF-8 (a replayed log line
+         * may hold any bytes): such a path matches no regex. */
+        return g_utf8_validate(path, (gssize)nq, NULL) &&
+               g_regex_match_full(r->path_re, path, (gssize)nq, 0, 0, NULL,
                                   NULL);
     case GW_PATH_SEPARATED_PREFIX:
         return ascii_prefix(path, nq, r->path, r->path_len, FALSE) &&
@@ -57,7 +60,8 @@ static gboolean value_matches(const GwMatcher *m, const char *v, gsize len)
     case ISTIO_MATCH_PREFIX:
         return ascii_prefix(v, len, m->value, strlen(m->value), FALSE);
     case ISTIO_MATCH_REGEX:
-        return g_regex_match_full(m->re, v, (gssize)len, 0, 0, NULL, NULL);
+        return g_utf8_validate(v, (gssize)len, NULL) && /* see path_matches */
+               g_regex_match_full(m->re, v, (gssize)len, 0, 0, NULL, NULL);
     case ISTIO_MATCH_PRESENT:
         return TRUE;
     case ISTIO_MATCH_NONE:
@@ -242,6 +246,9 @@ static char *rewrite_path(const GwRoute *r, const char *path)
 {
     gsize nq = path_len_no_query(path);
     if (r->regex_rewrite != NULL) {
+        if (!g_utf8_validate(path, (gssize)nq, NULL)) {
+            return NULL; /* GRegex needs UTF-8: see path_matches() */
+        }
         g_autofree char *head = g_strndup(path, nq);
         g_autofree char *res = g_regex_replace(r->regex_rewrite, head, -1, 0,
                                                r->regex_sub, 0, NULL);

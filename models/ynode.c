@@ -110,6 +110,8 @@ typedef struct {
     const YLimits *limits; /* never NULL */
     gsize budget;          /* nodes left before max_nodes */
     GHashTable *anchors;   /* anchor name -> YNode* (borrowed from tree) */
+    const char *text;      /* the input, for locating reader errors */
+    gsize len;             /* its length in bytes */
 } Loader;
 
 static void event_clear(yaml_event_t *ev)
@@ -118,16 +120,51 @@ static void event_clear(yaml_event_t *ev)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(yaml_event_t, event_clear)
 
+/* libyaml's reader errors (bad UTF-8, control characters) carry a byte
+ * offset, not a mark: count lines and characters up to it. */
+static yaml_mark_t reader_mark(const Loader *ld, gsize offset)
+{
+    yaml_mark_t m = { 0 };
+    for (gsize i = 0; i < offset && i < ld->len; i++) {
+        if (ld->text[i] == '\n') {
+            m.line++;
+            m.column = 0;
+        } else if (((guchar)ld->text[i] & 0xc0) != 0x80) {
+            m.column++; /* a character starts here (not a continuation) */
+        }
+    }
+    return m;
+}
+
 static gboolean loader_next(Loader *ld, yaml_event_t *ev, GError **error)
 {
     if (!yaml_parser_parse(&ld->parser, ev)) {
-        const yaml_mark_t *m = &ld->parser.problem_mark;
+        yaml_mark_t m = ld->parser.problem_mark;
+        const char *problem =
+            ld->parser.problem ? ld->parser.problem : "parse error";
+        if (ld->parser.error == YAML_READER_ERROR) {
+            m = reader_mark(ld, ld->parser.problem_offset);
+        }
+        /* "while scanning a quoted scalar": where that started is the
+         * culprit when the file simply ended; else a hint. */
+        g_autofree char *note = NULL;
+        if (ld->parser.context != NULL) {
+            const yaml_mark_t *c = &ld->parser.context_mark;
+            if (strstr(problem, "end of stream") != NULL) {
+                note = g_strdup_printf(" (the file ends at %zu:%zu)",
+                                       m.line + 1, m.column + 1);
+                m = *c;
+            } else if (c->line != m.line || c->column != m.column) {
+                note = g_strdup_printf(" (it starts at %zu:%zu)", c->line + 1,
+                                       c->column + 1);
+            }
+        }
         g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
-                    "%s:%zu:%zu: error: invalid YAML: %s%s%s", ld->file,
-                    m->line + 1, m->column + 1,
-                    ld->parser.problem ? ld->parser.problem : "parse error",
+                    "%s:%zu:%zu: error: invalid YAML: %s%s%s%s", ld->file,
+                    m.line + 1, m.column + 1, problem,
                     ld->parser.context ? " " : "",
-                    ld->parser.context ? ld->parser.context : "");
+                    ld->parser.context ? ld->parser.context : "",
+                    note != NULL ? note : "");
         memset(ev, 0, sizeof *ev);
         return FALSE;
     }
@@ -135,12 +172,32 @@ static gboolean loader_next(Loader *ld, yaml_event_t *ev, GError **error)
 }
 
 static gboolean located_limit(Loader *ld, const yaml_mark_t *m,
-                              const char *what, GError **error)
+                              GError **error, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+
+static gboolean located_limit(Loader *ld, const yaml_mark_t *m,
+                              GError **error, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *what = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
     g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_TOO_LARGE,
                 "%s:%zu:%zu: error: %s", ld->file, m->line + 1, m->column + 1,
                 what);
     return FALSE;
+}
+
+/* Levels below @n, @n included (a scalar is 1). Bounded: every tree the
+ * loader built is within max_depth. */
+static guint ynode_height(const YNode *n)
+{
+    guint h = 0;
+    for (guint i = 0; n->items != NULL && i < n->items->len; i++) {
+        guint c = ynode_height(g_ptr_array_index(n->items, i));
+        h = MAX(h, c); /* not MAX(h, call): the macro would call twice */
+    }
+    return h + 1;
 }
 
 static YNode *load_node(Loader *ld, yaml_event_t *first, guint depth,
@@ -211,23 +268,25 @@ static YNode *load_node(Loader *ld, yaml_event_t *ev, guint depth,
                         GError **error)
 {
     if (depth > ld->limits->max_depth) {
-        located_limit(ld, &ev->start_mark,
-                      "nesting deeper than the limit of 64 levels", error);
+        located_limit(ld, &ev->start_mark, error,
+                      "nesting deeper than the limit of %u levels",
+                      ld->limits->max_depth);
         return NULL;
     }
     if (ld->budget == 0) {
-        located_limit(ld, &ev->start_mark,
-                      "more YAML nodes than the limit of 2000000 (aliases "
+        located_limit(ld, &ev->start_mark, error,
+                      "more YAML nodes than the limit of %zu (aliases "
                       "count once per use)",
-                      error);
+                      ld->limits->max_nodes);
         return NULL;
     }
     ld->budget--;
     switch (ev->type) {
     case YAML_SCALAR_EVENT: {
         if (ev->data.scalar.length > ld->limits->max_scalar_len) {
-            located_limit(ld, &ev->start_mark,
-                          "a value longer than the limit of 1 MiB", error);
+            located_limit(ld, &ev->start_mark, error,
+                          "a value longer than the limit of %zu bytes",
+                          ld->limits->max_scalar_len);
             return NULL;
         }
         YNode *n = ynode_alloc(YNODE_SCALAR, ld->file, &ev->start_mark);
@@ -251,12 +310,20 @@ static YNode *load_node(Loader *ld, yaml_event_t *ev, guint depth,
                         name);
             return NULL;
         }
+        /* The copy must respect the depth limit where it lands too. */
+        if (depth + ynode_height(target) > ld->limits->max_depth + 1) {
+            located_limit(ld, &ev->start_mark, error,
+                          "alias '*%s' nests deeper than the limit of %u "
+                          "levels",
+                          name, ld->limits->max_depth);
+            return NULL;
+        }
         YNode *n = ynode_copy(target, &ld->budget);
         if (n == NULL) {
-            located_limit(ld, &ev->start_mark,
-                          "alias expansion exceeds the limit of 2000000 "
-                          "nodes (a 'billion laughs' document?)",
-                          error);
+            located_limit(ld, &ev->start_mark, error,
+                          "alias expansion exceeds the limit of %zu nodes "
+                          "(a 'billion laughs' document?)",
+                          ld->limits->max_nodes);
             return NULL;
         }
         n->line = (guint)ev->start_mark.line + 1;
@@ -287,8 +354,9 @@ static GPtrArray *load_stream(Loader *ld, GError **error)
             continue; /* STREAM_START */
         }
         if (docs->len >= ld->limits->max_documents) {
-            located_limit(ld, &ev.start_mark,
-                          "more documents than the limit of 10000", error);
+            located_limit(ld, &ev.start_mark, error,
+                          "more documents than the limit of %u",
+                          ld->limits->max_documents);
             return NULL;
         }
         g_hash_table_remove_all(ld->anchors);
@@ -334,6 +402,8 @@ GPtrArray *ynode_load_string(const char *name, const char *text, gsize len,
         return NULL;
     }
     ld.anchors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ld.text = text;
+    ld.len = len;
     yaml_parser_initialize(&ld.parser);
     yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text,
                                  len);
@@ -353,6 +423,12 @@ GPtrArray *ynode_load_file(const char *path, const YLimits *limits,
     if (g_stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_IO,
                     "%s:1:1: error: is a directory, not a YAML file", path);
+        return NULL;
+    }
+    /* A FIFO or device would block or never end: only regular files. */
+    if (g_stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_IO,
+                    "%s:1:1: error: not a regular file", path);
         return NULL;
     }
     if (g_stat(path, &st) == 0 && (gsize)st.st_size > lim->max_file_bytes) {
