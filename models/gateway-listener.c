@@ -388,6 +388,13 @@ void gateway_decide(const GatewaySnapshot *s,
                    ch->kind == GW_CHAIN_HTTP
                        ? "R4.2: plain HTTP servers on one port share one "
                          "chain and route table"
+                   : ch->kind == GW_CHAIN_TCP
+                       ? "R10.1: an opaque TCP server is one tcp_proxy "
+                         "chain; the first matching VirtualService owns it"
+                   : ch->kind == GW_CHAIN_PASSTHROUGH ||
+                           ch->kind == GW_CHAIN_AUTO_PASSTHROUGH
+                       ? "R10.2, R10.3: a passthrough chain per SNI, TLS "
+                         "left to the backend"
                        : "R4.3, R9.4: each TLS server has its own chain",
                    "%s (%s %d, hosts %s) applies", ch->server_ref,
                    sv->protocol_text, sv->number, hosts->str);

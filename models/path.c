@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "models/app.h"
+#include "models/app-response.h"
 #include "models/lb.h"
 #include "models/path.h"
 #include "models/upstream.h"
@@ -67,6 +68,7 @@ static void request_release(Path *p, Request *r)
     /* A replayed request's own strings (models/replay.c). */
     g_clear_pointer(&r->owned, g_free);
     g_clear_pointer(&r->owned_headers, kv_list_free);
+    g_clear_pointer(&r->resp, app_response_free);
     r->next = p->free_list;
     p->free_list = r;
     p->live--;
@@ -176,10 +178,73 @@ static void respond(Path *p, Request *r, guint step, gint status,
     finish(p, r, step);
 }
 
+/* What the client reads, built for a traced request only (bodies cost
+ * strings; a run never builds them): Envoy's own reply, the app's answer
+ * as Envoy forwards it, or what a proxied stream received. The status is
+ * the one the run decided; models/app-response.h writes the rest. */
+static void trace_response(Path *p, Request *r)
+{
+    World *w = p->w;
+    if (r->out.kind == OUTCOME_FAILURE) {
+        return;
+    }
+    r->resp = app_response_new();
+    const char *alpn = r->has_dec ? r->dec.alpn : NULL;
+    gboolean head = g_strcmp0(r->method, "HEAD") == 0;
+    if (r->out.kind == OUTCOME_RESPONSE &&
+        (r->out.from_gateway || r->app_pod < 0 || !r->has_dec)) {
+        app_response_local_reply(r->resp, r->out.status, r->out.flags,
+                                 r->has_dec ? r->dec.location : NULL,
+                                 r->has_dec ? r->dec.body : NULL, alpn, head);
+        return;
+    }
+    if (r->app_pod < 0 || !r->has_dec) {
+        return;
+    }
+    const PodState *ap = &w->pods[r->app_pod];
+    const PodState *gw = &w->pods[r->gw_pod];
+    WorkloadPreset preset =
+        ap->app != NULL ? app_pod_preset(ap->app) : PRESET_NONE;
+    /* tcp_proxy: the pod reads the client's own bytes (passthrough TLS
+     * included); the HTTP router: the request as Envoy rewrote it. */
+    gboolean proxied = r->dec.tcp;
+    gboolean tls = r->scheme == URL_HTTPS || r->scheme == URL_TLS;
+    g_autoptr(KvList) sent = NULL;
+    AppRequest ar = {
+        .method = r->method,
+        .path = r->path,
+        .authority = r->authority,
+        .scheme = tls ? "https" : "http",
+        .headers = r->headers,
+        .remote_addr = gw->pod->ip,
+        .body = r->body,
+    };
+    if (!proxied) {
+        sent = app_request_headers_via_envoy(
+            r->headers, &r->dec, r->dec.tls_terminated ? "https" : "http",
+            r->src_at_gw != NULL ? r->src_at_gw : r->client_ip, r->id,
+            r->attempts);
+        ar.path = r->dec.path;
+        ar.authority = r->dec.authority;
+        ar.headers = sent;
+    }
+    gboolean stream = r->out.kind == OUTCOME_CONNECTION;
+    app_response_build(r->resp, preset, ap->pod, &ar, r->out.status, stream);
+    if (!proxied && !stream) {
+        app_response_via_envoy(r->resp, alpn,
+                               r->phase[PHASE_UPSTREAM] +
+                                   r->phase[PHASE_APP_QUEUE] +
+                                   r->phase[PHASE_APP_SERVICE]);
+    }
+}
+
 static void on_client(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
     Request *r = ev->data;
+    if (r->tr != NULL) {
+        trace_response(p, r);
+    }
     r->out.done = sim_now(e);
     for (guint i = 0; i < PHASE_N; i++) {
         r->out.phase[i] = r->phase[i];
@@ -266,6 +331,7 @@ static void on_lb(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     r->node = node;
     r->node_port = node_port;
+    r->out.node = p->w->nodes[node].name;
     SimTime t = hop(p, &p->w->s->latency.lb_to_node);
     r->phase[PHASE_LB_NODE] += t;
     sim_schedule_in(e, t, p->ev_node, 0, r);
@@ -366,6 +432,7 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     r->gw_pod = gw->pod->index;
     r->gw_gen = gw->generation;
+    r->out.gateway_pod = gw->ref;
     r->gw_port = res.dnat_port;
     if (r->tr != NULL) {
         trace_service_step(p, r, gw, res.dnat_port);
@@ -421,6 +488,7 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         .sni = r->sni,
         .client_anchors = r->anchors,
         .client_cert = r->client_cert,
+        .alpn = r->alpn,
         .verify_host = r->host,
         .http = http,
         .scheme = tls ? "https" : "http",
@@ -433,6 +501,10 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     gateway_decide(r->snap, &gr, &gw->rng, &r->dec, r->tr, now,
                    node_name(p, gw->node));
     r->has_dec = TRUE;
+    if (r->tr != NULL && r->anchors != NULL && r->dec.tls_terminated) {
+        /* The client checked the gateway's chain and went on. */
+        trace_set(r->tr, "tls_verify", "ok");
+    }
     SimTime proc = hop(p, &w->s->latency.gateway);
     if (tls && r->dec.outcome != GATEWAY_REFUSED) {
         proc += hop(p, &w->s->latency.tls_handshake);
@@ -449,18 +521,17 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         fail(p, r, 5, FAIL_TLS_HANDSHAKE, 0);
         return;
     case GATEWAY_LOCAL_REPLY:
-        r->out.route = r->dec.route != NULL ? g_intern_string(r->dec.route) : NULL;
-        r->out.cluster = r->dec.cluster_name != NULL
-                             ? g_intern_string(r->dec.cluster_name)
-                             : NULL;
+        /* Route and cluster names are interned by the compiler. */
+        r->out.route = r->dec.route;
+        r->out.cluster = r->dec.cluster_name;
         respond(p, r, local_reply_step(&r->dec), r->dec.status, r->dec.flags,
                 TRUE);
         return;
     case GATEWAY_FORWARD:
         break;
     }
-    r->out.route = r->dec.route != NULL ? g_intern_string(r->dec.route) : NULL;
-    r->out.cluster = g_intern_string(r->dec.cluster->name);
+    r->out.route = r->dec.route;
+    r->out.cluster = r->dec.cluster->name;
     if (!upstream_admit(gw->up, r->dec.cluster, r->tr, now,
                         node_name(p, gw->node))) {
         respond(p, r, 8, 503, "UO", TRUE);
@@ -622,11 +693,15 @@ static void serve(Path *p, Request *r)
     World *w = p->w;
     PodState *ap = &w->pods[r->app_pod];
     SimTime now = sim_now(w->engine);
-    r->phase[PHASE_APP_QUEUE] += now - r->mark;
+    if (!r->answered) { /* an abandoned request's account is closed */
+        r->phase[PHASE_APP_QUEUE] += now - r->mark;
+    }
     g_autofree char *ref = r->tr != NULL ? k8s_meta_ref(&ap->pod->meta) : NULL;
     SimTime t = app_pod_serve(ap->app, r, &ap->rng, &r->status, now, ref,
                               node_name(p, ap->node));
-    r->phase[PHASE_APP_SERVICE] += t;
+    if (!r->answered) {
+        r->phase[PHASE_APP_SERVICE] += t;
+    }
     sim_schedule_in(w->engine, t, p->ev_app_done, 0, r);
 }
 
@@ -667,6 +742,37 @@ static void on_crash(World *w, guint pod, gpointer data)
     }
 }
 
+/* PASSTHROUGH (and any tcp_proxy of a TLS stream the gateway did not
+ * terminate): Envoy only routed the stream by SNI, so the client's TLS
+ * handshake is with the pod, which serves its own certificate; the client
+ * checks that one (curl --cacert), never the gateway's. */
+static gboolean pod_tls_handshake(Path *p, Request *r, const PodState *ap)
+{
+    World *w = p->w;
+    SimTime now = sim_now(w->engine);
+    g_autofree char *detail = NULL;
+    g_autofree char *subject = NULL;
+    gboolean traced = r->tr != NULL;
+    AppTlsResult res = app_tls_handshake(
+        w->c, ap->pod, ap->app != NULL ? app_pod_preset(ap->app) : PRESET_NONE,
+        r->anchors, r->host, w->wall_epoch + now / SIM_S,
+        traced ? &detail : NULL, traced ? &subject : NULL);
+    if (traced) {
+        trace_addf(r->tr, 9, "application pod", node_name(p, ap->node), now,
+                   "TLS passthrough: the gateway routed the stream by SNI "
+                   "without terminating it; the client's handshake is with "
+                   "the pod",
+                   "%s", detail);
+        if (subject != NULL) {
+            trace_set(r->tr, "tls_subject", subject);
+        }
+        if (r->anchors != NULL) {
+            trace_set(r->tr, "tls_verify", res == APP_TLS_OK ? "ok" : "failed");
+        }
+    }
+    return res == APP_TLS_OK;
+}
+
 static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
@@ -677,6 +783,15 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
     if (!world_pod_alive(p->w, ap)) {
         upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
         sim_schedule_in(e, 1, p->ev_connect_failed, 0, r);
+        return;
+    }
+    /* Not AUTO_PASSTHROUGH: there the pod's sidecar ends Istio mTLS. */
+    if (r->has_dec && r->dec.tcp && !r->dec.tls_terminated &&
+        !r->dec.cluster->sni_dnat &&
+        (r->scheme == URL_HTTPS || r->scheme == URL_TLS) &&
+        !pod_tls_handshake(p, r, ap)) {
+        upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+        fail(p, r, 9, FAIL_TLS_HANDSHAKE, 0);
         return;
     }
     switch (app_pod_admit(ap->app, r)) {
@@ -765,6 +880,19 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
     PodState *gw = &p->w->pods[r->gw_pod];
     upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
                     r->tr, node_name(p, gw->node));
+    /* The breakdown counts what the client waited for: the app's part
+     * ends at the deadline, queueing first, the rest service. */
+    SimTime waited = sim_now(e) - r->sent;
+    for (guint i = 0; i < PHASE_N; i++) {
+        if (i != PHASE_APP_QUEUE && i != PHASE_APP_SERVICE) {
+            waited -= r->phase[i];
+        }
+    }
+    waited = MAX(waited, 0);
+    gboolean served = r->phase[PHASE_APP_SERVICE] > 0;
+    r->phase[PHASE_APP_QUEUE] = served ? MIN(r->phase[PHASE_APP_QUEUE], waited)
+                                       : waited;
+    r->phase[PHASE_APP_SERVICE] = waited - r->phase[PHASE_APP_QUEUE];
     respond(p, r, 7, 504, "UT", TRUE);
 }
 

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "models/app-response.h"
 #include "models/gateway.h"
 #include "models/results.h"
 #include "models/scenario.h"
@@ -31,6 +32,9 @@ struct _Request {
     const char *traffic;       /* interned generator name */
     const TlsCert *anchors;    /* trace --cacert; nullable */
     const TlsCert *client_cert;/* trace --cert; nullable */
+    const char *const *alpn;   /* ALPN offer (curl: h2, http/1.1); nullable */
+    const char *body;          /* request body, or the bytes a tcp/tls
+                                * stream sends (tcp-echo); nullable */
     char client_ip[16];        /* source address */
     /* Storage behind the strings above when the request owns them (a
      * replayed trace line, models/replay.c); both nullable, freed by
@@ -65,6 +69,10 @@ struct _Request {
     gint tried[REQUEST_MAX_ATTEMPTS]; /* pods tried (previous_hosts) */
     gint status;               /* app status once served */
     Trace *tr;                 /* non-NULL when traced */
+    AppResponse *resp;         /* traced only: what the client read
+                                * (status line, headers, body), built as
+                                * the request ends; owned, freed by
+                                * request_release() (models/path.c) */
     RequestOutcome out;        /* filled as it ends */
     Request *next;             /* free list / app queue link */
 };

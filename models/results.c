@@ -53,6 +53,8 @@ struct _Results {
     GHashTable *clusters; /* interned cluster -> Tally* */
     GHashTable *pods;     /* interned pod -> Tally* */
     GHashTable *traffic;  /* interned traffic name -> Tally* */
+    GHashTable *nodes;    /* interned node name -> Tally* (LB's choice) */
+    GHashTable *gateway_pods; /* interned "ns/pod" -> Tally* */
     Hist *latency;        /* all responses and connections */
     guint64 phase_ns[PHASE_N]; /* summed over recorded outcomes */
     GArray *seconds;      /* Second, index = second of `sent` */
@@ -97,6 +99,10 @@ Results *results_new(const char *scenario, guint64 seed)
                                     tally_free);
     r->traffic = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                        tally_free);
+    r->nodes = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                     tally_free);
+    r->gateway_pods = g_hash_table_new_full(g_direct_hash, g_direct_equal,
+                                            NULL, tally_free);
     r->latency = hist_new();
     r->seconds = g_array_new(FALSE, TRUE, sizeof(Second));
     g_array_set_clear_func(r->seconds, second_clear);
@@ -119,6 +125,8 @@ void results_free(Results *r)
     g_hash_table_unref(r->clusters);
     g_hash_table_unref(r->pods);
     g_hash_table_unref(r->traffic);
+    g_hash_table_unref(r->nodes);
+    g_hash_table_unref(r->gateway_pods);
     hist_free(r->latency);
     g_array_unref(r->seconds);
     g_array_unref(r->events);
@@ -198,8 +206,10 @@ void results_record(Results *r, const RequestOutcome *o)
             r->phase_ns[p] += (guint64)o->phase[p];
         }
     }
-    const char *keys[] = { o->route, o->cluster, o->pod, o->traffic };
-    GHashTable *tables[] = { r->routes, r->clusters, r->pods, r->traffic };
+    const char *keys[] = { o->route, o->cluster,   o->pod,
+                           o->traffic, o->node,    o->gateway_pod };
+    GHashTable *tables[] = { r->routes,  r->clusters, r->pods,
+                             r->traffic, r->nodes,    r->gateway_pods };
     for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
         if (keys[i] == NULL) {
             continue;
@@ -437,9 +447,73 @@ JsonNode *results_to_json(const Results *r)
     json_builder_end_object(b);
 
     add_tallies(b, "routes", r->routes, TRUE);
+
+    /* "cdf_ms": {route: [[ms, fraction], ...]}, for the latency CDF chart
+     * (viz/chart.c): fraction of the route's timed outcomes at or below ms,
+     * ms being each histogram bucket's upper bound (clamped to the largest
+     * value), after a first point [min, 0]. At most 200 points: a bucket is
+     * kept when the fraction rose by dq or the value grew by a factor dx
+     * since the last kept one (and the last always); both thresholds grow
+     * until the route fits. O(buckets * 185) per route. */
+    json_builder_set_member_name(b, "cdf_ms");
+    json_builder_begin_object(b);
+    g_autoptr(GPtrArray) ck = sorted_keys(r->routes, cmp_str);
+    for (guint i = 0; i < ck->len; i++) {
+        const char *k = g_ptr_array_index(ck, i);
+        const Tally *t = g_hash_table_lookup(r->routes, k);
+        gsize nb = hist_n_buckets(t->latency);
+        guint64 total = hist_count(t->latency);
+        g_autofree gint64 *xs = g_new0(gint64, nb + 1);
+        g_autofree guint64 *ppm = g_new0(guint64, nb + 1);
+        g_autofree gboolean *keep = g_new0(gboolean, nb + 1);
+        guint64 cum = 0;
+        for (gsize j = 0; j < nb; j++) {
+            gint64 hi = 0;
+            guint64 c = 0;
+            hist_bucket(t->latency, j, NULL, &hi, &c);
+            cum += c;
+            xs[j] = MIN(hi, hist_max(t->latency));
+            ppm[j] = (cum * 1000000 + total / 2) / total;
+        }
+        double dq = 5000, dx = 1.02;
+        guint kept = G_MAXUINT;
+        while (kept > 199) {
+            gint64 x_last = hist_min(t->latency);
+            guint64 q_last = 0;
+            kept = 0;
+            for (gsize j = 0; j < nb; j++) {
+                keep[j] = j + 1 == nb || (double)(ppm[j] - q_last) >= dq ||
+                          (double)xs[j] >= (double)MAX(x_last, 1) * dx;
+                if (keep[j]) {
+                    x_last = xs[j];
+                    q_last = ppm[j];
+                    kept++;
+                }
+            }
+            dq *= 1.5;
+            dx = 1.0 + (dx - 1.0) * 1.5;
+        }
+        json_builder_set_member_name(b, k);
+        json_builder_begin_array(b);
+        for (gsize j = 0; nb > 0 && j <= nb; j++) {
+            if (j > 0 && !keep[j - 1]) {
+                continue;
+            }
+            json_builder_begin_array(b);
+            json_builder_add_double_value(
+                b, ms(j == 0 ? hist_min(t->latency) : xs[j - 1]));
+            json_builder_add_double_value(
+                b, j == 0 ? 0.0 : (double)ppm[j - 1] / 1e6);
+            json_builder_end_array(b);
+        }
+        json_builder_end_array(b);
+    }
+    json_builder_end_object(b);
     add_tallies(b, "clusters", r->clusters, FALSE);
     add_tallies(b, "pods", r->pods, FALSE);
     add_tallies(b, "traffic", r->traffic, TRUE);
+    add_tallies(b, "nodes", r->nodes, FALSE);
+    add_tallies(b, "gateway_pods", r->gateway_pods, FALSE);
 
     json_builder_set_member_name(b, "series");
     json_builder_begin_array(b);

@@ -53,6 +53,10 @@ typedef struct {
     const char *route;    /* interned route label, nullable */
     const char *cluster;  /* interned cluster name, nullable */
     const char *pod;      /* interned "ns/pod" of the upstream, nullable */
+    const char *node;     /* interned node the load balancer chose, or
+                           * NULL when it chose none */
+    const char *gateway_pod; /* interned "ns/pod" of the gateway pod kube-proxy
+                              * chose, or NULL */
     const char *traffic;  /* interned traffic (generator) name */
     SimTime sent;         /* when the client sent it */
     SimTime done;         /* when the client saw the outcome */

@@ -2,9 +2,66 @@
  * manifests, plus includes) into a Scenario with SCENARIO.md's defaults. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <math.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+
 #include "models/scenario.h"
+
+/* ---- input limits (issue 8) ------------------------------------------------
+ * Every duration of the Scenario document is at most the longest run; a
+ * distribution's largest possible sample stays far enough below
+ * SIM_TIME_MAX that the sums of a request's hops cannot overflow. */
+#define SCENARIO_MAX_DURATION (720 * 3600 * SIM_S)
+#define SCENARIO_MAX_SAMPLE 1e18 /* ns, about 31 years */
+/* Included manifests together, like one file (YLimits.max_file_bytes). */
+#define SCENARIO_MAX_INCLUDED_BYTES ((guint64)64 << 20)
+
+/* ynode_to_duration(), at most SCENARIO_MAX_DURATION. */
+static gboolean scen_duration(const YNode *n, SimTime *out, GError **error)
+{
+    if (!ynode_to_duration(n, out, error)) {
+        return FALSE;
+    }
+    if (*out > SCENARIO_MAX_DURATION) {
+        ynode_error(error, n, SCENARIO_ERROR_TOO_LARGE,
+                    "duration %s exceeds the limit of 720h", ynode_str(n));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* An optional string: absent or null leaves *out alone; any other
+ * non-scalar is an error at the node. */
+static gboolean opt_string(const YNode *map, const char *key, const char **out,
+                           GError **error)
+{
+    const YNode *v = ynode_get(map, key);
+    if (v == NULL || ynode_is_null(v)) {
+        return TRUE;
+    }
+    return ynode_to_string(v, out, error);
+}
+
+/* "a.b.c.d" (or "a.b.c.d/n", n <= @max_prefix, when @cidr). */
+static gboolean ipv4_ok(const char *text, gboolean cidr, guint max_prefix)
+{
+    g_auto(GStrv) parts = g_strsplit(text, "/", 2);
+    struct in_addr a;
+    if (inet_pton(AF_INET, parts[0], &a) != 1) {
+        return FALSE;
+    }
+    if (!cidr) {
+        return parts[1] == NULL;
+    }
+    guint64 n = 0;
+    return parts[1] != NULL &&
+           g_ascii_string_to_unsigned(parts[1], 10, 0, max_prefix, &n, NULL);
+}
 
 /* ---- URLs ---------------------------------------------------------------- */
 
@@ -171,7 +228,7 @@ static gboolean parse_dist(const YNode *n, Dist *out, GError **error)
 {
     if (n != NULL && n->kind == YNODE_SCALAR) {
         SimTime v = 0;
-        if (!ynode_to_duration(n, &v, error)) {
+        if (!scen_duration(n, &v, error)) {
             return FALSE;
         }
         *out = dist_constant(v);
@@ -196,7 +253,7 @@ static gboolean parse_dist(const YNode *n, Dist *out, GError **error)
     const YNode *p = ynode_value_at(n, 0);
     SimTime a = 0, b = 0;
     if (strcmp(kind, "constant") == 0) {
-        if (!ynode_to_duration(p, &a, error)) {
+        if (!scen_duration(p, &a, error)) {
             return FALSE;
         }
         *out = dist_constant(a);
@@ -220,7 +277,7 @@ static gboolean parse_dist(const YNode *n, Dist *out, GError **error)
                         "%s needs '%s'", kind, keys[i]);
             return FALSE;
         }
-        if (!ynode_to_duration(v, i == 0 ? &a : &b, error)) {
+        if (!scen_duration(v, i == 0 ? &a : &b, error)) {
             return FALSE;
         }
     }
@@ -246,6 +303,17 @@ static gboolean parse_dist(const YNode *n, Dist *out, GError **error)
                         "lognormal needs 0 < median <= p99");
             return FALSE;
         }
+        /* The largest sample dist_sample() can draw: Box-Muller's z is at
+         * most sqrt(-2 ln 2^-53) = 8.572; p99 is z = 2.326. */
+        double la = log((double)a), lb = log((double)b);
+        if (la + (lb - la) * (8.572 / 2.3263478740408408) >
+            log(SCENARIO_MAX_SAMPLE)) {
+            ynode_error(error, p, SCENARIO_ERROR_TOO_LARGE,
+                        "lognormal tail too long: p99/median is so large "
+                        "that samples could exceed the limit of 1e18 ns; "
+                        "lower p99 or raise median");
+            return FALSE;
+        }
         *out = dist_lognormal(a, b);
     }
     return TRUE;
@@ -265,16 +333,46 @@ static gboolean parse_nodes(const YNode *list, GPtrArray *out, GError **error)
         if (!ynode_check_keys(n, "a node", keys, error)) {
             return FALSE;
         }
-        const char *name = NULL;
-        if (!ynode_to_string(ynode_get(n, "name"), &name, error)) {
+        const char *name = NULL, *zone = NULL, *ip = NULL, *cidr = NULL;
+        if (ynode_get(n, "name") == NULL) {
+            ynode_error(error, n, SCENARIO_ERROR_BAD_VALUE,
+                        "a node needs a 'name'");
             return FALSE;
+        }
+        if (!ynode_to_string(ynode_get(n, "name"), &name, error) ||
+            !opt_string(n, "zone", &zone, error) ||
+            !opt_string(n, "ip", &ip, error) ||
+            !opt_string(n, "podCIDR", &cidr, error)) {
+            return FALSE;
+        }
+        if (ip != NULL && !ipv4_ok(ip, FALSE, 0)) {
+            ynode_error(error, ynode_get(n, "ip"), SCENARIO_ERROR_BAD_VALUE,
+                        "node ip '%s' is not an IPv4 address", ip);
+            return FALSE;
+        }
+        if (cidr != NULL && !ipv4_ok(cidr, TRUE, 24)) {
+            ynode_error(error, ynode_get(n, "podCIDR"),
+                        SCENARIO_ERROR_BAD_VALUE,
+                        "podCIDR '%s' must be an IPv4 CIDR of /24 or wider",
+                        cidr);
+            return FALSE;
+        }
+        for (guint j = 0; j < out->len; j++) {
+            const K8sNode *o = g_ptr_array_index(out, j);
+            if (strcmp(o->name, name) == 0) {
+                g_autofree char *first = ynode_where(o->where);
+                ynode_error(error, ynode_get(n, "name"),
+                            SCENARIO_ERROR_BAD_VALUE,
+                            "duplicate node '%s' (first at %s)", name, first);
+                return FALSE;
+            }
         }
         K8sNode *node = g_new0(K8sNode, 1);
         g_ptr_array_add(out, node);
         node->name = g_strdup(name);
-        node->zone = g_strdup(ynode_str(ynode_get(n, "zone")));
-        node->ip = g_strdup(ynode_str(ynode_get(n, "ip")));
-        node->pod_cidr = g_strdup(ynode_str(ynode_get(n, "podCIDR")));
+        node->zone = g_strdup(zone);
+        node->ip = g_strdup(ip);
+        node->pod_cidr = g_strdup(cidr);
         node->labels = kv_list_new();
         node->where = n;
         if (!kv_list_parse(node->labels, ynode_get(n, "labels"), "labels",
@@ -325,8 +423,16 @@ static gboolean parse_lb(Scenario *s, const YNode *lb, GError **error)
         for (guint i = 0; i < ynode_len(ls); i++) {
             const YNode *l = ynode_at(ls, i);
             LbListener li = { .where = l };
-            if (!ynode_check_keys(l, "a listener", lkeys, error) ||
-                !ynode_to_port(ynode_get(l, "port"), &li.port, error) ||
+            if (!ynode_check_keys(l, "a listener", lkeys, error)) {
+                return FALSE;
+            }
+            if (ynode_get(l, "port") == NULL ||
+                ynode_get(l, "nodePort") == NULL) {
+                ynode_error(error, l, SCENARIO_ERROR_BAD_VALUE,
+                            "a listener needs 'port' and 'nodePort'");
+                return FALSE;
+            }
+            if (!ynode_to_port(ynode_get(l, "port"), &li.port, error) ||
                 !ynode_to_port(ynode_get(l, "nodePort"), &li.node_port,
                                error)) {
                 return FALSE;
@@ -353,6 +459,14 @@ static gboolean parse_lb(Scenario *s, const YNode *lb, GError **error)
             if (!ynode_to_string(ynode_at(be, i), &n, error)) {
                 return FALSE;
             }
+            for (guint j = 0; j < s->lb.backends->len; j++) {
+                if (strcmp(g_ptr_array_index(s->lb.backends, j), n) == 0) {
+                    ynode_error(error, ynode_at(be, i),
+                                SCENARIO_ERROR_BAD_VALUE,
+                                "duplicate backend '%s'", n);
+                    return FALSE;
+                }
+            }
             g_ptr_array_add(s->lb.backends, g_strdup(n));
         }
     }
@@ -373,7 +487,7 @@ static gboolean parse_lb(Scenario *s, const YNode *lb, GError **error)
             return FALSE;
         }
         if ((v = ynode_get(hc, "interval")) != NULL) {
-            if (!ynode_to_duration(v, &h->interval, error)) {
+            if (!scen_duration(v, &h->interval, error)) {
                 return FALSE;
             }
             if (h->interval <= 0) {
@@ -383,7 +497,7 @@ static gboolean parse_lb(Scenario *s, const YNode *lb, GError **error)
             }
         }
         if ((v = ynode_get(hc, "timeout")) != NULL &&
-            !ynode_to_duration(v, &h->timeout, error)) {
+            !scen_duration(v, &h->timeout, error)) {
             return FALSE;
         }
         if ((v = ynode_get(hc, "healthyThreshold")) != NULL) {
@@ -495,7 +609,7 @@ static gboolean parse_workload(const YNode *key, const YNode *w,
         out->queue_limit = (gint)iv;
     }
     if ((v = ynode_get(w, "startupTime")) != NULL &&
-        !ynode_to_duration(v, &out->startup_time, error)) {
+        !scen_duration(v, &out->startup_time, error)) {
         return FALSE;
     }
     if ((v = ynode_get(w, "preset")) != NULL &&
@@ -594,7 +708,12 @@ static gboolean parse_requests(const YNode *rl, TrafficSpec *t, GError **error)
                         "%s", msg);
             return FALSE;
         }
-        rt.method = g_strdup(ynode_str_or(ynode_get(r, "method"), "GET"));
+        const char *method = "GET";
+        if (!opt_string(r, "method", &method, error)) {
+            url_clear(&rt.url);
+            return FALSE;
+        }
+        rt.method = g_strdup(method);
         rt.headers = kv_list_new();
         const YNode *h = ynode_get(r, "headers");
         if (h != NULL) {
@@ -629,20 +748,36 @@ static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
         return FALSE;
     }
     t->where = n;
-    t->name = g_strdup(ynode_str(ynode_get(n, "name")));
-    if (t->name == NULL) {
-        t->name = g_strdup_printf("traffic-%u", idx + 1);
+    const char *tname = NULL;
+    if (!opt_string(n, "name", &tname, error)) {
+        return FALSE;
     }
+    for (guint j = 0; tname != NULL && j < s->traffic->len; j++) {
+        const TrafficSpec *o = g_ptr_array_index(s->traffic, j);
+        if (o != t && g_strcmp0(o->name, tname) == 0) {
+            ynode_error(error, ynode_get(n, "name"), SCENARIO_ERROR_BAD_VALUE,
+                        "duplicate traffic name '%s'", tname);
+            return FALSE;
+        }
+    }
+    t->name = tname != NULL ? g_strdup(tname)
+                            : g_strdup_printf("traffic-%u", idx + 1);
     t->speed = 1.0;
     t->stop = -1;
     const YNode *v;
     if ((v = ynode_get(n, "start")) != NULL &&
-        !ynode_to_duration(v, &t->start, error)) {
+        !scen_duration(v, &t->start, error)) {
         return FALSE;
     }
-    if ((v = ynode_get(n, "stop")) != NULL &&
-        !ynode_to_duration(v, &t->stop, error)) {
-        return FALSE;
+    if ((v = ynode_get(n, "stop")) != NULL) {
+        if (!scen_duration(v, &t->stop, error)) {
+            return FALSE;
+        }
+        if (t->stop <= t->start) {
+            ynode_error(error, v, SCENARIO_ERROR_BAD_VALUE,
+                        "stop must be later than start");
+            return FALSE;
+        }
     }
     const YNode *tr = ynode_get(n, "trace");
     const YNode *arr = ynode_get(n, "arrival");
@@ -652,14 +787,34 @@ static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
             return FALSE;
         }
         const char *f = NULL;
+        if (ynode_get(tr, "file") == NULL) {
+            ynode_error(error, tr, SCENARIO_ERROR_BAD_VALUE,
+                        "trace needs a 'file'");
+            return FALSE;
+        }
         if (!ynode_to_string(ynode_get(tr, "file"), &f, error)) {
+            return FALSE;
+        }
+        static const char *const formats[] = { "istio-json", "istio-text",
+                                               "csv", NULL };
+        const char *fmt = "istio-json";
+        if (!opt_string(tr, "format", &fmt, error)) {
+            return FALSE;
+        }
+        if (!g_strv_contains(formats, fmt)) {
+            const char *hint = ynode_suggest(fmt, formats);
+            ynode_error(error, ynode_get(tr, "format"),
+                        SCENARIO_ERROR_BAD_VALUE,
+                        "unknown trace format '%s'%s%s%s (istio-json, "
+                        "istio-text, csv)",
+                        fmt, hint ? "; did you mean '" : "", hint ? hint : "",
+                        hint ? "'?" : "");
             return FALSE;
         }
         t->arrival = ARRIVAL_TRACE;
         t->trace_file = g_path_is_absolute(f) ? g_strdup(f)
                                               : g_build_filename(s->dir, f, NULL);
-        t->trace_format =
-            g_strdup(ynode_str_or(ynode_get(tr, "format"), "istio-json"));
+        t->trace_format = g_strdup(fmt);
         if ((v = ynode_get(tr, "speed")) != NULL &&
             !ynode_to_double(v, 1e-6, 1e6, &t->speed, error)) {
             return FALSE;
@@ -729,7 +884,7 @@ static gboolean parse_failures(Scenario *s, const YNode *list, GError **error)
                         "a failure needs 'at'");
             return FALSE;
         }
-        if (!ynode_to_duration(at, &fs.at, error)) {
+        if (!scen_duration(at, &fs.at, error)) {
             return FALSE;
         }
         guint found = 0;
@@ -769,19 +924,19 @@ static gboolean parse_control(Scenario *s, const YNode *c, GError **error)
     }
     const YNode *v;
     if ((v = ynode_get(c, "pushDelay")) != NULL &&
-        !ynode_to_duration(v, &s->control.push_delay, error)) {
+        !scen_duration(v, &s->control.push_delay, error)) {
         return FALSE;
     }
     if ((v = ynode_get(c, "endpointDelay")) != NULL &&
-        !ynode_to_duration(v, &s->control.endpoint_delay, error)) {
+        !scen_duration(v, &s->control.endpoint_delay, error)) {
         return FALSE;
     }
     if ((v = ynode_get(c, "nodeMonitorGracePeriod")) != NULL &&
-        !ynode_to_duration(v, &s->control.node_grace, error)) {
+        !scen_duration(v, &s->control.node_grace, error)) {
         return FALSE;
     }
     if ((v = ynode_get(c, "terminationDrainDuration")) != NULL &&
-        !ynode_to_duration(v, &s->control.drain, error)) {
+        !scen_duration(v, &s->control.drain, error)) {
         return FALSE;
     }
     return TRUE;
@@ -793,6 +948,7 @@ typedef struct {
     Scenario *s;
     GPtrArray *nodes;     /* K8sNode* from spec.nodes, or NULL */
     guint depth;          /* include nesting */
+    guint64 included;     /* bytes of included files so far */
 } LoadCtx;
 
 static gboolean load_file_into(LoadCtx *ctx, const char *path,
@@ -869,11 +1025,16 @@ static gboolean parse_scenario_doc(LoadCtx *ctx, const YNode *doc,
         if (!ynode_check_keys(md, "metadata", mkeys, error)) {
             return FALSE;
         }
-        if (ynode_str(ynode_get(md, "name")) != NULL) {
-            g_free(s->name);
-            s->name = g_strdup(ynode_str(ynode_get(md, "name")));
+        const char *name = NULL, *descr = NULL;
+        if (!opt_string(md, "name", &name, error) ||
+            !opt_string(md, "description", &descr, error)) {
+            return FALSE;
         }
-        s->description = g_strdup(ynode_str(ynode_get(md, "description")));
+        if (name != NULL) {
+            g_free(s->name);
+            s->name = g_strdup(name);
+        }
+        s->description = g_strdup(descr);
     }
     const YNode *spec = ynode_get(doc, "spec");
     if (spec == NULL) {
@@ -923,15 +1084,26 @@ static gboolean parse_scenario_doc(LoadCtx *ctx, const YNode *doc,
         if (!ynode_check_keys(v, "cluster", ckeys, error)) {
             return FALSE;
         }
-        if (ynode_str(ynode_get(v, "clusterCIDR")) != NULL) {
-            g_free(s->cluster->net.cluster_cidr);
-            s->cluster->net.cluster_cidr =
-                g_strdup(ynode_str(ynode_get(v, "clusterCIDR")));
-        }
-        if (ynode_str(ynode_get(v, "serviceCIDR")) != NULL) {
-            g_free(s->cluster->net.service_cidr);
-            s->cluster->net.service_cidr =
-                g_strdup(ynode_str(ynode_get(v, "serviceCIDR")));
+        char **slots[] = { &s->cluster->net.cluster_cidr,
+                           &s->cluster->net.service_cidr };
+        for (guint k = 0; k < G_N_ELEMENTS(slots); k++) {
+            const char *cidr = NULL;
+            if (!opt_string(v, ckeys[k], &cidr, error)) {
+                return FALSE;
+            }
+            if (cidr == NULL) {
+                continue;
+            }
+            /* cluster.c gives each node a /24 and services .10 upward. */
+            if (!ipv4_ok(cidr, TRUE, 24)) {
+                ynode_error(error, ynode_get(v, ckeys[k]),
+                            SCENARIO_ERROR_BAD_VALUE,
+                            "%s '%s' must be an IPv4 CIDR of /24 or wider",
+                            ckeys[k], cidr);
+                return FALSE;
+            }
+            g_free(*slots[k]);
+            *slots[k] = g_strdup(cidr);
         }
     }
     if ((v = ynode_get(spec, "istio")) != NULL) {
@@ -939,7 +1111,10 @@ static gboolean parse_scenario_doc(LoadCtx *ctx, const YNode *doc,
         if (!ynode_check_keys(v, "istio", ikeys, error)) {
             return FALSE;
         }
-        const char *p = ynode_str_or(ynode_get(v, "profile"), "default");
+        const char *p = "default";
+        if (!opt_string(v, "profile", &p, error)) {
+            return FALSE;
+        }
         if (strcmp(p, "default") != 0 && strcmp(p, "demo") != 0) {
             ynode_error(error, ynode_get(v, "profile"),
                         SCENARIO_ERROR_BAD_VALUE,
@@ -1025,6 +1200,14 @@ static gboolean load_docs(LoadCtx *ctx, GPtrArray *docs, gboolean top,
     guint last = ctx->s->cluster->docs->len;
     for (guint i = first; i < last; i++) {
         const YNode *d = g_ptr_array_index(ctx->s->cluster->docs, i);
+        /* The per-file limit, over the scenario and all its includes. */
+        if (i >= ylimits_default()->max_documents) {
+            ynode_error(error, d, SCENARIO_ERROR_TOO_LARGE,
+                        "more documents than the limit of %u (the scenario "
+                        "and its includes together)",
+                        ylimits_default()->max_documents);
+            return FALSE;
+        }
         if (d->kind != YNODE_MAP) {
             ynode_error(error, d, SCENARIO_ERROR_SYNTAX,
                         "a document must be a mapping (a manifest or the "
@@ -1055,6 +1238,17 @@ static gboolean load_file_into(LoadCtx *ctx, const char *path,
         ynode_error(error, from, SCENARIO_ERROR_TOO_LARGE,
                     "includes nested deeper than 8 levels (a cycle?)");
         return FALSE;
+    }
+    GStatBuf st;
+    if (g_stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        ctx->included += (guint64)st.st_size;
+        if (ctx->included > SCENARIO_MAX_INCLUDED_BYTES) {
+            ynode_error(error, from, SCENARIO_ERROR_TOO_LARGE,
+                        "included files add up to more than the limit of "
+                        "%" G_GUINT64_FORMAT " bytes",
+                        SCENARIO_MAX_INCLUDED_BYTES);
+            return FALSE;
+        }
     }
     g_autoptr(GPtrArray) docs = ynode_load_file(path, NULL, error);
     if (docs == NULL) {
@@ -1252,6 +1446,7 @@ static gboolean scenario_finish(LoadCtx *ctx, GError **error)
     }
     for (guint i = 0; i < s->traffic->len; i++) {
         TrafficSpec *t = g_ptr_array_index(s->traffic, i);
+        t->stop_given = t->stop >= 0;
         if (t->stop < 0) {
             t->stop = s->duration;
         }

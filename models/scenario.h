@@ -86,6 +86,9 @@ typedef enum {
     PRESET_HTTPBIN,    /* /status/N answers N, /delay/N waits N s */
     PRESET_HELLOWORLD, /* /hello answers 200 */
     PRESET_TCP_ECHO,   /* echoes, "<prefix> <line>" */
+    /* Detected by image only (app_preset_for); models/app-response.c: */
+    PRESET_NGINX,       /* nginx's default site, TLS with a mounted cert */
+    PRESET_PRODUCTPAGE, /* bookinfo productpage (the ingress part) */
 } WorkloadPreset;
 
 typedef struct {
@@ -119,6 +122,8 @@ typedef struct {
     double rate;         /* requests per second */
     SimTime start;       /* first arrival not before */
     SimTime stop;        /* no arrival at or after; default: duration */
+    gboolean stop_given; /* `stop` was written (else it follows duration,
+                          * also when --duration changes it) */
     GArray *requests;    /* RequestTemplate */
     gint total_weight;
     char *trace_file;    /* ARRIVAL_TRACE: resolved path */

@@ -323,6 +323,7 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
     for (guint i = 0; i < w->n_nodes; i++) {
         NodeState *ns = &w->nodes[i];
         ns->node = g_ptr_array_index(w->c->nodes, i);
+        ns->name = g_intern_string(ns->node->name);
         ns->up = TRUE;
         ns->kp_state = kube_proxy_state_new();
         g_autofree char *name =

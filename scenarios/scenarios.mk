@@ -17,3 +17,9 @@ counterdir = $(pkgdatadir)/scenarios/lessons/counter
 dist_counter_DATA = scenarios/lessons/counter/app.yaml \
 	scenarios/lessons/counter/tls.yaml scenarios/lessons/counter/vs.yaml
 EXTRA_DIST += docs/scenario.md
+# Replayed traces and their lessons (models/replay.mk).
+dist_lessons_DATA += scenarios/lessons/replay-article.yaml \
+	scenarios/lessons/replay-istio-json.yaml scenarios/lessons/replay-csv.yaml
+tracesdir = $(pkgdatadir)/scenarios/traces
+dist_traces_DATA = scenarios/traces/article-1s.log \
+	scenarios/traces/gateway-json.log scenarios/traces/requests.csv

@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
 #include <glib/gstdio.h>
 
+#include "models/accesslog.h"
 #include "models/runner.h"
 #include "sim/cli.h"
+#include "viz/viz.h"
 
 typedef struct {
     gint64 seed;          /* -1: the scenario's */
@@ -21,9 +24,22 @@ typedef struct {
     gboolean tty;         /* stderr is a terminal: show progress */
 } Progress;
 
+/* Exit status of a run stopped by SIGINT: 128 + 2, as shells report it. */
+#define RUN_INTERRUPTED 130
+
+/* SIGINT (GLib source, dispatched from progress()): finish the slice, write
+ * what ran so far, marked partial. */
+static gboolean on_sigint(gpointer runner)
+{
+    runner_cancel(runner);
+    return G_SOURCE_CONTINUE;
+}
+
 static void progress(const World *w, SimTime now, SimTime end, gpointer data)
 {
     const Progress *pr = data;
+    /* Between slices: deliver a pending SIGINT to on_sigint(). */
+    g_main_context_iteration(NULL, FALSE);
     if (!pr->tty) {
         return;
     }
@@ -37,6 +53,9 @@ int cli_run(int argc, char **argv)
     RunOptions o = { .seed = -1 };
     g_autofree char *out = NULL;
     g_autofree char *duration = NULL;
+    g_autofree char *access_log = NULL;
+    g_autofree char *access_log_format = NULL;
+    gint64 max_pending = (gint64)RUNNER_MAX_PENDING_DEFAULT;
     GOptionEntry entries[] = {
         { "seed", 's', 0, G_OPTION_ARG_INT64, &o.seed,
           "Seed of every random choice (default: the scenario's spec.seed)",
@@ -51,6 +70,16 @@ int cli_run(int argc, char **argv)
           "Print results.json to stdout instead of the summary", NULL },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet,
           "Print nothing on success", NULL },
+        { "access-log", 0, 0, G_OPTION_ARG_FILENAME, &access_log,
+          "Write every request as the gateway logs it, one line as each "
+          "ends (a trace to replay)",
+          "FILE" },
+        { "access-log-format", 0, 0, G_OPTION_ARG_STRING, &access_log_format,
+          "Istio's default TEXT format, or JSON (default text)", "text|json" },
+        { "max-pending", 0, 0, G_OPTION_ARG_INT64, &max_pending,
+          "Stop with an error when more than N events are pending or N "
+          "requests in flight (default 10000000: a few GB)",
+          "N" },
         G_OPTION_ENTRY_NULL
     };
     if (!cli_parse("run", "SCENARIO",
@@ -65,18 +94,41 @@ int cli_run(int argc, char **argv)
                    "failures by step and\nreason, latency percentiles per "
                    "route, a per-second series, the failure\nevents). Same "
                    "scenario and seed: the same bytes.\n\n"
+                   "Ctrl-C (SIGINT) stops the run cleanly: results.json "
+                   "covers the time simulated\nso far, with \"partial\": "
+                   "true, and the exit status is 130.\n\n"
+                   "--access-log FILE writes the requests as Istio's gateway "
+                   "logs them (TEXT\nformat, or JSON), START_TIME counted "
+                   "from 2024-01-01T00:00:00Z at simulated\ntime 0; a "
+                   "scenario's traffic `trace: {file: FILE, format: "
+                   "istio-text}`\nreplays it.\n\n"
                    "Examples:\n"
                    "  ingress-sim run scenarios/article.yaml\n"
                    "  ingress-sim run scenarios/article.yaml --seed 7 "
                    "--duration 30s --out /tmp/a\n"
                    "  ingress-sim run scenarios/article.yaml --json | jq "
-                   ".totals",
+                   ".totals\n"
+                   "  ingress-sim run scenarios/article.yaml --access-log "
+                   "/tmp/access.log",
                    entries, &argc, &argv)) {
         return CLI_USAGE;
     }
     if (argc != 2) {
         g_printerr("ingress-sim run: expected one SCENARIO\nTry "
                    "'ingress-sim run --help'.\n");
+        return CLI_USAGE;
+    }
+    if (max_pending <= 0) {
+        g_printerr("ingress-sim run: --max-pending: must be greater than "
+                   "0\nTry 'ingress-sim run --help'.\n");
+        return CLI_USAGE;
+    }
+    AccessLogFormat al_fmt = ACCESS_LOG_TEXT;
+    if (access_log_format != NULL &&
+        !access_log_format_parse(access_log_format, &al_fmt)) {
+        g_printerr("ingress-sim run: --access-log-format: '%s' is not text "
+                   "or json\nTry 'ingress-sim run --help'.\n",
+                   access_log_format);
         return CLI_USAGE;
     }
     g_autoptr(Scenario) s = cli_load(argv[1]);
@@ -92,12 +144,11 @@ int cli_run(int argc, char **argv)
             return CLI_USAGE;
         }
         s->duration = d;
+        s->duration_set = TRUE; /* also ends replayed traces */
         for (guint i = 0; i < s->traffic->len; i++) {
             TrafficSpec *t = g_ptr_array_index(s->traffic, i);
-            t->stop = MIN(t->stop, d);
-            if (t->stop <= 0 || t->stop == t->start) {
-                t->stop = d;
-            }
+            /* A generator without its own stop runs for the duration. */
+            t->stop = t->stop_given ? MIN(t->stop, d) : d;
         }
     }
     guint64 seed = o.seed >= 0 ? (guint64)o.seed : s->seed;
@@ -109,12 +160,42 @@ int cli_run(int argc, char **argv)
         return CLI_ERROR;
     }
     World *w = runner_world(runner);
+    runner_set_max_pending(runner, (gsize)max_pending);
+    AccessLog *al = NULL;
+    if (access_log != NULL) {
+        al = access_log_open(access_log, al_fmt, w, &error);
+        if (al == NULL) {
+            g_printerr("ingress-sim run: %s\n", error->message);
+            g_error_free(error);
+            return CLI_ERROR;
+        }
+        path_set_done(runner_path(runner), access_log_on_done, al);
+    }
     Progress pr = { .tty = isatty(STDERR_FILENO) };
+    guint sigint = g_unix_signal_add(SIGINT, on_sigint, runner);
     gboolean drained = runner_run(runner, progress, &pr);
+    g_source_remove(sigint);
     if (pr.tty) {
         fprintf(stderr, "\r%60s\r", "");
     }
+    if (runner_error(runner) != NULL) {
+        /* Stopped to protect memory: an error, and nothing written. */
+        access_log_discard(g_steal_pointer(&al));
+        cli_print_error(runner_error(runner));
+        return CLI_ERROR;
+    }
+    gboolean partial = runner_cancelled(runner);
+    if (al != NULL) {
+        path_set_done(runner_path(runner), NULL, NULL);
+        if (!access_log_close(g_steal_pointer(&al), &error)) {
+            g_printerr("ingress-sim run: %s\n", error->message);
+            g_error_free(error);
+            return CLI_ERROR;
+        }
+    }
     g_autoptr(JsonNode) json = results_to_json(w->results);
+    json_object_set_boolean_member(json_node_get_object(json), "partial",
+                                   partial);
     g_autofree char *text = cli_json_text(json, TRUE);
     const char *dir = out != NULL ? out : "out";
     int rc = CLI_OK;
@@ -125,6 +206,10 @@ int cli_run(int argc, char **argv)
     } else {
         g_autofree char *path = g_build_filename(dir, "results.json", NULL);
         if (!cli_write_atomic(path, text, -1, &error)) {
+            g_printerr("ingress-sim run: %s\n", error->message);
+            g_clear_error(&error);
+            rc = CLI_ERROR;
+        } else if (!viz_write_run(s, seed, json, dir, NULL, &error)) {
             g_printerr("ingress-sim run: %s\n", error->message);
             g_clear_error(&error);
             rc = CLI_ERROR;
@@ -139,6 +224,13 @@ int cli_run(int argc, char **argv)
         guint64 n = results_n_sent(w->results);
         printf("engine: %" G_GUINT64_FORMAT " events, %.1f per request\n", ev,
                n > 0 ? (double)ev / (double)n : 0.0);
+    }
+    if (partial) {
+        g_autofree char *at = sim_time_format(sim_now(w->engine));
+        g_printerr("ingress-sim run: interrupted at %s of simulated time: "
+                   "the results are partial\n",
+                   at);
+        return rc == CLI_OK ? RUN_INTERRUPTED : rc;
     }
     if (!drained) {
         g_printerr("ingress-sim run: error: %" G_GUINT64_FORMAT

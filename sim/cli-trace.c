@@ -16,6 +16,14 @@ static void on_done(const Request *r, gpointer data)
     TraceResult *t = data;
     t->out = r->out;
     t->ended = TRUE;
+    t->response = app_response_copy(r->resp);
+    const char *verify = r->tr != NULL ? trace_get(r->tr, "tls_verify") : NULL;
+    t->tls_verify = verify == NULL                 ? NULL
+                    : strcmp(verify, "ok") == 0 ? "ok"
+                                                : "failed";
+    if (r->tr != NULL) {
+        t->tls_subject = g_strdup(trace_get(r->tr, "tls_subject"));
+    }
     if (r->has_dec) {
         t->location = g_strdup(r->dec.location);
         if (r->dec.outcome == GATEWAY_FORWARD) {
@@ -33,6 +41,8 @@ void trace_result_clear(TraceResult *r)
     g_free(r->location);
     g_free(r->up_path);
     g_free(r->up_authority);
+    app_response_free(r->response);
+    g_free(r->tls_subject);
     memset(r, 0, sizeof *r);
 }
 
@@ -74,6 +84,8 @@ gboolean cli_trace_one(const Scenario *s, const TraceRequest *req,
     r->sni = out->sni;
     r->anchors = req->anchors;
     r->client_cert = req->client_cert;
+    r->alpn = tls ? req->alpn : NULL;
+    r->body = req->body;
     r->traffic = g_intern_static_string("trace");
     g_strlcpy(r->client_ip, "203.0.113.10", sizeof r->client_ip);
     r->tr = out->tr;
@@ -104,6 +116,65 @@ static const char *origin_of(const RequestOutcome *o)
         return NULL;
     }
     return o->from_gateway ? "gateway" : "app";
+}
+
+/* "response": what the client read (SCENARIO.md extension; every key is
+ * always there, null where it does not apply): the HTTP version, the
+ * headers in wire order (an object; a repeated name keeps its last value),
+ * the body as text. A stream has only a body; a failure has none. */
+static void response_json(JsonBuilder *b, const AppResponse *r)
+{
+    json_builder_set_member_name(b, "response");
+    json_builder_begin_object(b);
+    add_str(b, "http_version", r != NULL ? r->http_version : NULL);
+    json_builder_set_member_name(b, "headers");
+    if (r != NULL && r->headers != NULL) {
+        json_builder_begin_object(b);
+        for (guint i = 0; i < kv_list_len(r->headers); i++) {
+            json_builder_set_member_name(
+                b, g_ptr_array_index(r->headers->keys, i));
+            json_builder_add_string_value(
+                b, g_ptr_array_index(r->headers->values, i));
+        }
+        json_builder_end_object(b);
+    } else {
+        json_builder_add_null_value(b);
+    }
+    json_builder_set_member_name(b, "body");
+    if (r != NULL && r->body != NULL) {
+        g_autofree char *text = g_utf8_make_valid(r->body->str,
+                                                  (gssize)r->body->len);
+        json_builder_add_string_value(b, text);
+    } else {
+        json_builder_add_null_value(b);
+    }
+    json_builder_end_object(b);
+}
+
+/* The response as curl -i shows it, after the narration. */
+static void response_text(const AppResponse *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    if (r->http_version != NULL) {
+        g_print("\nResponse: HTTP/%s %d\n", r->http_version, r->status);
+        for (guint i = 0; r->headers != NULL && i < kv_list_len(r->headers);
+             i++) {
+            g_print("%s: %s\n",
+                    (const char *)g_ptr_array_index(r->headers->keys, i),
+                    (const char *)g_ptr_array_index(r->headers->values, i));
+        }
+    } else {
+        g_print("\nThe stream received%s\n",
+                r->body != NULL ? ":" : " nothing.");
+    }
+    if (r->body != NULL && r->body->len > 0) {
+        g_print("%s%s", r->http_version != NULL ? "\n" : "", r->body->str);
+        if (r->body->str[r->body->len - 1] != '\n') {
+            g_print("\n");
+        }
+    }
 }
 
 static JsonNode *trace_json(const TraceResult *t, const char *method,
@@ -193,6 +264,8 @@ static JsonNode *trace_json(const TraceResult *t, const char *method,
     }
     json_builder_end_object(b);
 
+    response_json(b, t->response);
+
     json_builder_set_member_name(b, "steps");
     json_builder_begin_array(b);
     for (guint i = 0; i < trace_len(tr); i++) {
@@ -211,39 +284,6 @@ static JsonNode *trace_json(const TraceResult *t, const char *method,
     json_builder_end_array(b);
     json_builder_end_object(b);
     return json_builder_get_root(b);
-}
-
-static void trace_text(const TraceResult *t)
-{
-    const Trace *tr = t->tr;
-    for (guint i = 0; i < trace_len(tr); i++) {
-        const TraceStep *s = trace_step(tr, i);
-        g_autofree char *at = sim_time_format(s->at);
-        g_print("%2u. [step %u, %s] %s%s%s: %s\n", i + 1, s->step, at,
-                s->component, s->node != NULL ? " on " : "",
-                s->node != NULL ? s->node : "", s->decision);
-        if (s->reason != NULL) {
-            g_print("      why: %s\n", s->reason);
-        }
-    }
-    const RequestOutcome *o = &t->out;
-    switch (o->kind) {
-    case OUTCOME_RESPONSE:
-        g_print("Outcome: HTTP %d from the %s (flags %s), decided at step "
-                "%u.%s%s\n",
-                o->status, o->from_gateway ? "gateway" : "app", o->flags,
-                o->step, t->location != NULL ? " Location: " : "",
-                t->location != NULL ? t->location : "");
-        break;
-    case OUTCOME_CONNECTION:
-        g_print("Outcome: the connection was proxied to %s.\n",
-                trace_get(tr, "upstream_pod"));
-        break;
-    case OUTCOME_FAILURE:
-        g_print("Outcome: failure at step %u: %s.\n", o->step,
-                fail_reason_name(o->reason));
-        break;
-    }
 }
 
 static gboolean parse_header(const char *h, KvList *headers)
@@ -275,10 +315,12 @@ static TlsCert *load_cert(const char *path, const char *what)
 
 int cli_trace(int argc, char **argv)
 {
+    static const char *const curl_alpn[] = { "h2", "http/1.1", NULL };
     g_autofree char *method = NULL, *sni = NULL, *at_text = NULL;
     g_autofree char *cacert = NULL, *cert = NULL, *key = NULL;
     g_auto(GStrv) header_args = NULL;
     gboolean no_sni = FALSE, json = FALSE;
+    TraceTextOptions text_opt = { 0 };
     gint64 seed = -1;
     GOptionEntry entries[] = {
         { "method", 'X', 0, G_OPTION_ARG_STRING, &method,
@@ -307,6 +349,12 @@ int cli_trace(int argc, char **argv)
         { "json", 0, 0, G_OPTION_ARG_NONE, &json,
           "Print one JSON object (keys of SCENARIO.md) instead of sentences",
           NULL },
+        { "explain", 'e', 0, G_OPTION_ARG_NONE, &text_opt.explain,
+          "Add background for newcomers: two or three sentences a step",
+          NULL },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &text_opt.verbose,
+          "Every recorded decision, kube-proxy's iptables rules one by one",
+          NULL },
         G_OPTION_ENTRY_NULL
     };
     if (!cli_parse("trace", "SCENARIO URL",
@@ -316,6 +364,12 @@ int cli_trace(int argc, char **argv)
                    "kube-proxy's rule walk, the Envoy\nlistener and filter "
                    "chain, the Gateway server, the VirtualService route,\nthe "
                    "cluster and the pod, each with the rule that decided.\n\n"
+                   "The text tells it one step a paragraph: what was decided, "
+                   "the rule, when and\nhow long it took; then the outcome, "
+                   "where the time went and, when the\nrequest failed, what "
+                   "to change. --explain adds background for newcomers,\n"
+                   "--verbose every recorded decision (iptables rule by "
+                   "rule); --json the\ncontract of SCENARIO.md.\n\n"
                    "URL: http://, https:// (TLS with SNI), tcp:// or tls:// "
                    "streams; the port\nis the load balancer's (default 80 or "
                    "443).\n\n"
@@ -324,6 +378,12 @@ int cli_trace(int argc, char **argv)
                    "http://counter.example.com/\n"
                    "  ingress-sim trace scenarios/article.yaml "
                    "https://counter.example.com/ --json\n"
+                   "  ingress-sim trace scenarios/article.yaml "
+                   "https://counter.example.com/ \\\n"
+                   "      --cacert scenarios/article/example-ca.crt --explain\n"
+                   "  ingress-sim trace scenarios/lessons/add-port-no-"
+                   "service-port.yaml \\\n"
+                   "      tcp://cache.example.com:6379 --verbose\n"
                    "  ingress-sim trace my.yaml http://10.0.0.1/ -H 'Host: "
                    "app.example.com' --at 25s",
                    entries, &argc, &argv)) {
@@ -394,6 +454,9 @@ int cli_trace(int argc, char **argv)
         .seed = seed,
         .anchors = anchors,
         .client_cert = client_cert,
+        /* What curl (built with HTTP/2) offers on every TLS connection;
+         * cli_trace_one() sends it on https/tls URLs only. */
+        .alpn = curl_alpn,
     };
     TraceResult res;
     if (!cli_trace_one(s, &req, &res, &error)) {
@@ -413,7 +476,9 @@ int cli_trace(int argc, char **argv)
         g_autofree char *text = cli_json_text(node, TRUE);
         fputs(text, stdout);
     } else {
-        trace_text(&res);
+        g_autofree char *text = cli_trace_text(s, &res, &text_opt);
+        fputs(text, stdout);
+        response_text(res.response);
     }
     trace_result_clear(&res);
     return rc;

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "models/app-response.h"
 #include "models/results.h"
 #include "models/scenario.h"
 #include "models/tls.h"
@@ -25,6 +26,8 @@ int cli_config_dump(int argc, char **argv);
 int cli_iptables(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
 int cli_diagram(int argc, char **argv);
+int cli_chart(int argc, char **argv);
+int cli_report(int argc, char **argv);
 
 /* Parses @entries for subcommand @name; prints the error and a hint on
  * failure. Returns FALSE on a usage error. */
@@ -58,6 +61,12 @@ typedef struct {
     gint64 seed;              /* -1: the scenario's */
     const TlsCert *anchors;   /* nullable (--cacert) */
     const TlsCert *client_cert; /* nullable (--cert) */
+    const char *const *alpn;  /* ALPN offer, NULL-terminated; nullable:
+                               * none (the trace command offers curl's
+                               * "h2", "http/1.1" on https) */
+    const char *body;         /* request body, or the bytes a tcp/tls stream
+                               * sends, e.g. "hello\n" to tcp-echo;
+                               * nullable */
 } TraceRequest;
 
 typedef struct {
@@ -69,6 +78,15 @@ typedef struct {
     char *up_path;            /* path and authority sent upstream (owned) */
     char *up_authority;
     gboolean ended;           /* FALSE: still in flight after an hour */
+    AppResponse *response;    /* what the client read: status line,
+                               * headers, body (HTTP), or the bytes a
+                               * stream received; NULL on a failure
+                               * (owned) */
+    const char *tls_verify;   /* the client's check of the server
+                               * certificate (--cacert): "ok", "failed", or
+                               * NULL when it did not verify (static) */
+    char *tls_subject;        /* subject of the certificate a pod served
+                               * itself (TLS passthrough), or NULL (owned) */
 } TraceResult;
 
 /* Runs the scenario's world (failures, health checks) up to @req->at, sends
@@ -77,5 +95,46 @@ typedef struct {
 gboolean cli_trace_one(const Scenario *s, const TraceRequest *req,
                        TraceResult *out, GError **error);
 void trace_result_clear(TraceResult *r);
+
+/* ---- narrated traces (sim/cli-trace-text.c) ---- */
+
+typedef struct {
+    gboolean verbose; /* every recorded decision, rule by rule */
+    gboolean explain; /* two or three sentences of background a step */
+} TraceTextOptions;
+
+/* One step of the article's nine as a reader needs it: consecutive
+ * records of the same step, condensed (kube-proxy's rule walk included). */
+typedef struct {
+    guint step;             /* 1..9; the client's last word is step 1 too */
+    const char *name;       /* "load balancer" ... (static) */
+    char *where;            /* node, or NULL */
+    SimTime at;             /* when the step started */
+    SimTime took;           /* until the next step started; -1: the last */
+    char *sentence;         /* what was decided, one sentence */
+    char *rule;             /* the rule that decided, or NULL */
+    const char *background; /* for newcomers (static), or NULL */
+} NarratedStep;
+
+typedef struct {
+    GArray *steps;  /* NarratedStep, in order */
+    char *outcome;  /* how it ended, one sentence */
+    char *timing;   /* where the time went, one sentence */
+    char *hint;     /* what to change, or NULL when nothing failed */
+} Narration;
+
+/* Returns: (transfer full) the narration of @t. @s (nullable) is the
+ * scenario it ran in; the hint names its ports, nodes and Gateways. */
+Narration *cli_trace_narrate(const Scenario *s, const TraceResult *t);
+void narration_free(Narration *n);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Narration, narration_free)
+/* What to change, keyed on the failing step, reason and flags; NULL when
+ * the request succeeded. Returns: (transfer full). */
+char *cli_trace_hint(const Scenario *s, const TraceResult *t);
+/* The text `trace` prints. Returns: (transfer full). */
+char *cli_trace_text(const Scenario *s, const TraceResult *t,
+                     const TraceTextOptions *opt);
+/* "304us", "2.3ms", "127s". Returns: (transfer full). */
+char *cli_duration_text(SimTime t);
 
 G_END_DECLS
