@@ -62,7 +62,7 @@ echo "ingress-sim $("$SIM_BIN" --version | cut -d' ' -f2), $(nproc) cores, $BENC
 for n in $BENCH_SIZES; do
     scenario "$n" > "$work/s.yaml"
     : > "$work/gen"
-    for i in $(seq "$BENCH_RUNS"); do run_once "$work/s.yaml" --quiet >> "$work/gen"; done
+    for i in $(seq "$BENCH_RUNS"); do run_once "$work/s.yaml" >> "$work/gen"; done
     report "generated, $n requests" "$work/gen"
     # The same traffic replayed from the access log of one run.
     "$SIM_BIN" run "$work/s.yaml" --quiet --out "$work/out" \
@@ -85,7 +85,7 @@ spec:
   - {name: replay, trace: {file: $work/access.log, format: istio-text}}
 YAML
     : > "$work/rep"
-    for i in $(seq "$BENCH_RUNS"); do run_once "$work/r.yaml" --quiet >> "$work/rep"; done
+    for i in $(seq "$BENCH_RUNS"); do run_once "$work/r.yaml" >> "$work/rep"; done
     report "replayed, $n requests" "$work/rep"
     rm -f "$work/access.log"
 done
