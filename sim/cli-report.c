@@ -367,26 +367,6 @@ static GPtrArray *sample_urls(const Scenario *s)
     return urls;
 }
 
-/* Applies --duration as `run` does: generators stop at the new end. */
-static gboolean set_duration(Scenario *s, const char *text)
-{
-    g_autofree char *msg = NULL;
-    SimTime d = 0;
-    if (!sim_time_parse(text, &d, &msg) || d <= 0) {
-        g_printerr("ingress-sim report: --duration: %s\n",
-                   msg != NULL ? msg : "must be greater than 0");
-        return FALSE;
-    }
-    s->duration = d;
-    for (guint i = 0; i < s->traffic->len; i++) {
-        TrafficSpec *t = g_ptr_array_index(s->traffic, i);
-        t->stop = MIN(t->stop, d);
-        if (t->stop <= 0 || t->stop == t->start) {
-            t->stop = d;
-        }
-    }
-    return TRUE;
-}
 
 int cli_report(int argc, char **argv)
 {
@@ -436,28 +416,17 @@ int cli_report(int argc, char **argv)
                    REPORT_MAX_SAMPLES);
         return CLI_USAGE;
     }
-    for (guint i = 0; i < n_args; i++) {
-        Url check;
-        g_autofree char *msg = NULL;
-        if (!url_parse(url_args[i], &check, &msg)) {
-            g_printerr("ingress-sim report: --url: %s\n", msg);
-            return CLI_USAGE;
-        }
-        url_clear(&check);
-    }
     SimTime at = 0;
-    if (at_text != NULL) {
-        g_autofree char *msg = NULL;
-        if (!sim_time_parse(at_text, &at, &msg)) {
-            g_printerr("ingress-sim report: --at: %s\n", msg);
-            return CLI_USAGE;
-        }
+    if (!cli_check_urls("report", "--url", (const char *const *)url_args,
+                        n_args) ||
+        !cli_parse_at("report", at_text, &at)) {
+        return CLI_USAGE;
     }
     g_autoptr(Scenario) s = cli_load(argv[1]);
     if (s == NULL) {
         return CLI_ERROR;
     }
-    if (duration != NULL && !set_duration(s, duration)) {
+    if (duration != NULL && !cli_apply_duration("report", s, duration)) {
         return CLI_USAGE;
     }
     guint64 seed = seed_opt >= 0 ? (guint64)seed_opt : s->seed;

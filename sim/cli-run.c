@@ -135,21 +135,8 @@ int cli_run(int argc, char **argv)
     if (s == NULL) {
         return CLI_ERROR;
     }
-    if (duration != NULL) {
-        g_autofree char *msg = NULL;
-        SimTime d = 0;
-        if (!sim_time_parse(duration, &d, &msg) || d <= 0) {
-            g_printerr("ingress-sim run: --duration: %s\n",
-                       msg != NULL ? msg : "must be greater than 0");
-            return CLI_USAGE;
-        }
-        s->duration = d;
-        s->duration_set = TRUE; /* also ends replayed traces */
-        for (guint i = 0; i < s->traffic->len; i++) {
-            TrafficSpec *t = g_ptr_array_index(s->traffic, i);
-            /* A generator without its own stop runs for the duration. */
-            t->stop = t->stop_given ? MIN(t->stop, d) : d;
-        }
+    if (duration != NULL && !cli_apply_duration("run", s, duration)) {
+        return CLI_USAGE;
     }
     guint64 seed = o.seed >= 0 ? (guint64)o.seed : s->seed;
     GError *error = NULL;

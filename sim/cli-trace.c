@@ -394,22 +394,11 @@ int cli_trace(int argc, char **argv)
                    "'ingress-sim trace --help'.\n");
         return CLI_USAGE;
     }
-    {
-        Url check;
-        g_autofree char *msg = NULL;
-        if (!url_parse(argv[2], &check, &msg)) {
-            g_printerr("ingress-sim trace: %s\n", msg);
-            return CLI_USAGE;
-        }
-        url_clear(&check);
-    }
+    const char *url_arg = argv[2];
     SimTime at = 0;
-    if (at_text != NULL) {
-        g_autofree char *msg = NULL;
-        if (!sim_time_parse(at_text, &at, &msg)) {
-            g_printerr("ingress-sim trace: --at: %s\n", msg);
-            return CLI_USAGE;
-        }
+    if (!cli_check_urls("trace", "", &url_arg, 1) ||
+        !cli_parse_at("trace", at_text, &at)) {
+        return CLI_USAGE;
     }
     g_autoptr(KvList) headers = kv_list_new();
     for (guint i = 0; header_args != NULL && header_args[i] != NULL; i++) {

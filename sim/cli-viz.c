@@ -67,21 +67,10 @@ int cli_diagram(int argc, char **argv)
         return CLI_USAGE;
     }
     SimTime at = 0;
-    if (at_text != NULL) {
-        g_autofree char *msg = NULL;
-        if (!sim_time_parse(at_text, &at, &msg)) {
-            g_printerr("ingress-sim diagram: --at: %s\n", msg);
-            return CLI_USAGE;
-        }
-    }
-    for (guint i = 0; i < n_urls; i++) {
-        Url check;
-        g_autofree char *msg = NULL;
-        if (!url_parse(urls[i], &check, &msg)) {
-            g_printerr("ingress-sim diagram: --url: %s\n", msg);
-            return CLI_USAGE;
-        }
-        url_clear(&check);
+    if (!cli_parse_at("diagram", at_text, &at) ||
+        !cli_check_urls("diagram", "--url", (const char *const *)urls,
+                        n_urls)) {
+        return CLI_USAGE;
     }
     g_autoptr(Scenario) s = cli_load(argv[1]);
     if (s == NULL) {

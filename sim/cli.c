@@ -39,6 +39,54 @@ void cli_print_error(const GError *error)
     }
 }
 
+gboolean cli_check_urls(const char *cmd, const char *opt,
+                        const char *const *urls, guint n)
+{
+    for (guint i = 0; i < n; i++) {
+        Url check;
+        g_autofree char *msg = NULL;
+        if (!url_parse(urls[i], &check, &msg)) {
+            g_printerr("ingress-sim %s: %s%s%s\n", cmd, opt,
+                       opt[0] != '\0' ? ": " : "", msg);
+            return FALSE;
+        }
+        url_clear(&check);
+    }
+    return TRUE;
+}
+
+gboolean cli_parse_at(const char *cmd, const char *text, SimTime *out)
+{
+    *out = 0;
+    if (text == NULL) {
+        return TRUE;
+    }
+    g_autofree char *msg = NULL;
+    if (!sim_time_parse(text, out, &msg)) {
+        g_printerr("ingress-sim %s: --at: %s\n", cmd, msg);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean cli_apply_duration(const char *cmd, Scenario *s, const char *text)
+{
+    g_autofree char *msg = NULL;
+    SimTime d = 0;
+    if (!sim_time_parse(text, &d, &msg) || d <= 0) {
+        g_printerr("ingress-sim %s: --duration: %s\n", cmd,
+                   msg != NULL ? msg : "must be greater than 0");
+        return FALSE;
+    }
+    s->duration = d;
+    s->duration_set = TRUE; /* also ends replayed traces */
+    for (guint i = 0; i < s->traffic->len; i++) {
+        TrafficSpec *t = g_ptr_array_index(s->traffic, i);
+        t->stop = t->stop_given ? MIN(t->stop, d) : d;
+    }
+    return TRUE;
+}
+
 Scenario *cli_load(const char *path)
 {
     GError *error = NULL;

@@ -39,6 +39,17 @@ gboolean cli_parse(const char *name, const char *params, const char *summary,
  * NULL: the error was printed. */
 Scenario *cli_load(const char *path);
 
+/* Usage checks the subcommands share; each prints "ingress-sim CMD:
+ * OPT: problem" and returns FALSE (then exit CLI_USAGE). */
+/* Each of @urls (@n of them) parses as a request URL. @opt may be "". */
+gboolean cli_check_urls(const char *cmd, const char *opt,
+                        const char *const *urls, guint n);
+/* --at T: @text NULL leaves *out at 0. */
+gboolean cli_parse_at(const char *cmd, const char *text, SimTime *out);
+/* --duration T applied as `run` applies it: the scenario ends at T (also a
+ * replayed trace), generators without a stop of their own run until T. */
+gboolean cli_apply_duration(const char *cmd, Scenario *s, const char *text);
+
 /* Prints "ingress-sim: <message>" (messages from models are already
  * "FILE:LINE:COL: error: ..."). */
 void cli_print_error(const GError *error);
