@@ -17,7 +17,11 @@ typedef struct {
                             * client_open_traces(); NULL otherwise */
 } Generator;
 
+/* Distinct client addresses a generator cycles through. */
+#define CLIENT_ADDRESSES 250
+
 struct _Client {
+    char ips[CLIENT_ADDRESSES][16]; /* "198.51.100.1" ... ".250" */
     World *w;              /* borrowed */
     Path *path;            /* borrowed */
     Generator *gens;       /* one per traffic entry */
@@ -74,9 +78,10 @@ static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
     Request *r = path_request_new(c->path);
     client_fill(r, g->ts, pick_template(g));
     r->traffic = g->name;
-    /* Clients from 198.51.100.0/24 (TEST-NET-2), many of them. */
-    g_snprintf(r->client_ip, sizeof r->client_ip, "198.51.100.%u",
-               (guint)(1 + g->sent % 250));
+    /* Clients from 198.51.100.0/24 (TEST-NET-2), many of them; the
+     * addresses are formatted once, not per request. */
+    memcpy(r->client_ip, c->ips[g->sent % CLIENT_ADDRESSES],
+           sizeof r->client_ip);
     g->sent++;
     path_send(c->path, r);
     SimTime next = sim_now(e) + next_gap(g);
@@ -88,6 +93,9 @@ static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
 Client *client_new(World *w, Path *p)
 {
     Client *c = g_new0(Client, 1);
+    for (guint i = 0; i < CLIENT_ADDRESSES; i++) {
+        g_snprintf(c->ips[i], sizeof c->ips[i], "198.51.100.%u", i + 1);
+    }
     c->w = w;
     c->path = p;
     c->n_gens = w->s->traffic->len;

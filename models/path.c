@@ -438,6 +438,15 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
         trace_service_step(p, r, gw, res.dnat_port);
     }
     if (!w->nodes[gw->node].up) {
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 4, "ingressgateway Service",
+                       node_name(p, gw->node), now,
+                       "kube-proxy still lists the endpoint until the node "
+                       "is marked NotReady (S-7); a down node answers "
+                       "nothing (R3.6)",
+                       "pod %s is on %s, which is down: the SYN is lost",
+                       gw->pod->meta.name, node_name(p, gw->node));
+        }
         fail(p, r, 4, FAIL_TIMEOUT, CLIENT_SYN_TIMEOUT);
         return;
     }
@@ -633,9 +642,9 @@ static gboolean retry_on_status(Path *p, Request *r)
     if (!hit) {
         return FALSE;
     }
-    g_autofree char *why = g_strdup_printf("retry_on covers status %d",
-                                           r->status);
-    return retry_allowed(p, r, why);
+    return retry_allowed(p, r,
+                         "retry_on covers the answer's status (5xx, "
+                         "gateway-error, retriable-4xx or a listed code)");
 }
 
 /* Arg 1: the forward itself (after fault delay); arg 0: a connect failed,
@@ -781,6 +790,13 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
     r->app_gen = ap->generation;
     r->out.pod = ap->ref;
     if (!world_pod_alive(p->w, ap)) {
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 8, "Envoy upstream",
+                       node_name(p, p->w->pods[r->gw_pod].node), sim_now(e),
+                       "the pod died while the connection was on its way: "
+                       "a connect failure (R4.9)",
+                       "pod %s is gone: connect failed", ap->pod->meta.name);
+        }
         upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
         sim_schedule_in(e, 1, p->ev_connect_failed, 0, r);
         return;
