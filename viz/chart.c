@@ -995,18 +995,32 @@ static void draw_time_line(cairo_t *cr,
     cairo_stroke(cr);
 }
 
+/* The frame both time charts share: title and totals, the time axis, the
+ * timeline's event markers placed in rows above the plot, and the plot
+ * rectangle below them. Returns: (transfer full) the markers. */
+static GPtrArray *time_chart_frame(VizCanvas *cv, const ChartInput *in,
+                                   const char *title, VizRect *plot,
+                                   Axis *xa)
+{
+    g_autofree char *sum = totals_summary(in);
+    double top = draw_header(cv, in, title, sum);
+    *plot = (VizRect){ PLOT_LEFT, 0, plot_right() - PLOT_LEFT, 0 };
+    *xa = time_axis(in);
+    GPtrArray *ms = markers_new(in);
+    guint rows = markers_place(cv, ms, xa, plot, top + 16);
+    plot->y = top + 16 + rows * MARKER_ROW + 14;
+    plot->h = PLOT_BOTTOM - plot->y;
+    return ms;
+}
+
 static void draw_latency_time(VizCanvas *cv, gpointer data)
 {
     const ChartInput *in = data;
     cairo_t *cr = cv->cr;
-    g_autofree char *sum = totals_summary(in);
-    double top = draw_header(cv, in, "Latency over time: p50 and p99", sum);
-    VizRect plot = { PLOT_LEFT, 0, plot_right() - PLOT_LEFT, 0 };
-    Axis xa = time_axis(in);
-    g_autoptr(GPtrArray) ms = markers_new(in);
-    guint rows = markers_place(cv, ms, &xa, &plot, top + 16);
-    plot.y = top + 16 + rows * MARKER_ROW + 14;
-    plot.h = PLOT_BOTTOM - plot.y;
+    VizRect plot;
+    Axis xa;
+    g_autoptr(GPtrArray) ms =
+        time_chart_frame(cv, in, "Latency over time: p50 and p99", &plot, &xa);
 
     double lo = G_MAXDOUBLE, hi = 0;
     for (guint t = 0; t < in->series->len; t++) {
@@ -1218,14 +1232,10 @@ static void draw_throughput(VizCanvas *cv, gpointer data)
 {
     const ChartInput *in = data;
     cairo_t *cr = cv->cr;
-    g_autofree char *sum = totals_summary(in);
-    double top = draw_header(cv, in, "Throughput and failures over time", sum);
-    VizRect plot = { PLOT_LEFT, 0, plot_right() - PLOT_LEFT, 0 };
-    Axis xa = time_axis(in);
-    g_autoptr(GPtrArray) ms = markers_new(in);
-    guint rows = markers_place(cv, ms, &xa, &plot, top + 16);
-    plot.y = top + 16 + rows * MARKER_ROW + 14;
-    plot.h = PLOT_BOTTOM - plot.y;
+    VizRect plot;
+    Axis xa;
+    g_autoptr(GPtrArray) ms =
+        time_chart_frame(cv, in, "Throughput and failures over time", &plot, &xa);
 
     /* Seconds per bar: at least 3 px a bar, so long runs stay legible. */
     guint n = in->series->len;
