@@ -4,7 +4,7 @@
  *   gcc -std=gnu11 -O2 -I. $(pkg-config --cflags glib-2.0) \
  *       bench/bench-queue.c sim/queue.c sim/engine.c sim/rng.c sim/dist.c \
  *       sim/time.c -o /tmp/bench-queue $(pkg-config --libs glib-2.0) -lm
- * and add -DSIM_QUEUE_ARITY=4 to compare a 4-ary heap. */
+ * and add -DQUEUE_RADIX_BITS=N to compare digit widths (sim/queue.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -119,8 +119,8 @@ int main(void)
         { 1000000, 2000000 },
     };
     delays_init();
-#ifdef SIM_QUEUE_ARITY
-    printf("heap arity %d (-DSIM_QUEUE_ARITY)\n", SIM_QUEUE_ARITY);
+#ifdef QUEUE_RADIX_BITS
+    printf("radix digits of %d bits (-DQUEUE_RADIX_BITS)\n", QUEUE_RADIX_BITS);
 #endif
     for (gsize s = 0; s < G_N_ELEMENTS(sizes); s++) {
         double v[RUNS];

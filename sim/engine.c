@@ -96,8 +96,7 @@ SimTime sim_now(const SimEngine *e)
 SimTime sim_next_time(const SimEngine *e)
 {
     g_return_val_if_fail(e != NULL, SIM_TIME_MAX);
-    const SimEvent *next = sim_queue_peek(e->queue);
-    return next != NULL ? next->time : SIM_TIME_MAX;
+    return sim_queue_next_time(e->queue);
 }
 
 guint64 sim_run(SimEngine *e, SimTime until)
@@ -111,12 +110,15 @@ guint64 sim_run(SimEngine *e, SimTime until)
     e->running = TRUE;
     e->stop = FALSE;
     while (!e->stop) {
-        const SimEvent *next = sim_queue_peek(e->queue);
-        if (next == NULL || next->time > until) {
+        /* An empty queue's SIM_TIME_MAX stops here too, unless @until is
+         * SIM_TIME_MAX, when the pop says so. */
+        if (sim_queue_next_time(e->queue) > until) {
             break;
         }
         SimEvent ev;
-        sim_queue_pop(e->queue, &ev);
+        if (!sim_queue_pop(e->queue, &ev)) {
+            break;
+        }
         e->now = ev.time;
         /* Count before the call, so a handler reading the counter sees
          * itself included. */

@@ -1,6 +1,6 @@
-/* queue.h: the pending-event set of the engine, a min-heap of SimEvent by
- * value ordered by (time, seq). Only sim/engine.c uses it; it is a header
- * of its own so the structure can change without touching the run loop. */
+/* queue.h: the pending-event set of the engine: SimEvents by value, popped
+ * in (time, seq) order. Only sim/engine.c uses it; it is a header of its
+ * own so the structure can change without touching the run loop. */
 #pragma once
 
 #include <glib.h>
@@ -31,16 +31,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimQueue, sim_queue_free)
 
 /* Copies *@ev in. The caller sets ev->seq, unique per queue: pops come out
  * by time, and equal times in increasing seq, i.e. insertion order when seq
- * comes from a counter. O(log n); allocates only when the array doubles. */
+ * comes from a counter. The queue is monotone, as simulated time is:
+ * ev->time >= 0 and (ev->time, ev->seq) not before the last event popped
+ * unless the queue has been empty since (checked with g_return_if_fail).
+ * O(1); allocates only when a bucket grows. */
 void sim_queue_push(SimQueue *q, const SimEvent *ev);
 
 /* Removes the smallest (time, seq) into *@out and returns TRUE, or returns
- * FALSE if empty. O(log n). */
+ * FALSE if empty. Amortized O(log of the time span pending): each event
+ * moves down at most 128 buckets in its life, in practice a few. */
 gboolean sim_queue_pop(SimQueue *q, SimEvent *out);
 
-/* The smallest (time, seq), or NULL if empty: (transfer none), valid until
- * the next push or pop. O(1). */
-const SimEvent *sim_queue_peek(const SimQueue *q);
+/* The smallest (time, seq), or NULL if empty: (transfer none), a copy
+ * valid until the next push, pop or peek. O(1). */
+const SimEvent *sim_queue_peek(SimQueue *q);
+
+/* Time of the smallest event, or SIM_TIME_MAX if empty. O(1). */
+SimTime sim_queue_next_time(const SimQueue *q);
 
 /* Events pending. */
 gsize sim_queue_len(const SimQueue *q);
