@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "models/cluster.h"
+#include "models/ipv4.h"
 
 Cluster *cluster_new(void)
 {
@@ -592,41 +593,10 @@ static gboolean has_gateway_workload(const Cluster *c)
     return FALSE;
 }
 
-/* "a.b.c.d[/n]" -> host-order address; FALSE when not IPv4. */
-static gboolean parse_ipv4(const char *text, guint32 *addr, guint *prefix)
-{
-    guint a[4] = { 0 };
-    guint n = 32;
-    g_auto(GStrv) parts = g_strsplit(text, "/", 2);
-    g_auto(GStrv) oct = g_strsplit(parts[0], ".", 5);
-    if (g_strv_length(oct) != 4) {
-        return FALSE;
-    }
-    for (guint i = 0; i < 4; i++) {
-        guint64 v = 0;
-        if (!g_ascii_string_to_unsigned(oct[i], 10, 0, 255, &v, NULL)) {
-            return FALSE;
-        }
-        a[i] = (guint)v;
-    }
-    if (parts[1] != NULL) {
-        guint64 v = 0;
-        if (!g_ascii_string_to_unsigned(parts[1], 10, 0, 32, &v, NULL)) {
-            return FALSE;
-        }
-        n = (guint)v;
-    }
-    *addr = (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3];
-    if (prefix != NULL) {
-        *prefix = n;
-    }
-    return TRUE;
-}
-
 static char *format_ipv4(guint32 a)
 {
-    return g_strdup_printf("%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
-                           (a >> 8) & 255, a & 255);
+    char buf[IPV4_TEXT_MAX];
+    return g_strdup(ipv4_format(a, buf));
 }
 
 static gboolean finish_nodes(Cluster *c, GPtrArray *nodes, GError **error)
@@ -654,7 +624,7 @@ static gboolean finish_nodes(Cluster *c, GPtrArray *nodes, GError **error)
     }
     guint32 cbase = 0;
     guint cprefix = 0;
-    if (!parse_ipv4(c->net.cluster_cidr, &cbase, &cprefix) || cprefix > 24) {
+    if (!ipv4_parse_cidr(c->net.cluster_cidr, &cbase, &cprefix) || cprefix > 24) {
         ynode_error(error, NULL, SCENARIO_ERROR_BAD_VALUE,
                     "clusterCIDR '%s' must be an IPv4 CIDR of /24 or wider",
                     c->net.cluster_cidr);
@@ -794,7 +764,7 @@ static gboolean finish_pods(Cluster *c, GError **error)
         }
         K8sNode *n = cluster_find_node(c, p->node_name);
         guint32 base = 0;
-        if (!parse_ipv4(n->pod_cidr, &base, NULL)) {
+        if (!ipv4_parse_cidr(n->pod_cidr, &base, NULL)) {
             ynode_error(error, n->where, SCENARIO_ERROR_BAD_VALUE,
                         "node %s: podCIDR '%s' is not an IPv4 CIDR", n->name,
                         n->pod_cidr);
@@ -850,7 +820,7 @@ static gboolean finish_services(Cluster *c, GError **error)
 {
     guint32 sbase = 0;
     guint sprefix = 0;
-    if (!parse_ipv4(c->net.service_cidr, &sbase, &sprefix) || sprefix > 24) {
+    if (!ipv4_parse_cidr(c->net.service_cidr, &sbase, &sprefix) || sprefix > 24) {
         ynode_error(error, NULL, SCENARIO_ERROR_BAD_VALUE,
                     "serviceCIDR '%s' must be an IPv4 CIDR of /24 or wider",
                     c->net.service_cidr);

@@ -5,9 +5,9 @@
  * xt_recent.c; kubernetes pkg/proxy/iptables/proxier.go for the rules. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 
+#include "models/ipv4.h"
 #include "models/kube-proxy-private.h"
 
 /* xt_recent.c module parameter ip_list_tot: addresses per list. */
@@ -489,8 +489,8 @@ void kube_proxy_walk(const KubeProxyTable *t,
             w.dnat ? KP_DNAT : (local ? KP_ACCEPT_LOCAL : KP_FORWARD);
     }
     if (w.dnat && out->verdict == KP_DNAT) {
-        struct in_addr a = { htonl(w.dst) };
-        inet_ntop(AF_INET, &a, out->dnat_ip, sizeof out->dnat_ip);
+        out->dnat_addr = w.dst;
+        ipv4_format(w.dst, out->dnat_ip);
         out->dnat_port = w.dport;
     }
     if (w.decider != NULL) {

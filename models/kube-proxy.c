@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/ipv4.h"
 #include "models/kube-proxy-private.h"
 #include "models/ynode.h"
 
@@ -88,30 +89,14 @@ char *kube_proxy_chain_name(const char *prefix,
 
 gboolean kube_proxy__parse_ipv4(const char *text, guint32 *addr, guint32 *mask)
 {
-    if (text == NULL) {
+    guint32 a = 0;
+    guint len = 32;
+    if (!ipv4_parse_cidr(text, &a, &len)) {
         return FALSE;
-    }
-    char buf[32];
-    const char *slash = strchr(text, '/');
-    gsize n = slash != NULL ? (gsize)(slash - text) : strlen(text);
-    if (n == 0 || n >= sizeof buf) {
-        return FALSE;
-    }
-    memcpy(buf, text, n);
-    buf[n] = '\0';
-    struct in_addr in;
-    if (inet_pton(AF_INET, buf, &in) != 1) {
-        return FALSE;
-    }
-    guint64 len = 32;
-    if (slash != NULL) {
-        if (!g_ascii_string_to_unsigned(slash + 1, 10, 0, 32, &len, NULL)) {
-            return FALSE;
-        }
     }
     guint32 m = len == 0 ? 0 : 0xffffffffu << (32 - len);
     if (addr != NULL) {
-        *addr = ntohl(in.s_addr) & m;
+        *addr = a & m;
     }
     if (mask != NULL) {
         *mask = m;

@@ -141,6 +141,7 @@ typedef enum {
 typedef struct {
     KpVerdict verdict;
     char dnat_ip[64];           /* KP_DNAT: endpoint IP; else "" */
+    guint32 dnat_addr;          /* KP_DNAT: the same, host order; else 0 */
     gint dnat_port;             /* KP_DNAT: endpoint port; else 0 */
     gboolean masquerade;        /* reached MASQUERADE in nat POSTROUTING:
                                  * the endpoint sees the node's IP */

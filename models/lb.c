@@ -52,7 +52,7 @@ static gboolean check_passes(Lb *lb, const Backend *b)
     if (res.verdict != KP_DNAT) {
         return FALSE;
     }
-    const PodState *p = world_pod_by_ip(lb->w, res.dnat_ip);
+    const PodState *p = world_pod_by_addr(lb->w, res.dnat_addr);
     return p == NULL || world_pod_alive(lb->w, p);
 }
 

@@ -5,6 +5,7 @@ libingress_a_SOURCES += \
 	models/k8s.c models/k8s.h \
 	models/cluster.c models/cluster.h \
 	models/endpoints.c models/endpoints.h \
+	models/ipv4.c models/ipv4.h \
 	models/scenario.c models/scenario.h \
 	models/trace.c models/trace.h
 libingress_a_SOURCES += \
@@ -17,3 +18,7 @@ libingress_a_SOURCES += \
 	models/app.c models/app.h \
 	models/path.c models/path.h \
 	models/runner.c models/runner.h
+
+unit_tests += tests/test-ipv4
+tests_test_ipv4_CFLAGS = $(test_cflags)
+tests_test_ipv4_LDADD = $(test_ldadd)

@@ -417,7 +417,7 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
         break;
     }
     r->src_at_gw = res.masquerade ? ns->node->ip : r->client_ip;
-    PodState *gw = world_pod_by_ip(w, res.dnat_ip);
+    PodState *gw = world_pod_by_addr(w, res.dnat_addr);
     if (gw == NULL || !gw->is_gateway) {
         /* DNAT to an address that is no gateway pod (manual endpoints):
          * nobody answers there. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "models/app.h"
+#include "models/ipv4.h"
 #include "models/lb.h"
 #include "models/upstream.h"
 #include "models/world.h"
@@ -282,7 +283,13 @@ void world_schedule_failures(World *w)
 
 PodState *world_pod_by_ip(const World *w, const char *ip)
 {
-    return g_hash_table_lookup(w->pod_by_ip, ip);
+    guint32 addr;
+    return ipv4_parse(ip, &addr) ? world_pod_by_addr(w, addr) : NULL;
+}
+
+PodState *world_pod_by_addr(const World *w, guint32 addr)
+{
+    return g_hash_table_lookup(w->pod_by_addr, GUINT_TO_POINTER(addr));
 }
 
 NodeState *world_node(const World *w, const char *name)
@@ -316,7 +323,7 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
     w->n_pods = w->c->pods->len;
     w->pods = g_new0(PodState, w->n_pods + 1);
     w->cp = g_new0(PodCondition, w->n_pods + 1);
-    w->pod_by_ip = g_hash_table_new(g_str_hash, g_str_equal);
+    w->pod_by_addr = g_hash_table_new(g_direct_hash, g_direct_equal);
     kube_proxy_config_init_default(&w->kp_cfg);
     g_free(w->kp_cfg.cluster_cidr);
     w->kp_cfg.cluster_cidr = g_strdup(w->c->net.cluster_cidr);
@@ -346,7 +353,10 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
         g_autofree char *name =
             g_strdup_printf("pod/%s/%s", p->pod->meta.ns, p->pod->meta.name);
         rng_init_named(&p->rng, seed, name);
-        g_hash_table_insert(w->pod_by_ip, p->pod->ip, p);
+        guint32 addr;
+        if (ipv4_parse(p->pod->ip, &addr)) {
+            g_hash_table_insert(w->pod_by_addr, GUINT_TO_POINTER(addr), p);
+        }
         if (p->is_gateway) {
             p->gw = gateway_compile(w->c, p->pod, error);
             if (p->gw == NULL) {
@@ -404,8 +414,8 @@ void world_free(World *w)
     g_free(w->cp);
     endpoint_set_unref(w->eps);
     kube_proxy_config_clear(&w->kp_cfg);
-    if (w->pod_by_ip != NULL) {
-        g_hash_table_unref(w->pod_by_ip);
+    if (w->pod_by_addr != NULL) {
+        g_hash_table_unref(w->pod_by_addr);
     }
     results_free(w->results);
     g_free(w);

@@ -66,7 +66,7 @@ struct _World {
     EndpointSet *eps;        /* published endpoints (kube-proxy and EDS) */
     KubeProxyConfig kp_cfg;  /* kube-proxy flags */
     Lb *lb;                  /* the external load balancer */
-    GHashTable *pod_by_ip;   /* const char* ip -> PodState* */
+    GHashTable *pod_by_addr; /* IPv4 (host order) -> PodState* */
     guint64 seed;            /* the run's seed (scenario or --seed) */
     gint64 wall_epoch;       /* unix seconds at simulated time 0 (TLS) */
     /* Called when a pod's process dies (crash, node down), after its
@@ -93,6 +93,8 @@ void world_schedule_failures(World *w);
 
 /* The pod with IP @ip, or NULL. */
 PodState *world_pod_by_ip(const World *w, const char *ip);
+/* The same by address (host order), as kube-proxy's walk gives it. */
+PodState *world_pod_by_addr(const World *w, guint32 addr);
 NodeState *world_node(const World *w, const char *name);
 /* Is the pod alive and its node up (it can answer a SYN)? */
 gboolean world_pod_alive(const World *w, const PodState *p);
