@@ -145,6 +145,63 @@ static void test_dist_lognormal_median_and_p99_within_2pct(void **state)
     assert_true(rel_err(m, dist_mean_ns(&d)) < 0.01);
 }
 
+/* The samplers' shape, not just their moments: the empirical CDF at points
+ * spanning the body, the wedges and both tails (the normal's tail starts
+ * at 3.44 sd, the exponential's at 7.7 means: the ziggurat's slow paths)
+ * against the law's CDF, within 5 standard errors of a proportion plus
+ * the 0.5ns rounding. 10^6 draws. */
+#define CDF_N 1000000
+
+static void cdf_check(const Dist *d, const char *stream, const double *at,
+                      const double *want, guint n)
+{
+    Rng r;
+    rng_init_named(&r, 2024, stream);
+    g_autofree guint64 *below = g_new0(guint64, n);
+    for (int k = 0; k < CDF_N; k++) {
+        double x = (double)dist_sample(d, &r);
+        for (guint i = 0; i < n; i++) {
+            below[i] += x <= at[i];
+        }
+    }
+    for (guint i = 0; i < n; i++) {
+        double got = (double)below[i] / CDF_N;
+        double se = sqrt(want[i] * (1.0 - want[i]) / CDF_N);
+        if (fabs(got - want[i]) > 5.0 * se + 2e-6) {
+            fail_msg("%s: P(X <= %.0f) = %.6f, want %.6f", stream, at[i], got,
+                     want[i]);
+        }
+    }
+}
+
+static void test_dist_normal_cdf_matches_phi_into_the_tails(void **state)
+{
+    /* Mean 20s, sd 1s: truncation at 0 never happens. */
+    Dist d = dist_normal(20 * SIM_S, SIM_S);
+    static const double z[] = { -4.5, -3.6, -3.44, -3.0, -2.0, -1.0, -0.3,
+                                0.0,  0.3,  1.0,   2.0,  3.0,  3.44, 3.6,
+                                4.5 };
+    double at[G_N_ELEMENTS(z)], want[G_N_ELEMENTS(z)];
+    for (guint i = 0; i < G_N_ELEMENTS(z); i++) {
+        at[i] = 20e9 + z[i] * 1e9;
+        want[i] = 0.5 * erfc(-z[i] / G_SQRT2);
+    }
+    cdf_check(&d, "cdf-normal", at, want, G_N_ELEMENTS(z));
+}
+
+static void test_dist_exponential_cdf_matches_into_the_tail(void **state)
+{
+    Dist d = dist_exponential(SIM_S);
+    static const double t[] = { 0.01, 0.1, 0.5, 1.0, 2.0, 4.0, 7.0, 7.7,
+                                8.0,  9.0, 11.0 };
+    double at[G_N_ELEMENTS(t)], want[G_N_ELEMENTS(t)];
+    for (guint i = 0; i < G_N_ELEMENTS(t); i++) {
+        at[i] = t[i] * 1e9;
+        want[i] = -expm1(-t[i]);
+    }
+    cdf_check(&d, "cdf-exponential", at, want, G_N_ELEMENTS(t));
+}
+
 static void test_dist_lognormal_p99_equal_median_is_constant(void **state)
 {
     Dist d = dist_lognormal(7 * SIM_MS, 7 * SIM_MS);
@@ -225,6 +282,8 @@ int main(void)
         cmocka_unit_test(test_dist_normal_truncated_at_zero_by_redrawing),
         cmocka_unit_test(test_dist_lognormal_median_and_p99_within_2pct),
         cmocka_unit_test(test_dist_lognormal_p99_equal_median_is_constant),
+        cmocka_unit_test(test_dist_normal_cdf_matches_phi_into_the_tails),
+        cmocka_unit_test(test_dist_exponential_cdf_matches_into_the_tail),
         cmocka_unit_test(test_dist_sample_is_deterministic_per_stream),
         cmocka_unit_test(test_dist_describe),
         cmocka_unit_test(test_dist_lognormal_describe_recovers_parameters),
