@@ -74,6 +74,15 @@ typedef enum {
     KP_T_MASQUERADE, /* -j MASQUERADE [--random-fully] */
 } KpTargetKind;
 
+#define KP_HDR_SRC 0x01
+#define KP_HDR_SRC_NEG 0x02
+#define KP_HDR_DST 0x04
+#define KP_HDR_DST_NEG 0x08
+#define KP_HDR_PROTO 0x10
+/* Matches of one rule beyond the IP header; kube-proxy's longest rules
+ * (affinity, firewall) have four. */
+#define KP_MAX_EXT 8
+
 typedef struct {
     KpMatch *matches;      /* n_matches entries, owned by the table */
     guint n_matches;       /* match count */
@@ -85,6 +94,16 @@ typedef struct {
     gboolean random_fully; /* MASQUERADE: --random-fully */
     const char *comment;   /* the COMMENT match's text or NULL */
     const char *svc_port;  /* Service port that wrote the rule, or NULL */
+    /* The same matches laid out for the walk by table_finish(): the IP
+     * header part (at most one -s, -d, -p each, as kube-proxy writes
+     * them) in fields, and the rest that can fail or act, in rule order
+     * (comments and nfacct counters never fail: left out). */
+    guint32 hdr_src, hdr_src_mask; /* with KP_HDR_SRC */
+    guint32 hdr_dst, hdr_dst_mask; /* with KP_HDR_DST */
+    guint8 hdr;                    /* KP_HDR_* bits */
+    guint8 n_ext;                  /* entries of ext */
+    guint8 ext[KP_MAX_EXT];        /* indexes into matches */
+    gint hdr_proto;                /* with KP_HDR_PROTO */
 } KpRule;
 
 /* Dispatch index of a big chain (>= KP_INDEX_MIN rules). A rule is filed
@@ -121,6 +140,9 @@ typedef struct {
 
 struct _KubeProxyTable {
     gint refs;             /* reference count */
+    guint64 serial;        /* unique per table made in this process: what
+                            * a walk memo (kube-proxy-walk.c) was built
+                            * from, without holding a reference */
     char *node_name;       /* the node it was compiled for */
     GArray *local_addrs;   /* guint32: the node's addresses (LOCAL for
                             * -m addrtype); 127.0.0.0/8 is LOCAL too */

@@ -158,7 +158,9 @@ static void health_clear(gpointer p)
 static KubeProxyTable *table_new(const char *node_name)
 {
     KubeProxyTable *t = g_new0(KubeProxyTable, 1);
+    static guint64 serials; /* atomically incremented */
     t->refs = 1;
+    t->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
     t->node_name = g_strdup(node_name != NULL ? node_name : "");
     t->local_addrs = g_array_new(FALSE, FALSE, sizeof(guint32));
     t->strings = g_string_chunk_new(4096);
@@ -1237,11 +1239,50 @@ static KpChainIndex *chain_index_build(const KpChain *c)
     return ix;
 }
 
+/* Fills the walk's layout of @r's matches (see KpRule). */
+static void rule_lay_out(KpRule *r)
+{
+    r->hdr = 0;
+    r->n_ext = 0;
+    for (guint j = 0; j < r->n_matches; j++) {
+        const KpMatch *m = &r->matches[j];
+        switch (m->kind) {
+        case KP_M_SRC:
+            g_assert(!(r->hdr & KP_HDR_SRC));
+            r->hdr |= KP_HDR_SRC | (m->negate ? KP_HDR_SRC_NEG : 0);
+            r->hdr_src = m->addr;
+            r->hdr_src_mask = m->mask;
+            break;
+        case KP_M_DST:
+            g_assert(!(r->hdr & KP_HDR_DST));
+            r->hdr |= KP_HDR_DST | (m->negate ? KP_HDR_DST_NEG : 0);
+            r->hdr_dst = m->addr;
+            r->hdr_dst_mask = m->mask;
+            break;
+        case KP_M_PROTO:
+            g_assert(!(r->hdr & KP_HDR_PROTO));
+            r->hdr |= KP_HDR_PROTO;
+            r->hdr_proto = m->num;
+            break;
+        case KP_M_COMMENT:
+        case KP_M_NFACCT:
+            break;
+        default:
+            g_assert(r->n_ext < KP_MAX_EXT);
+            r->ext[r->n_ext++] = (guint8)j;
+            break;
+        }
+    }
+}
+
 static void table_finish(KpBuild *b)
 {
     KubeProxyTable *t = b->t;
     for (guint i = 0; i < t->chains->len; i++) {
         KpChain *c = g_ptr_array_index(t->chains, i);
+        for (guint j = 0; j < c->rules->len; j++) {
+            rule_lay_out(&g_array_index(c->rules, KpRule, j));
+        }
         if (!c->builtin) {
             g_array_append_val(t->order[c->table], i);
         }

@@ -168,7 +168,10 @@ typedef struct {
  * "kube-proxy", the rule's iptables-save line as the reason) and the facts
  * "kube_proxy.verdict" and (on DNAT) "kube_proxy.dnat" are set. @node_name
  * is for the trace (NULL: the table's node). Draws nothing when no
- * statistic rule is reached. */
+ * statistic rule is reached. With @state and no @tr, walks already made
+ * for the same packet and table are remembered in @state (as the tree of
+ * their statistic draws), so a repeat costs a lookup and the draws; the
+ * draws and the result are exactly those of the full walk. */
 void kube_proxy_walk(const KubeProxyTable *t,
                      KubeProxyState *state,
                      const KpPacket *pkt,

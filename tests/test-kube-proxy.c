@@ -931,6 +931,85 @@ static void test_walk_affinity(void **state)
     assert_int_equal(g_hash_table_size(dests), 3);
 }
 
+/* The walk memo (kube_proxy_walk() with a state and no trace) answers
+ * exactly what the full walk answers and draws exactly what it draws:
+ * two walkers in lock step on the six Services of the overall test (one
+ * with ClientIP affinity, whose walks must never be memoized), one
+ * remembering, one traced (a traced walk is always walked in full), over
+ * many packets that repeat; then again after the table changes under the
+ * same state. */
+static void assert_same_result(const KpResult *a, const KpResult *b)
+{
+    assert_int_equal(a->verdict, b->verdict);
+    assert_string_equal(a->dnat_ip, b->dnat_ip);
+    assert_int_equal(a->dnat_addr, b->dnat_addr);
+    assert_int_equal(a->dnat_port, b->dnat_port);
+    assert_int_equal(a->masquerade, b->masquerade);
+    assert_ptr_equal(a->rule_comment, b->rule_comment);
+    assert_ptr_equal(a->endpoint_chain, b->endpoint_chain);
+    assert_ptr_equal(a->svc_port_name, b->svc_port_name);
+}
+
+static void lockstep(const KubeProxyTable *t, KubeProxyState *mem,
+                     KubeProxyState *full, Rng *ra, Rng *rb, guint rounds)
+{
+    static const char *const srcs[] = { "10.0.0.2", EXTERNAL_CLIENT,
+                                        "198.51.100.7", "10.180.0.9" };
+    static const struct {
+        const char *ip;
+        gint port;
+    } dsts[] = {
+        { "172.30.0.41", 80 }, { "172.30.0.42", 80 }, { "172.30.0.44", 80 },
+        { "172.30.0.45", 80 }, { "1.2.3.4", 80 },     { "5.6.7.8", 80 },
+        { "192.168.99.33", 80 }, { NODE_IP, 3001 },   { NODE_IP, 3002 },
+        { NODE_IP, 3003 },     { NODE_IP, 9999 },     { "10.9.9.9", 80 },
+    };
+    for (guint i = 0; i < rounds; i++) {
+        const char *src = srcs[i % G_N_ELEMENTS(srcs)];
+        guint d = (i * 7 + i / 5) % G_N_ELEMENTS(dsts);
+        gboolean local = i % 11 == 3;
+        SimTime now = (SimTime)i * 50 * SIM_S;
+        KpPacket p = { src, dsts[d].ip, dsts[d].port, "tcp", local };
+        KpResult a, b;
+        kube_proxy_walk(t, mem, &p, ra, now, &a, NULL, NULL);
+        g_autoptr(Trace) tr = trace_new();
+        kube_proxy_walk(t, full, &p, rb, now, &b, tr, NULL);
+        assert_same_result(&a, &b);
+        assert_memory_equal(ra, rb, sizeof *ra);
+    }
+}
+
+static void test_walk_memo_is_the_walk(void **state)
+{
+    (void)state;
+    Overall o;
+    overall_init(&o);
+    g_autoptr(KubeProxyTable) t = compile(o.in, 6, TRUE);
+    g_autoptr(KubeProxyState) mem = kube_proxy_state_new();
+    g_autoptr(KubeProxyState) full = kube_proxy_state_new();
+    Rng ra, rb;
+    rng_init(&ra, 7, 3);
+    rng_init(&rb, 7, 3);
+    lockstep(t, mem, full, &ra, &rb, 3000);
+    /* A new table (svc4 loses an endpoint) under the same states. */
+    o.in[3].n_endpoints = 1;
+    g_autoptr(KubeProxyTable) t2 = compile(o.in, 6, TRUE);
+    kube_proxy_state_prune(mem, t2);
+    kube_proxy_state_prune(full, t2);
+    lockstep(t2, mem, full, &ra, &rb, 3000);
+    /* And the three-endpoint Service, where every walk draws. */
+    g_autoptr(KubeProxyTable) t3 = itp_table(K8S_POLICY_CLUSTER, TRUE);
+    for (guint i = 0; i < 3000; i++) {
+        KpPacket p = { "10.0.0.2", "172.30.1.1", 80, "tcp", FALSE };
+        KpResult a, b;
+        kube_proxy_walk(t3, mem, &p, &ra, 0, &a, NULL, NULL);
+        g_autoptr(Trace) tr = trace_new();
+        kube_proxy_walk(t3, full, &p, &rb, 0, &b, tr, NULL);
+        assert_same_result(&a, &b);
+        assert_memory_equal(&ra, &rb, sizeof ra);
+    }
+}
+
 /* xt_recent keeps at most 100 addresses per list and forgets the least
  * recently set; prune drops lists no rule names any more. */
 static void test_recent_limits(void **state)
@@ -1243,6 +1322,7 @@ int main(void)
         cmocka_unit_test(test_walk_cluster_ip),
         cmocka_unit_test(test_walk_internal_external_masquerade),
         cmocka_unit_test(test_walk_affinity),
+        cmocka_unit_test(test_walk_memo_is_the_walk),
         cmocka_unit_test(test_recent_limits),
         cmocka_unit_test(test_health_check),
         cmocka_unit_test(test_index_matches_linear),
