@@ -9,24 +9,36 @@ gboolean ipv4_parse(const char *text, guint32 *addr)
     if (text == NULL) {
         return FALSE;
     }
-    const char *s = text;
+    const guchar *s = (const guchar *)text;
     guint32 a = 0;
     for (guint part = 0; part < 4; part++) {
-        /* inet_pton4 (glibc, and RFC 6943's strict form) refuses "01". */
-        if (!g_ascii_isdigit(s[0]) || (s[0] == '0' && g_ascii_isdigit(s[1]))) {
+        /* Up to three digits; inet_pton4 (glibc, and RFC 6943's strict
+         * form) refuses a leading zero ("01"). Unsigned d: one compare
+         * tells a digit. */
+        guint d = (guint)s[0] - '0';
+        if (d > 9) {
             return FALSE;
         }
-        guint v = 0;
-        for (guint digits = 0; g_ascii_isdigit(*s); digits++) {
-            if (digits == 3) {
+        guint v = d;
+        s++;
+        if ((d = (guint)s[0] - '0') <= 9) {
+            if (v == 0) {
                 return FALSE;
             }
-            v = v * 10 + (guint)(*s++ - '0');
+            v = v * 10 + d;
+            s++;
+            if ((d = (guint)s[0] - '0') <= 9) {
+                v = v * 10 + d;
+                s++;
+                if (v > 255 || (guint)s[0] - '0' <= 9) {
+                    return FALSE;
+                }
+            }
         }
-        if (v > 255 || *s != (part < 3 ? '.' : '\0')) {
+        if (s[0] != (part < 3 ? '.' : '\0')) {
             return FALSE;
         }
-        s += part < 3;
+        s++;
         a = (a << 8) | v;
     }
     *addr = a;

@@ -258,8 +258,8 @@ typedef struct {
     const guint32 *replay;
     guint n_replay;
     guint n_draws;
-    guint32 thresholds[KP_MEMO_DEPTH];
-    guint32 draws[KP_MEMO_DEPTH];
+    guint32 *thresholds;          /* [KP_MEMO_DEPTH], not zeroed: */
+    guint32 *draws;               /* only the first n_draws are read */
     gboolean touched_state;       /* a recent match ran */
 } KpWalk;
 
@@ -511,6 +511,12 @@ static gint proto_of(const char *p, const char **name)
         gint num;
     } protos[] = { { "tcp", 6 }, { "udp", 17 }, { "sctp", 132 } };
     for (guint i = 0; i < G_N_ELEMENTS(protos); i++) {
+        if (strcmp(p, protos[i].name) == 0) { /* as the path writes it */
+            *name = protos[i].name;
+            return protos[i].num;
+        }
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(protos); i++) {
         if (g_ascii_strcasecmp(p, protos[i].name) == 0) {
             *name = protos[i].name;
             return protos[i].num;
@@ -663,7 +669,10 @@ void kube_proxy_walk(const KubeProxyTable *t,
     g_return_if_fail(t != NULL);
     g_return_if_fail(pkt != NULL && pkt->proto != NULL);
     g_return_if_fail(rng != NULL);
+    guint32 thresholds[KP_MEMO_DEPTH], draws[KP_MEMO_DEPTH];
     KpWalk w = { 0 };
+    w.thresholds = thresholds;
+    w.draws = draws;
     w.t = t;
     w.state = state;
     w.rng = rng;
@@ -675,8 +684,17 @@ void kube_proxy_walk(const KubeProxyTable *t,
     w.src_local = pkt->src_local;
     w.ct = KP_CT_NEW;
     /* Parse outside the checks: G_DISABLE_CHECKS removes them. */
-    const gboolean src_ok = kube_proxy__parse_ipv4(pkt->src_ip, &w.src, NULL);
-    const gboolean dst_ok = kube_proxy__parse_ipv4(pkt->dst_ip, &w.dst, NULL);
+    gboolean src_ok = TRUE, dst_ok = TRUE;
+    if (pkt->src_addr != 0) {
+        w.src = pkt->src_addr;
+    } else {
+        src_ok = kube_proxy__parse_ipv4(pkt->src_ip, &w.src, NULL);
+    }
+    if (pkt->dst_addr != 0) {
+        w.dst = pkt->dst_addr;
+    } else {
+        dst_ok = kube_proxy__parse_ipv4(pkt->dst_ip, &w.dst, NULL);
+    }
     g_return_if_fail(w.proto > 0);
     g_return_if_fail(src_ok && dst_ok);
 

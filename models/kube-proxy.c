@@ -91,7 +91,9 @@ gboolean kube_proxy__parse_ipv4(const char *text, guint32 *addr, guint32 *mask)
 {
     guint32 a = 0;
     guint len = 32;
-    if (!ipv4_parse_cidr(text, &a, &len)) {
+    /* A bare address (every packet's two) without ipv4_parse_cidr()'s
+     * copy; "/n" goes the long way. */
+    if (!ipv4_parse(text, &a) && !ipv4_parse_cidr(text, &a, &len)) {
         return FALSE;
     }
     guint32 m = len == 0 ? 0 : 0xffffffffu << (32 - len);

@@ -124,6 +124,8 @@ typedef struct {
     const char *proto;  /* "tcp", "udp" or "sctp" */
     gboolean src_local; /* sent by the node itself (nat OUTPUT path);
                          * the source is then also src-type LOCAL */
+    guint32 src_addr;   /* nonzero: src_ip already parsed (host order) */
+    guint32 dst_addr;   /* nonzero: dst_ip already parsed */
 } KpPacket;
 
 typedef enum {

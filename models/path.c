@@ -389,6 +389,8 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
     KpPacket pkt = {
         .src_ip = r->client_ip,
         .dst_ip = ns->node->ip,
+        .dst_addr = ns->addr,
+
         .dst_port = r->node_port,
         .proto = "tcp",
     };

@@ -331,6 +331,9 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
         NodeState *ns = &w->nodes[i];
         ns->node = g_ptr_array_index(w->c->nodes, i);
         ns->name = g_intern_string(ns->node->name);
+        if (!ipv4_parse(ns->node->ip, &ns->addr)) {
+            ns->addr = 0;
+        }
         ns->up = TRUE;
         ns->kp_state = kube_proxy_state_new();
         g_autofree char *name =

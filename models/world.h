@@ -23,6 +23,7 @@ typedef struct _Upstream Upstream;
 typedef struct {
     const K8sNode *node;     /* the manifest node */
     const char *name;        /* node->name, interned once */
+    guint32 addr;            /* node->ip, host order (0: not IPv4) */
     gboolean up;             /* answers packets */
     guint32 down_epoch;      /* bumped at each node-down: a grace period
                               * that ends after the node came back does

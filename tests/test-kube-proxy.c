@@ -562,7 +562,7 @@ static KpResult walk(const KubeProxyTable *t,
                      gboolean src_local,
                      SimTime now)
 {
-    KpPacket p = { src, dst, port, "tcp", src_local };
+    KpPacket p = { src, dst, port, "tcp", src_local, 0, 0 };
     KpResult r;
     kube_proxy_walk(t, st, &p, rng, now, &r, NULL, NULL);
     return r;
@@ -737,7 +737,7 @@ static void test_walk_cluster_ip(void **state)
     assert_true(r.masquerade); /* hairpin (K-9) */
     r = walk(t, NULL, &rng, "10.180.0.2", "172.30.0.41", 443, FALSE, 0);
     assert_int_equal(r.verdict, KP_FORWARD);
-    KpPacket udp = { "10.180.0.2", "172.30.0.41", 80, "udp", FALSE };
+    KpPacket udp = { "10.180.0.2", "172.30.0.41", 80, "udp", FALSE, 0, 0 };
     kube_proxy_walk(t, NULL, &udp, &rng, 0, &r, NULL, NULL);
     assert_int_equal(r.verdict, KP_FORWARD);
     /* Off-cluster source to the cluster IP is masqueraded (K-6). */
@@ -969,7 +969,7 @@ static void lockstep(const KubeProxyTable *t, KubeProxyState *mem,
         guint d = (i * 7 + i / 5) % G_N_ELEMENTS(dsts);
         gboolean local = i % 11 == 3;
         SimTime now = (SimTime)i * 50 * SIM_S;
-        KpPacket p = { src, dsts[d].ip, dsts[d].port, "tcp", local };
+        KpPacket p = { src, dsts[d].ip, dsts[d].port, "tcp", local, 0, 0 };
         KpResult a, b;
         kube_proxy_walk(t, mem, &p, ra, now, &a, NULL, NULL);
         g_autoptr(Trace) tr = trace_new();
@@ -1000,7 +1000,7 @@ static void test_walk_memo_is_the_walk(void **state)
     /* And the three-endpoint Service, where every walk draws. */
     g_autoptr(KubeProxyTable) t3 = itp_table(K8S_POLICY_CLUSTER, TRUE);
     for (guint i = 0; i < 3000; i++) {
-        KpPacket p = { "10.0.0.2", "172.30.1.1", 80, "tcp", FALSE };
+        KpPacket p = { "10.0.0.2", "172.30.1.1", 80, "tcp", FALSE, 0, 0 };
         KpResult a, b;
         kube_proxy_walk(t3, mem, &p, &ra, 0, &a, NULL, NULL);
         g_autoptr(Trace) tr = trace_new();
@@ -1167,7 +1167,7 @@ static void test_walk_trace(void **state)
     g_autoptr(Trace) tr = trace_new();
     Rng rng;
     rng_init(&rng, 8, 8);
-    KpPacket p = { EXTERNAL_CLIENT, NODE_IP, 3001, "tcp", FALSE };
+    KpPacket p = { EXTERNAL_CLIENT, NODE_IP, 3001, "tcp", FALSE, 0, 0 };
     KpResult r;
     kube_proxy_walk(t, NULL, &p, &rng, 7 * SIM_S, &r, tr, "node-a");
     assert_int_equal(r.verdict, KP_DNAT);
