@@ -3,6 +3,7 @@
 libingress_a_SOURCES += \
 	sim/cli.c sim/cli.h \
 	sim/cli-run.c \
+	sim/cli-replicate.c sim/cli-replicate.h \
 	sim/cli-shard.c sim/cli-shard.h \
 	sim/cli-trace.c \
 	sim/cli-trace-text.c \
