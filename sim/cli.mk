@@ -5,6 +5,7 @@ libingress_a_SOURCES += \
 	sim/cli-run.c \
 	sim/cli-replicate.c sim/cli-replicate.h \
 	sim/cli-shard.c sim/cli-shard.h \
+	sim/cli-merge.c \
 	sim/cli-trace.c \
 	sim/cli-trace-text.c \
 	sim/cli-report.c \
