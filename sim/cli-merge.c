@@ -208,10 +208,9 @@ static Scenario *load_scenario(const ShardSet *set, const char *given,
 
 /* Pass 2: the runs, shard by shard, in replication order. */
 static gboolean pool_shards(GPtrArray *by_shard, const ShardSet *set,
-                            Replications *reps, guint *undrained,
+                            Replications *reps, SetTally *tally,
                             GError **error)
 {
-    *undrained = G_MAXUINT;
     for (guint k = 1; k <= by_shard->len; k++) {
         g_autoptr(ShardFile) f =
             shard_file_load(g_ptr_array_index(by_shard, k - 1), error);
@@ -225,18 +224,13 @@ static gboolean pool_shards(GPtrArray *by_shard, const ShardSet *set,
             return FALSE;
         }
         for (guint i = 0; i < shard_file_n_runs(f); i++) {
-            guint index;
-            guint64 seed;
-            gboolean drained;
-            g_autoptr(Results) r =
-                shard_file_run(f, i, &index, &seed, &drained, error);
+            ShardRun run;
+            g_autoptr(Results) r = shard_file_run(f, i, &run, error);
             if (r == NULL) {
                 return FALSE;
             }
-            replications_add(reps, index, seed, r);
-            if (!drained && *undrained == G_MAXUINT) {
-                *undrained = index;
-            }
+            replications_add(reps, run.index, run.seed, r);
+            set_tally_add(tally, &run);
         }
     }
     g_assert(replications_n(reps) == set->replications);
@@ -310,8 +304,9 @@ int cli_merge(int argc, char **argv)
         return CLI_ERROR;
     }
     g_autoptr(Replications) reps = replications_new(s->name, set.seed);
-    guint undrained;
-    if (!pool_shards(by_shard, &set, reps, &undrained, &error)) {
+    SetTally tally;
+    set_tally_init(&tally);
+    if (!pool_shards(by_shard, &set, reps, &tally, &error)) {
         cli_print_error(error);
         g_error_free(error);
         shard_set_clear(&set);
@@ -319,14 +314,7 @@ int cli_merge(int argc, char **argv)
     }
     SetOutput o = { .cmd = "merge", .dir = out != NULL ? out : "out",
                     .json = json, .quiet = quiet };
-    int rc = cli_set_write(s, set.seed, reps, &o);
-    if (undrained != G_MAXUINT) {
-        g_printerr("ingress-sim merge: error: replication %u (seed "
-                   "%" G_GUINT64_FORMAT "): requests never ended: the "
-                   "balance does not hold\n",
-                   undrained, set.seed + undrained);
-        rc = CLI_ERROR;
-    }
+    int rc = cli_set_write(s, set.seed, reps, &tally, &o);
     shard_set_clear(&set);
     return rc;
 }

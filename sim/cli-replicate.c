@@ -67,13 +67,15 @@ G_GNUC_NORETURN static void child_main(const ReplicateSpec *spec, guint index,
         _exit(CLI_ERROR);
     }
     runner_set_max_pending(runner, spec->max_pending);
-    gboolean drained = runner_run(runner, NULL, NULL);
+    ShardRun run = { .index = index, .seed = seed };
+    run.drained = runner_run(runner, NULL, NULL);
     if (runner_error(runner) != NULL) {
         cli_print_error(runner_error(runner));
         _exit(CLI_ERROR);
     }
-    char *text = shard_run_text(index, seed, drained,
-                                runner_world(runner)->results);
+    World *w = runner_world(runner);
+    run.events = sim_events_handled(w->engine);
+    char *text = shard_run_text(&run, w->results);
     _exit(write_all(fd, text, strlen(text)) ? CLI_OK : CLI_ERROR);
 }
 
@@ -212,22 +214,33 @@ static void children_stop(GArray *running)
     g_array_set_size(running, 0);
 }
 
+void set_tally_init(SetTally *t)
+{
+    t->undrained = G_MAXUINT;
+    t->events = 0;
+}
+
+void set_tally_add(SetTally *t, const ShardRun *run)
+{
+    if (!run->drained && t->undrained == G_MAXUINT) {
+        t->undrained = run->index;
+    }
+    t->events += run->events;
+}
+
 /* Pools the run in @text (replication @index) into @set. */
 static gboolean pool_one(const char *text, guint index, Replications *set,
-                         ReplicateRunFunc on_run, gpointer data,
-                         guint *undrained, GError **error)
+                         SetTally *tally, ReplicateRunFunc on_run,
+                         gpointer data, GError **error)
 {
     g_autoptr(JsonParser) parser = json_parser_new_immutable();
     GError *local = NULL;
-    guint got = 0;
-    guint64 seed = 0;
-    gboolean drained = FALSE;
+    ShardRun run = { .index = G_MAXUINT };
     g_autoptr(Results) r = NULL;
     if (json_parser_load_from_data(parser, text, -1, &local)) {
-        r = shard_run_parse(json_parser_get_root(parser), &got, &seed,
-                            &drained, &local);
+        r = shard_run_parse(json_parser_get_root(parser), &run, &local);
     }
-    if (r == NULL || got != index) {
+    if (r == NULL || run.index != index) {
         g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_FAILED,
                     "replication %u sent back what is "
                     "not its results (%s)",
@@ -235,10 +248,8 @@ static gboolean pool_one(const char *text, guint index, Replications *set,
         g_clear_error(&local);
         return FALSE;
     }
-    replications_add(set, index, seed, r);
-    if (!drained && *undrained == G_MAXUINT) {
-        *undrained = index;
-    }
+    replications_add(set, index, run.seed, r);
+    set_tally_add(tally, &run);
     return on_run == NULL || on_run(text, data, error);
 }
 
@@ -255,11 +266,10 @@ static void show_progress(const ReplicateSpec *spec, guint done,
 }
 
 gboolean cli_replicate(const ReplicateSpec *spec, Replications *set,
-                       ReplicateRunFunc on_run, gpointer data,
-                       guint *undrained, GError **error)
+                       SetTally *tally, ReplicateRunFunc on_run,
+                       gpointer data, GError **error)
 {
     g_return_val_if_fail(spec->jobs >= 1, FALSE);
-    *undrained = G_MAXUINT;
     g_autoptr(GArray) running = g_array_new(FALSE, TRUE, sizeof(Child));
     g_array_set_clear_func(running, child_clear);
     /* Finished runs waiting for the ones before them, by index - first. */
@@ -315,7 +325,7 @@ gboolean cli_replicate(const ReplicateSpec *spec, Replications *set,
         while (fail == NULL && next < spec->count &&
                g_ptr_array_index(done, next) != NULL) {
             if (!pool_one(g_ptr_array_index(done, next), spec->first + next,
-                          set, on_run, data, undrained, &fail)) {
+                          set, tally, on_run, data, &fail)) {
                 break;
             }
             g_clear_pointer(&g_ptr_array_index(done, next), g_free);
@@ -337,7 +347,7 @@ gboolean cli_replicate(const ReplicateSpec *spec, Replications *set,
 /* ---- what a set writes --------------------------------------------------- */
 
 int cli_set_write(const Scenario *s, guint64 seed, const Replications *set,
-                  const SetOutput *o)
+                  const SetTally *tally, const SetOutput *o)
 {
     g_autoptr(JsonNode) json = replications_to_json(set);
     JsonObject *root = json_node_get_object(json);
@@ -386,6 +396,16 @@ int cli_set_write(const Scenario *s, guint64 seed, const Replications *set,
                    first, first + count - 1, seed + first,
                    seed + first + count - 1);
         }
+        guint64 n = results_n_sent(replications_pooled(set));
+        printf("engine: %" G_GUINT64_FORMAT " events, %.1f per request\n",
+               tally->events, n > 0 ? (double)tally->events / (double)n : 0.0);
+    }
+    if (tally->undrained != G_MAXUINT) {
+        g_printerr("ingress-sim %s: error: replication %u (seed "
+                   "%" G_GUINT64_FORMAT "): requests never ended: the "
+                   "balance does not hold\n",
+                   o->cmd, tally->undrained, seed + tally->undrained);
+        rc = CLI_ERROR;
     }
     return rc;
 }

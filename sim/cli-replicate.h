@@ -21,6 +21,16 @@ typedef struct {
     gboolean progress;  /* "N/M replications done" on stderr */
 } ReplicateSpec;
 
+/* What the runs of a set add up to besides their results. */
+typedef struct {
+    guint undrained; /* the first replication whose requests did not all
+                      * end, or G_MAXUINT */
+    guint64 events;  /* engine events of every run */
+} SetTally;
+
+void set_tally_init(SetTally *t);
+void set_tally_add(SetTally *t, const ShardRun *run);
+
 /* Gets each run's line for shard.json, in replication order; FALSE (with
  * @error) stops the set. */
 typedef gboolean (*ReplicateRunFunc)(const char *run, gpointer data,
@@ -28,14 +38,13 @@ typedef gboolean (*ReplicateRunFunc)(const char *run, gpointer data,
 
 /* Runs the replications, at most @spec->jobs at once, each in a fork()ed
  * process that sends its results state back through a pipe, and adds them
- * to @set in replication order, whatever order they finish in: --jobs 1
- * and --jobs 8 give the same bytes. *@undrained gets the first replication
- * whose requests did not all end, or G_MAXUINT. FALSE with @error
+ * to @set (and @tally) in replication order, whatever order they finish
+ * in: --jobs 1 and --jobs 8 give the same bytes. FALSE with @error
  * (printable as is) when a replication failed: the error it printed, or
  * the signal that killed it; the others are then stopped. */
 gboolean cli_replicate(const ReplicateSpec *spec, Replications *set,
-                       ReplicateRunFunc on_run, gpointer data,
-                       guint *undrained, GError **error);
+                       SetTally *tally, ReplicateRunFunc on_run,
+                       gpointer data, GError **error);
 
 typedef struct {
     const char *cmd;       /* "run" or "merge", for messages */
@@ -47,10 +56,11 @@ typedef struct {
 
 /* Writes DIR/results.json (replications_to_json(), "partial": false, and
  * "shard" for a shard's share) and the charts (of @s, the set's base
- * @seed in the diagram's title), then prints the summary.
- * With one replication the files are those of a plain `run`. Returns the
- * exit status. */
+ * @seed in the diagram's title), then prints the summary with the engine
+ * line of @tally. With one replication the files are those of a plain
+ * `run`. Returns the exit status: 1 also when a replication's balance does
+ * not hold (said on stderr, as a plain run says it). */
 int cli_set_write(const Scenario *s, guint64 seed, const Replications *set,
-                  const SetOutput *o);
+                  const SetTally *tally, const SetOutput *o);
 
 G_END_DECLS

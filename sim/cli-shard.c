@@ -138,17 +138,18 @@ char *shard_scenario_sha256(const Scenario *s, GError **error)
 
 /* ---- runs ---------------------------------------------------------------- */
 
-char *shard_run_text(guint index, guint64 seed, gboolean drained,
-                     const Results *r)
+char *shard_run_text(const ShardRun *run, const Results *r)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "replication");
-    json_builder_add_int_value(b, index);
+    json_builder_add_int_value(b, run->index);
     json_builder_set_member_name(b, "seed");
-    json_builder_add_int_value(b, (gint64)seed);
+    json_builder_add_int_value(b, (gint64)run->seed);
     json_builder_set_member_name(b, "drained");
-    json_builder_add_boolean_value(b, drained);
+    json_builder_add_boolean_value(b, run->drained);
+    json_builder_set_member_name(b, "events");
+    json_builder_add_int_value(b, (gint64)run->events);
     json_builder_set_member_name(b, "state");
     json_builder_add_value(b, results_state_to_json(r));
     json_builder_end_object(b);
@@ -171,31 +172,32 @@ static gboolean member_uint(JsonObject *o, const char *name, guint64 max,
     return TRUE;
 }
 
-Results *shard_run_parse(JsonNode *run, guint *index, guint64 *seed,
-                         gboolean *drained, GError **error)
+Results *shard_run_parse(JsonNode *node, ShardRun *run, GError **error)
 {
-    JsonObject *o = JSON_NODE_HOLDS_OBJECT(run) ? json_node_get_object(run)
-                                                : NULL;
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node)
+                                                 : NULL;
     JsonNode *d = o != NULL ? json_object_get_member(o, "drained") : NULL;
     guint64 i = 0;
     if (o == NULL || !member_uint(o, "replication", G_MAXUINT, &i) ||
-        !member_uint(o, "seed", G_MAXINT64, seed) || d == NULL ||
+        !member_uint(o, "seed", G_MAXINT64, &run->seed) ||
+        !member_uint(o, "events", G_MAXINT64, &run->events) || d == NULL ||
         !JSON_NODE_HOLDS_VALUE(d) ||
         json_node_get_value_type(d) != G_TYPE_BOOLEAN ||
         json_object_get_member(o, "state") == NULL) {
         g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
                     "not a run: expected {\"replication\": N, \"seed\": N, "
-                    "\"drained\": true|false, \"state\": {...}}");
+                    "\"drained\": true|false, \"events\": N, \"state\": "
+                    "{...}}");
         return NULL;
     }
-    *index = (guint)i;
-    *drained = json_node_get_boolean(d);
+    run->index = (guint)i;
+    run->drained = json_node_get_boolean(d);
     GError *local = NULL;
     Results *r = results_state_from_json(json_object_get_member(o, "state"),
                                          &local);
     if (r == NULL) {
         g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
-                    "replication %u: state.%s", *index, local->message);
+                    "replication %u: state.%s", run->index, local->message);
         g_error_free(local);
     }
     return r;
@@ -644,13 +646,13 @@ guint shard_file_n_runs(const ShardFile *f)
     return json_array_get_length(f->runs);
 }
 
-Results *shard_file_run(const ShardFile *f, guint i, guint *index,
-                        guint64 *seed, gboolean *drained, GError **error)
+Results *shard_file_run(const ShardFile *f, guint i, ShardRun *run,
+                        GError **error)
 {
     g_return_val_if_fail(i < shard_file_n_runs(f), NULL);
     GError *local = NULL;
-    g_autoptr(Results) r = shard_run_parse(json_array_get_element(f->runs, i),
-                                           index, seed, drained, &local);
+    g_autoptr(Results) r =
+        shard_run_parse(json_array_get_element(f->runs, i), run, &local);
     if (r == NULL) {
         shard_file_error(f, NULL, i, error, "%s", local->message);
         g_error_free(local);
@@ -659,12 +661,13 @@ Results *shard_file_run(const ShardFile *f, guint i, guint *index,
     guint first = 0, count = 0;
     shard_block(f->set.shard, f->set.shards, f->set.replications, &first,
                 &count);
-    if (*index != first + i || *seed != f->set.seed + first + i) {
+    if (run->index != first + i || run->seed != f->set.seed + first + i) {
         shard_file_error(f, NULL, i, error,
                          "run %u is replication %u with seed %" G_GUINT64_FORMAT
                          ", but shard %u/%u's run %u is replication %u with "
                          "seed %" G_GUINT64_FORMAT,
-                         i + 1, *index, *seed, f->set.shard, f->set.shards,
+                         i + 1, run->index, run->seed, f->set.shard,
+                         f->set.shards,
                          i + 1, first + i, f->set.seed + first + i);
         return NULL;
     }

@@ -19,7 +19,7 @@ G_BEGIN_DECLS
  *   as given, or null), "seed" (the set's base seed), "replications" (R),
  *   "shard" (K), "shards" (N),
  *   "runs": one object a line, in replication order:
- *     {"replication": i, "seed": base + i, "drained": bool,
+ *     {"replication": i, "seed": base + i, "drained": bool, "events": N,
  *      "state": results_state_to_json()}
  * A reader refuses another format or version rather than misread it. */
 #define SHARD_FORMAT "ingress-sim shard"
@@ -56,15 +56,21 @@ void shard_block(guint k, guint n, guint r, guint *first, guint *count);
  * read. */
 char *shard_scenario_sha256(const Scenario *s, GError **error);
 
-/* One run as a line of shard.json (and what a replication's process sends
- * to `run`), without a newline. Returns: (transfer full). */
-char *shard_run_text(guint index, guint64 seed, gboolean drained,
-                     const Results *r);
-/* Reads shard_run_text()'s object back. Returns: (transfer full) the
- * run's results, or NULL and a SCENARIO_ERROR without location (the
- * caller adds it). */
-Results *shard_run_parse(JsonNode *run, guint *index, guint64 *seed,
-                         gboolean *drained, GError **error);
+/* One replication's run, besides its results. */
+typedef struct {
+    guint index;      /* the replication, 0-based */
+    guint64 seed;     /* the set's seed + index */
+    gboolean drained; /* every request ended: the balance holds */
+    guint64 events;   /* engine events handled */
+} ShardRun;
+
+/* @run and @r as a line of shard.json (and what a replication's process
+ * sends to `run`), without a newline. Returns: (transfer full). */
+char *shard_run_text(const ShardRun *run, const Results *r);
+/* Reads shard_run_text()'s object back into *@run. Returns: (transfer
+ * full) the run's results, or NULL and a SCENARIO_ERROR without location
+ * (the caller adds it). */
+Results *shard_run_parse(JsonNode *node, ShardRun *run, GError **error);
 
 /* ---- writing --------------------------------------------------------- */
 
@@ -105,7 +111,7 @@ void shard_file_error(const ShardFile *f, const char *member, guint run,
     G_GNUC_PRINTF(5, 6);
 /* Run @i of the file: its results (transfer full), and the located error
  * when it is not a run or not the replication the file's block says. */
-Results *shard_file_run(const ShardFile *f, guint i, guint *index,
-                        guint64 *seed, gboolean *drained, GError **error);
+Results *shard_file_run(const ShardFile *f, guint i, ShardRun *run,
+                        GError **error);
 
 G_END_DECLS

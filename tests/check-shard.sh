@@ -70,6 +70,7 @@ cmp "$tmp/A/results.json" "$tmp/C/results.json" ||
     fail "merge(1/2, 2/2) differs from the unsharded run"
 same_outputs "$tmp/A" "$tmp/C"
 grep -q '^across replications:' "$tmp/merge.txt" || fail "merge: no summary"
+grep -q '^engine: [1-9][0-9]* events' "$tmp/merge.txt" || fail "merge: no engine line"
 # Another split, the shards in another order: still the same bytes.
 for k in 1 2 3; do run --replications 4 --shard $k/3 --out "$tmp/T$k"; done
 "$SIM_BIN" merge "$tmp/T3/shard.json" "$tmp/T1/shard.json" \
