@@ -12,3 +12,6 @@ libingress_a_SOURCES += \
 	sim/cli-inspect.c \
 	sim/cli-analyze.c \
 	sim/cli-viz.c
+# Replication sets, shard.json and merge (sim/cli-replicate.c, cli-shard.c,
+# cli-merge.c).
+EXTRA_DIST += docs/scaling.md
