@@ -10,6 +10,8 @@ libingress_a_SOURCES += \
 	models/trace.c models/trace.h
 libingress_a_SOURCES += \
 	models/results.c models/results.h \
+	models/results-private.h models/results-state.c \
+	models/replications.c models/replications.h \
 	models/request.h \
 	models/world.c models/world.h \
 	models/client.c models/client.h \

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "models/results.h"
+#include "models/results-private.h"
 
 const char *fail_reason_name(FailReason r)
 {
@@ -23,45 +23,6 @@ const char *phase_name(Phase p)
     g_return_val_if_fail(p < PHASE_N, "?");
     return names[p];
 }
-
-typedef struct {
-    guint64 count; /* outcomes */
-    Hist *latency; /* of responses and connections */
-} Tally;
-
-typedef struct {
-    guint64 sent;
-    guint64 by_class[6];          /* responses: index status/100 (1..5) */
-    guint64 connections;
-    guint64 failures[FAIL_N_REASONS];
-    Hist *latency;                /* nullable until the first outcome */
-} Second;
-
-typedef struct {
-    SimTime at;
-    char *what;
-} TimelineEvent;
-
-struct _Results {
-    char *scenario;
-    guint64 seed;
-    guint64 sent, responses, connections, failures;
-    GHashTable *status;   /* (status << 1 | from_gateway) -> guint64* */
-    GHashTable *flags;    /* interned flags -> guint64* (gateway replies) */
-    GHashTable *fails;    /* (step << 8 | reason) -> guint64* */
-    GHashTable *routes;   /* interned route -> Tally* */
-    GHashTable *clusters; /* interned cluster -> Tally* */
-    GHashTable *pods;     /* interned pod -> Tally* */
-    GHashTable *traffic;  /* interned traffic name -> Tally* */
-    GHashTable *nodes;    /* interned node name -> Tally* (LB's choice) */
-    GHashTable *gateway_pods; /* interned "ns/pod" -> Tally* */
-    Hist *latency;        /* all responses and connections */
-    guint64 phase_ns[PHASE_N]; /* summed over recorded outcomes */
-    GArray *seconds;      /* Second, index = second of `sent` */
-    GArray *events;       /* TimelineEvent */
-    guint64 bad_lines;
-    GPtrArray *bad_examples; /* char* "file:line", the first few */
-};
 
 static void tally_free(gpointer p)
 {
@@ -231,7 +192,7 @@ void results_event(Results *r, SimTime at, const char *what)
 void results_bad_line(Results *r, const char *file, guint64 line)
 {
     r->bad_lines++;
-    if (r->bad_examples->len < 20) {
+    if (r->bad_examples->len < RESULTS_BAD_EXAMPLES) {
         g_ptr_array_add(r->bad_examples,
                         g_strdup_printf("%s:%" G_GUINT64_FORMAT, file, line));
     }

@@ -96,4 +96,36 @@ JsonNode *results_to_json(const Results *r);
 /* The human summary printed by `run`. Returns: (transfer full). */
 char *results_summary(const Results *r);
 
+/* ---- merging runs, also across processes (models/results-state.c) ---- */
+
+#define RESULTS_ERROR (results_error_quark())
+GQuark results_error_quark(void);
+
+typedef enum {
+    RESULTS_ERROR_STATE, /* not a state results_state_to_json() writes */
+} ResultsError;
+
+/* Adds @src into @dst as if @dst had also recorded every outcome and event
+ * of @src: counts add up, histograms merge exactly (sim/hist.h), the
+ * per-second series add second by second. Events: @src's are merged into
+ * @dst's in time order, @dst's first at equal times, and one that @dst
+ * already has at the same time with the same text is not added again (the
+ * scenario's failure timeline, the same in every replication, is listed
+ * once). Skipped trace lines: counts add up, examples are the union, the
+ * first RESULTS_BAD_EXAMPLES. @dst keeps its scenario name and seed.
+ * Deterministic, but not commutative (events, examples): merge in a fixed
+ * order. @src is borrowed and must not be @dst. */
+void results_merge(Results *dst, const Results *src);
+
+/* Everything results_to_json() is computed from, exactly: counters as
+ * integers, histograms as hist_serialize() text (never percentiles), the
+ * series second by second, events with their time in ns. The layout is
+ * versioned by "state": 1. Returns: (transfer full). */
+JsonNode *results_state_to_json(const Results *r);
+/* Reads a state back: results_to_json() of the result gives the same bytes
+ * as that of the Results it was written from. NULL and a RESULTS_ERROR
+ * (the message names the member, e.g. "series[3]: ...") when @state is not
+ * one. @state is borrowed. Returns: (transfer full). */
+Results *results_state_from_json(JsonNode *state, GError **error);
+
 G_END_DECLS

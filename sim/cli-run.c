@@ -1,6 +1,7 @@
 /* cli-run.c: `ingress-sim run`: simulates a scenario's traffic through the
  * nine steps, prints the summary with its balance line, writes results.json
- * (atomically) into --out. */
+ * (atomically) into --out; with --replications or --shard, a replication
+ * set on all cores (sim/cli-replicate.c). */
 #include "config.h"
 
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "models/accesslog.h"
 #include "models/runner.h"
+#include "sim/cli-replicate.h"
 #include "sim/cli.h"
 #include "viz/viz.h"
 
@@ -18,7 +20,15 @@ typedef struct {
     gint64 seed;          /* -1: the scenario's */
     gboolean json;        /* results.json on stdout instead of a summary */
     gboolean quiet;       /* no summary */
+    gint64 replications;  /* R: seeds seed .. seed + R - 1 */
+    gint64 jobs;          /* processes at once; 0: one per core */
+    char *shard;          /* "K/N", or NULL */
 } RunOptions;
+
+/* A set's size, bounded so a typo cannot start a billion processes one
+ * after the other; a cluster runs bigger sets as several sets. */
+#define RUN_MAX_REPLICATIONS 100000
+#define RUN_MAX_JOBS 1024
 
 typedef struct {
     gboolean tty;         /* stderr is a terminal: show progress */
@@ -48,13 +58,102 @@ static void progress(const World *w, SimTime now, SimTime end, gpointer data)
             (double)now / 1e9, results_n_sent(w->results));
 }
 
+/* A usage error of run: the message and the hint, exit 2. */
+static int run_usage(const char *msg)
+{
+    g_printerr("ingress-sim run: %s\nTry 'ingress-sim run --help'.\n", msg);
+    return CLI_USAGE;
+}
+
+static gboolean shard_add_run(const char *run, gpointer writer,
+                              GError **error)
+{
+    return shard_writer_add(writer, run, error);
+}
+
+/* --replications R, or --shard K/N of R: the set (or this shard's share of
+ * it) runs on @jobs processes, pooled in replication order. */
+static int run_set(const Scenario *s, const char *scenario_path,
+                   guint64 seed, const char *duration, const RunOptions *o,
+                   guint k, guint n, gsize max_pending, const char *dir)
+{
+    guint r = (guint)o->replications;
+    guint first = 0, count = r;
+    ShardSet set = { 0 };
+    GError *error = NULL;
+    int rc = CLI_OK;
+    g_autoptr(ShardWriter) writer = NULL;
+    gboolean made_dir = !g_file_test(dir, G_FILE_TEST_EXISTS);
+    if (o->shard != NULL) {
+        shard_block(k, n, r, &first, &count);
+        set = (ShardSet){
+            .ingress_sim = g_strdup(PACKAGE_VERSION),
+            .scenario = g_strdup(s->name),
+            .scenario_file = g_strdup(scenario_path),
+            .scenario_sha256 = shard_scenario_sha256(s, &error),
+            .duration = g_strdup(duration),
+            .seed = seed,
+            .replications = r,
+            .shard = k,
+            .shards = n,
+        };
+        if (set.scenario_sha256 == NULL) {
+            cli_print_error(error);
+            g_clear_error(&error);
+            shard_set_clear(&set);
+            return CLI_ERROR;
+        }
+        if (g_mkdir_with_parents(dir, 0755) != 0) {
+            g_printerr("ingress-sim run: cannot create %s: %s\n", dir,
+                       g_strerror(errno));
+            shard_set_clear(&set);
+            return CLI_ERROR;
+        }
+        writer = shard_writer_new(dir, &set, &error);
+    }
+    g_autoptr(Replications) reps = replications_new(s->name, seed);
+    guint jobs = o->jobs > 0 ? (guint)o->jobs : g_get_num_processors();
+    ReplicateSpec spec = {
+        .s = s,
+        .seed = seed,
+        .first = first,
+        .count = count,
+        .jobs = MAX(MIN(jobs, count), 1),
+        .max_pending = max_pending,
+        .progress = isatty(STDERR_FILENO),
+    };
+    SetTally tally;
+    set_tally_init(&tally);
+    if ((o->shard != NULL && writer == NULL) ||
+        !cli_replicate(&spec, reps, &tally,
+                       writer != NULL ? shard_add_run : NULL, writer,
+                       &error) ||
+        (writer != NULL && !shard_writer_commit(writer, &error))) {
+        cli_print_error(error);
+        g_clear_error(&error);
+        g_clear_pointer(&writer, shard_writer_free);
+        if (made_dir) {
+            g_rmdir(dir); /* only when empty: nothing half-written left */
+        }
+        shard_set_clear(&set);
+        return CLI_ERROR;
+    }
+    SetOutput out = { .cmd = "run", .dir = dir, .json = o->json,
+                      .quiet = o->quiet,
+                      .shard = o->shard != NULL ? &set : NULL };
+    rc = cli_set_write(s, seed, reps, &tally, &out);
+    shard_set_clear(&set);
+    return rc;
+}
+
 int cli_run(int argc, char **argv)
 {
-    RunOptions o = { .seed = -1 };
+    RunOptions o = { .seed = -1, .replications = 1 };
     g_autofree char *out = NULL;
     g_autofree char *duration = NULL;
     g_autofree char *access_log = NULL;
     g_autofree char *access_log_format = NULL;
+    g_autofree char *shard = NULL;
     gint64 max_pending = (gint64)RUNNER_MAX_PENDING_DEFAULT;
     GOptionEntry entries[] = {
         { "seed", 's', 0, G_OPTION_ARG_INT64, &o.seed,
@@ -76,6 +175,17 @@ int cli_run(int argc, char **argv)
           "FILE" },
         { "access-log-format", 0, 0, G_OPTION_ARG_STRING, &access_log_format,
           "Istio's default TEXT format, or JSON (default text)", "text|json" },
+        { "replications", 'r', 0, G_OPTION_ARG_INT64, &o.replications,
+          "Run the scenario R times, seeds N .. N+R-1, in parallel; "
+          "results pooled, with the mean and 95% interval across them "
+          "(default 1)",
+          "R" },
+        { "jobs", 'j', 0, G_OPTION_ARG_INT64, &o.jobs,
+          "Replications run at once (default: one per core)", "J" },
+        { "shard", 0, 0, G_OPTION_ARG_STRING, &shard,
+          "Run only shard K of N of the replications and write DIR/"
+          "shard.json for `ingress-sim merge`",
+          "K/N" },
         { "max-pending", 0, 0, G_OPTION_ARG_INT64, &max_pending,
           "Stop with an error when more than N events are pending or N "
           "requests in flight (default 10000000: a few GB)",
@@ -97,6 +207,20 @@ int cli_run(int argc, char **argv)
                    "Ctrl-C (SIGINT) stops the run cleanly: results.json "
                    "covers the time simulated\nso far, with \"partial\": "
                    "true, and the exit status is 130.\n\n"
+                   "--replications R runs the scenario R times, seed N+i for "
+                   "replication i (N:\n--seed or spec.seed), each in a process "
+                   "of its own, --jobs at once. results.json\nthen pools them "
+                   "(counts, histograms and the series added up, exactly) "
+                   "and adds\n\"replications\" (each one's figures) and "
+                   "\"across_replications\" (mean and 95%\ninterval of sent, "
+                   "failures, failure_ratio, p50_ms, p99_ms). The bytes do "
+                   "not\ndepend on --jobs. --shard K/N runs only the K-th of "
+                   "N contiguous blocks of the\nR replications and also "
+                   "writes DIR/shard.json; `ingress-sim merge` combines\nthe "
+                   "N shard.json files into the results.json of the whole set "
+                   "(docs/scaling.md:\na Kubernetes Indexed Job, GNU "
+                   "parallel). Ctrl-C stops every replication and\nwrites "
+                   "nothing.\n\n"
                    "--access-log FILE writes the requests as Istio's gateway "
                    "logs them (TEXT\nformat, or JSON), START_TIME counted "
                    "from 2024-01-01T00:00:00Z at simulated\ntime 0; a "
@@ -109,7 +233,12 @@ int cli_run(int argc, char **argv)
                    "  ingress-sim run scenarios/article.yaml --json | jq "
                    ".totals\n"
                    "  ingress-sim run scenarios/article.yaml --access-log "
-                   "/tmp/access.log",
+                   "/tmp/access.log\n"
+                   "  ingress-sim run scenarios/article.yaml --replications 8 "
+                   "--out /tmp/r8\n"
+                   "  ingress-sim run scenarios/article.yaml --replications 32 "
+                   "--shard 3/8 --out out/3\n"
+                   "  ingress-sim merge out/*/shard.json --out merged",
                    entries, &argc, &argv)) {
         return CLI_USAGE;
     }
@@ -122,6 +251,40 @@ int cli_run(int argc, char **argv)
         g_printerr("ingress-sim run: --max-pending: must be greater than "
                    "0\nTry 'ingress-sim run --help'.\n");
         return CLI_USAGE;
+    }
+    if (o.replications < 1 || o.replications > RUN_MAX_REPLICATIONS) {
+        g_autofree char *m = g_strdup_printf(
+            "--replications: %" G_GINT64_FORMAT " is not between 1 and %d",
+            o.replications, RUN_MAX_REPLICATIONS);
+        return run_usage(m);
+    }
+    if (o.jobs < 0 || o.jobs > RUN_MAX_JOBS) {
+        g_autofree char *m = g_strdup_printf(
+            "--jobs: %" G_GINT64_FORMAT " is not between 1 and %d (0: one "
+            "per core)",
+            o.jobs, RUN_MAX_JOBS);
+        return run_usage(m);
+    }
+    guint shard_k = 0, shard_n = 0;
+    if (shard != NULL) {
+        g_autofree char *msg = NULL;
+        if (!shard_parse_spec(shard, &shard_k, &shard_n, &msg)) {
+            g_autofree char *m = g_strdup_printf("--shard: %s", msg);
+            return run_usage(m);
+        }
+        if (shard_n > o.replications) {
+            g_autofree char *m = g_strdup_printf(
+                "--shard %s needs at least %u replications, one a shard "
+                "(--replications R, R >= N); there are %" G_GINT64_FORMAT,
+                shard, shard_n, o.replications);
+            return run_usage(m);
+        }
+        o.shard = shard;
+    }
+    gboolean is_set = o.replications > 1 || o.shard != NULL;
+    if (is_set && access_log != NULL) {
+        return run_usage("--access-log writes one run's requests: not with "
+                         "--replications or --shard");
     }
     AccessLogFormat al_fmt = ACCESS_LOG_TEXT;
     if (access_log_format != NULL &&
@@ -139,6 +302,14 @@ int cli_run(int argc, char **argv)
         return CLI_USAGE;
     }
     guint64 seed = o.seed >= 0 ? (guint64)o.seed : s->seed;
+    if (is_set && seed > (guint64)G_MAXINT64 - (guint64)(o.replications - 1)) {
+        return run_usage("--seed: the seeds of the replications, seed + i, "
+                         "must stay below 2^63");
+    }
+    if (is_set) {
+        return run_set(s, argv[1], seed, duration, &o, shard_k, shard_n,
+                       (gsize)max_pending, out != NULL ? out : "out");
+    }
     GError *error = NULL;
     g_autoptr(Runner) runner = runner_new(s, seed, &error);
     if (runner == NULL) {

@@ -28,6 +28,7 @@ int cli_analyze(int argc, char **argv);
 int cli_diagram(int argc, char **argv);
 int cli_chart(int argc, char **argv);
 int cli_report(int argc, char **argv);
+int cli_merge(int argc, char **argv);
 
 /* Parses @entries for subcommand @name; prints the error and a hint on
  * failure. Returns FALSE on a usage error. */

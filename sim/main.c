@@ -25,6 +25,8 @@ static const char usage[] =
     "  chart        redraw a run's charts from its results.json\n"
     "  report       one self-contained HTML report: summary, charts, path,\n"
     "               findings, narrated sample requests\n"
+    "  merge        combine the shard.json files of run --shard K/N into the\n"
+    "               results of the whole replication set\n"
     "\n"
     "SCENARIO is a YAML file: a Scenario document and ordinary Kubernetes and\n"
     "Istio manifests (plain manifests work too; everything has a default).\n"
@@ -34,6 +36,7 @@ static const char usage[] =
     "  ingress-sim trace scenarios/article.yaml https://counter.example.com/\n"
     "  ingress-sim iptables scenarios/article.yaml --node worker-1\n"
     "  ingress-sim report scenarios/article.yaml -o report.html\n"
+    "  ingress-sim run scenarios/article.yaml --replications 8\n"
     "\n"
     "'ingress-sim SUBCOMMAND --help' explains each one.\n";
 
@@ -66,6 +69,7 @@ int main(int argc, char **argv)
         { "diagram", cli_diagram },
         { "chart", cli_chart },
         { "report", cli_report },
+        { "merge", cli_merge },
     };
     for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
         if (strcmp(cmd, cmds[i].name) == 0) {

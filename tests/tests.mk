@@ -9,3 +9,10 @@ script_tests += tests/check-run.sh
 unit_tests += tests/test-lessons
 tests_test_lessons_CFLAGS = $(test_cflags)
 tests_test_lessons_LDADD = $(test_ldadd)
+
+# Replication sets: the exact results state, pooling, shard blocks (unit);
+# run --replications/--shard and merge end to end (script).
+unit_tests += tests/test-replications
+tests_test_replications_CFLAGS = $(test_cflags)
+tests_test_replications_LDADD = $(test_ldadd)
+script_tests += tests/check-shard.sh

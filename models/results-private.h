@@ -1,0 +1,53 @@
+/* results-private.h: the inside of Results, shared by results.c (folding
+ * outcomes, results.json) and results-state.c (the exact state for merging
+ * across processes); nothing else includes it. */
+#pragma once
+
+#include "models/results.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    guint64 count; /* outcomes */
+    Hist *latency; /* of responses and connections */
+} Tally;
+
+typedef struct {
+    guint64 sent;
+    guint64 by_class[6];          /* responses: index status/100 (1..5) */
+    guint64 connections;
+    guint64 failures[FAIL_N_REASONS];
+    Hist *latency;                /* nullable until the first outcome */
+} Second;
+
+typedef struct {
+    SimTime at;
+    char *what;
+} TimelineEvent;
+
+struct _Results {
+    char *scenario;
+    guint64 seed;
+    guint64 sent, responses, connections, failures;
+    GHashTable *status;   /* (status << 1 | from_gateway) -> guint64* */
+    GHashTable *flags;    /* interned flags -> guint64* (gateway replies) */
+    GHashTable *fails;    /* (step << 8 | reason) -> guint64* */
+    GHashTable *routes;   /* interned route -> Tally* */
+    GHashTable *clusters; /* interned cluster -> Tally* */
+    GHashTable *pods;     /* interned pod -> Tally* */
+    GHashTable *traffic;  /* interned traffic name -> Tally* */
+    GHashTable *nodes;    /* interned node name -> Tally* (LB's choice) */
+    GHashTable *gateway_pods; /* interned "ns/pod" -> Tally* */
+    Hist *latency;        /* all responses and connections */
+    guint64 phase_ns[PHASE_N]; /* summed over recorded outcomes */
+    GArray *seconds;      /* Second, index = second of `sent` */
+    GArray *events;       /* TimelineEvent */
+    guint64 bad_lines;
+    GPtrArray *bad_examples; /* char* "file:line", the first
+                              * RESULTS_BAD_EXAMPLES */
+};
+
+/* results_bad_line() keeps this many examples. */
+#define RESULTS_BAD_EXAMPLES 20
+
+G_END_DECLS
