@@ -34,6 +34,7 @@ struct _Path {
     guint32 ev_lb, ev_node, ev_gateway, ev_connect_failed, ev_app,
         ev_app_done, ev_client;
     guint32 ev_route_timeout; /* holds no reference: no discard */
+    guint32 ev_try_timeout;   /* per-try timeout; no reference either */
 };
 
 /* ---- requests ------------------------------------------------------------ */
@@ -99,16 +100,17 @@ static const char *node_name(const Path *p, guint node)
 
 /* The outcome is decided now; the client sees it after the way back, which
  * retraces the hops the request made up to @step. */
+static void attempt_end(Path *p, Request *r);
+
 static void finish(Path *p, Request *r, guint step)
 {
     World *w = p->w;
     const LatencySpec *lat = &w->s->latency;
     g_assert(!r->answered);
+    /* Envoy resets the upstream stream of an attempt still open (route
+     * timeout): its connection and its host's count are free at once. */
+    attempt_end(p, r);
     r->answered = TRUE;
-    if (r->admitted) {
-        upstream_release(w->pods[r->gw_pod].up, r->dec.cluster);
-        r->admitted = FALSE;
-    }
     SimTime back = hop(p, &lat->client_to_lb);
     r->phase[PHASE_CLIENT_LB] += back;
     if (step >= 3) {
@@ -266,9 +268,10 @@ static void on_client(SimEngine *e, gpointer ctx, const SimEvent *ev)
         p->done(r, p->done_data);
     }
     r->recorded = TRUE;
-    /* A request Envoy gave up on (route timeout) may still sit at the app
-     * pod; it is released when the pod lets go of it. */
-    if (!r->at_app) {
+    /* A request Envoy gave up on (route timeout) may still be on its way
+     * to the app pod or sit there; it is released when the pod lets go of
+     * it. */
+    if (!r->at_app && !r->to_app) {
         request_release(p, r);
     }
 }
@@ -541,12 +544,6 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     r->out.route = r->dec.route;
     r->out.cluster = r->dec.cluster->name;
-    if (!upstream_admit(gw->up, r->dec.cluster, r->tr, now,
-                        node_name(p, gw->node))) {
-        respond(p, r, 8, 503, "UO", TRUE);
-        return;
-    }
-    r->admitted = TRUE;
     r->hash_input = upstream_hash_input(r->dec.cluster, r->headers, r->path,
                                         r->src_at_gw, r->hash_buf,
                                         sizeof r->hash_buf);
@@ -560,7 +557,10 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     sim_schedule(e, r->mark, p->ev_connect_failed, 1, r); /* arg 1: go */
 }
 
-/* Step 8: Envoy picks a pod of the cluster and connects to it. */
+/* Step 8: Envoy picks a pod of the cluster, gets a connection from the
+ * cluster's pool (circuit breakers, R4.3) and connects to it. */
+static void upstream_connect(Path *p, Request *r);
+
 static void attempt_upstream(Path *p, Request *r)
 {
     World *w = p->w;
@@ -575,18 +575,66 @@ static void attempt_upstream(Path *p, Request *r)
     }
     r->tried[r->attempts++] = h.pod;
     r->app_pod = h.pod;
-    PodState *ap = h.pod >= 0 ? &w->pods[h.pod] : NULL;
-    SimTime t = 0;
-    if (ap != NULL && ap->node != gw->node) {
-        t = hop(p, &w->s->latency.node_to_node);
-    }
+    g_strlcpy(r->up_ip, h.ip, sizeof r->up_ip);
+    r->up_port = h.port;
     if (r->tr != NULL) {
         trace_set_int(r->tr, "attempts", r->attempts);
-        if (ap != NULL) {
+        if (h.pod >= 0) {
+            const PodState *ap = &w->pods[h.pod];
             g_autofree char *ref = k8s_meta_ref(&ap->pod->meta);
             trace_set(r->tr, "upstream_pod", ref);
             trace_set(r->tr, "upstream_node", node_name(p, ap->node));
         }
+    }
+    /* The host first, then a stream from its pool: the request waits
+     * there when every connection the circuit breaker allows is busy. */
+    r->mark = now;
+    switch (upstream_admit(gw->up, r->dec.cluster, r, r->tr, now, node)) {
+    case UPSTREAM_OVERFLOW:
+        respond(p, r, 8, 503, "UO", TRUE);
+        return;
+    case UPSTREAM_WAIT:
+        r->pool = REQUEST_POOL_PENDING;
+        return;
+    case UPSTREAM_GO:
+        r->pool = REQUEST_POOL_ACTIVE;
+        break;
+    }
+    upstream_connect(p, r);
+}
+
+/* The per-try timeout that applies to an attempt, or 0. Envoy ignores one
+ * that is not shorter than the route timeout. Cite: envoy
+ * source/common/router/router.cc, FilterUtility::finalTimeout() ("If it's
+ * >= global we just ignore it"). */
+static SimTime per_try_timeout(const Request *r)
+{
+    const GatewayRetryPolicy *rp = r->dec.retry;
+    if (rp == NULL || rp->per_try_timeout <= 0 || r->dec.tcp) {
+        return 0;
+    }
+    if (r->dec.timeout > 0 && rp->per_try_timeout >= r->dec.timeout) {
+        return 0;
+    }
+    return rp->per_try_timeout;
+}
+
+/* The attempt holds a connection of the pool now: connect to the host
+ * chosen in attempt_upstream(). Only schedules, so it may run for a
+ * waiter from inside another request's handler. */
+static void upstream_connect(Path *p, Request *r)
+{
+    World *w = p->w;
+    PodState *gw = &w->pods[r->gw_pod];
+    SimTime now = sim_now(w->engine);
+    const char *node = node_name(p, gw->node);
+    /* The wait for a connection is spent in Envoy. */
+    r->phase[PHASE_GATEWAY] += now - r->mark;
+    r->mark = now;
+    PodState *ap = r->app_pod >= 0 ? &w->pods[r->app_pod] : NULL;
+    SimTime t = 0;
+    if (ap != NULL && ap->node != gw->node) {
+        t = hop(p, &w->s->latency.node_to_node);
     }
     if (ap == NULL || !w->nodes[ap->node].up) {
         /* SYNs into a dead node: Envoy waits its connect timeout. */
@@ -594,30 +642,101 @@ static void attempt_upstream(Path *p, Request *r)
             g_autofree char *ct = sim_time_format(r->dec.cluster->connect_timeout);
             trace_addf(r->tr, 8, "Envoy upstream", node, now,
                        "the node is down; connect_timeout (Istio 10s, R4.2)",
-                       "connect to %s:%d times out after %s", h.ip, h.port, ct);
+                       "connect to %s:%d times out after %s", r->up_ip,
+                       r->up_port, ct);
         }
         sim_schedule_in(w->engine, r->dec.cluster->connect_timeout,
                         p->ev_connect_failed, 0, r);
         return;
     }
-    if (!ap->running || !k8s_pod_accepts_port(ap->pod, h.port)) {
+    if (!ap->running || !k8s_pod_accepts_port(ap->pod, r->up_port)) {
         if (r->tr != NULL) {
             trace_addf(r->tr, 8, "Envoy upstream", node, now,
                        "the pod's node answers RST (R4.9)",
-                       "connect to %s:%d refused (%s)", h.ip, h.port,
+                       "connect to %s:%d refused (%s)", r->up_ip, r->up_port,
                        !ap->running ? "pod not running"
                                     : "no container listens on that port");
         }
         sim_schedule_in(w->engine, 2 * t + 1, p->ev_connect_failed, 0, r);
         return;
     }
-    upstream_begin(gw->up, h.pod);
+    upstream_begin(gw->up, r->app_pod);
+    r->upstream_open = TRUE;
+    /* Envoy arms the per-try timer when the pool hands the stream a
+     * connection, not before: a connect timeout is not bounded by it.
+     * Cite: envoy source/common/router/upstream_request.cc,
+     * UpstreamRequest::onPoolReady() -> setupPerTryTimeout(). */
+    SimTime ptt = per_try_timeout(r);
+    if (ptt > 0) {
+        r->try_deadline = now + ptt;
+        r->try_queue0 = r->phase[PHASE_APP_QUEUE];
+        r->try_service0 = r->phase[PHASE_APP_SERVICE];
+        sim_schedule(w->engine, r->try_deadline, p->ev_try_timeout,
+                     (guint32)r->id, r);
+    }
     r->phase[PHASE_UPSTREAM] += t;
     r->mark = now + t;
+    r->to_app = TRUE;
     sim_schedule_in(w->engine, t, p->ev_app, 0, r);
 }
 
+/* The current attempt is over (answered, failed, reset or abandoned): its
+ * host's active count drops, its connection goes back to the pool (to the
+ * oldest pending request of the cluster, which connects now), and its
+ * per-try timer is disarmed. Idempotent. */
+static void attempt_end(Path *p, Request *r)
+{
+    r->try_deadline = 0;
+    if (r->pool == REQUEST_POOL_NONE && !r->upstream_open) {
+        return;
+    }
+    Upstream *up = p->w->pods[r->gw_pod].up;
+    if (r->upstream_open) {
+        upstream_end(up, r->app_pod);
+        r->upstream_open = FALSE;
+    }
+    if (r->pool == REQUEST_POOL_PENDING) {
+        /* A route timeout while it waited: the wait was spent in Envoy. */
+        r->phase[PHASE_GATEWAY] += sim_now(p->w->engine) - r->mark;
+        upstream_cancel_pending(up, r->dec.cluster, r);
+    } else if (r->pool == REQUEST_POOL_ACTIVE) {
+        Request *next = upstream_release(up, r->dec.cluster);
+        if (next != NULL) {
+            g_assert(next->pool == REQUEST_POOL_PENDING);
+            next->pool = REQUEST_POOL_ACTIVE;
+            if (next->tr != NULL) {
+                trace_addf(next->tr, 8, "Envoy upstream",
+                           node_name(p, p->w->pods[next->gw_pod].node),
+                           sim_now(p->w->engine),
+                           "a connection of the pool was released (R4.3)",
+                           "a connection of cluster %s is free: the pending "
+                           "request goes on",
+                           next->dec.cluster->name);
+            }
+            upstream_connect(p, next);
+        }
+    }
+    r->pool = REQUEST_POOL_NONE;
+}
+
 static gboolean retry_allowed(Path *p, Request *r, const char *why);
+
+/* Does the route's retry_on cover an attempt that was reset (upstream
+ * reset, per-try timeout) or, with @connect, whose connect failed? Envoy
+ * retries a reset under reset, 5xx and gateway-error, and a connect
+ * failure also under connect-failure. Cite: envoy
+ * source/common/router/retry_state_impl.cc,
+ * RetryStateImpl::wouldRetryFromReset(). */
+static gboolean retry_covers_reset(const Request *r, gboolean connect)
+{
+    const GatewayRetryPolicy *rp = r->dec.retry;
+    guint on = GATEWAY_RETRY_RESET | GATEWAY_RETRY_5XX |
+               GATEWAY_RETRY_GATEWAY_ERROR;
+    if (connect) {
+        on |= GATEWAY_RETRY_CONNECT_FAILURE;
+    }
+    return rp != NULL && (rp->retry_on & on) != 0;
+}
 
 /* Envoy retries an answered attempt when retry_on covers its status: 5xx,
  * gateway-error (502/503/504), retriable-4xx (409), or the codes listed
@@ -647,11 +766,10 @@ static gboolean retry_on_status(Path *p, Request *r)
                          "gateway-error, retriable-4xx or a listed code)");
 }
 
-/* Arg 1: the forward itself (after fault delay); arg 0: a connect failed,
- * retry as the route's policy allows (R4.5, R4.9). */
 /* Schedules another attempt when attempts remain (num_retries), after
  * Envoy's fully jittered exponential back-off: uniform in
- * [0, (2^n - 1) * 25ms), capped at 250ms. */
+ * [0, (2^n - 1) * 25ms), capped at 250ms. FALSE: retries exhausted (the
+ * caller adds URX when retry_on covered the failure). */
 static gboolean retry_allowed(Path *p, Request *r, const char *why)
 {
     const GatewayRetryPolicy *rp = r->dec.retry;
@@ -676,6 +794,9 @@ static gboolean retry_allowed(Path *p, Request *r, const char *why)
     return TRUE;
 }
 
+/* Arg 1: the next attempt (after fault delay or back-off); arg 0: the
+ * connect of the current one failed (refused, or timed out), retried as
+ * the route's policy allows (R4.5, R4.9). */
 static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
@@ -684,15 +805,18 @@ static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
         attempt_upstream(p, r);
         return;
     }
+    /* The connect attempt's time is on the way to the app. */
+    r->phase[PHASE_UPSTREAM] += sim_now(e) - r->mark;
+    attempt_end(p, r);
     PodState *gwp = &p->w->pods[r->gw_pod];
     upstream_report(gwp->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
                     r->tr, node_name(p, gwp->node));
-    const GatewayRetryPolicy *rp = r->dec.retry;
-    if (rp != NULL && (rp->retry_on & GATEWAY_RETRY_CONNECT_FAILURE) != 0 &&
+    gboolean covered = retry_covers_reset(r, TRUE);
+    if (covered &&
         retry_allowed(p, r, "retry_on connect-failure (Istio default, R13)")) {
         return;
     }
-    respond(p, r, 8, 503, r->attempts > 1 ? "URX,UF" : "UF", TRUE);
+    respond(p, r, 8, 503, covered ? "URX,UF" : "UF", TRUE);
 }
 
 /* ---- step 9: the application pod ------------------------------------------ */
@@ -716,22 +840,29 @@ static void serve(Path *p, Request *r)
 
 /* The pod died with @r admitted (serving or queued): Envoy sees the
  * upstream connection reset after the request was sent, 503 UC, which
- * Istio's default retry_on does not cover (R4.9). */
+ * Istio's default retry_on does not cover (R4.9); reset, 5xx or
+ * gateway-error in a VirtualService's retryOn do. */
 static void reset_by_crash(Path *p, Request *r, const PodState *ap)
 {
     PodState *gw = &p->w->pods[r->gw_pod];
-    upstream_end(gw->up, r->app_pod);
+    attempt_end(p, r);
     upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE,
                     sim_now(p->w->engine), r->tr, node_name(p, gw->node));
+    gboolean covered = retry_covers_reset(r, FALSE);
     if (r->tr != NULL) {
         trace_addf(r->tr, 9, "application pod", node_name(p, ap->node),
                    sim_now(p->w->engine),
-                   "an upstream reset after the request was sent is not in "
-                   "Istio's default retry_on (R4.9)",
-                   "pod %s died while holding the request: 503 UC",
-                   ap->pod->meta.name);
+                   covered ? "an upstream reset: retry_on reset, 5xx or "
+                             "gateway-error covers it (R4.9)"
+                           : "an upstream reset after the request was sent "
+                             "is not in Istio's default retry_on (R4.9)",
+                   "pod %s died while holding the request%s",
+                   ap->pod->meta.name, covered ? "" : ": 503 UC");
     }
-    respond(p, r, 9, 503, "UC", TRUE);
+    if (covered && retry_allowed(p, r, "retry_on covers an upstream reset")) {
+        return;
+    }
+    respond(p, r, 9, 503, covered ? "URX,UC" : "UC", TRUE);
 }
 
 static void on_crash(World *w, guint pod, gpointer data)
@@ -782,12 +913,40 @@ static gboolean pod_tls_handshake(Path *p, Request *r, const PodState *ap)
     return res == APP_TLS_OK;
 }
 
+/* A request Envoy gave up on (route timeout, or an orphaned attempt after
+ * a per-try timeout) reaches its pod anyway: the pod serves it, and the
+ * answer is lost; Envoy no longer counts it. */
+static void abandoned_at_app(Path *p, Request *r, PodState *ap)
+{
+    if (world_pod_alive(p->w, ap)) {
+        switch (app_pod_admit(ap->app, r)) {
+        case APP_START:
+            r->at_app = TRUE;
+            serve(p, r);
+            return;
+        case APP_QUEUED:
+            r->at_app = TRUE;
+            return;
+        case APP_REJECTED:
+            break;
+        }
+    }
+    if (r->recorded) {
+        request_release(p, r);
+    }
+}
+
 static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
     Request *r = ev->data;
     PodState *ap = &p->w->pods[r->app_pod];
+    r->to_app = FALSE;
     r->app_gen = ap->generation;
+    if (r->answered) {
+        abandoned_at_app(p, r, ap);
+        return;
+    }
     r->out.pod = ap->ref;
     if (!world_pod_alive(p->w, ap)) {
         if (r->tr != NULL) {
@@ -797,7 +956,11 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
                        "a connect failure (R4.9)",
                        "pod %s is gone: connect failed", ap->pod->meta.name);
         }
+        /* Its pool connection stays with it until the connect failure is
+         * handled; its host no longer counts it. */
         upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+        r->upstream_open = FALSE;
+        r->try_deadline = 0;
         sim_schedule_in(e, 1, p->ev_connect_failed, 0, r);
         return;
     }
@@ -806,7 +969,7 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
         !r->dec.cluster->sni_dnat &&
         (r->scheme == URL_HTTPS || r->scheme == URL_TLS) &&
         !pod_tls_handshake(p, r, ap)) {
-        upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+        attempt_end(p, r);
         fail(p, r, 9, FAIL_TLS_HANDSHAKE, 0);
         return;
     }
@@ -825,7 +988,7 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
         }
         break;
     case APP_REJECTED:
-        upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+        attempt_end(p, r);
         upstream_report(p->w->pods[r->gw_pod].up, r->dec.cluster, r->app_pod,
                         TRUE, sim_now(e), r->tr,
                         node_name(p, p->w->pods[r->gw_pod].node));
@@ -856,11 +1019,13 @@ static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
     if (next != NULL) {
         serve(p, next);
     }
-    PodState *gw = &w->pods[r->gw_pod];
-    upstream_end(gw->up, r->app_pod);
     if (app_left(p, r)) {
-        return; /* Envoy answered 504 UT already; the late answer is lost */
+        /* Envoy answered 504 UT already, or abandoned this attempt: the
+         * late answer is lost. */
+        return;
     }
+    PodState *gw = &w->pods[r->gw_pod];
+    attempt_end(p, r);
     gboolean stream = r->scheme == URL_TCP || r->scheme == URL_TLS;
     upstream_report(gw->up, r->dec.cluster, r->app_pod, r->status >= 500,
                     sim_now(e), r->tr, node_name(p, gw->node));
@@ -894,8 +1059,12 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
                    "route timeout %s expired: 504 UT", ts);
     }
     PodState *gw = &p->w->pods[r->gw_pod];
-    upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
-                    r->tr, node_name(p, gw->node));
+    gboolean upstream = r->pool == REQUEST_POOL_ACTIVE;
+    attempt_end(p, r);
+    if (upstream) {
+        upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
+                        r->tr, node_name(p, gw->node));
+    }
     /* The breakdown counts what the client waited for: the app's part
      * ends at the deadline, queueing first, the rest service. */
     SimTime waited = sim_now(e) - r->sent;
@@ -912,6 +1081,117 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
     respond(p, r, 7, 504, "UT", TRUE);
 }
 
+/* The request continues in a new struct while @r stays behind as the
+ * orphan its app pod (or the hop to it) still holds. Envoy reset that
+ * attempt; the pod does not know and serves it anyway. Returns the
+ * continuing request: same id, trace, decision and owned strings. */
+static Request *orphan_attempt(Path *p, Request *r)
+{
+    Request *c = path_request_new(p);
+    *c = *r;
+    c->next = NULL;
+    c->to_app = FALSE;
+    c->at_app = FALSE;
+    /* Pointers into the struct itself follow the copy. */
+    if (r->hash_input == r->hash_buf) {
+        c->hash_input = c->hash_buf;
+    }
+    if (r->src_at_gw == r->client_ip) {
+        c->src_at_gw = c->client_ip;
+    }
+    /* The orphan keeps only what the app reads (app_pod_serve(): scheme,
+     * method, path); the rest now belongs to the continuing request. */
+    r->orphan = TRUE;
+    r->answered = TRUE;
+    r->recorded = TRUE;
+    r->tr = NULL;
+    r->snap = NULL;
+    r->has_dec = FALSE;
+    r->resp = NULL;
+    r->owned_headers = NULL;
+    r->headers = NULL;
+    r->host = r->authority = r->sni = NULL;
+    r->pool = REQUEST_POOL_NONE;
+    r->upstream_open = FALSE;
+    r->try_deadline = 0;
+    r->owned = NULL;
+    if (c->owned != NULL) {
+        /* Replayed strings live in the continuing request's block. */
+        const char *path = c->path != NULL ? c->path : "";
+        const char *method = c->method != NULL ? c->method : "";
+        gsize lp = strlen(path) + 1;
+        gsize lm = strlen(method) + 1;
+        r->owned = g_malloc(lp + lm);
+        memcpy(r->owned, path, lp);
+        memcpy(r->owned + lp, method, lm);
+        r->path = c->path != NULL ? r->owned : NULL;
+        r->method = c->method != NULL ? r->owned + lp : NULL;
+    }
+    return c;
+}
+
+/* R13: the per-try timeout fired while the attempt is upstream. Envoy
+ * resets the attempt (outlier detection sees a local-origin timeout) and
+ * retries it when retry_on covers a reset (5xx, gateway-error, reset);
+ * Istio's default retry_on does not, so the client gets 504 UT. Cite:
+ * envoy source/common/router/router.cc, Filter::onPerTryTimeoutCommon().
+ * The route timeout still bounds everything. */
+static void on_try_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    Request *r = ev->data;
+    SimTime now = sim_now(e);
+    if ((guint32)r->id != ev->arg || r->answered || r->orphan ||
+        r->try_deadline != now) {
+        return;
+    }
+    PodState *gw = &p->w->pods[r->gw_pod];
+    const char *node = node_name(p, gw->node);
+    gboolean covered = retry_covers_reset(r, FALSE);
+    if (r->tr != NULL) {
+        g_autofree char *ts = sim_time_format(r->dec.retry->per_try_timeout);
+        trace_addf(r->tr, 7, "Envoy router", node, now,
+                   covered ? "VirtualService retries.perTryTimeout (R13); "
+                             "retry_on 5xx, gateway-error or reset retries "
+                             "a reset attempt"
+                           : "VirtualService retries.perTryTimeout (R13); "
+                             "Istio's default retry_on does not retry a "
+                             "timed-out attempt",
+                   "per-try timeout %s expired on attempt %u: Envoy resets "
+                   "it",
+                   ts, r->attempts);
+    }
+    /* What the client waited for at the app on this attempt ends now:
+     * queueing first, then service; a hop not yet made is not counted. */
+    SimTime at_app = now - r->mark;
+    if (at_app < 0) {
+        r->phase[PHASE_UPSTREAM] += at_app;
+        at_app = 0;
+    }
+    gboolean served = r->phase[PHASE_APP_SERVICE] > r->try_service0;
+    SimTime queued = served ? r->phase[PHASE_APP_QUEUE] - r->try_queue0
+                            : at_app;
+    queued = MIN(queued, at_app);
+    r->phase[PHASE_APP_QUEUE] = r->try_queue0 + queued;
+    r->phase[PHASE_APP_SERVICE] = r->try_service0 + (at_app - queued);
+    upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, now, r->tr,
+                    node);
+    if (r->to_app || r->at_app) {
+        r = orphan_attempt(p, r);
+        /* The route timer points at the orphan, which ignores it. */
+        if (r->dec.timeout > 0) {
+            sim_schedule(e, MAX(now, r->forwarded + r->dec.timeout),
+                         p->ev_route_timeout, (guint32)r->id, r);
+        }
+    }
+    attempt_end(p, r);
+    if (covered && retry_allowed(p, r, "per-try timeout; retry_on covers a "
+                                       "reset attempt (R13)")) {
+        return;
+    }
+    respond(p, r, 7, 504, covered ? "URX,UT" : "UT", TRUE);
+}
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 static void discard_request(SimEngine *e, gpointer ctx, const SimEvent *ev)
@@ -920,6 +1200,11 @@ static void discard_request(SimEngine *e, gpointer ctx, const SimEvent *ev)
     if (ev->data != NULL) {
         request_release(p, ev->data);
     }
+}
+
+static void release_waiter(gpointer r, gpointer p)
+{
+    request_release(p, r);
 }
 
 Path *path_new(World *w)
@@ -946,6 +1231,8 @@ Path *path_new(World *w)
                                        discard_request, p);
     p->ev_route_timeout = sim_engine_register(e, "route-timeout",
                                               on_route_timeout, NULL, p);
+    p->ev_try_timeout = sim_engine_register(e, "per-try-timeout",
+                                            on_try_timeout, NULL, p);
     return p;
 }
 
@@ -955,8 +1242,12 @@ void path_free(Path *p)
         return;
     }
     p->w->crash_hook = NULL;
-    /* Requests still queued in app pods are reachable only from there. */
+    /* Requests still queued in app pods, or pending in a gateway's
+     * connection pool, are reachable only from there. */
     for (guint i = 0; i < p->w->n_pods; i++) {
+        if (p->w->pods[i].up != NULL) {
+            upstream_drain_pending(p->w->pods[i].up, release_waiter, p);
+        }
         AppPod *a = p->w->pods[i].app;
         for (Request *r = a != NULL ? app_pod_drain(a) : NULL; r != NULL;) {
             Request *n = r->next;

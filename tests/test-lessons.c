@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <glib/gstdio.h>
 
 #include "models/runner.h"
 #include "sim/cli.h"
@@ -503,6 +504,252 @@ static void test_route_timeout_answers_at_deadline(void **state)
     trace_result_clear(&res);
 }
 
+/* R13, Envoy's per-try timeout with Istio's default retry_on (retries set
+ * without retryOn): the timed-out attempt is reset and not retried, since
+ * the default retry_on has no 5xx, gateway-error or reset: 504 UT after
+ * perTryTimeout, one attempt. */
+static void test_per_try_timeout_default_retry_on(void **state)
+{
+    TraceResult res;
+    g_autofree char *y = router_scenario(
+        "    retries: {attempts: 2, perTryTimeout: 500ms}\n");
+    trace_url(y, "http://a.example.com/slow", &res);
+    assert_int_equal(res.out.status, 504);
+    assert_string_equal(res.out.flags, "UT");
+    assert_true(res.out.from_gateway);
+    gint64 attempts = 0;
+    assert_true(trace_get_int(res.tr, "attempts", &attempts));
+    assert_int_equal(attempts, 1);
+    SimTime took = res.out.done - res.out.sent;
+    assert_true(took >= 500 * SIM_MS && took < 520 * SIM_MS);
+    trace_result_clear(&res);
+}
+
+/* retryOn gateway-error covers a reset attempt: each timed-out attempt is
+ * retried on another pod; after the third Envoy gives up with URX,UT.
+ * Three attempts of 500 ms plus two jittered back-offs (< 25 and < 75 ms)
+ * and the hops (< 20 ms). */
+static void test_per_try_timeout_retried_then_urx(void **state)
+{
+    TraceResult res;
+    g_autofree char *y = router_scenario(
+        "    retries: {attempts: 2, perTryTimeout: 500ms, "
+        "retryOn: gateway-error}\n");
+    trace_url(y, "http://a.example.com/slow", &res);
+    assert_int_equal(res.out.status, 504);
+    assert_string_equal(res.out.flags, "URX,UT");
+    gint64 attempts = 0;
+    assert_true(trace_get_int(res.tr, "attempts", &attempts));
+    assert_int_equal(attempts, 3);
+    SimTime took = res.out.done - res.out.sent;
+    if (took < 1500 * SIM_MS || took >= 1620 * SIM_MS) {
+        fail_msg("took %" G_GINT64_FORMAT " ms", took / SIM_MS);
+    }
+    trace_result_clear(&res);
+    /* A fast answer is not touched by the per-try timer. */
+    trace_url(y, "http://a.example.com/", &res);
+    assert_int_equal(res.out.status, 200);
+    assert_true(trace_get_int(res.tr, "attempts", &attempts));
+    assert_int_equal(attempts, 1);
+    trace_result_clear(&res);
+}
+
+/* The route timeout bounds all attempts (1 s: the third 400 ms attempt
+ * never ends), and a per-try timeout not shorter than the route timeout
+ * is ignored (router.cc finalTimeout): one attempt, 504 UT at 1 s. */
+static void test_route_timeout_bounds_per_try(void **state)
+{
+    TraceResult res;
+    g_autofree char *y = router_scenario(
+        "    timeout: 1s\n"
+        "    retries: {attempts: 2, perTryTimeout: 400ms, retryOn: 5xx}\n");
+    trace_url(y, "http://a.example.com/slow", &res);
+    assert_int_equal(res.out.status, 504);
+    assert_string_equal(res.out.flags, "UT");
+    gint64 attempts = 0;
+    assert_true(trace_get_int(res.tr, "attempts", &attempts));
+    assert_int_equal(attempts, 3);
+    SimTime took = res.out.done - res.out.sent;
+    assert_true(took >= 1 * SIM_S && took < 1 * SIM_S + 20 * SIM_MS);
+    trace_result_clear(&res);
+
+    g_autofree char *longer = router_scenario(
+        "    timeout: 1s\n"
+        "    retries: {attempts: 2, perTryTimeout: 2s, retryOn: 5xx}\n");
+    trace_url(longer, "http://a.example.com/slow", &res);
+    assert_int_equal(res.out.status, 504);
+    assert_string_equal(res.out.flags, "UT");
+    assert_true(trace_get_int(res.tr, "attempts", &attempts));
+    assert_int_equal(attempts, 1);
+    took = res.out.done - res.out.sent;
+    assert_true(took >= 1 * SIM_S && took < 1 * SIM_S + 20 * SIM_MS);
+    trace_result_clear(&res);
+}
+
+/* retryOn 5xx also covers a failed connect (wouldRetryFromReset): a
+ * VirtualService that lists only 5xx still retries around a crashed pod.
+ * The crash at 1 s leaves pod a-0 refusing until endpointDelay (5 s)
+ * withdraws it; with three attempts on distinct pods nothing fails. */
+static void test_retry_on_5xx_covers_connect_failure(void **state)
+{
+    g_autofree char *vs = router_scenario(
+        "    retries: {attempts: 2, retryOn: 5xx}\n");
+    g_autoptr(GString) y = g_string_new(vs);
+    assert_true(g_string_replace(
+                    y, "spec:\n  workloads:",
+                    "spec:\n  duration: 4s\n"
+                    "  control: {endpointDelay: 5s}\n"
+                    "  failures: [{at: 1s, pod-crash: default/a-0}]\n"
+                    "  traffic:\n  - arrival: {poisson: {rate: 100/s}}\n"
+                    "    requests: [{url: 'http://a.example.com/'}]\n"
+                    "  workloads:",
+                    1) == 1);
+    Run run = { 0 };
+    run_text(&run, y->str);
+    Results *res = runner_world(run.r)->results;
+    assert_true(results_n_sent(res) > 300);
+    /* Only what a-0 held when it died (its concurrency, 16) may fail. */
+    assert_in_range(count_status(&run, 503, "gateway"), 0, 16);
+    JsonObject *flags = json_object_get_object_member(root(&run),
+                                                      "response_flags");
+    assert_false(json_object_has_member(flags, "UF"));
+    run_clear(&run);
+}
+
+/* A scenario for the connection-pool tests: one pod answering after a
+ * constant 150 ms, constant arrivals 10/s for 2 s, no hop latency, and a
+ * DestinationRule with one connection and @pending pending requests. */
+static char *pool_scenario(guint pending)
+{
+    return g_strdup_printf(
+        "apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n"
+        "  duration: 2s\n"
+        "  latency: {clientToLoadBalancer: 0s, loadBalancerToNode: 0s,\n"
+        "            nodeToNode: 0s, gateway: 0s, tlsHandshake: 0s}\n"
+        "  workloads:\n    default/q:\n"
+        "      serviceTime: 150ms\n      concurrency: 10\n"
+        "  traffic:\n  - arrival: {constant: {rate: 10/s}}\n"
+        "    requests: [{url: 'http://q.example.com/'}]\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"
+        "metadata: {name: gw, namespace: istio-system}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n"
+        "    hosts: ['*']\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: q}\nspec:\n  hosts: ['*']\n"
+        "  gateways: [istio-system/gw]\n"
+        "  http: [{route: [{destination: {host: q}}]}]\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+        "metadata: {name: q}\nspec:\n  host: q\n  trafficPolicy:\n"
+        "    connectionPool:\n      tcp: {maxConnections: 1}\n"
+        "      http: {http1MaxPendingRequests: %u}\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: q}\n"
+        "spec: {selector: {app: q}, ports: [{port: 80, targetPort: 8080}]}\n"
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: q}\n"
+        "spec:\n  replicas: 1\n  selector: {matchLabels: {app: q}}\n"
+        "  template:\n    metadata: {labels: {app: q}}\n"
+        "    spec: {containers: [{name: q, image: q}]}\n",
+        pending);
+}
+
+/* R4.3: beyond maxConnections a request waits in Envoy's connection pool
+ * for a free connection. One connection, a 150 ms answer, an arrival
+ * every 100 ms: request k (from 0) starts at 150k ms, so its latency is
+ * 150 + 50k ms; the mean of 20 is 625 ms, all of the wait in the gateway
+ * phase (475 ms). Exact but for the 1 ns hops. */
+static void test_pending_requests_wait_for_a_connection(void **state)
+{
+    g_autofree char *y = pool_scenario(1000);
+    Run run = { 0 };
+    run_text(&run, y);
+    Results *res = runner_world(run.r)->results;
+    assert_int_equal(results_n_sent(res), 20);
+    assert_int_equal(results_count_status(res, 200), 20);
+    double mean_ms = hist_mean(results_latency(res)) / 1e6;
+    if (fabs(mean_ms - 625.0) > 0.5) {
+        fail_msg("mean %.3f ms, expected 625", mean_ms);
+    }
+    JsonObject *b = json_object_get_object_member(root(&run), "breakdown_ms");
+    double gw = json_object_get_double_member(b, "gateway");
+    if (fabs(gw - 475.0) > 0.5) {
+        fail_msg("gateway phase %.3f ms, expected 475", gw);
+    }
+    run_clear(&run);
+}
+
+/* The same with room for 2 pending requests: the queue grows by one every
+ * 300 ms, so later arrivals overflow with 503 UO; every request is a 200
+ * or a UO, and the pool never holds more than 1 + 2 (latency <= 450 ms
+ * plus the 150 ms answer). */
+static void test_pending_limit_overflows(void **state)
+{
+    g_autofree char *y = pool_scenario(2);
+    Run run = { 0 };
+    run_text(&run, y);
+    Results *res = runner_world(run.r)->results;
+    gint64 uo = count_status(&run, 503, "gateway");
+    assert_true(uo > 0);
+    assert_int_equal(uo + count_status(&run, 200, "app"), 20);
+    JsonObject *flags = json_object_get_object_member(root(&run),
+                                                      "response_flags");
+    assert_int_equal(json_object_get_int_member(flags, "UO"), uo);
+    assert_true(hist_percentile(results_latency(res), 100) <= 450 * SIM_MS + 1000);
+    run_clear(&run);
+}
+
+/* A timed-out attempt keeps its pod busy to the end (Envoy reset the
+ * stream; the app never hears of it), and every struct goes back: the run
+ * balances with nothing in flight. Requests come from a replayed CSV, so
+ * the orphaned attempts also own copies of the replayed strings (ASan
+ * checks them). Pods: 3, concurrency 1; /slow takes 3 s; perTryTimeout
+ * 500 ms with retryOn gateway-error: every /slow request makes three
+ * attempts and ends 504 URX,UT, and the fast requests queue behind the
+ * orphans. */
+static void test_orphaned_attempts_keep_pods_busy(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("lessons-XXXXXX", NULL);
+    assert_non_null(dir);
+    g_autofree char *csv = g_build_filename(dir, "r.csv", NULL);
+    g_autoptr(GString) lines = g_string_new("timestamp,method,url,headers\n");
+    for (guint i = 0; i < 10; i++) {
+        g_string_append_printf(lines,
+                               "2024-05-01T12:00:0%u.000Z,GET,"
+                               "http://a.example.com/slow,\n"
+                               "2024-05-01T12:00:0%u.500Z,GET,"
+                               "http://a.example.com/,\n",
+                               i, i);
+    }
+    assert_true(g_file_set_contents(csv, lines->str, -1, NULL));
+    g_autofree char *vs = router_scenario(
+        "    retries: {attempts: 2, perTryTimeout: 500ms, "
+        "retryOn: gateway-error}\n");
+    g_autoptr(GString) y = g_string_new(vs);
+    g_autofree char *traffic = g_strdup_printf(
+        "spec:\n  traffic:\n  - trace: {file: '%s', format: csv}\n"
+        "  workloads:\n    default/a:\n      concurrency: 1\n", csv);
+    assert_true(g_string_replace(y, "spec:\n  workloads:\n    default/a:\n",
+                                 traffic, 1) == 1);
+    Run run = { 0 };
+    run_text(&run, y->str);
+    Results *res = runner_world(run.r)->results;
+    assert_int_equal(results_n_sent(res), 20);
+    assert_int_equal(results_n_in_flight(res), 0);
+    assert_int_equal(path_in_flight(runner_path(run.r)), 0);
+    JsonObject *flags = json_object_get_object_member(root(&run),
+                                                      "response_flags");
+    /* Every request is a 200 or 504 URX,UT; all 10 /slow ones time out,
+     * and so do fast ones that queue behind orphaned attempts (each holds
+     * a pod for 3 s at concurrency 1): the retry storm a per-try timeout
+     * shorter than the app's time makes. Without the orphans they would
+     * all be 200. */
+    gint64 urx = json_object_get_int_member(flags, "URX,UT");
+    assert_int_equal(urx + count_status(&run, 200, "app"), 20);
+    assert_true(urx > 10);
+    g_remove(csv);
+    g_rmdir(dir);
+    run_clear(&run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +765,13 @@ int main(void)
         cmocka_unit_test(test_secret_removed_fails_handshakes),
         cmocka_unit_test(test_retry_on_status_only_when_asked),
         cmocka_unit_test(test_route_timeout_answers_at_deadline),
+        cmocka_unit_test(test_per_try_timeout_default_retry_on),
+        cmocka_unit_test(test_per_try_timeout_retried_then_urx),
+        cmocka_unit_test(test_route_timeout_bounds_per_try),
+        cmocka_unit_test(test_retry_on_5xx_covers_connect_failure),
+        cmocka_unit_test(test_pending_requests_wait_for_a_connection),
+        cmocka_unit_test(test_pending_limit_overflows),
+        cmocka_unit_test(test_orphaned_attempts_keep_pods_busy),
         cmocka_unit_test(test_mm1_mean_and_p99),
         cmocka_unit_test(test_mmc_least_request_between_bounds),
     };
