@@ -868,10 +868,15 @@ static gboolean parse_failures(Scenario *s, const YNode *list, GError **error)
     if (!ynode_expect_seq(list, "failures", error)) {
         return FALSE;
     }
-    static const char *const keys[] = { "at",          "node-down",
-                                        "node-up",     "pod-crash",
-                                        "pod-restart", "apply",
-                                        "delete",      NULL };
+    /* Kinds in FailureKind order after "at"; "for" goes with
+     * readiness-flap only. */
+    static const char *const keys[] = {
+        "at",          "node-down",      "node-up",
+        "pod-crash",   "pod-restart",    "apply",
+        "delete",      "readiness-fail", "readiness-pass",
+        "readiness-flap", "for",         NULL
+    };
+    const guint n_kinds = G_N_ELEMENTS(keys) - 3;
     for (guint i = 0; i < ynode_len(list); i++) {
         const YNode *f = ynode_at(list, i);
         if (!ynode_check_keys(f, "a failure", keys, error)) {
@@ -888,7 +893,7 @@ static gboolean parse_failures(Scenario *s, const YNode *list, GError **error)
             return FALSE;
         }
         guint found = 0;
-        for (guint k = 1; keys[k] != NULL; k++) {
+        for (guint k = 1; k <= n_kinds; k++) {
             const YNode *v = ynode_get(f, keys[k]);
             if (v == NULL) {
                 continue;
@@ -906,8 +911,31 @@ static gboolean parse_failures(Scenario *s, const YNode *list, GError **error)
             g_free(fs.target);
             ynode_error(error, f, SCENARIO_ERROR_BAD_VALUE,
                         "a failure names exactly one of node-down, node-up, "
-                        "pod-crash, pod-restart, apply, delete");
+                        "pod-crash, pod-restart, apply, delete, "
+                        "readiness-fail, readiness-pass, readiness-flap");
             return FALSE;
+        }
+        const YNode *len = ynode_get(f, "for");
+        if ((fs.kind == FAILURE_READINESS_FLAP) != (len != NULL)) {
+            g_free(fs.target);
+            ynode_error(error, len != NULL ? len : f,
+                        SCENARIO_ERROR_BAD_VALUE,
+                        len != NULL ? "'for' goes with readiness-flap only"
+                                    : "readiness-flap needs 'for': how long "
+                                      "the readiness probe fails");
+            return FALSE;
+        }
+        if (len != NULL) {
+            if (!scen_duration(len, &fs.length, error)) {
+                g_free(fs.target);
+                return FALSE;
+            }
+            if (fs.length <= 0) {
+                g_free(fs.target);
+                ynode_error(error, len, SCENARIO_ERROR_BAD_VALUE,
+                            "'for' must be longer than 0s");
+                return FALSE;
+            }
         }
         g_array_append_val(s->failures, fs);
     }
@@ -1463,7 +1491,10 @@ static gboolean scenario_finish(LoadCtx *ctx, GError **error)
         if (f->kind == FAILURE_NODE_DOWN || f->kind == FAILURE_NODE_UP) {
             ok = cluster_find_node(c, f->target) != NULL;
         } else if (f->kind == FAILURE_POD_CRASH ||
-                   f->kind == FAILURE_POD_RESTART) {
+                   f->kind == FAILURE_POD_RESTART ||
+                   f->kind == FAILURE_READINESS_FAIL ||
+                   f->kind == FAILURE_READINESS_PASS ||
+                   f->kind == FAILURE_READINESS_FLAP) {
             g_auto(GStrv) p = g_strsplit(f->target, "/", 2);
             ok = p[1] != NULL && cluster_find_pod(c, p[0], p[1]) != NULL;
         }

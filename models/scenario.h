@@ -139,11 +139,15 @@ typedef enum {
     FAILURE_POD_RESTART,
     FAILURE_APPLY,
     FAILURE_DELETE,
+    FAILURE_READINESS_FAIL, /* the pod's readiness probe starts failing */
+    FAILURE_READINESS_PASS, /* ... and passes again */
+    FAILURE_READINESS_FLAP, /* fails at `at`, passes `for` later */
 } FailureKind;
 
 typedef struct {
     SimTime at;
     FailureKind kind;
+    SimTime length;      /* FAILURE_READINESS_FLAP: `for` */
     char *target;        /* node name, ns/pod, file path, Kind/ns/name */
     const YNode *where;
     GPtrArray *docs;     /* FAILURE_APPLY: the file's documents (borrowed

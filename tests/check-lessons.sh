@@ -263,6 +263,13 @@ run crash0 "$L/pod-crash-no-retries.yaml"
 expect retries-hide-crash "$(answered crash 503 gateway)" -lt \
     "$(answered crash0 503 gateway)"
 
+# ---- 11. A pod alive but not ready ------------------------------------------
+run flap "$L/readiness-flap.yaml"
+expect flap-no-failure "$(total flap failures)" -eq 0
+event flap "pod default/counter-0 NotReady (readiness probe failed 3 times)"
+event flap "endpoints: default/counter-0 not ready"
+event flap "pod default/counter-0 Ready (readiness probe passed 1 time)"
+
 [ "$failures" -eq 0 ] || {
     echo "check-lessons: $failures of $checks checks failed" >&2
     exit 1

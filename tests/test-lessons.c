@@ -347,6 +347,107 @@ static void test_secret_removed_fails_handshakes(void **state)
     run_clear(&run);
 }
 
+/* The time of the first event that starts with @prefix, or -1. */
+static double event_at(const Run *run, const char *prefix)
+{
+    JsonArray *a = json_object_get_array_member(root(run), "events");
+    for (guint i = 0; i < json_array_get_length(a); i++) {
+        JsonObject *o = json_array_get_object_element(a, i);
+        if (g_str_has_prefix(json_object_get_string_member(o, "event"),
+                             prefix)) {
+            return json_object_get_double_member(o, "at_s");
+        }
+    }
+    return -1.0;
+}
+
+static double pod_count(const Run *run, const char *pod)
+{
+    JsonObject *pods = json_object_get_object_member(root(run), "pods");
+    return (double)json_object_get_int_member(
+        json_object_get_object_member(pods, pod), "count");
+}
+
+/* Issue 5, readiness flaps (S-5): the probe fails from 10 s to 35 s; with
+ * Kubernetes' defaults (period 10 s, 3 failures, 1 success, probes at
+ * multiples of 10 s) the pod is NotReady at 30 s, its endpoint withdrawn
+ * at 31 s, Ready at 40 s, back at 41 s. Nothing fails; counter-0 gets no
+ * request for 10 s of 60: its share is (50/3)/60 = 0.278 (+-0.03). A flap
+ * of 15 s (counter-1) is never seen. */
+static void test_readiness_flap_moves_load(void **state)
+{
+    Run run = { 0 };
+    run_file(&run, "scenarios/lessons/readiness-flap.yaml");
+    Results *res = runner_world(run.r)->results;
+    assert_int_equal(results_n_failures(res), 0);
+    assert_int_equal(results_count_status(res, 200), results_n_sent(res));
+    assert_true(event_at(&run, "pod default/counter-0 NotReady") == 30.0);
+    assert_true(event_at(&run, "endpoints: default/counter-0 not ready") ==
+                31.0);
+    assert_true(event_at(&run, "pod default/counter-0 Ready") == 40.0);
+    assert_true(event_at(&run, "endpoints: default/counter-0 ready") == 41.0);
+    assert_true(event_at(&run, "readiness-flap default/counter-1") == 40.0);
+    assert_false(has_event(&run, "pod default/counter-1 NotReady"));
+    assert_false(has_event(&run, "endpoints: default/counter-1"));
+    double share = pod_count(&run, "default/counter-0") /
+                   (double)results_n_sent(res);
+    if (fabs(share - 50.0 / 3.0 / 60.0) > 0.03) {
+        fail_msg("counter-0's share %.3f, expected 0.278", share);
+    }
+    run_clear(&run);
+}
+
+/* The probe's timing comes from the container's readinessProbe: period
+ * 2 s, failureThreshold 1, successThreshold 2. Fails at 3 s: the probe at
+ * 4 s fails, NotReady at 4 s. The pod crashes at 5 s and restarts at 6 s
+ * (startupTime 1 s) still NotReady, since its probe still fails. Passes at
+ * 7 s: probes at 8 s and 10 s pass, Ready at 10 s, endpoint at 11 s. */
+static void test_readiness_probe_timing_from_manifest(void **state)
+{
+    const char *y =
+        "apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n"
+        "  duration: 15s\n"
+        "  workloads:\n    default/q: {startupTime: 1s}\n"
+        "  traffic:\n  - arrival: {constant: {rate: 10/s}}\n"
+        "    requests: [{url: 'http://q.example.com/'}]\n"
+        "  failures:\n"
+        "  - {at: 3s, readiness-fail: default/q-0}\n"
+        "  - {at: 5s, pod-crash: default/q-0}\n"
+        "  - {at: 7s, readiness-pass: default/q-0}\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"
+        "metadata: {name: gw, namespace: istio-system}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n"
+        "    hosts: ['*']\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: q}\nspec:\n  hosts: ['*']\n"
+        "  gateways: [istio-system/gw]\n"
+        "  http: [{route: [{destination: {host: q}}]}]\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: q}\n"
+        "spec: {selector: {app: q}, ports: [{port: 80, targetPort: 8080}]}\n"
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: q}\n"
+        "spec:\n  replicas: 2\n  selector: {matchLabels: {app: q}}\n"
+        "  template:\n    metadata: {labels: {app: q}}\n"
+        "    spec:\n      containers:\n      - name: q\n        image: q\n"
+        "        readinessProbe: {httpGet: {path: /ready, port: 8080},\n"
+        "          periodSeconds: 2, failureThreshold: 1,\n"
+        "          successThreshold: 2}\n";
+    Run run = { 0 };
+    run_text(&run, y);
+    assert_true(event_at(&run, "pod default/q-0 NotReady") == 4.0);
+    assert_true(event_at(&run, "endpoints: default/q-0 not ready") == 5.0);
+    assert_true(event_at(&run, "pod default/q-0 running, readiness probe "
+                               "failing") == 6.0);
+    assert_false(has_event(&run, "pod default/q-0 ready"));
+    assert_true(event_at(&run, "pod default/q-0 Ready (readiness probe "
+                               "passed 2 times)") == 10.0);
+    assert_true(event_at(&run, "endpoints: default/q-0 ready") == 11.0);
+    /* NotReady, not dead: nothing fails but what the crash held. */
+    Results *res = runner_world(run.r)->results;
+    assert_int_equal(results_n_failures(res), 0);
+    run_clear(&run);
+}
+
 /* A single pod behind a gateway that adds no time: an M/M/c station. */
 static char *queue_scenario(guint pods, double rate, guint seconds)
 {
@@ -763,6 +864,8 @@ int main(void)
         cmocka_unit_test(test_gateway_restart_short_drain_refuses),
         cmocka_unit_test(test_config_change_pushed_after_delay),
         cmocka_unit_test(test_secret_removed_fails_handshakes),
+        cmocka_unit_test(test_readiness_flap_moves_load),
+        cmocka_unit_test(test_readiness_probe_timing_from_manifest),
         cmocka_unit_test(test_retry_on_status_only_when_asked),
         cmocka_unit_test(test_route_timeout_answers_at_deadline),
         cmocka_unit_test(test_per_try_timeout_default_retry_on),
