@@ -15,6 +15,7 @@ typedef struct {
     guint64 sent;          /* requests generated so far */
     Replay *replay;        /* ARRIVAL_TRACE: its reader (owned), opened by
                             * client_open_traces(); NULL otherwise */
+    guint step;            /* rate steps already in force (ts->steps) */
 } Generator;
 
 /* Distinct client addresses a generator cycles through. */
@@ -29,9 +30,9 @@ struct _Client {
     guint32 ev_arrival;    /* arg = generator index */
 };
 
-static SimTime next_gap(Generator *g)
+static SimTime next_gap(Generator *g, double rate)
 {
-    double mean_ns = 1e9 / g->ts->rate;
+    double mean_ns = 1e9 / rate;
     if (g->ts->arrival == ARRIVAL_CONSTANT) {
         return (SimTime)llround(mean_ns) > 0 ? (SimTime)llround(mean_ns) : 1;
     }
@@ -39,6 +40,52 @@ static SimTime next_gap(Generator *g)
     double u = rng_double(&g->rng);
     SimTime gap = (SimTime)llround(-log(1.0 - u) * mean_ns);
     return gap > 0 ? gap : 1;
+}
+
+/* The rate in force at @t (steps are passed in time order) and when it
+ * changes next (SIM_TIME_MAX: never). */
+static double rate_at(Generator *g, SimTime t, SimTime *until)
+{
+    const GArray *st = g->ts->steps;
+    guint n = st != NULL ? st->len : 0;
+    while (g->step < n && g_array_index(st, RateStep, g->step).at <= t) {
+        g->step++;
+    }
+    *until = g->step < n ? g_array_index(st, RateStep, g->step).at
+                         : SIM_TIME_MAX;
+    return g->step == 0 ? g->ts->rate
+                        : g_array_index(st, RateStep, g->step - 1).rate;
+}
+
+/* The arrival after one at @t, or the first one from @t when @first: a
+ * constant generator sends at @t itself, a poisson one one gap later. At
+ * a rate step a pending gap is drawn again from the step's time at the
+ * new rate: for poisson that is exact (no memory), a constant generator
+ * starts its new spacing at the step. FALSE when none comes before the
+ * generator's stop. */
+static gboolean next_arrival(Generator *g, SimTime t, gboolean first,
+                             SimTime *out)
+{
+    gboolean fresh = first;
+    while (t < g->ts->stop) {
+        SimTime until;
+        double rate = rate_at(g, t, &until);
+        if (rate > 0.0) {
+            SimTime at = fresh && g->ts->arrival == ARRIVAL_CONSTANT
+                             ? t
+                             : t + next_gap(g, rate);
+            if (at < until) {
+                *out = at;
+                return at < g->ts->stop;
+            }
+        }
+        if (until == SIM_TIME_MAX) {
+            return FALSE;
+        }
+        t = until;
+        fresh = TRUE;
+    }
+    return FALSE;
 }
 
 void client_fill(Request *r, const TrafficSpec *ts, const RequestTemplate *t)
@@ -84,8 +131,8 @@ static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
            sizeof r->client_ip);
     g->sent++;
     path_send(c->path, r);
-    SimTime next = sim_now(e) + next_gap(g);
-    if (next < g->ts->stop) {
+    SimTime next;
+    if (next_arrival(g, sim_now(e), FALSE, &next)) {
         sim_schedule(e, next, c->ev_arrival, ev->arg, NULL);
     }
 }
@@ -134,11 +181,8 @@ void client_start(Client *c)
             }
             continue;
         }
-        SimTime first = g->ts->start + next_gap(g);
-        if (g->ts->arrival == ARRIVAL_CONSTANT) {
-            first = g->ts->start;
-        }
-        if (first < g->ts->stop) {
+        SimTime first;
+        if (next_arrival(g, g->ts->start, TRUE, &first)) {
             sim_schedule(c->w->engine, first, c->ev_arrival, i, NULL);
         }
     }

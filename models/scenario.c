@@ -171,6 +171,9 @@ static void traffic_free(TrafficSpec *t)
     }
     g_free(t->trace_file);
     g_free(t->trace_format);
+    if (t->steps != NULL) {
+        g_array_unref(t->steps);
+    }
     g_free(t);
 }
 
@@ -672,6 +675,71 @@ static gboolean parse_rate(const YNode *v, double *rate, GError **error)
     return TRUE;
 }
 
+/* A step's rate: a rate, or 0 (also "0/s") for a pause. */
+static gboolean parse_step_rate(const YNode *v, double *rate, GError **error)
+{
+    const char *t = ynode_str(v);
+    if (t != NULL) {
+        gsize n = strspn(t, "0.");
+        if (n > 0 && strspn(t, "0") > 0 &&
+            (t[n] == '\0' || strcmp(t + n, "/s") == 0 ||
+             strcmp(t + n, "/m") == 0 || strcmp(t + n, "/h") == 0) &&
+            strchr(t, '.') == strrchr(t, '.')) {
+            *rate = 0.0;
+            return TRUE;
+        }
+        if (t[0] == '-') {
+            ynode_error(error, v, SCENARIO_ERROR_BAD_VALUE,
+                        "invalid rate \"%s\": a step's rate is 0 (a pause) "
+                        "or more",
+                        t);
+            return FALSE;
+        }
+    }
+    return parse_rate(v, rate, error);
+}
+
+/* arrival.<kind>.steps: [{at, rate}...], strictly later one after the
+ * other. The generator switches rate at each `at`. */
+static gboolean parse_steps(const YNode *sl, TrafficSpec *t, GError **error)
+{
+    if (!ynode_expect_seq(sl, "steps", error)) {
+        return FALSE;
+    }
+    if (ynode_len(sl) > 10000) {
+        ynode_error(error, sl, SCENARIO_ERROR_TOO_LARGE,
+                    "more than 10000 rate steps");
+        return FALSE;
+    }
+    t->steps = g_array_new(FALSE, TRUE, sizeof(RateStep));
+    static const char *const keys[] = { "at", "rate", NULL };
+    for (guint i = 0; i < ynode_len(sl); i++) {
+        const YNode *st = ynode_at(sl, i);
+        if (!ynode_check_keys(st, "a rate step", keys, error)) {
+            return FALSE;
+        }
+        RateStep rs = { .where = st };
+        if (ynode_get(st, "at") == NULL || ynode_get(st, "rate") == NULL) {
+            ynode_error(error, st, SCENARIO_ERROR_BAD_VALUE,
+                        "a rate step needs 'at' and 'rate'");
+            return FALSE;
+        }
+        if (!scen_duration(ynode_get(st, "at"), &rs.at, error) ||
+            !parse_step_rate(ynode_get(st, "rate"), &rs.rate, error)) {
+            return FALSE;
+        }
+        if (i > 0 && rs.at <= g_array_index(t->steps, RateStep, i - 1).at) {
+            ynode_error(error, ynode_get(st, "at"), SCENARIO_ERROR_BAD_VALUE,
+                        "rate steps must come in order of time, each later "
+                        "than the one before");
+            return FALSE;
+        }
+        t->max_rate = MAX(t->max_rate, rs.rate);
+        g_array_append_val(t->steps, rs);
+    }
+    return TRUE;
+}
+
 static gboolean parse_requests(const YNode *rl, TrafficSpec *t, GError **error)
 {
     if (!ynode_expect_seq(rl, "requests", error)) {
@@ -842,7 +910,7 @@ static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
     t->arrival = strcmp(kind, "poisson") == 0 ? ARRIVAL_POISSON
                                               : ARRIVAL_CONSTANT;
     const YNode *ap = ynode_value_at(arr, 0);
-    static const char *const rkeys[] = { "rate", NULL };
+    static const char *const rkeys[] = { "rate", "steps", NULL };
     if (!ynode_check_keys(ap, kind, rkeys, error)) {
         return FALSE;
     }
@@ -852,6 +920,11 @@ static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
         return FALSE;
     }
     if (!parse_rate(ynode_get(ap, "rate"), &t->rate, error)) {
+        return FALSE;
+    }
+    t->max_rate = t->rate;
+    if (ynode_get(ap, "steps") != NULL &&
+        !parse_steps(ynode_get(ap, "steps"), t, error)) {
         return FALSE;
     }
     const YNode *rl = ynode_get(n, "requests");

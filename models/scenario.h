@@ -116,10 +116,19 @@ typedef enum {
     ARRIVAL_TRACE,
 } ArrivalKind;
 
+/* From @at on, a generator sends at @rate (arrival.<kind>.steps). */
+typedef struct {
+    SimTime at;          /* simulated time the rate changes */
+    double rate;         /* requests per second; 0: a pause */
+    const YNode *where;
+} RateStep;
+
 typedef struct {
     char *name;
     ArrivalKind arrival;
-    double rate;         /* requests per second */
+    double rate;         /* requests per second (before the first step) */
+    GArray *steps;       /* RateStep, strictly ascending at; NULL: none */
+    double max_rate;     /* the highest rate of rate and steps */
     SimTime start;       /* first arrival not before */
     SimTime stop;        /* no arrival at or after; default: duration */
     gboolean stop_given; /* `stop` was written (else it follows duration,

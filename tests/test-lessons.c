@@ -497,6 +497,68 @@ static void test_mm1_mean_and_p99(void **state)
     run_clear(&run);
 }
 
+/* One generator against the q pods of queue_scenario()'s manifests (three,
+ * concurrency 100), with @arrival as its arrival block, no hop latency. */
+static char *steps_scenario(const char *arrival, guint seconds)
+{
+    g_autofree char *base = queue_scenario(3, 1, seconds);
+    g_autoptr(GString) y = g_string_new(base);
+    g_assert(g_string_replace(y, "  - arrival: {poisson: {rate: 1/s}}\n",
+                              arrival, 1) == 1);
+    /* Room for 1000/s: the queue is not what these tests are about. */
+    g_assert(g_string_replace(y, "concurrency: 1\n", "concurrency: 100\n",
+                              1) == 1);
+    return g_string_free(g_steal_pointer(&y), FALSE);
+}
+
+/* Rate steps (issue 5): constant 100/s, 500/s from 5 s, a pause from 10 s,
+ * 100/s again from 15 s. A constant generator starts its spacing at each
+ * step, so every second sends exactly its rate: 100, 500, 0, 100. */
+static void test_rate_steps_constant_exact(void **state)
+{
+    g_autofree char *y = steps_scenario(
+        "  - arrival:\n      constant:\n        rate: 100/s\n"
+        "        steps:\n        - {at: 5s, rate: 500/s}\n"
+        "        - {at: 10s, rate: 0}\n        - {at: 15s, rate: 100/s}\n",
+        20);
+    Run run = { 0 };
+    run_text(&run, y);
+    for (guint t = 0; t < 20; t++) {
+        gint64 want = t < 5 ? 100 : t < 10 ? 500 : t < 15 ? 0 : 100;
+        gint64 got = series_int(&run, t, "sent", NULL);
+        if (got != want) {
+            fail_msg("second %u: %" G_GINT64_FORMAT " sent, expected %" G_GINT64_FORMAT,
+                     t, got, want);
+        }
+    }
+    assert_int_equal(results_n_sent(runner_world(run.r)->results), 3500);
+    run_clear(&run);
+}
+
+/* Poisson with a step from 100/s to 1000/s at 10 s, back at 20 s: each
+ * window's count is within 4 standard deviations of rate x 10 s (1000 +-
+ * 127, 10000 +- 400, 1000 +- 127). */
+static void test_rate_steps_poisson_windows(void **state)
+{
+    g_autofree char *y = steps_scenario(
+        "  - arrival:\n      poisson:\n        rate: 100/s\n"
+        "        steps: [{at: 10s, rate: 1000/s}, {at: 20s, rate: 100/s}]\n",
+        30);
+    Run run = { 0 };
+    run_text(&run, y);
+    gint64 w[3] = { 0, 0, 0 };
+    for (guint t = 0; t < 30; t++) {
+        w[t / 10] += series_int(&run, t, "sent", NULL);
+    }
+    if (labs((long)(w[0] - 1000)) > 127 || labs((long)(w[1] - 10000)) > 400 ||
+        labs((long)(w[2] - 1000)) > 127) {
+        fail_msg("windows sent %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                 ", %" G_GINT64_FORMAT,
+                 w[0], w[1], w[2]);
+    }
+    run_clear(&run);
+}
+
 /* Erlang C: mean response time of M/M/c. */
 static double mmc_mean(double lambda, double mu, guint c)
 {
@@ -875,6 +937,8 @@ int main(void)
         cmocka_unit_test(test_pending_requests_wait_for_a_connection),
         cmocka_unit_test(test_pending_limit_overflows),
         cmocka_unit_test(test_orphaned_attempts_keep_pods_busy),
+        cmocka_unit_test(test_rate_steps_constant_exact),
+        cmocka_unit_test(test_rate_steps_poisson_windows),
         cmocka_unit_test(test_mm1_mean_and_p99),
         cmocka_unit_test(test_mmc_least_request_between_bounds),
     };
