@@ -16,6 +16,10 @@
 /* Linux gives up on a SYN nobody answers after 127 s (tcp_syn_retries 6,
  * spec R3.6); a client that sent into a black hole learns it then. */
 #define CLIENT_SYN_TIMEOUT (127 * SIM_S)
+/* Linux gives up on data nobody acknowledges after tcp_retries2 (15)
+ * retransmissions, about 924.6 s (spec section 7): a request sent on an
+ * established connection into a dead node waits that long. */
+#define CLIENT_DATA_TIMEOUT ((SimTime)924600 * SIM_MS)
 /* Envoy's jittered retry back-off base (router retry policy). */
 #define RETRY_BACKOFF_BASE (25 * SIM_MS)
 #define RETRY_BACKOFF_MAX (250 * SIM_MS)
@@ -35,6 +39,25 @@ struct _Path {
         ev_app_done, ev_client;
     guint32 ev_route_timeout; /* holds no reference: no discard */
     guint32 ev_try_timeout;   /* per-try timeout; no reference either */
+};
+
+/* A client's kept-alive connection (path.h). */
+struct _PathConn {
+    gboolean open;         /* established: its first request was taken by
+                            * the gateway (routed or answered) */
+    gboolean closed;       /* closed by the server, or after a failure */
+    gboolean busy;         /* a request is on it */
+    gboolean lb_counted;   /* counted open by the load balancer */
+    gboolean tls;          /* its TLS session is established */
+    guint requests;        /* requests sent on it */
+    SimTime idle_since;    /* when its last request ended */
+    guint node;            /* World.nodes index the load balancer chose */
+    gint node_port;        /* and its nodePort */
+    guint gw_pod;          /* gateway pod of kube-proxy's DNAT */
+    guint32 gw_gen;        /* that pod's generation then */
+    gint gw_port;          /* the DNAT port (targetPort) */
+    const char *src_at_gw; /* node IP when kube-proxy masqueraded, else NULL
+                            * (the client's own address) */
 };
 
 /* ---- requests ------------------------------------------------------------ */
@@ -78,6 +101,77 @@ static void request_release(Path *p, Request *r)
 guint64 path_in_flight(const Path *p)
 {
     return p->live;
+}
+
+/* ---- keep-alive ------------------------------------------------------------ */
+
+PathConn *path_conn_new(Path *p)
+{
+    return g_new0(PathConn, 1);
+}
+
+gboolean path_conn_busy(const PathConn *c)
+{
+    return c->busy;
+}
+
+gboolean path_conn_reusable(const Path *p, const PathConn *c, SimTime now,
+                            SimTime idle_timeout, guint max_requests)
+{
+    if (c->busy || c->closed || !c->open) {
+        return FALSE;
+    }
+    /* The gateway pod exited or crashed on a live node: its kernel closed
+     * the socket and the client saw it. A dead node says nothing. */
+    const PodState *gw = &p->w->pods[c->gw_pod];
+    if (gw->generation != c->gw_gen && p->w->nodes[gw->node].up) {
+        return FALSE;
+    }
+    if (idle_timeout > 0 && now - c->idle_since >= idle_timeout) {
+        return FALSE;
+    }
+    return max_requests == 0 || c->requests < max_requests;
+}
+
+/* The connection is over: the load balancer forgets it. */
+static void conn_shut(Path *p, PathConn *c)
+{
+    if (c->lb_counted) {
+        lb_release(p->w->lb, c->node);
+        c->lb_counted = FALSE;
+    }
+    c->closed = TRUE;
+}
+
+void path_conn_close(Path *p, PathConn *c)
+{
+    g_return_if_fail(c != NULL);
+    /* Busy only when a run is torn down with the request in flight: that
+     * request never ends, and nothing counts any more. */
+    if (!c->busy) {
+        conn_shut(p, c);
+    }
+    g_free(c);
+}
+
+/* @r's request on its kept-alive connection ended. The client drops a
+ * connection whose request failed; the server closes one whose gateway
+ * pod drains or is gone: Envoy answers with Connection: close while it
+ * drains (Istio runs it with --drain-strategy immediate, R4.13). */
+static void conn_request_done(Path *p, Request *r)
+{
+    PathConn *c = r->conn;
+    c->busy = FALSE;
+    c->idle_since = sim_now(p->w->engine);
+    r->conn = NULL;
+    if (r->out.kind == OUTCOME_FAILURE || !c->open) {
+        conn_shut(p, c);
+        return;
+    }
+    const PodState *gw = &p->w->pods[c->gw_pod];
+    if (gw->terminating || gw->generation != c->gw_gen) {
+        conn_shut(p, c);
+    }
 }
 
 void path_set_done(Path *p, PathDoneFunc fn, gpointer user_data)
@@ -261,7 +355,9 @@ static void on_client(SimEngine *e, gpointer ctx, const SimEvent *ev)
                    "%s after %s", what, total);
     }
     results_record(p->w->results, &r->out);
-    if (r->node_port != 0) {
+    if (r->conn != NULL) {
+        conn_request_done(p, r);
+    } else if (r->node_port != 0) {
         lb_release(p->w->lb, r->node);
     }
     if (p->done != NULL) {
@@ -298,6 +394,12 @@ void path_send(Path *p, Request *r)
     SimTime now = sim_now(w->engine);
     r->sent = now;
     results_sent(w->results, now);
+    if (r->conn != NULL) {
+        g_assert(!r->conn->busy);
+        r->conn->busy = TRUE;
+        r->conn->requests++;
+        r->out.reused = r->conn->open;
+    }
     SimTime t = hop(p, &w->s->latency.client_to_lb);
     r->phase[PHASE_CLIENT_LB] += t;
     if (r->tr != NULL) {
@@ -321,6 +423,25 @@ static void on_lb(SimEngine *e, gpointer ctx, const SimEvent *ev)
     Request *r = ev->data;
     guint node = 0;
     gint node_port = 0;
+    PathConn *c = r->conn;
+    if (c != NULL && c->open) {
+        /* An established connection: the load balancer forwards on the
+         * flow it chose for the connection's first request. */
+        r->node = c->node;
+        r->node_port = c->node_port;
+        r->out.node = p->w->nodes[c->node].name;
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 2, "load balancer", NULL, sim_now(e),
+                       "keep-alive: a connection's packets follow its flow",
+                       "established connection: forwarded to %s:%d as "
+                       "before (request %u on it)",
+                       r->out.node, c->node_port, c->requests);
+        }
+        SimTime t = hop(p, &p->w->s->latency.lb_to_node);
+        r->phase[PHASE_LB_NODE] += t;
+        sim_schedule_in(e, t, p->ev_node, 0, r);
+        return;
+    }
     switch (lb_pick(p->w->lb, r->lb_port, r->client_ip, &node, &node_port,
                     r->tr, sim_now(e))) {
     case LB_NO_LISTENER:
@@ -335,6 +456,11 @@ static void on_lb(SimEngine *e, gpointer ctx, const SimEvent *ev)
     r->node = node;
     r->node_port = node_port;
     r->out.node = p->w->nodes[node].name;
+    if (c != NULL) {
+        c->node = node;
+        c->node_port = node_port;
+        c->lb_counted = TRUE; /* released when the connection closes */
+    }
     SimTime t = hop(p, &p->w->s->latency.lb_to_node);
     r->phase[PHASE_LB_NODE] += t;
     sim_schedule_in(e, t, p->ev_node, 0, r);
@@ -371,6 +497,63 @@ static void trace_service_step(Path *p, Request *r, const PodState *gw,
     trace_set(r->tr, "gateway_pod", ref);
 }
 
+/* Steps 3 and 4 for a request on an established connection: conntrack
+ * keeps the flow's DNAT (K-23), kube-proxy's rules are not walked again,
+ * and the gateway pod is the connection's. A dead node or pod on the way
+ * says nothing: the client retransmits until tcp_retries2 gives up. */
+static void established_at_node(Path *p, Request *r, PathConn *c)
+{
+    World *w = p->w;
+    NodeState *ns = &w->nodes[r->node];
+    PodState *gw = &w->pods[c->gw_pod];
+    SimTime now = sim_now(w->engine);
+    if (!ns->up) {
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 3, "node", ns->node->name, now,
+                       "an established connection into a dead node: the "
+                       "client retransmits until tcp_retries2 (~924.6 s)",
+                       "%s is down: the request is lost", ns->node->name);
+        }
+        fail(p, r, 3, FAIL_TIMEOUT, CLIENT_DATA_TIMEOUT);
+        return;
+    }
+    r->gw_pod = c->gw_pod;
+    r->gw_gen = c->gw_gen;
+    r->gw_port = c->gw_port;
+    r->out.gateway_pod = gw->ref;
+    r->src_at_gw = c->src_at_gw != NULL ? c->src_at_gw : r->client_ip;
+    if (r->tr != NULL) {
+        trace_addf(r->tr, 3, "node", ns->node->name, now,
+                   "K-23: conntrack keeps an established flow's DNAT; the "
+                   "rules are not walked again",
+                   "established connection: conntrack sends it to %s port "
+                   "%d as before",
+                   gw->ref, c->gw_port);
+    }
+    if (!w->nodes[gw->node].up) {
+        fail(p, r, 4, FAIL_TIMEOUT, CLIENT_DATA_TIMEOUT);
+        return;
+    }
+    if (gw->generation != c->gw_gen) {
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 4, "ingressgateway Service",
+                       node_name(p, gw->node), now,
+                       "the socket went with the process: the node answers "
+                       "RST",
+                       "gateway pod %s restarted: the connection is reset",
+                       gw->ref);
+        }
+        fail(p, r, 4, FAIL_RESET, 0);
+        return;
+    }
+    SimTime t = 0;
+    if (gw->node != r->node) {
+        t = hop(p, &w->s->latency.node_to_node);
+    }
+    r->phase[PHASE_NODE] += t;
+    sim_schedule_in(w->engine, t, p->ev_gateway, 0, r);
+}
+
 static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
@@ -378,6 +561,10 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
     Request *r = ev->data;
     NodeState *ns = &w->nodes[r->node];
     SimTime now = sim_now(e);
+    if (r->conn != NULL && r->conn->open) {
+        established_at_node(p, r, r->conn);
+        return;
+    }
     if (!ns->up) {
         if (r->tr != NULL) {
             trace_addf(r->tr, 3, "node", ns->node->name, now,
@@ -437,6 +624,12 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
     r->gw_gen = gw->generation;
     r->out.gateway_pod = gw->ref;
     r->gw_port = res.dnat_port;
+    if (r->conn != NULL) {
+        r->conn->gw_pod = gw->pod->index;
+        r->conn->gw_gen = gw->generation;
+        r->conn->gw_port = res.dnat_port;
+        r->conn->src_at_gw = res.masquerade ? ns->node->ip : NULL;
+    }
     if (r->tr != NULL) {
         trace_service_step(p, r, gw, res.dnat_port);
     }
@@ -493,6 +686,8 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     SimTime now = sim_now(e);
     gboolean tls = r->scheme == URL_HTTPS || r->scheme == URL_TLS;
     gboolean http = r->scheme == URL_HTTP || r->scheme == URL_HTTPS;
+    PathConn *c = r->conn;
+    gboolean resumed = tls && c != NULL && c->tls;
     r->snap = gateway_snapshot_ref(gw->gw);
     GatewayRequest gr = {
         .port = r->gw_port,
@@ -500,6 +695,7 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         .sni = r->sni,
         .client_anchors = r->anchors,
         .client_cert = r->client_cert,
+        .tls_resumed = resumed,
         .alpn = r->alpn,
         .verify_host = r->host,
         .http = http,
@@ -518,8 +714,13 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         trace_set(r->tr, "tls_verify", "ok");
     }
     SimTime proc = hop(p, &w->s->latency.gateway);
-    if (tls && r->dec.outcome != GATEWAY_REFUSED) {
+    if (tls && !resumed && r->dec.outcome != GATEWAY_REFUSED) {
         proc += hop(p, &w->s->latency.tls_handshake);
+    }
+    if (c != NULL && (r->dec.outcome == GATEWAY_FORWARD ||
+                      r->dec.outcome == GATEWAY_LOCAL_REPLY)) {
+        c->open = TRUE;
+        c->tls = c->tls || r->dec.tls_terminated;
     }
     r->phase[PHASE_GATEWAY] += proc;
     switch (r->dec.outcome) {
@@ -1104,6 +1305,7 @@ static Request *orphan_attempt(Path *p, Request *r)
     r->orphan = TRUE;
     r->answered = TRUE;
     r->recorded = TRUE;
+    r->conn = NULL;
     r->tr = NULL;
     r->snap = NULL;
     r->has_dec = FALSE;

@@ -25,6 +25,9 @@ typedef enum {
     REQUEST_POOL_ACTIVE,  /* holds one of maxConnections */
 } RequestPool;
 
+/* A client's kept-alive connection (models/path.h). */
+typedef struct _PathConn PathConn;
+
 typedef struct _Request Request;
 struct _Request {
     guint64 id;                /* sequence number, from 1 */
@@ -44,6 +47,9 @@ struct _Request {
     const char *body;          /* request body, or the bytes a tcp/tls
                                 * stream sends (tcp-echo); nullable */
     char client_ip[16];        /* source address */
+    PathConn *conn;            /* the kept-alive connection it goes on
+                                * (borrowed from the client's pool), or
+                                * NULL: a connection of its own */
     /* Storage behind the strings above when the request owns them (a
      * replayed trace line, models/replay.c); both nullable, freed by
      * request_release() in models/path.c. */

@@ -46,6 +46,7 @@ struct _Results {
     char *scenario;
     guint64 seed;
     guint64 sent, responses, connections, failures;
+    guint64 reused;       /* outcomes sent on a kept-alive connection */
     GHashTable *status;   /* (status << 1 | from_gateway) -> guint64* */
     GHashTable *flags;    /* interned flags -> guint64* (gateway replies) */
     GHashTable *fails;    /* (step << 8 | reason) -> guint64* */
@@ -164,6 +165,11 @@ static Second *second_at(Results *r, SimTime at)
     return &g_array_index(r->seconds, Second, idx);
 }
 
+guint64 results_n_reused(const Results *r)
+{
+    return r->reused;
+}
+
 void results_sent(Results *r, SimTime at)
 {
     r->sent++;
@@ -175,6 +181,7 @@ void results_record(Results *r, const RequestOutcome *o)
     SimTime lat = o->done - o->sent;
     Second *sec = second_at(r, o->sent);
     g_assert(r->responses + r->connections + r->failures < r->sent);
+    r->reused += o->reused ? 1 : 0;
     switch (o->kind) {
     case OUTCOME_RESPONSE:
         r->responses++;
@@ -378,9 +385,9 @@ JsonNode *results_to_json(const Results *r)
     json_builder_set_member_name(b, "totals");
     json_builder_begin_object(b);
     const char *tn[] = { "sent", "responses", "connections", "failures",
-                         "in_flight" };
+                         "in_flight", "reused" };
     guint64 tv[] = { r->sent, r->responses, r->connections, r->failures,
-                     results_n_in_flight(r) };
+                     results_n_in_flight(r), r->reused };
     for (guint i = 0; i < G_N_ELEMENTS(tn); i++) {
         json_builder_set_member_name(b, tn[i]);
         json_builder_add_int_value(b, (gint64)tv[i]);
@@ -589,6 +596,13 @@ char *results_summary(const Results *r)
                            " responses, %" G_GUINT64_FORMAT
                            " connections, %" G_GUINT64_FORMAT " failures\n",
                            r->sent, r->responses, r->connections, r->failures);
+    if (r->reused > 0) {
+        g_string_append_printf(s,
+                               "keep-alive: %" G_GUINT64_FORMAT
+                               " requests on a connection kept from an "
+                               "earlier one\n",
+                               r->reused);
+    }
     g_autoptr(GPtrArray) sk = sorted_keys(r->status, cmp_int);
     if (sk->len > 0) {
         g_string_append(s, "responses by status:\n");

@@ -675,6 +675,40 @@ static gboolean parse_rate(const YNode *v, double *rate, GError **error)
     return TRUE;
 }
 
+/* keepAlive: true | false | {idleTimeout, maxRequestsPerConnection}. */
+static gboolean parse_keep_alive(const YNode *v, TrafficSpec *t,
+                                 GError **error)
+{
+    if (v->kind == YNODE_SCALAR) {
+        return ynode_to_bool(v, &t->keep_alive, error);
+    }
+    static const char *const keys[] = { "idleTimeout",
+                                        "maxRequestsPerConnection", NULL };
+    if (!ynode_check_keys(v, "keepAlive", keys, error)) {
+        return FALSE;
+    }
+    t->keep_alive = TRUE;
+    const YNode *x;
+    if ((x = ynode_get(v, "idleTimeout")) != NULL) {
+        if (!scen_duration(x, &t->idle_timeout, error)) {
+            return FALSE;
+        }
+        if (t->idle_timeout <= 0) {
+            ynode_error(error, x, SCENARIO_ERROR_BAD_VALUE,
+                        "idleTimeout must be longer than 0s");
+            return FALSE;
+        }
+    }
+    if ((x = ynode_get(v, "maxRequestsPerConnection")) != NULL) {
+        gint64 iv = 0;
+        if (!ynode_to_int(x, 0, G_MAXINT32, &iv, error)) {
+            return FALSE;
+        }
+        t->max_requests_per_connection = (guint)iv;
+    }
+    return TRUE;
+}
+
 /* A step's rate: a rate, or 0 (also "0/s") for a pause. */
 static gboolean parse_step_rate(const YNode *v, double *rate, GError **error)
 {
@@ -810,8 +844,9 @@ static gboolean parse_requests(const YNode *rl, TrafficSpec *t, GError **error)
 static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
                                   TrafficSpec *t, GError **error)
 {
-    static const char *const keys[] = { "name", "arrival", "requests",
-                                        "trace", "start", "stop", NULL };
+    static const char *const keys[] = { "name",  "arrival", "requests",
+                                        "trace", "start",   "stop",
+                                        "clients", "keepAlive", NULL };
     if (!ynode_check_keys(n, "a traffic entry", keys, error)) {
         return FALSE;
     }
@@ -832,7 +867,28 @@ static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
                             : g_strdup_printf("traffic-%u", idx + 1);
     t->speed = 1.0;
     t->stop = -1;
+    t->clients = SCENARIO_MAX_CLIENTS;
+    t->idle_timeout = 90 * SIM_S;
     const YNode *v;
+    if (ynode_get(n, "trace") != NULL &&
+        ((v = ynode_get(n, "clients")) != NULL ||
+         (v = ynode_get(n, "keepAlive")) != NULL)) {
+        ynode_error(error, v, SCENARIO_ERROR_BAD_VALUE,
+                    "clients and keepAlive go with generated traffic "
+                    "(arrival); a replayed trace brings its own clients");
+        return FALSE;
+    }
+    if ((v = ynode_get(n, "clients")) != NULL) {
+        gint64 iv = 0;
+        if (!ynode_to_int(v, 1, SCENARIO_MAX_CLIENTS, &iv, error)) {
+            return FALSE;
+        }
+        t->clients = (guint)iv;
+    }
+    if ((v = ynode_get(n, "keepAlive")) != NULL &&
+        !parse_keep_alive(v, t, error)) {
+        return FALSE;
+    }
     if ((v = ynode_get(n, "start")) != NULL &&
         !scen_duration(v, &t->start, error)) {
         return FALSE;

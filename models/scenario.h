@@ -36,6 +36,9 @@ const char *url_scheme_name(UrlScheme s);
 
 /* ---- the Scenario document ---------------------------------------------- */
 
+/* Distinct client addresses a generator can have (198.51.100.1-250). */
+#define SCENARIO_MAX_CLIENTS 250
+
 typedef enum {
     LB_ROUND_ROBIN,
     LB_LEAST_CONNECTIONS,
@@ -135,6 +138,13 @@ typedef struct {
                           * also when --duration changes it) */
     GArray *requests;    /* RequestTemplate */
     gint total_weight;
+    guint clients;       /* distinct client addresses it cycles through
+                          * (1..250, default 250) */
+    gboolean keep_alive; /* http/https requests reuse connections */
+    SimTime idle_timeout;/* the client closes a connection idle this long
+                          * (default 90s, Go's http.Transport) */
+    guint max_requests_per_connection; /* the client closes a connection
+                                        * after so many; 0: no limit */
     char *trace_file;    /* ARRIVAL_TRACE: resolved path */
     char *trace_format;  /* istio-json | istio-text | csv */
     double speed;        /* replay speed factor, default 1 */
