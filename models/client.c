@@ -19,9 +19,9 @@ typedef struct {
     guint *origin;         /* per request template: its origin (scheme,
                             * host, port), the key of connection reuse */
     guint n_origins;
-    GPtrArray **pools;     /* keepAlive: [client * n_origins + origin],
-                            * PathConn* most recently used last; slots
-                            * made on first use */
+    GPtrArray **pools; /* keepAlive: [client * n_origins + origin],
+                        * PathConn* most recently used last; slots
+                        * made on first use */
 } Generator;
 
 /* Distinct client addresses a generator cycles through at most. */
@@ -57,8 +57,8 @@ static double rate_at(Generator *g, SimTime t, SimTime *until)
     while (g->step < n && g_array_index(st, RateStep, g->step).at <= t) {
         g->step++;
     }
-    *until = g->step < n ? g_array_index(st, RateStep, g->step).at
-                         : SIM_TIME_MAX;
+    *until =
+        g->step < n ? g_array_index(st, RateStep, g->step).at : SIM_TIME_MAX;
     return g->step == 0 ? g->ts->rate
                         : g_array_index(st, RateStep, g->step - 1).rate;
 }
@@ -69,8 +69,8 @@ static double rate_at(Generator *g, SimTime t, SimTime *until)
  * new rate: for poisson that is exact (no memory), a constant generator
  * starts its new spacing at the step. FALSE when none comes before the
  * generator's stop. */
-static gboolean next_arrival(Generator *g, SimTime t, gboolean first,
-                             SimTime *out)
+static gboolean
+next_arrival(Generator *g, SimTime t, gboolean first, SimTime *out)
 {
     gboolean fresh = first;
     while (t < g->ts->stop) {
@@ -153,8 +153,8 @@ static void index_origins(Generator *g)
  * takes the newest), else a new one. Connections the server closed, idle
  * for idleTimeout or done with maxRequestsPerConnection are closed here,
  * when the client next looks (the load balancer counts them until then). */
-static PathConn *take_conn(Client *c, Generator *g, guint client,
-                           guint origin, SimTime now)
+static PathConn *
+take_conn(Client *c, Generator *g, guint client, guint origin, SimTime now)
 {
     GPtrArray **slot = &g->pools[client * g->n_origins + origin];
     if (*slot == NULL) {
@@ -197,16 +197,14 @@ static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
     Generator *g = &c->gens[ev->arg];
     Request *r = path_request_new(c->path);
     guint ti = pick_template(g);
-    client_fill(r, g->ts,
-                &g_array_index(g->ts->requests, RequestTemplate, ti));
+    client_fill(r, g->ts, &g_array_index(g->ts->requests, RequestTemplate, ti));
     r->traffic = g->name;
     /* Clients from 198.51.100.0/24 (TEST-NET-2), many of them; the
      * addresses are formatted once, not per request. */
     guint client = (guint)(g->sent % g->ts->clients);
     memcpy(r->client_ip, c->ips[client], sizeof r->client_ip);
     g->sent++;
-    if (g->pools != NULL &&
-        (r->scheme == URL_HTTP || r->scheme == URL_HTTPS)) {
+    if (g->pools != NULL && (r->scheme == URL_HTTP || r->scheme == URL_HTTPS)) {
         r->conn = take_conn(c, g, client, g->origin[ti], sim_now(e));
     }
     path_send(c->path, r);
@@ -234,8 +232,8 @@ Client *client_new(World *w, Path *p)
         rng_init_named(&g->rng, w->seed, stream);
         if (g->ts->arrival != ARRIVAL_TRACE && g->ts->keep_alive) {
             index_origins(g);
-            g->pools = g_new0(GPtrArray *,
-                              (gsize)g->ts->clients * g->n_origins + 1);
+            g->pools =
+                g_new0(GPtrArray *, (gsize)g->ts->clients * g->n_origins + 1);
         }
     }
     c->ev_arrival = sim_engine_register(w->engine, "client-arrival",
@@ -251,8 +249,8 @@ void client_free(Client *c)
     for (guint i = 0; i < c->n_gens; i++) {
         Generator *g = &c->gens[i];
         replay_free(g->replay);
-        for (gsize k = 0; g->pools != NULL &&
-                          k < (gsize)g->ts->clients * g->n_origins;
+        for (gsize k = 0;
+             g->pools != NULL && k < (gsize)g->ts->clients * g->n_origins;
              k++) {
             for (guint j = 0; g->pools[k] != NULL && j < g->pools[k]->len;
                  j++) {

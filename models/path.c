@@ -103,7 +103,7 @@ guint64 path_in_flight(const Path *p)
     return p->live;
 }
 
-/* ---- keep-alive ------------------------------------------------------------ */
+/* ---- keep-alive ---------------------------------------------------------- */
 
 PathConn *path_conn_new(Path *p)
 {
@@ -115,8 +115,11 @@ gboolean path_conn_busy(const PathConn *c)
     return c->busy;
 }
 
-gboolean path_conn_reusable(const Path *p, const PathConn *c, SimTime now,
-                            SimTime idle_timeout, guint max_requests)
+gboolean path_conn_reusable(const Path *p,
+                            const PathConn *c,
+                            SimTime now,
+                            SimTime idle_timeout,
+                            guint max_requests)
 {
     if (c->busy || c->closed || !c->open) {
         return FALSE;
@@ -192,10 +195,10 @@ static const char *node_name(const Path *p, guint node)
 
 /* ---- endings ------------------------------------------------------------- */
 
-/* The outcome is decided now; the client sees it after the way back, which
- * retraces the hops the request made up to @step. */
 static void attempt_end(Path *p, Request *r);
 
+/* The outcome is decided now; the client sees it after the way back, which
+ * retraces the hops the request made up to @step. */
 static void finish(Path *p, Request *r, guint step)
 {
     World *w = p->w;
@@ -536,12 +539,11 @@ static void established_at_node(Path *p, Request *r, PathConn *c)
     }
     if (gw->generation != c->gw_gen) {
         if (r->tr != NULL) {
-            trace_addf(r->tr, 4, "ingressgateway Service",
-                       node_name(p, gw->node), now,
-                       "the socket went with the process: the node answers "
-                       "RST",
-                       "gateway pod %s restarted: the connection is reset",
-                       gw->ref);
+            trace_addf(
+                r->tr, 4, "ingressgateway Service", node_name(p, gw->node), now,
+                "the socket went with the process: the node answers "
+                "RST",
+                "gateway pod %s restarted: the connection is reset", gw->ref);
         }
         fail(p, r, 4, FAIL_RESET, 0);
         return;
@@ -931,8 +933,8 @@ static gboolean retry_allowed(Path *p, Request *r, const char *why);
 static gboolean retry_covers_reset(const Request *r, gboolean connect)
 {
     const GatewayRetryPolicy *rp = r->dec.retry;
-    guint on = GATEWAY_RETRY_RESET | GATEWAY_RETRY_5XX |
-               GATEWAY_RETRY_GATEWAY_ERROR;
+    guint on =
+        GATEWAY_RETRY_RESET | GATEWAY_RETRY_5XX | GATEWAY_RETRY_GATEWAY_ERROR;
     if (connect) {
         on |= GATEWAY_RETRY_CONNECT_FAILURE;
     }
@@ -1371,13 +1373,12 @@ static void on_try_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
         at_app = 0;
     }
     gboolean served = r->phase[PHASE_APP_SERVICE] > r->try_service0;
-    SimTime queued = served ? r->phase[PHASE_APP_QUEUE] - r->try_queue0
-                            : at_app;
+    SimTime queued =
+        served ? r->phase[PHASE_APP_QUEUE] - r->try_queue0 : at_app;
     queued = MIN(queued, at_app);
     r->phase[PHASE_APP_QUEUE] = r->try_queue0 + queued;
     r->phase[PHASE_APP_SERVICE] = r->try_service0 + (at_app - queued);
-    upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, now, r->tr,
-                    node);
+    upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, now, r->tr, node);
     if (r->to_app || r->at_app) {
         r = orphan_attempt(p, r);
         /* The route timer points at the orphan, which ignores it. */
@@ -1387,8 +1388,9 @@ static void on_try_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
         }
     }
     attempt_end(p, r);
-    if (covered && retry_allowed(p, r, "per-try timeout; retry_on covers a "
-                                       "reset attempt (R13)")) {
+    if (covered && retry_allowed(p, r,
+                                 "per-try timeout; retry_on covers a "
+                                 "reset attempt (R13)")) {
         return;
     }
     respond(p, r, 7, 504, covered ? "URX,UT" : "UT", TRUE);
@@ -1433,8 +1435,8 @@ Path *path_new(World *w)
                                        discard_request, p);
     p->ev_route_timeout = sim_engine_register(e, "route-timeout",
                                               on_route_timeout, NULL, p);
-    p->ev_try_timeout = sim_engine_register(e, "per-try-timeout",
-                                            on_try_timeout, NULL, p);
+    p->ev_try_timeout =
+        sim_engine_register(e, "per-try-timeout", on_try_timeout, NULL, p);
     return p;
 }
 

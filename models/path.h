@@ -30,7 +30,7 @@ void path_set_done(Path *p, PathDoneFunc fn, gpointer user_data);
 /* Requests allocated but not yet ended. */
 guint64 path_in_flight(const Path *p);
 
-/* ---- keep-alive ------------------------------------------------------------ */
+/* ---- keep-alive ---------------------------------------------------------- */
 
 /* A client's HTTP/1.1 connection kept alive between requests: one request
  * at a time; the load balancer's choice, kube-proxy's DNAT (conntrack),
@@ -44,8 +44,11 @@ PathConn *path_conn_new(Path *p);
  * too long), or has carried @max_requests (0: no limit). A connection
  * whose gateway pod died with its node up was closed (the client saw the
  * FIN); one whose node died looks alive. */
-gboolean path_conn_reusable(const Path *p, const PathConn *c, SimTime now,
-                            SimTime idle_timeout, guint max_requests);
+gboolean path_conn_reusable(const Path *p,
+                            const PathConn *c,
+                            SimTime now,
+                            SimTime idle_timeout,
+                            guint max_requests);
 gboolean path_conn_busy(const PathConn *c);
 /* The client closes @c and frees it. A busy one only at teardown (its
  * request never ends). */

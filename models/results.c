@@ -384,10 +384,10 @@ JsonNode *results_to_json(const Results *r)
     json_builder_add_int_value(b, (gint64)r->seed);
     json_builder_set_member_name(b, "totals");
     json_builder_begin_object(b);
-    const char *tn[] = { "sent", "responses", "connections", "failures",
-                         "in_flight", "reused" };
-    guint64 tv[] = { r->sent, r->responses, r->connections, r->failures,
-                     results_n_in_flight(r), r->reused };
+    const char *tn[] = { "sent",     "responses", "connections",
+                         "failures", "in_flight", "reused" };
+    guint64 tv[] = { r->sent,     r->responses,           r->connections,
+                     r->failures, results_n_in_flight(r), r->reused };
     for (guint i = 0; i < G_N_ELEMENTS(tn); i++) {
         json_builder_set_member_name(b, tn[i]);
         json_builder_add_int_value(b, (gint64)tv[i]);

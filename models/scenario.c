@@ -676,8 +676,7 @@ static gboolean parse_rate(const YNode *v, double *rate, GError **error)
 }
 
 /* keepAlive: true | false | {idleTimeout, maxRequestsPerConnection}. */
-static gboolean parse_keep_alive(const YNode *v, TrafficSpec *t,
-                                 GError **error)
+static gboolean parse_keep_alive(const YNode *v, TrafficSpec *t, GError **error)
 {
     if (v->kind == YNODE_SCALAR) {
         return ynode_to_bool(v, &t->keep_alive, error);
@@ -844,8 +843,8 @@ static gboolean parse_requests(const YNode *rl, TrafficSpec *t, GError **error)
 static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
                                   TrafficSpec *t, GError **error)
 {
-    static const char *const keys[] = { "name",  "arrival", "requests",
-                                        "trace", "start",   "stop",
+    static const char *const keys[] = { "name",    "arrival",   "requests",
+                                        "trace",   "start",     "stop",
                                         "clients", "keepAlive", NULL };
     if (!ynode_check_keys(n, "a traffic entry", keys, error)) {
         return FALSE;
@@ -999,12 +998,18 @@ static gboolean parse_failures(Scenario *s, const YNode *list, GError **error)
     }
     /* Kinds in FailureKind order after "at"; "for" goes with
      * readiness-flap only. */
-    static const char *const keys[] = {
-        "at",          "node-down",      "node-up",
-        "pod-crash",   "pod-restart",    "apply",
-        "delete",      "readiness-fail", "readiness-pass",
-        "readiness-flap", "for",         NULL
-    };
+    static const char *const keys[] = { "at",
+                                        "node-down",
+                                        "node-up",
+                                        "pod-crash",
+                                        "pod-restart",
+                                        "apply",
+                                        "delete",
+                                        "readiness-fail",
+                                        "readiness-pass",
+                                        "readiness-flap",
+                                        "for",
+                                        NULL };
     const guint n_kinds = G_N_ELEMENTS(keys) - 3;
     for (guint i = 0; i < ynode_len(list); i++) {
         const YNode *f = ynode_at(list, i);
@@ -1047,8 +1052,7 @@ static gboolean parse_failures(Scenario *s, const YNode *list, GError **error)
         const YNode *len = ynode_get(f, "for");
         if ((fs.kind == FAILURE_READINESS_FLAP) != (len != NULL)) {
             g_free(fs.target);
-            ynode_error(error, len != NULL ? len : f,
-                        SCENARIO_ERROR_BAD_VALUE,
+            ynode_error(error, len != NULL ? len : f, SCENARIO_ERROR_BAD_VALUE,
                         len != NULL ? "'for' goes with readiness-flap only"
                                     : "readiness-flap needs 'for': how long "
                                       "the readiness probe fails");

@@ -121,8 +121,8 @@ typedef enum {
 
 /* From @at on, a generator sends at @rate (arrival.<kind>.steps). */
 typedef struct {
-    SimTime at;          /* simulated time the rate changes */
-    double rate;         /* requests per second; 0: a pause */
+    SimTime at;  /* simulated time the rate changes */
+    double rate; /* requests per second; 0: a pause */
     const YNode *where;
 } RateStep;
 
@@ -138,11 +138,11 @@ typedef struct {
                           * also when --duration changes it) */
     GArray *requests;    /* RequestTemplate */
     gint total_weight;
-    guint clients;       /* distinct client addresses it cycles through
-                          * (1..250, default 250) */
-    gboolean keep_alive; /* http/https requests reuse connections */
-    SimTime idle_timeout;/* the client closes a connection idle this long
-                          * (default 90s, Go's http.Transport) */
+    guint clients;        /* distinct client addresses it cycles through
+                           * (1..250, default 250) */
+    gboolean keep_alive;  /* http/https requests reuse connections */
+    SimTime idle_timeout; /* the client closes a connection idle this long
+                           * (default 90s, Go's http.Transport) */
     guint max_requests_per_connection; /* the client closes a connection
                                         * after so many; 0: no limit */
     char *trace_file;    /* ARRIVAL_TRACE: resolved path */

@@ -15,8 +15,8 @@ typedef struct {
 
 /* A cluster's connection pool as the circuit breakers see it (R4.3). */
 typedef struct {
-    guint64 active;  /* attempts holding an upstream connection */
-    GQueue pending;  /* waiters for a connection, oldest first */
+    guint64 active; /* attempts holding an upstream connection */
+    GQueue pending; /* waiters for a connection, oldest first */
 } ClusterPool;
 
 struct _Upstream {
@@ -42,8 +42,8 @@ Upstream *upstream_new(World *w)
     u->active = g_new0(gint64, w->n_pods + 1);
     u->health = g_new0(HostHealth, w->n_pods + 1);
     u->rr = g_hash_table_new(g_direct_hash, g_direct_equal);
-    u->pools = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                     pool_free);
+    u->pools =
+        g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, pool_free);
     u->cands = g_array_new(FALSE, FALSE, sizeof(guint));
     return u;
 }
@@ -98,8 +98,11 @@ static ClusterPool *pool_of(Upstream *u, const GatewayCluster *gc)
  * .canCreate()). Envoy keeps a pool per host and the limits per cluster;
  * here the waiters of a cluster share one FIFO: a connection freed on any
  * host serves the oldest waiter (documented approximation). */
-UpstreamAdmit upstream_admit(Upstream *u, const GatewayCluster *gc,
-                             gpointer waiter, Trace *tr, SimTime at,
+UpstreamAdmit upstream_admit(Upstream *u,
+                             const GatewayCluster *gc,
+                             gpointer waiter,
+                             Trace *tr,
+                             SimTime at,
                              const char *node)
 {
     ClusterPool *cp = pool_of(u, gc);
@@ -122,26 +125,28 @@ UpstreamAdmit upstream_admit(Upstream *u, const GatewayCluster *gc,
     }
     if (pending >= gc->max_pending_requests) {
         if (tr != NULL) {
-            trace_addf(tr, 8, "Envoy upstream", node, at,
-                       "circuit breaker overflow, 503 UO (R4.3): limits from "
-                       "the DestinationRule's connectionPool",
-                       "cluster %s has %" G_GUINT64_FORMAT
-                       " connections busy (maxConnections %u) and %" G_GUINT64_FORMAT
-                       " requests pending (http1MaxPendingRequests %u)",
-                       gc->name, cp->active, gc->max_connections, pending,
-                       gc->max_pending_requests);
+            trace_addf(
+                tr, 8, "Envoy upstream", node, at,
+                "circuit breaker overflow, 503 UO (R4.3): limits from "
+                "the DestinationRule's connectionPool",
+                "cluster %s has %" G_GUINT64_FORMAT
+                " connections busy (maxConnections %u) and %" G_GUINT64_FORMAT
+                " requests pending (http1MaxPendingRequests %u)",
+                gc->name, cp->active, gc->max_connections, pending,
+                gc->max_pending_requests);
         }
         return UPSTREAM_OVERFLOW;
     }
     g_queue_push_tail(&cp->pending, waiter);
     if (tr != NULL) {
-        trace_addf(tr, 8, "Envoy upstream", node, at,
-                   "every connection the circuit breaker allows is busy: the "
-                   "request waits in the connection pool (R4.3)",
-                   "cluster %s has %" G_GUINT64_FORMAT
-                   " connections busy (maxConnections %u): pending, %" G_GUINT64_FORMAT
-                   " ahead of it",
-                   gc->name, cp->active, gc->max_connections, pending);
+        trace_addf(
+            tr, 8, "Envoy upstream", node, at,
+            "every connection the circuit breaker allows is busy: the "
+            "request waits in the connection pool (R4.3)",
+            "cluster %s has %" G_GUINT64_FORMAT
+            " connections busy (maxConnections %u): pending, %" G_GUINT64_FORMAT
+            " ahead of it",
+            gc->name, cp->active, gc->max_connections, pending);
     }
     return UPSTREAM_WAIT;
 }
@@ -159,7 +164,8 @@ gpointer upstream_release(Upstream *u, const GatewayCluster *gc)
     return next;
 }
 
-void upstream_cancel_pending(Upstream *u, const GatewayCluster *gc,
+void upstream_cancel_pending(Upstream *u,
+                             const GatewayCluster *gc,
                              gpointer waiter)
 {
     ClusterPool *cp = g_hash_table_lookup(u->pools, gc);

@@ -33,15 +33,19 @@ typedef enum {
 /* Circuit breakers (R4.3) for one attempt on @gc: GO counts it on a
  * connection; WAIT queues @waiter (opaque, borrowed) as a pending request
  * until a connection of @gc is released; OVERFLOW counts nothing. */
-UpstreamAdmit upstream_admit(Upstream *u, const GatewayCluster *gc,
-                             gpointer waiter, Trace *tr, SimTime at,
+UpstreamAdmit upstream_admit(Upstream *u,
+                             const GatewayCluster *gc,
+                             gpointer waiter,
+                             Trace *tr,
+                             SimTime at,
                              const char *node);
 /* An attempt counted by GO (or handed over by this function) let go of its
  * connection. Returns the oldest pending waiter, which now holds that
  * connection (it is counted: release it in turn), or NULL. */
 gpointer upstream_release(Upstream *u, const GatewayCluster *gc);
 /* A pending @waiter gave up (route timeout): no longer queued. */
-void upstream_cancel_pending(Upstream *u, const GatewayCluster *gc,
+void upstream_cancel_pending(Upstream *u,
+                             const GatewayCluster *gc,
                              gpointer waiter);
 /* Hands every pending waiter to @fn and empties the queues (teardown). */
 void upstream_drain_pending(Upstream *u, GFunc fn, gpointer data);

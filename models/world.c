@@ -85,8 +85,8 @@ static void on_pod_up(SimEngine *e, gpointer ctx, const SimEvent *ev)
         /* A new container starts NotReady and stays so while its
          * readiness probe fails. */
         p->ready = FALSE;
-        g_autofree char *what = g_strdup_printf(
-            "pod %s running, readiness probe failing", p->ref);
+        g_autofree char *what =
+            g_strdup_printf("pod %s running, readiness probe failing", p->ref);
         results_event(w->results, sim_now(e), what);
         return;
     }
@@ -169,14 +169,14 @@ static void on_pod_stop(SimEngine *e, gpointer ctx, const SimEvent *ev)
     sim_schedule_in(e, pod_startup(w, p), w->ev_pod_up, ev->arg, NULL);
 }
 
-/* ---- readiness probes ------------------------------------------------------ */
+/* ---- readiness probes ---------------------------------------------------- */
 
 /* The readiness probe's timing: the first container of the pod that
  * declares one, else Kubernetes' defaults (S-5: period 10 s, failure
  * threshold 3, success threshold 1). What it checks is not modelled: a
  * failing probe is a scenario event. */
-static void probe_timing(const PodState *p, SimTime *period, gint *fails,
-                         gint *passes)
+static void
+probe_timing(const PodState *p, SimTime *period, gint *fails, gint *passes)
 {
     *period = 10 * SIM_S;
     *fails = 3;
@@ -254,9 +254,8 @@ static void readiness_change(World *w, guint i, gboolean failing)
 static void on_probe_passes(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     World *w = ctx;
-    g_autofree char *what =
-        g_strdup_printf("readiness-pass %s (end of the flap)",
-                        w->pods[ev->arg].ref);
+    g_autofree char *what = g_strdup_printf(
+        "readiness-pass %s (end of the flap)", w->pods[ev->arg].ref);
     results_event(w->results, sim_now(e), what);
     readiness_change(w, ev->arg, FALSE);
 }
@@ -329,17 +328,17 @@ static void on_failure(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     World *w = ctx;
     const FailureSpec *f = &g_array_index(w->s->failures, FailureSpec, ev->arg);
-    static const char *const verbs[] = {
-        "node-down", "node-up",        "pod-crash",      "pod-restart",
-        "apply",     "delete",         "readiness-fail", "readiness-pass",
-        "readiness-flap"
-    };
+    static const char *const verbs[] = { "node-down",      "node-up",
+                                         "pod-crash",      "pod-restart",
+                                         "apply",          "delete",
+                                         "readiness-fail", "readiness-pass",
+                                         "readiness-flap" };
     G_STATIC_ASSERT(G_N_ELEMENTS(verbs) == FAILURE_READINESS_FLAP + 1);
     g_autofree char *len =
         f->kind == FAILURE_READINESS_FLAP ? sim_time_format(f->length) : NULL;
-    g_autofree char *what = g_strdup_printf("%s %s%s%s", verbs[f->kind],
-                                            f->target, len ? " for " : "",
-                                            len ? len : "");
+    g_autofree char *what =
+        g_strdup_printf("%s %s%s%s", verbs[f->kind], f->target,
+                        len ? " for " : "", len ? len : "");
     results_event(w->results, sim_now(e), what);
     switch (f->kind) {
     case FAILURE_NODE_DOWN:
@@ -385,8 +384,7 @@ static void on_failure(SimEngine *e, gpointer ctx, const SimEvent *ev)
         const K8sPod *pod = cluster_find_pod(w->c, parts[0], parts[1]);
         readiness_change(w, pod->index, f->kind != FAILURE_READINESS_PASS);
         if (f->kind == FAILURE_READINESS_FLAP) {
-            sim_schedule_in(e, f->length, w->ev_probe_passes, pod->index,
-                            NULL);
+            sim_schedule_in(e, f->length, w->ev_probe_passes, pod->index, NULL);
         }
         break;
     }
@@ -495,8 +493,8 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
                                      discard_push, w);
     w->ev_node_grace = sim_engine_register(w->engine, "node-grace",
                                            on_node_grace, NULL, w);
-    w->ev_probe = sim_engine_register(w->engine, "readiness-probe", on_probe,
-                                      NULL, w);
+    w->ev_probe =
+        sim_engine_register(w->engine, "readiness-probe", on_probe, NULL, w);
     w->ev_probe_passes = sim_engine_register(w->engine, "readiness-passes",
                                              on_probe_passes, NULL, w);
     return g_steal_pointer(&w);

@@ -920,10 +920,12 @@ static char *hint_gateway_response(const HintCtx *h)
             "retries with retryOn: reset for idempotent requests, and let "
             "pods drain before they stop.");
     }
-    if (strstr(flags, "UT") != NULL && find_text(tr, "route timeout ") == NULL &&
+    if (strstr(flags, "UT") != NULL &&
+        find_text(tr, "route timeout ") == NULL &&
         find_text(tr, "per-try timeout ") != NULL) {
         const TraceStep *pt = find_text(tr, "per-try timeout ");
-        g_autofree char *to = text_between(pt->decision, "per-try timeout ", " ");
+        g_autofree char *to =
+            text_between(pt->decision, "per-try timeout ", " ");
         return g_strdup_printf(
             "The per-try timeout (%s) expired on %s before the application "
             "answered. Envoy arms it once an attempt has a connection, and "

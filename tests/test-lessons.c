@@ -389,8 +389,8 @@ static void test_readiness_flap_moves_load(void **state)
     assert_true(event_at(&run, "readiness-flap default/counter-1") == 40.0);
     assert_false(has_event(&run, "pod default/counter-1 NotReady"));
     assert_false(has_event(&run, "endpoints: default/counter-1"));
-    double share = pod_count(&run, "default/counter-0") /
-                   (double)results_n_sent(res);
+    double share =
+        pod_count(&run, "default/counter-0") / (double)results_n_sent(res);
     if (fabs(share - 50.0 / 3.0 / 60.0) > 0.03) {
         fail_msg("counter-0's share %.3f, expected 0.278", share);
     }
@@ -506,8 +506,8 @@ static char *steps_scenario(const char *arrival, guint seconds)
     g_assert(g_string_replace(y, "  - arrival: {poisson: {rate: 1/s}}\n",
                               arrival, 1) == 1);
     /* Room for 1000/s: the queue is not what these tests are about. */
-    g_assert(g_string_replace(y, "concurrency: 1\n", "concurrency: 100\n",
-                              1) == 1);
+    g_assert(g_string_replace(y, "concurrency: 1\n", "concurrency: 100\n", 1) ==
+             1);
     return g_string_free(g_steal_pointer(&y), FALSE);
 }
 
@@ -527,7 +527,8 @@ static void test_rate_steps_constant_exact(void **state)
         gint64 want = t < 5 ? 100 : t < 10 ? 500 : t < 15 ? 0 : 100;
         gint64 got = series_int(&run, t, "sent", NULL);
         if (got != want) {
-            fail_msg("second %u: %" G_GINT64_FORMAT " sent, expected %" G_GINT64_FORMAT,
+            fail_msg("second %u: %" G_GINT64_FORMAT
+                     " sent, expected %" G_GINT64_FORMAT,
                      t, got, want);
         }
     }
@@ -602,8 +603,8 @@ static void test_keepalive_clients_stay_after_gateway_restart(void **state)
     plain.r = runner_new(plain.s, 1, &error);
     assert_true(runner_run(plain.r, NULL, NULL));
     plain.json = results_to_json(runner_world(plain.r)->results);
-    gint64 p0 = gateway_pod_count(&plain,
-                                  "istio-system/istio-ingressgateway-0");
+    gint64 p0 =
+        gateway_pod_count(&plain, "istio-system/istio-ingressgateway-0");
     /* Up but for 11 s..21 s (terminating, then restarting): ~ 49/60 of
      * its half. */
     assert_in_range(p0, 4400, 5600);
@@ -622,24 +623,24 @@ static void test_keepalive_connection_limits(void **state)
                              "{idleTimeout: 50ms}", "{idleTimeout: 1s}" };
     const guint64 reused[] = { 80, 0, 99 };
     for (guint i = 0; i < G_N_ELEMENTS(limits); i++) {
-        g_autofree char *arrival = g_strdup_printf(
-            "  - clients: 1\n    keepAlive: %s\n"
-            "    arrival: {constant: {rate: 10/s}}\n",
-            limits[i]);
+        g_autofree char *arrival =
+            g_strdup_printf("  - clients: 1\n    keepAlive: %s\n"
+                            "    arrival: {constant: {rate: 10/s}}\n",
+                            limits[i]);
         g_autofree char *base = queue_scenario(1, 1, 10);
         g_autoptr(GString) y = g_string_new(base);
         assert_true(g_string_replace(y, "  - arrival: {poisson: {rate: 1/s}}\n",
                                      arrival, 1) == 1);
         /* A constant 1 ms answer: the idle gaps are exactly 99 ms. */
-        assert_true(g_string_replace(y, "{exponential: {mean: 10ms}}", "1ms",
-                                     1) == 1);
+        assert_true(
+            g_string_replace(y, "{exponential: {mean: 10ms}}", "1ms", 1) == 1);
         Run run = { 0 };
         run_text(&run, y->str);
         Results *res = runner_world(run.r)->results;
         assert_int_equal(results_n_sent(res), 100);
         if (results_n_reused(res) != reused[i]) {
-            fail_msg("keepAlive %s: %" G_GUINT64_FORMAT " reused, expected %"
-                     G_GUINT64_FORMAT,
+            fail_msg("keepAlive %s: %" G_GUINT64_FORMAT
+                     " reused, expected %" G_GUINT64_FORMAT,
                      limits[i], results_n_reused(res), reused[i]);
         }
         run_clear(&run);
@@ -659,15 +660,16 @@ static void test_keepalive_tls_once_and_past_secret_removal(void **state)
     g_autofree char *text = NULL;
     assert_true(g_file_get_contents(path, &text, NULL, NULL));
     g_autoptr(GString) y = g_string_new(text);
-    assert_true(g_string_replace(
-                    y,
-                    "  - name: browsers\n    arrival: {poisson: {rate: 100/s}}\n"
-                    "    requests:\n    - {url: \"https://counter.example.com/\"}\n"
-                    "    - {url: \"http://counter.example.com/\"}\n",
-                    "  - name: browsers\n    clients: 5\n    keepAlive: true\n"
-                    "    arrival: {constant: {rate: 50/s}}\n"
-                    "    requests:\n    - {url: \"https://counter.example.com/\"}\n",
-                    1) == 1);
+    assert_true(
+        g_string_replace(
+            y,
+            "  - name: browsers\n    arrival: {poisson: {rate: 100/s}}\n"
+            "    requests:\n    - {url: \"https://counter.example.com/\"}\n"
+            "    - {url: \"http://counter.example.com/\"}\n",
+            "  - name: browsers\n    clients: 5\n    keepAlive: true\n"
+            "    arrival: {constant: {rate: 50/s}}\n"
+            "    requests:\n    - {url: \"https://counter.example.com/\"}\n",
+            1) == 1);
     assert_true(g_string_replace(y, "  include:",
                                  "  latency: {gateway: 0s, tlsHandshake: 1ms}\n"
                                  "  include:",
@@ -810,8 +812,8 @@ static void test_route_timeout_answers_at_deadline(void **state)
 static void test_per_try_timeout_default_retry_on(void **state)
 {
     TraceResult res;
-    g_autofree char *y = router_scenario(
-        "    retries: {attempts: 2, perTryTimeout: 500ms}\n");
+    g_autofree char *y =
+        router_scenario("    retries: {attempts: 2, perTryTimeout: 500ms}\n");
     trace_url(y, "http://a.example.com/slow", &res);
     assert_int_equal(res.out.status, 504);
     assert_string_equal(res.out.flags, "UT");
@@ -831,9 +833,9 @@ static void test_per_try_timeout_default_retry_on(void **state)
 static void test_per_try_timeout_retried_then_urx(void **state)
 {
     TraceResult res;
-    g_autofree char *y = router_scenario(
-        "    retries: {attempts: 2, perTryTimeout: 500ms, "
-        "retryOn: gateway-error}\n");
+    g_autofree char *y =
+        router_scenario("    retries: {attempts: 2, perTryTimeout: 500ms, "
+                        "retryOn: gateway-error}\n");
     trace_url(y, "http://a.example.com/slow", &res);
     assert_int_equal(res.out.status, 504);
     assert_string_equal(res.out.flags, "URX,UT");
@@ -891,26 +893,26 @@ static void test_route_timeout_bounds_per_try(void **state)
  * withdraws it; with three attempts on distinct pods nothing fails. */
 static void test_retry_on_5xx_covers_connect_failure(void **state)
 {
-    g_autofree char *vs = router_scenario(
-        "    retries: {attempts: 2, retryOn: 5xx}\n");
+    g_autofree char *vs =
+        router_scenario("    retries: {attempts: 2, retryOn: 5xx}\n");
     g_autoptr(GString) y = g_string_new(vs);
-    assert_true(g_string_replace(
-                    y, "spec:\n  workloads:",
-                    "spec:\n  duration: 4s\n"
-                    "  control: {endpointDelay: 5s}\n"
-                    "  failures: [{at: 1s, pod-crash: default/a-0}]\n"
-                    "  traffic:\n  - arrival: {poisson: {rate: 100/s}}\n"
-                    "    requests: [{url: 'http://a.example.com/'}]\n"
-                    "  workloads:",
-                    1) == 1);
+    assert_true(
+        g_string_replace(y, "spec:\n  workloads:",
+                         "spec:\n  duration: 4s\n"
+                         "  control: {endpointDelay: 5s}\n"
+                         "  failures: [{at: 1s, pod-crash: default/a-0}]\n"
+                         "  traffic:\n  - arrival: {poisson: {rate: 100/s}}\n"
+                         "    requests: [{url: 'http://a.example.com/'}]\n"
+                         "  workloads:",
+                         1) == 1);
     Run run = { 0 };
     run_text(&run, y->str);
     Results *res = runner_world(run.r)->results;
     assert_true(results_n_sent(res) > 300);
     /* Only what a-0 held when it died (its concurrency, 16) may fail. */
     assert_in_range(count_status(&run, 503, "gateway"), 0, 16);
-    JsonObject *flags = json_object_get_object_member(root(&run),
-                                                      "response_flags");
+    JsonObject *flags =
+        json_object_get_object_member(root(&run), "response_flags");
     assert_false(json_object_has_member(flags, "UF"));
     run_clear(&run);
 }
@@ -989,10 +991,11 @@ static void test_pending_limit_overflows(void **state)
     gint64 uo = count_status(&run, 503, "gateway");
     assert_true(uo > 0);
     assert_int_equal(uo + count_status(&run, 200, "app"), 20);
-    JsonObject *flags = json_object_get_object_member(root(&run),
-                                                      "response_flags");
+    JsonObject *flags =
+        json_object_get_object_member(root(&run), "response_flags");
     assert_int_equal(json_object_get_int_member(flags, "UO"), uo);
-    assert_true(hist_percentile(results_latency(res), 100) <= 450 * SIM_MS + 1000);
+    assert_true(hist_percentile(results_latency(res), 100) <=
+                450 * SIM_MS + 1000);
     run_clear(&run);
 }
 
@@ -1019,13 +1022,14 @@ static void test_orphaned_attempts_keep_pods_busy(void **state)
                                i, i);
     }
     assert_true(g_file_set_contents(csv, lines->str, -1, NULL));
-    g_autofree char *vs = router_scenario(
-        "    retries: {attempts: 2, perTryTimeout: 500ms, "
-        "retryOn: gateway-error}\n");
+    g_autofree char *vs =
+        router_scenario("    retries: {attempts: 2, perTryTimeout: 500ms, "
+                        "retryOn: gateway-error}\n");
     g_autoptr(GString) y = g_string_new(vs);
     g_autofree char *traffic = g_strdup_printf(
         "spec:\n  traffic:\n  - trace: {file: '%s', format: csv}\n"
-        "  workloads:\n    default/a:\n      concurrency: 1\n", csv);
+        "  workloads:\n    default/a:\n      concurrency: 1\n",
+        csv);
     assert_true(g_string_replace(y, "spec:\n  workloads:\n    default/a:\n",
                                  traffic, 1) == 1);
     Run run = { 0 };
@@ -1034,8 +1038,8 @@ static void test_orphaned_attempts_keep_pods_busy(void **state)
     assert_int_equal(results_n_sent(res), 20);
     assert_int_equal(results_n_in_flight(res), 0);
     assert_int_equal(path_in_flight(runner_path(run.r)), 0);
-    JsonObject *flags = json_object_get_object_member(root(&run),
-                                                      "response_flags");
+    JsonObject *flags =
+        json_object_get_object_member(root(&run), "response_flags");
     /* Every request is a 200 or 504 URX,UT; all 10 /slow ones time out,
      * and so do fast ones that queue behind orphaned attempts (each holds
      * a pod for 3 s at concurrency 1): the retry storm a per-try timeout
