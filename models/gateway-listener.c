@@ -131,6 +131,25 @@ static gboolean tls_handshake(const GwFilterChain *ch,
                               const char *node)
 {
     out->certificate = ch->certificate;
+    if (req->tls_resumed) {
+        /* The session outlives the credential: SDS updates do not touch
+         * connections already established. */
+        out->tls_terminated = TRUE;
+        if (ch->alpn_h2 && alpn_offers(req->alpn, "h2")) {
+            out->alpn = "h2";
+        } else if (alpn_offers(req->alpn, "http/1.1")) {
+            out->alpn = "http/1.1";
+        }
+        if (tr != NULL) {
+            trace_addf(tr, 5, "Envoy TLS", node, at,
+                       "keep-alive: the TLS session of this connection is "
+                       "already established",
+                       "no handshake: the connection's TLS session (%s) "
+                       "goes on",
+                       ch->certificate != NULL ? ch->certificate : "-");
+        }
+        return TRUE;
+    }
     if (ch->cert_problem != NULL) {
         fail_buf(out, GATEWAY_TLS_FAILED, 5, "-",
                  g_strdup_printf("R16: no usable server certificate: %s",

@@ -116,6 +116,9 @@ typedef struct {
     const TlsCert *client_anchors; /* nullable: client does not verify (curl
                                     * -k); else chain + hostname checked */
     const TlsCert *client_cert;    /* nullable: client certificate (MUTUAL) */
+    gboolean tls_resumed;          /* the handshake was made earlier on this
+                                    * (kept-alive) connection: the chain is
+                                    * found again, nothing is checked */
     const char *verify_host;       /* host name the client checks (URL host) */
     gboolean http;                 /* an HTTP request follows (http/https
                                     * URLs); FALSE for tcp/tls streams */

@@ -546,6 +546,33 @@ static K8sContainer *container_parse(const YNode *cn, GError **error)
             g_array_append_val(c->ports, cp);
         }
     }
+    /* S-5: the probe's timing (what it checks is not modelled: a
+     * readiness failure is a scenario event). Defaults also when absent. */
+    c->probe_period = 10;
+    c->probe_failure_threshold = 3;
+    c->probe_success_threshold = 1;
+    const YNode *rp = ynode_get(cn, "readinessProbe");
+    if (rp != NULL && !ynode_is_null(rp)) {
+        if (!ynode_expect_map(rp, "readinessProbe", error)) {
+            goto fail;
+        }
+        c->has_readiness_probe = TRUE;
+        static const char *const pk[] = { "periodSeconds", "failureThreshold",
+                                          "successThreshold" };
+        gint *slot[] = { &c->probe_period, &c->probe_failure_threshold,
+                         &c->probe_success_threshold };
+        for (guint k = 0; k < G_N_ELEMENTS(pk); k++) {
+            const YNode *v = ynode_get(rp, pk[k]);
+            gint64 iv = 0;
+            if (v == NULL) {
+                continue;
+            }
+            if (!ynode_to_int(v, 1, 3600, &iv, error)) {
+                goto fail;
+            }
+            *slot[k] = (gint)iv;
+        }
+    }
     const YNode *ml = ynode_get(cn, "volumeMounts");
     for (guint i = 0; ml != NULL && ml->kind == YNODE_SEQ && i < ynode_len(ml);
          i++) {

@@ -115,6 +115,10 @@ typedef struct {
     char *image;
     GArray *ports;     /* K8sContainerPort */
     GArray *mounts;    /* K8sVolumeMount */
+    gboolean has_readiness_probe; /* readinessProbe declared */
+    gint probe_period;            /* its periodSeconds (default 10) */
+    gint probe_failure_threshold; /* failureThreshold (default 3) */
+    gint probe_success_threshold; /* successThreshold (default 1) */
 } K8sContainer;
 
 typedef struct {

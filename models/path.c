@@ -16,6 +16,10 @@
 /* Linux gives up on a SYN nobody answers after 127 s (tcp_syn_retries 6,
  * spec R3.6); a client that sent into a black hole learns it then. */
 #define CLIENT_SYN_TIMEOUT (127 * SIM_S)
+/* Linux gives up on data nobody acknowledges after tcp_retries2 (15)
+ * retransmissions, about 924.6 s (spec section 7): a request sent on an
+ * established connection into a dead node waits that long. */
+#define CLIENT_DATA_TIMEOUT ((SimTime)924600 * SIM_MS)
 /* Envoy's jittered retry back-off base (router retry policy). */
 #define RETRY_BACKOFF_BASE (25 * SIM_MS)
 #define RETRY_BACKOFF_MAX (250 * SIM_MS)
@@ -34,6 +38,26 @@ struct _Path {
     guint32 ev_lb, ev_node, ev_gateway, ev_connect_failed, ev_app,
         ev_app_done, ev_client;
     guint32 ev_route_timeout; /* holds no reference: no discard */
+    guint32 ev_try_timeout;   /* per-try timeout; no reference either */
+};
+
+/* A client's kept-alive connection (path.h). */
+struct _PathConn {
+    gboolean open;         /* established: its first request was taken by
+                            * the gateway (routed or answered) */
+    gboolean closed;       /* closed by the server, or after a failure */
+    gboolean busy;         /* a request is on it */
+    gboolean lb_counted;   /* counted open by the load balancer */
+    gboolean tls;          /* its TLS session is established */
+    guint requests;        /* requests sent on it */
+    SimTime idle_since;    /* when its last request ended */
+    guint node;            /* World.nodes index the load balancer chose */
+    gint node_port;        /* and its nodePort */
+    guint gw_pod;          /* gateway pod of kube-proxy's DNAT */
+    guint32 gw_gen;        /* that pod's generation then */
+    gint gw_port;          /* the DNAT port (targetPort) */
+    const char *src_at_gw; /* node IP when kube-proxy masqueraded, else NULL
+                            * (the client's own address) */
 };
 
 /* ---- requests ------------------------------------------------------------ */
@@ -79,6 +103,80 @@ guint64 path_in_flight(const Path *p)
     return p->live;
 }
 
+/* ---- keep-alive ---------------------------------------------------------- */
+
+PathConn *path_conn_new(Path *p)
+{
+    return g_new0(PathConn, 1);
+}
+
+gboolean path_conn_busy(const PathConn *c)
+{
+    return c->busy;
+}
+
+gboolean path_conn_reusable(const Path *p,
+                            const PathConn *c,
+                            SimTime now,
+                            SimTime idle_timeout,
+                            guint max_requests)
+{
+    if (c->busy || c->closed || !c->open) {
+        return FALSE;
+    }
+    /* The gateway pod exited or crashed on a live node: its kernel closed
+     * the socket and the client saw it. A dead node says nothing. */
+    const PodState *gw = &p->w->pods[c->gw_pod];
+    if (gw->generation != c->gw_gen && p->w->nodes[gw->node].up) {
+        return FALSE;
+    }
+    if (idle_timeout > 0 && now - c->idle_since >= idle_timeout) {
+        return FALSE;
+    }
+    return max_requests == 0 || c->requests < max_requests;
+}
+
+/* The connection is over: the load balancer forgets it. */
+static void conn_shut(Path *p, PathConn *c)
+{
+    if (c->lb_counted) {
+        lb_release(p->w->lb, c->node);
+        c->lb_counted = FALSE;
+    }
+    c->closed = TRUE;
+}
+
+void path_conn_close(Path *p, PathConn *c)
+{
+    g_return_if_fail(c != NULL);
+    /* Busy only when a run is torn down with the request in flight: that
+     * request never ends, and nothing counts any more. */
+    if (!c->busy) {
+        conn_shut(p, c);
+    }
+    g_free(c);
+}
+
+/* @r's request on its kept-alive connection ended. The client drops a
+ * connection whose request failed; the server closes one whose gateway
+ * pod drains or is gone: Envoy answers with Connection: close while it
+ * drains (Istio runs it with --drain-strategy immediate, R4.13). */
+static void conn_request_done(Path *p, Request *r)
+{
+    PathConn *c = r->conn;
+    c->busy = FALSE;
+    c->idle_since = sim_now(p->w->engine);
+    r->conn = NULL;
+    if (r->out.kind == OUTCOME_FAILURE || !c->open) {
+        conn_shut(p, c);
+        return;
+    }
+    const PodState *gw = &p->w->pods[c->gw_pod];
+    if (gw->terminating || gw->generation != c->gw_gen) {
+        conn_shut(p, c);
+    }
+}
+
 void path_set_done(Path *p, PathDoneFunc fn, gpointer user_data)
 {
     p->done = fn;
@@ -97,6 +195,8 @@ static const char *node_name(const Path *p, guint node)
 
 /* ---- endings ------------------------------------------------------------- */
 
+static void attempt_end(Path *p, Request *r);
+
 /* The outcome is decided now; the client sees it after the way back, which
  * retraces the hops the request made up to @step. */
 static void finish(Path *p, Request *r, guint step)
@@ -104,11 +204,10 @@ static void finish(Path *p, Request *r, guint step)
     World *w = p->w;
     const LatencySpec *lat = &w->s->latency;
     g_assert(!r->answered);
+    /* Envoy resets the upstream stream of an attempt still open (route
+     * timeout): its connection and its host's count are free at once. */
+    attempt_end(p, r);
     r->answered = TRUE;
-    if (r->admitted) {
-        upstream_release(w->pods[r->gw_pod].up, r->dec.cluster);
-        r->admitted = FALSE;
-    }
     SimTime back = hop(p, &lat->client_to_lb);
     r->phase[PHASE_CLIENT_LB] += back;
     if (step >= 3) {
@@ -259,16 +358,19 @@ static void on_client(SimEngine *e, gpointer ctx, const SimEvent *ev)
                    "%s after %s", what, total);
     }
     results_record(p->w->results, &r->out);
-    if (r->node_port != 0) {
+    if (r->conn != NULL) {
+        conn_request_done(p, r);
+    } else if (r->node_port != 0) {
         lb_release(p->w->lb, r->node);
     }
     if (p->done != NULL) {
         p->done(r, p->done_data);
     }
     r->recorded = TRUE;
-    /* A request Envoy gave up on (route timeout) may still sit at the app
-     * pod; it is released when the pod lets go of it. */
-    if (!r->at_app) {
+    /* A request Envoy gave up on (route timeout) may still be on its way
+     * to the app pod or sit there; it is released when the pod lets go of
+     * it. */
+    if (!r->at_app && !r->to_app) {
         request_release(p, r);
     }
 }
@@ -295,6 +397,12 @@ void path_send(Path *p, Request *r)
     SimTime now = sim_now(w->engine);
     r->sent = now;
     results_sent(w->results, now);
+    if (r->conn != NULL) {
+        g_assert(!r->conn->busy);
+        r->conn->busy = TRUE;
+        r->conn->requests++;
+        r->out.reused = r->conn->open;
+    }
     SimTime t = hop(p, &w->s->latency.client_to_lb);
     r->phase[PHASE_CLIENT_LB] += t;
     if (r->tr != NULL) {
@@ -318,6 +426,25 @@ static void on_lb(SimEngine *e, gpointer ctx, const SimEvent *ev)
     Request *r = ev->data;
     guint node = 0;
     gint node_port = 0;
+    PathConn *c = r->conn;
+    if (c != NULL && c->open) {
+        /* An established connection: the load balancer forwards on the
+         * flow it chose for the connection's first request. */
+        r->node = c->node;
+        r->node_port = c->node_port;
+        r->out.node = p->w->nodes[c->node].name;
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 2, "load balancer", NULL, sim_now(e),
+                       "keep-alive: a connection's packets follow its flow",
+                       "established connection: forwarded to %s:%d as "
+                       "before (request %u on it)",
+                       r->out.node, c->node_port, c->requests);
+        }
+        SimTime t = hop(p, &p->w->s->latency.lb_to_node);
+        r->phase[PHASE_LB_NODE] += t;
+        sim_schedule_in(e, t, p->ev_node, 0, r);
+        return;
+    }
     switch (lb_pick(p->w->lb, r->lb_port, r->client_ip, &node, &node_port,
                     r->tr, sim_now(e))) {
     case LB_NO_LISTENER:
@@ -332,6 +459,11 @@ static void on_lb(SimEngine *e, gpointer ctx, const SimEvent *ev)
     r->node = node;
     r->node_port = node_port;
     r->out.node = p->w->nodes[node].name;
+    if (c != NULL) {
+        c->node = node;
+        c->node_port = node_port;
+        c->lb_counted = TRUE; /* released when the connection closes */
+    }
     SimTime t = hop(p, &p->w->s->latency.lb_to_node);
     r->phase[PHASE_LB_NODE] += t;
     sim_schedule_in(e, t, p->ev_node, 0, r);
@@ -368,6 +500,62 @@ static void trace_service_step(Path *p, Request *r, const PodState *gw,
     trace_set(r->tr, "gateway_pod", ref);
 }
 
+/* Steps 3 and 4 for a request on an established connection: conntrack
+ * keeps the flow's DNAT (K-23), kube-proxy's rules are not walked again,
+ * and the gateway pod is the connection's. A dead node or pod on the way
+ * says nothing: the client retransmits until tcp_retries2 gives up. */
+static void established_at_node(Path *p, Request *r, PathConn *c)
+{
+    World *w = p->w;
+    NodeState *ns = &w->nodes[r->node];
+    PodState *gw = &w->pods[c->gw_pod];
+    SimTime now = sim_now(w->engine);
+    if (!ns->up) {
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 3, "node", ns->node->name, now,
+                       "an established connection into a dead node: the "
+                       "client retransmits until tcp_retries2 (~924.6 s)",
+                       "%s is down: the request is lost", ns->node->name);
+        }
+        fail(p, r, 3, FAIL_TIMEOUT, CLIENT_DATA_TIMEOUT);
+        return;
+    }
+    r->gw_pod = c->gw_pod;
+    r->gw_gen = c->gw_gen;
+    r->gw_port = c->gw_port;
+    r->out.gateway_pod = gw->ref;
+    r->src_at_gw = c->src_at_gw != NULL ? c->src_at_gw : r->client_ip;
+    if (r->tr != NULL) {
+        trace_addf(r->tr, 3, "node", ns->node->name, now,
+                   "K-23: conntrack keeps an established flow's DNAT; the "
+                   "rules are not walked again",
+                   "established connection: conntrack sends it to %s port "
+                   "%d as before",
+                   gw->ref, c->gw_port);
+    }
+    if (!w->nodes[gw->node].up) {
+        fail(p, r, 4, FAIL_TIMEOUT, CLIENT_DATA_TIMEOUT);
+        return;
+    }
+    if (gw->generation != c->gw_gen) {
+        if (r->tr != NULL) {
+            trace_addf(
+                r->tr, 4, "ingressgateway Service", node_name(p, gw->node), now,
+                "the socket went with the process: the node answers "
+                "RST",
+                "gateway pod %s restarted: the connection is reset", gw->ref);
+        }
+        fail(p, r, 4, FAIL_RESET, 0);
+        return;
+    }
+    SimTime t = 0;
+    if (gw->node != r->node) {
+        t = hop(p, &w->s->latency.node_to_node);
+    }
+    r->phase[PHASE_NODE] += t;
+    sim_schedule_in(w->engine, t, p->ev_gateway, 0, r);
+}
+
 static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
@@ -375,6 +563,10 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
     Request *r = ev->data;
     NodeState *ns = &w->nodes[r->node];
     SimTime now = sim_now(e);
+    if (r->conn != NULL && r->conn->open) {
+        established_at_node(p, r, r->conn);
+        return;
+    }
     if (!ns->up) {
         if (r->tr != NULL) {
             trace_addf(r->tr, 3, "node", ns->node->name, now,
@@ -436,6 +628,12 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
     r->gw_gen = gw->generation;
     r->out.gateway_pod = gw->ref;
     r->gw_port = res.dnat_port;
+    if (r->conn != NULL) {
+        r->conn->gw_pod = gw->pod->index;
+        r->conn->gw_gen = gw->generation;
+        r->conn->gw_port = res.dnat_port;
+        r->conn->src_at_gw = res.masquerade ? ns->node->ip : NULL;
+    }
     if (r->tr != NULL) {
         trace_service_step(p, r, gw, res.dnat_port);
     }
@@ -492,6 +690,8 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     SimTime now = sim_now(e);
     gboolean tls = r->scheme == URL_HTTPS || r->scheme == URL_TLS;
     gboolean http = r->scheme == URL_HTTP || r->scheme == URL_HTTPS;
+    PathConn *c = r->conn;
+    gboolean resumed = tls && c != NULL && c->tls;
     r->snap = gateway_snapshot_ref(gw->gw);
     GatewayRequest gr = {
         .port = r->gw_port,
@@ -499,6 +699,7 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         .sni = r->sni,
         .client_anchors = r->anchors,
         .client_cert = r->client_cert,
+        .tls_resumed = resumed,
         .alpn = r->alpn,
         .verify_host = r->host,
         .http = http,
@@ -517,8 +718,13 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         trace_set(r->tr, "tls_verify", "ok");
     }
     SimTime proc = hop(p, &w->s->latency.gateway);
-    if (tls && r->dec.outcome != GATEWAY_REFUSED) {
+    if (tls && !resumed && r->dec.outcome != GATEWAY_REFUSED) {
         proc += hop(p, &w->s->latency.tls_handshake);
+    }
+    if (c != NULL && (r->dec.outcome == GATEWAY_FORWARD ||
+                      r->dec.outcome == GATEWAY_LOCAL_REPLY)) {
+        c->open = TRUE;
+        c->tls = c->tls || r->dec.tls_terminated;
     }
     r->phase[PHASE_GATEWAY] += proc;
     switch (r->dec.outcome) {
@@ -543,12 +749,6 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     r->out.route = r->dec.route;
     r->out.cluster = r->dec.cluster->name;
-    if (!upstream_admit(gw->up, r->dec.cluster, r->tr, now,
-                        node_name(p, gw->node))) {
-        respond(p, r, 8, 503, "UO", TRUE);
-        return;
-    }
-    r->admitted = TRUE;
     r->hash_input = upstream_hash_input(r->dec.cluster, r->headers, r->path,
                                         r->src_at_gw, r->hash_buf,
                                         sizeof r->hash_buf);
@@ -562,7 +762,10 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     sim_schedule(e, r->mark, p->ev_connect_failed, 1, r); /* arg 1: go */
 }
 
-/* Step 8: Envoy picks a pod of the cluster and connects to it. */
+/* Step 8: Envoy picks a pod of the cluster, gets a connection from the
+ * cluster's pool (circuit breakers, R4.3) and connects to it. */
+static void upstream_connect(Path *p, Request *r);
+
 static void attempt_upstream(Path *p, Request *r)
 {
     World *w = p->w;
@@ -577,18 +780,66 @@ static void attempt_upstream(Path *p, Request *r)
     }
     r->tried[r->attempts++] = h.pod;
     r->app_pod = h.pod;
-    PodState *ap = h.pod >= 0 ? &w->pods[h.pod] : NULL;
-    SimTime t = 0;
-    if (ap != NULL && ap->node != gw->node) {
-        t = hop(p, &w->s->latency.node_to_node);
-    }
+    g_strlcpy(r->up_ip, h.ip, sizeof r->up_ip);
+    r->up_port = h.port;
     if (r->tr != NULL) {
         trace_set_int(r->tr, "attempts", r->attempts);
-        if (ap != NULL) {
+        if (h.pod >= 0) {
+            const PodState *ap = &w->pods[h.pod];
             g_autofree char *ref = k8s_meta_ref(&ap->pod->meta);
             trace_set(r->tr, "upstream_pod", ref);
             trace_set(r->tr, "upstream_node", node_name(p, ap->node));
         }
+    }
+    /* The host first, then a stream from its pool: the request waits
+     * there when every connection the circuit breaker allows is busy. */
+    r->mark = now;
+    switch (upstream_admit(gw->up, r->dec.cluster, r, r->tr, now, node)) {
+    case UPSTREAM_OVERFLOW:
+        respond(p, r, 8, 503, "UO", TRUE);
+        return;
+    case UPSTREAM_WAIT:
+        r->pool = REQUEST_POOL_PENDING;
+        return;
+    case UPSTREAM_GO:
+        r->pool = REQUEST_POOL_ACTIVE;
+        break;
+    }
+    upstream_connect(p, r);
+}
+
+/* The per-try timeout that applies to an attempt, or 0. Envoy ignores one
+ * that is not shorter than the route timeout. Cite: envoy
+ * source/common/router/router.cc, FilterUtility::finalTimeout() ("If it's
+ * >= global we just ignore it"). */
+static SimTime per_try_timeout(const Request *r)
+{
+    const GatewayRetryPolicy *rp = r->dec.retry;
+    if (rp == NULL || rp->per_try_timeout <= 0 || r->dec.tcp) {
+        return 0;
+    }
+    if (r->dec.timeout > 0 && rp->per_try_timeout >= r->dec.timeout) {
+        return 0;
+    }
+    return rp->per_try_timeout;
+}
+
+/* The attempt holds a connection of the pool now: connect to the host
+ * chosen in attempt_upstream(). Only schedules, so it may run for a
+ * waiter from inside another request's handler. */
+static void upstream_connect(Path *p, Request *r)
+{
+    World *w = p->w;
+    PodState *gw = &w->pods[r->gw_pod];
+    SimTime now = sim_now(w->engine);
+    const char *node = node_name(p, gw->node);
+    /* The wait for a connection is spent in Envoy. */
+    r->phase[PHASE_GATEWAY] += now - r->mark;
+    r->mark = now;
+    PodState *ap = r->app_pod >= 0 ? &w->pods[r->app_pod] : NULL;
+    SimTime t = 0;
+    if (ap != NULL && ap->node != gw->node) {
+        t = hop(p, &w->s->latency.node_to_node);
     }
     if (ap == NULL || !w->nodes[ap->node].up) {
         /* SYNs into a dead node: Envoy waits its connect timeout. */
@@ -596,30 +847,101 @@ static void attempt_upstream(Path *p, Request *r)
             g_autofree char *ct = sim_time_format(r->dec.cluster->connect_timeout);
             trace_addf(r->tr, 8, "Envoy upstream", node, now,
                        "the node is down; connect_timeout (Istio 10s, R4.2)",
-                       "connect to %s:%d times out after %s", h.ip, h.port, ct);
+                       "connect to %s:%d times out after %s", r->up_ip,
+                       r->up_port, ct);
         }
         sim_schedule_in(w->engine, r->dec.cluster->connect_timeout,
                         p->ev_connect_failed, 0, r);
         return;
     }
-    if (!ap->running || !k8s_pod_accepts_port(ap->pod, h.port)) {
+    if (!ap->running || !k8s_pod_accepts_port(ap->pod, r->up_port)) {
         if (r->tr != NULL) {
             trace_addf(r->tr, 8, "Envoy upstream", node, now,
                        "the pod's node answers RST (R4.9)",
-                       "connect to %s:%d refused (%s)", h.ip, h.port,
+                       "connect to %s:%d refused (%s)", r->up_ip, r->up_port,
                        !ap->running ? "pod not running"
                                     : "no container listens on that port");
         }
         sim_schedule_in(w->engine, 2 * t + 1, p->ev_connect_failed, 0, r);
         return;
     }
-    upstream_begin(gw->up, h.pod);
+    upstream_begin(gw->up, r->app_pod);
+    r->upstream_open = TRUE;
+    /* Envoy arms the per-try timer when the pool hands the stream a
+     * connection, not before: a connect timeout is not bounded by it.
+     * Cite: envoy source/common/router/upstream_request.cc,
+     * UpstreamRequest::onPoolReady() -> setupPerTryTimeout(). */
+    SimTime ptt = per_try_timeout(r);
+    if (ptt > 0) {
+        r->try_deadline = now + ptt;
+        r->try_queue0 = r->phase[PHASE_APP_QUEUE];
+        r->try_service0 = r->phase[PHASE_APP_SERVICE];
+        sim_schedule(w->engine, r->try_deadline, p->ev_try_timeout,
+                     (guint32)r->id, r);
+    }
     r->phase[PHASE_UPSTREAM] += t;
     r->mark = now + t;
+    r->to_app = TRUE;
     sim_schedule_in(w->engine, t, p->ev_app, 0, r);
 }
 
+/* The current attempt is over (answered, failed, reset or abandoned): its
+ * host's active count drops, its connection goes back to the pool (to the
+ * oldest pending request of the cluster, which connects now), and its
+ * per-try timer is disarmed. Idempotent. */
+static void attempt_end(Path *p, Request *r)
+{
+    r->try_deadline = 0;
+    if (r->pool == REQUEST_POOL_NONE && !r->upstream_open) {
+        return;
+    }
+    Upstream *up = p->w->pods[r->gw_pod].up;
+    if (r->upstream_open) {
+        upstream_end(up, r->app_pod);
+        r->upstream_open = FALSE;
+    }
+    if (r->pool == REQUEST_POOL_PENDING) {
+        /* A route timeout while it waited: the wait was spent in Envoy. */
+        r->phase[PHASE_GATEWAY] += sim_now(p->w->engine) - r->mark;
+        upstream_cancel_pending(up, r->dec.cluster, r);
+    } else if (r->pool == REQUEST_POOL_ACTIVE) {
+        Request *next = upstream_release(up, r->dec.cluster);
+        if (next != NULL) {
+            g_assert(next->pool == REQUEST_POOL_PENDING);
+            next->pool = REQUEST_POOL_ACTIVE;
+            if (next->tr != NULL) {
+                trace_addf(next->tr, 8, "Envoy upstream",
+                           node_name(p, p->w->pods[next->gw_pod].node),
+                           sim_now(p->w->engine),
+                           "a connection of the pool was released (R4.3)",
+                           "a connection of cluster %s is free: the pending "
+                           "request goes on",
+                           next->dec.cluster->name);
+            }
+            upstream_connect(p, next);
+        }
+    }
+    r->pool = REQUEST_POOL_NONE;
+}
+
 static gboolean retry_allowed(Path *p, Request *r, const char *why);
+
+/* Does the route's retry_on cover an attempt that was reset (upstream
+ * reset, per-try timeout) or, with @connect, whose connect failed? Envoy
+ * retries a reset under reset, 5xx and gateway-error, and a connect
+ * failure also under connect-failure. Cite: envoy
+ * source/common/router/retry_state_impl.cc,
+ * RetryStateImpl::wouldRetryFromReset(). */
+static gboolean retry_covers_reset(const Request *r, gboolean connect)
+{
+    const GatewayRetryPolicy *rp = r->dec.retry;
+    guint on =
+        GATEWAY_RETRY_RESET | GATEWAY_RETRY_5XX | GATEWAY_RETRY_GATEWAY_ERROR;
+    if (connect) {
+        on |= GATEWAY_RETRY_CONNECT_FAILURE;
+    }
+    return rp != NULL && (rp->retry_on & on) != 0;
+}
 
 /* Envoy retries an answered attempt when retry_on covers its status: 5xx,
  * gateway-error (502/503/504), retriable-4xx (409), or the codes listed
@@ -649,11 +971,10 @@ static gboolean retry_on_status(Path *p, Request *r)
                          "gateway-error, retriable-4xx or a listed code)");
 }
 
-/* Arg 1: the forward itself (after fault delay); arg 0: a connect failed,
- * retry as the route's policy allows (R4.5, R4.9). */
 /* Schedules another attempt when attempts remain (num_retries), after
  * Envoy's fully jittered exponential back-off: uniform in
- * [0, (2^n - 1) * 25ms), capped at 250ms. */
+ * [0, (2^n - 1) * 25ms), capped at 250ms. FALSE: retries exhausted (the
+ * caller adds URX when retry_on covered the failure). */
 static gboolean retry_allowed(Path *p, Request *r, const char *why)
 {
     const GatewayRetryPolicy *rp = r->dec.retry;
@@ -678,6 +999,9 @@ static gboolean retry_allowed(Path *p, Request *r, const char *why)
     return TRUE;
 }
 
+/* Arg 1: the next attempt (after fault delay or back-off); arg 0: the
+ * connect of the current one failed (refused, or timed out), retried as
+ * the route's policy allows (R4.5, R4.9). */
 static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
@@ -686,15 +1010,18 @@ static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
         attempt_upstream(p, r);
         return;
     }
+    /* The connect attempt's time is on the way to the app. */
+    r->phase[PHASE_UPSTREAM] += sim_now(e) - r->mark;
+    attempt_end(p, r);
     PodState *gwp = &p->w->pods[r->gw_pod];
     upstream_report(gwp->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
                     r->tr, node_name(p, gwp->node));
-    const GatewayRetryPolicy *rp = r->dec.retry;
-    if (rp != NULL && (rp->retry_on & GATEWAY_RETRY_CONNECT_FAILURE) != 0 &&
+    gboolean covered = retry_covers_reset(r, TRUE);
+    if (covered &&
         retry_allowed(p, r, "retry_on connect-failure (Istio default, R13)")) {
         return;
     }
-    respond(p, r, 8, 503, r->attempts > 1 ? "URX,UF" : "UF", TRUE);
+    respond(p, r, 8, 503, covered ? "URX,UF" : "UF", TRUE);
 }
 
 /* ---- step 9: the application pod ------------------------------------------ */
@@ -718,22 +1045,29 @@ static void serve(Path *p, Request *r)
 
 /* The pod died with @r admitted (serving or queued): Envoy sees the
  * upstream connection reset after the request was sent, 503 UC, which
- * Istio's default retry_on does not cover (R4.9). */
+ * Istio's default retry_on does not cover (R4.9); reset, 5xx or
+ * gateway-error in a VirtualService's retryOn do. */
 static void reset_by_crash(Path *p, Request *r, const PodState *ap)
 {
     PodState *gw = &p->w->pods[r->gw_pod];
-    upstream_end(gw->up, r->app_pod);
+    attempt_end(p, r);
     upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE,
                     sim_now(p->w->engine), r->tr, node_name(p, gw->node));
+    gboolean covered = retry_covers_reset(r, FALSE);
     if (r->tr != NULL) {
         trace_addf(r->tr, 9, "application pod", node_name(p, ap->node),
                    sim_now(p->w->engine),
-                   "an upstream reset after the request was sent is not in "
-                   "Istio's default retry_on (R4.9)",
-                   "pod %s died while holding the request: 503 UC",
-                   ap->pod->meta.name);
+                   covered ? "an upstream reset: retry_on reset, 5xx or "
+                             "gateway-error covers it (R4.9)"
+                           : "an upstream reset after the request was sent "
+                             "is not in Istio's default retry_on (R4.9)",
+                   "pod %s died while holding the request%s",
+                   ap->pod->meta.name, covered ? "" : ": 503 UC");
     }
-    respond(p, r, 9, 503, "UC", TRUE);
+    if (covered && retry_allowed(p, r, "retry_on covers an upstream reset")) {
+        return;
+    }
+    respond(p, r, 9, 503, covered ? "URX,UC" : "UC", TRUE);
 }
 
 static void on_crash(World *w, guint pod, gpointer data)
@@ -784,12 +1118,40 @@ static gboolean pod_tls_handshake(Path *p, Request *r, const PodState *ap)
     return res == APP_TLS_OK;
 }
 
+/* A request Envoy gave up on (route timeout, or an orphaned attempt after
+ * a per-try timeout) reaches its pod anyway: the pod serves it, and the
+ * answer is lost; Envoy no longer counts it. */
+static void abandoned_at_app(Path *p, Request *r, PodState *ap)
+{
+    if (world_pod_alive(p->w, ap)) {
+        switch (app_pod_admit(ap->app, r)) {
+        case APP_START:
+            r->at_app = TRUE;
+            serve(p, r);
+            return;
+        case APP_QUEUED:
+            r->at_app = TRUE;
+            return;
+        case APP_REJECTED:
+            break;
+        }
+    }
+    if (r->recorded) {
+        request_release(p, r);
+    }
+}
+
 static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
     Request *r = ev->data;
     PodState *ap = &p->w->pods[r->app_pod];
+    r->to_app = FALSE;
     r->app_gen = ap->generation;
+    if (r->answered) {
+        abandoned_at_app(p, r, ap);
+        return;
+    }
     r->out.pod = ap->ref;
     if (!world_pod_alive(p->w, ap)) {
         if (r->tr != NULL) {
@@ -799,7 +1161,11 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
                        "a connect failure (R4.9)",
                        "pod %s is gone: connect failed", ap->pod->meta.name);
         }
+        /* Its pool connection stays with it until the connect failure is
+         * handled; its host no longer counts it. */
         upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+        r->upstream_open = FALSE;
+        r->try_deadline = 0;
         sim_schedule_in(e, 1, p->ev_connect_failed, 0, r);
         return;
     }
@@ -808,7 +1174,7 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
         !r->dec.cluster->sni_dnat &&
         (r->scheme == URL_HTTPS || r->scheme == URL_TLS) &&
         !pod_tls_handshake(p, r, ap)) {
-        upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+        attempt_end(p, r);
         fail(p, r, 9, FAIL_TLS_HANDSHAKE, 0);
         return;
     }
@@ -827,7 +1193,7 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
         }
         break;
     case APP_REJECTED:
-        upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
+        attempt_end(p, r);
         upstream_report(p->w->pods[r->gw_pod].up, r->dec.cluster, r->app_pod,
                         TRUE, sim_now(e), r->tr,
                         node_name(p, p->w->pods[r->gw_pod].node));
@@ -858,11 +1224,13 @@ static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
     if (next != NULL) {
         serve(p, next);
     }
-    PodState *gw = &w->pods[r->gw_pod];
-    upstream_end(gw->up, r->app_pod);
     if (app_left(p, r)) {
-        return; /* Envoy answered 504 UT already; the late answer is lost */
+        /* Envoy answered 504 UT already, or abandoned this attempt: the
+         * late answer is lost. */
+        return;
     }
+    PodState *gw = &w->pods[r->gw_pod];
+    attempt_end(p, r);
     gboolean stream = r->scheme == URL_TCP || r->scheme == URL_TLS;
     upstream_report(gw->up, r->dec.cluster, r->app_pod, r->status >= 500,
                     sim_now(e), r->tr, node_name(p, gw->node));
@@ -896,8 +1264,12 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
                    "route timeout %s expired: 504 UT", ts);
     }
     PodState *gw = &p->w->pods[r->gw_pod];
-    upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
-                    r->tr, node_name(p, gw->node));
+    gboolean upstream = r->pool == REQUEST_POOL_ACTIVE;
+    attempt_end(p, r);
+    if (upstream) {
+        upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
+                        r->tr, node_name(p, gw->node));
+    }
     /* The breakdown counts what the client waited for: the app's part
      * ends at the deadline, queueing first, the rest service. */
     SimTime waited = sim_now(e) - r->sent;
@@ -914,6 +1286,118 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
     respond(p, r, 7, 504, "UT", TRUE);
 }
 
+/* The request continues in a new struct while @r stays behind as the
+ * orphan its app pod (or the hop to it) still holds. Envoy reset that
+ * attempt; the pod does not know and serves it anyway. Returns the
+ * continuing request: same id, trace, decision and owned strings. */
+static Request *orphan_attempt(Path *p, Request *r)
+{
+    Request *c = path_request_new(p);
+    *c = *r;
+    c->next = NULL;
+    c->to_app = FALSE;
+    c->at_app = FALSE;
+    /* Pointers into the struct itself follow the copy. */
+    if (r->hash_input == r->hash_buf) {
+        c->hash_input = c->hash_buf;
+    }
+    if (r->src_at_gw == r->client_ip) {
+        c->src_at_gw = c->client_ip;
+    }
+    /* The orphan keeps only what the app reads (app_pod_serve(): scheme,
+     * method, path); the rest now belongs to the continuing request. */
+    r->orphan = TRUE;
+    r->answered = TRUE;
+    r->recorded = TRUE;
+    r->conn = NULL;
+    r->tr = NULL;
+    r->snap = NULL;
+    r->has_dec = FALSE;
+    r->resp = NULL;
+    r->owned_headers = NULL;
+    r->headers = NULL;
+    r->host = r->authority = r->sni = NULL;
+    r->pool = REQUEST_POOL_NONE;
+    r->upstream_open = FALSE;
+    r->try_deadline = 0;
+    r->owned = NULL;
+    if (c->owned != NULL) {
+        /* Replayed strings live in the continuing request's block. */
+        const char *path = c->path != NULL ? c->path : "";
+        const char *method = c->method != NULL ? c->method : "";
+        gsize lp = strlen(path) + 1;
+        gsize lm = strlen(method) + 1;
+        r->owned = g_malloc(lp + lm);
+        memcpy(r->owned, path, lp);
+        memcpy(r->owned + lp, method, lm);
+        r->path = c->path != NULL ? r->owned : NULL;
+        r->method = c->method != NULL ? r->owned + lp : NULL;
+    }
+    return c;
+}
+
+/* R13: the per-try timeout fired while the attempt is upstream. Envoy
+ * resets the attempt (outlier detection sees a local-origin timeout) and
+ * retries it when retry_on covers a reset (5xx, gateway-error, reset);
+ * Istio's default retry_on does not, so the client gets 504 UT. Cite:
+ * envoy source/common/router/router.cc, Filter::onPerTryTimeoutCommon().
+ * The route timeout still bounds everything. */
+static void on_try_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    Path *p = ctx;
+    Request *r = ev->data;
+    SimTime now = sim_now(e);
+    if ((guint32)r->id != ev->arg || r->answered || r->orphan ||
+        r->try_deadline != now) {
+        return;
+    }
+    PodState *gw = &p->w->pods[r->gw_pod];
+    const char *node = node_name(p, gw->node);
+    gboolean covered = retry_covers_reset(r, FALSE);
+    if (r->tr != NULL) {
+        g_autofree char *ts = sim_time_format(r->dec.retry->per_try_timeout);
+        trace_addf(r->tr, 7, "Envoy router", node, now,
+                   covered ? "VirtualService retries.perTryTimeout (R13); "
+                             "retry_on 5xx, gateway-error or reset retries "
+                             "a reset attempt"
+                           : "VirtualService retries.perTryTimeout (R13); "
+                             "Istio's default retry_on does not retry a "
+                             "timed-out attempt",
+                   "per-try timeout %s expired on attempt %u: Envoy resets "
+                   "it",
+                   ts, r->attempts);
+    }
+    /* What the client waited for at the app on this attempt ends now:
+     * queueing first, then service; a hop not yet made is not counted. */
+    SimTime at_app = now - r->mark;
+    if (at_app < 0) {
+        r->phase[PHASE_UPSTREAM] += at_app;
+        at_app = 0;
+    }
+    gboolean served = r->phase[PHASE_APP_SERVICE] > r->try_service0;
+    SimTime queued =
+        served ? r->phase[PHASE_APP_QUEUE] - r->try_queue0 : at_app;
+    queued = MIN(queued, at_app);
+    r->phase[PHASE_APP_QUEUE] = r->try_queue0 + queued;
+    r->phase[PHASE_APP_SERVICE] = r->try_service0 + (at_app - queued);
+    upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, now, r->tr, node);
+    if (r->to_app || r->at_app) {
+        r = orphan_attempt(p, r);
+        /* The route timer points at the orphan, which ignores it. */
+        if (r->dec.timeout > 0) {
+            sim_schedule(e, MAX(now, r->forwarded + r->dec.timeout),
+                         p->ev_route_timeout, (guint32)r->id, r);
+        }
+    }
+    attempt_end(p, r);
+    if (covered && retry_allowed(p, r,
+                                 "per-try timeout; retry_on covers a "
+                                 "reset attempt (R13)")) {
+        return;
+    }
+    respond(p, r, 7, 504, covered ? "URX,UT" : "UT", TRUE);
+}
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 static void discard_request(SimEngine *e, gpointer ctx, const SimEvent *ev)
@@ -922,6 +1406,11 @@ static void discard_request(SimEngine *e, gpointer ctx, const SimEvent *ev)
     if (ev->data != NULL) {
         request_release(p, ev->data);
     }
+}
+
+static void release_waiter(gpointer r, gpointer p)
+{
+    request_release(p, r);
 }
 
 Path *path_new(World *w)
@@ -948,6 +1437,8 @@ Path *path_new(World *w)
                                        discard_request, p);
     p->ev_route_timeout = sim_engine_register(e, "route-timeout",
                                               on_route_timeout, NULL, p);
+    p->ev_try_timeout =
+        sim_engine_register(e, "per-try-timeout", on_try_timeout, NULL, p);
     return p;
 }
 
@@ -957,8 +1448,12 @@ void path_free(Path *p)
         return;
     }
     p->w->crash_hook = NULL;
-    /* Requests still queued in app pods are reachable only from there. */
+    /* Requests still queued in app pods, or pending in a gateway's
+     * connection pool, are reachable only from there. */
     for (guint i = 0; i < p->w->n_pods; i++) {
+        if (p->w->pods[i].up != NULL) {
+            upstream_drain_pending(p->w->pods[i].up, release_waiter, p);
+        }
         AppPod *a = p->w->pods[i].app;
         for (Request *r = a != NULL ? app_pod_drain(a) : NULL; r != NULL;) {
             Request *n = r->next;

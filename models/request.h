@@ -17,6 +17,17 @@ G_BEGIN_DECLS
 /* Envoy's retries never exceed this many attempts here (Istio default 3). */
 #define REQUEST_MAX_ATTEMPTS 8
 
+/* Where the current upstream attempt stands with the cluster's circuit
+ * breaker (models/upstream.h). */
+typedef enum {
+    REQUEST_POOL_NONE,    /* no attempt, or it let go of its connection */
+    REQUEST_POOL_PENDING, /* waiting for a connection (http1MaxPending...) */
+    REQUEST_POOL_ACTIVE,  /* holds one of maxConnections */
+} RequestPool;
+
+/* A client's kept-alive connection (models/path.h). */
+typedef struct _PathConn PathConn;
+
 typedef struct _Request Request;
 struct _Request {
     guint64 id;                /* sequence number, from 1 */
@@ -36,6 +47,9 @@ struct _Request {
     const char *body;          /* request body, or the bytes a tcp/tls
                                 * stream sends (tcp-echo); nullable */
     char client_ip[16];        /* source address */
+    PathConn *conn;            /* the kept-alive connection it goes on
+                                * (borrowed from the client's pool), or
+                                * NULL: a connection of its own */
     /* Storage behind the strings above when the request owns them (a
      * replayed trace line, models/replay.c); both nullable, freed by
      * request_release() in models/path.c. */
@@ -57,10 +71,24 @@ struct _Request {
     gboolean has_dec;          /* dec must be cleared */
     gint app_pod;              /* upstream pod index, -1 none */
     guint32 app_gen;           /* that pod's generation when admitted */
-    gboolean admitted;         /* counted by the cluster's circuit breaker */
+    char up_ip[46];            /* the current attempt's endpoint address */
+    gint up_port;              /* and port */
+    RequestPool pool;          /* the attempt and the circuit breaker */
+    gboolean upstream_open;    /* counted in its host's active requests
+                                * (LEAST_REQUEST): upstream_begin() done,
+                                * upstream_end() not yet */
+    SimTime try_deadline;      /* per-try timeout of the current attempt;
+                                * 0: none armed */
+    SimTime try_queue0;        /* phase[APP_QUEUE] and phase[APP_SERVICE] */
+    SimTime try_service0;      /* before the current attempt */
     gboolean answered;         /* the outcome is decided (client told) */
+    gboolean to_app;           /* on its way to an app pod (event pending) */
     gboolean at_app;           /* queued or served by an app pod */
     gboolean recorded;         /* the client saw the outcome */
+    gboolean orphan;           /* an attempt Envoy abandoned (per-try
+                                * timeout) that an app pod still holds:
+                                * answered and recorded, it only keeps the
+                                * pod busy until the pod lets go of it */
     const char *src_at_gw;     /* source address Envoy sees (node IP when
                                 * kube-proxy masqueraded, K-12) */
     const char *hash_input;    /* consistent-hash key, or NULL */

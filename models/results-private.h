@@ -29,6 +29,7 @@ struct _Results {
     char *scenario;
     guint64 seed;
     guint64 sent, responses, connections, failures;
+    guint64 reused;       /* outcomes sent on a kept-alive connection */
     GHashTable *status;   /* (status << 1 | from_gateway) -> guint64* */
     GHashTable *flags;    /* interned flags -> guint64* (gateway replies) */
     GHashTable *fails;    /* (step << 8 | reason) -> guint64* */

@@ -157,6 +157,7 @@ void results_merge(Results *dst, const Results *src)
     dst->responses += src->responses;
     dst->connections += src->connections;
     dst->failures += src->failures;
+    dst->reused += src->reused;
     add_counts(dst->status, src->status);
     add_counts(dst->flags, src->flags);
     add_counts(dst->fails, src->fails);
@@ -240,13 +241,14 @@ JsonNode *results_state_to_json(const Results *r)
     json_builder_set_member_name(b, "seed");
     add_uint(b, r->seed);
 
-    /* [sent, responses, connections, failures] */
+    /* [sent, responses, connections, failures, reused] */
     json_builder_set_member_name(b, "totals");
     json_builder_begin_array(b);
     add_uint(b, r->sent);
     add_uint(b, r->responses);
     add_uint(b, r->connections);
     add_uint(b, r->failures);
+    add_uint(b, r->reused);
     json_builder_end_array(b);
 
     /* [[status, 1 if from the gateway else 0, count], ...] */
@@ -647,14 +649,14 @@ Results *results_state_from_json(JsonNode *state, GError **error)
         return NULL;
     }
     g_autoptr(Results) r = results_new(name, seed);
-    guint64 totals[4];
+    guint64 totals[5];
     JsonArray *ta = read_array(json_object_get_member(o, "totals"), "totals",
-                               4, error);
+                               5, error);
     JsonArray *phases = ta != NULL ? read_array(json_object_get_member(o,
                                                                        "phase_ns"),
                                                 "phase_ns", PHASE_N, error)
                                    : NULL;
-    if (phases == NULL || !read_uints(ta, "totals", totals, 4, error) ||
+    if (phases == NULL || !read_uints(ta, "totals", totals, 5, error) ||
         !read_uints(phases, "phase_ns", r->phase_ns, PHASE_N, error)) {
         return NULL;
     }
@@ -662,6 +664,7 @@ Results *results_state_from_json(JsonNode *state, GError **error)
     r->responses = totals[1];
     r->connections = totals[2];
     r->failures = totals[3];
+    r->reused = totals[4];
     /* results_n_in_flight() subtracts: the outcomes never exceed the sent. */
     if (r->responses > r->sent || r->connections > r->sent - r->responses ||
         r->failures > r->sent - r->responses - r->connections) {

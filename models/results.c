@@ -125,6 +125,11 @@ static Second *second_at(Results *r, SimTime at)
     return &g_array_index(r->seconds, Second, idx);
 }
 
+guint64 results_n_reused(const Results *r)
+{
+    return r->reused;
+}
+
 void results_sent(Results *r, SimTime at)
 {
     r->sent++;
@@ -136,6 +141,7 @@ void results_record(Results *r, const RequestOutcome *o)
     SimTime lat = o->done - o->sent;
     Second *sec = second_at(r, o->sent);
     g_assert(r->responses + r->connections + r->failures < r->sent);
+    r->reused += o->reused ? 1 : 0;
     switch (o->kind) {
     case OUTCOME_RESPONSE:
         r->responses++;
@@ -338,10 +344,10 @@ JsonNode *results_to_json(const Results *r)
     json_builder_add_int_value(b, (gint64)r->seed);
     json_builder_set_member_name(b, "totals");
     json_builder_begin_object(b);
-    const char *tn[] = { "sent", "responses", "connections", "failures",
-                         "in_flight" };
-    guint64 tv[] = { r->sent, r->responses, r->connections, r->failures,
-                     results_n_in_flight(r) };
+    const char *tn[] = { "sent",     "responses", "connections",
+                         "failures", "in_flight", "reused" };
+    guint64 tv[] = { r->sent,     r->responses,           r->connections,
+                     r->failures, results_n_in_flight(r), r->reused };
     for (guint i = 0; i < G_N_ELEMENTS(tn); i++) {
         json_builder_set_member_name(b, tn[i]);
         json_builder_add_int_value(b, (gint64)tv[i]);
@@ -550,6 +556,13 @@ char *results_summary(const Results *r)
                            " responses, %" G_GUINT64_FORMAT
                            " connections, %" G_GUINT64_FORMAT " failures\n",
                            r->sent, r->responses, r->connections, r->failures);
+    if (r->reused > 0) {
+        g_string_append_printf(s,
+                               "keep-alive: %" G_GUINT64_FORMAT
+                               " requests on a connection kept from an "
+                               "earlier one\n",
+                               r->reused);
+    }
     g_autoptr(GPtrArray) sk = sorted_keys(r->status, cmp_int);
     if (sk->len > 0) {
         g_string_append(s, "responses by status:\n");

@@ -58,6 +58,8 @@ typedef struct {
     const char *gateway_pod; /* interned "ns/pod" of the gateway pod kube-proxy
                               * chose, or NULL */
     const char *traffic;  /* interned traffic (generator) name */
+    gboolean reused;      /* sent on a connection kept alive from an
+                           * earlier request (keepAlive) */
     SimTime sent;         /* when the client sent it */
     SimTime done;         /* when the client saw the outcome */
     SimTime phase[PHASE_N]; /* time spent per phase */
@@ -83,6 +85,8 @@ guint64 results_n_responses(const Results *r); /* HTTP responses */
 guint64 results_n_connections(const Results *r);
 guint64 results_n_failures(const Results *r);
 guint64 results_n_in_flight(const Results *r); /* sent, not yet recorded */
+/* Recorded requests that went on a kept-alive connection. */
+guint64 results_n_reused(const Results *r);
 /* Responses with @status (any origin). */
 guint64 results_count_status(const Results *r, gint status);
 /* Failures of @reason at @step (0: any step). */

@@ -101,7 +101,7 @@ static void pending_error(Runner *r, SimTime now)
     const TrafficSpec *top = NULL;
     for (guint i = 0; i < s->traffic->len; i++) {
         const TrafficSpec *t = g_ptr_array_index(s->traffic, i);
-        if (top == NULL || t->rate > top->rate) {
+        if (top == NULL || t->max_rate > top->max_rate) {
             top = t;
         }
     }
@@ -149,7 +149,7 @@ gboolean runner_run(Runner *r, RunnerProgressFunc progress, gpointer data)
     double rate = 0.0;
     for (guint i = 0; i < w->s->traffic->len; i++) {
         rate += ((const TrafficSpec *)g_ptr_array_index(w->s->traffic, i))
-                    ->rate;
+                    ->max_rate;
     }
     if (rate > 0.0 && SLICE_ARRIVALS / rate * (double)SIM_S < (double)step) {
         step = MAX((SimTime)(SLICE_ARRIVALS / rate * (double)SIM_S), SIM_MS);

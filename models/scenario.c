@@ -171,6 +171,9 @@ static void traffic_free(TrafficSpec *t)
     }
     g_free(t->trace_file);
     g_free(t->trace_format);
+    if (t->steps != NULL) {
+        g_array_unref(t->steps);
+    }
     g_free(t);
 }
 
@@ -672,6 +675,104 @@ static gboolean parse_rate(const YNode *v, double *rate, GError **error)
     return TRUE;
 }
 
+/* keepAlive: true | false | {idleTimeout, maxRequestsPerConnection}. */
+static gboolean parse_keep_alive(const YNode *v, TrafficSpec *t, GError **error)
+{
+    if (v->kind == YNODE_SCALAR) {
+        return ynode_to_bool(v, &t->keep_alive, error);
+    }
+    static const char *const keys[] = { "idleTimeout",
+                                        "maxRequestsPerConnection", NULL };
+    if (!ynode_check_keys(v, "keepAlive", keys, error)) {
+        return FALSE;
+    }
+    t->keep_alive = TRUE;
+    const YNode *x;
+    if ((x = ynode_get(v, "idleTimeout")) != NULL) {
+        if (!scen_duration(x, &t->idle_timeout, error)) {
+            return FALSE;
+        }
+        if (t->idle_timeout <= 0) {
+            ynode_error(error, x, SCENARIO_ERROR_BAD_VALUE,
+                        "idleTimeout must be longer than 0s");
+            return FALSE;
+        }
+    }
+    if ((x = ynode_get(v, "maxRequestsPerConnection")) != NULL) {
+        gint64 iv = 0;
+        if (!ynode_to_int(x, 0, G_MAXINT32, &iv, error)) {
+            return FALSE;
+        }
+        t->max_requests_per_connection = (guint)iv;
+    }
+    return TRUE;
+}
+
+/* A step's rate: a rate, or 0 (also "0/s") for a pause. */
+static gboolean parse_step_rate(const YNode *v, double *rate, GError **error)
+{
+    const char *t = ynode_str(v);
+    if (t != NULL) {
+        gsize n = strspn(t, "0.");
+        if (n > 0 && strspn(t, "0") > 0 &&
+            (t[n] == '\0' || strcmp(t + n, "/s") == 0 ||
+             strcmp(t + n, "/m") == 0 || strcmp(t + n, "/h") == 0) &&
+            strchr(t, '.') == strrchr(t, '.')) {
+            *rate = 0.0;
+            return TRUE;
+        }
+        if (t[0] == '-') {
+            ynode_error(error, v, SCENARIO_ERROR_BAD_VALUE,
+                        "invalid rate \"%s\": a step's rate is 0 (a pause) "
+                        "or more",
+                        t);
+            return FALSE;
+        }
+    }
+    return parse_rate(v, rate, error);
+}
+
+/* arrival.<kind>.steps: [{at, rate}...], strictly later one after the
+ * other. The generator switches rate at each `at`. */
+static gboolean parse_steps(const YNode *sl, TrafficSpec *t, GError **error)
+{
+    if (!ynode_expect_seq(sl, "steps", error)) {
+        return FALSE;
+    }
+    if (ynode_len(sl) > 10000) {
+        ynode_error(error, sl, SCENARIO_ERROR_TOO_LARGE,
+                    "more than 10000 rate steps");
+        return FALSE;
+    }
+    t->steps = g_array_new(FALSE, TRUE, sizeof(RateStep));
+    static const char *const keys[] = { "at", "rate", NULL };
+    for (guint i = 0; i < ynode_len(sl); i++) {
+        const YNode *st = ynode_at(sl, i);
+        if (!ynode_check_keys(st, "a rate step", keys, error)) {
+            return FALSE;
+        }
+        RateStep rs = { .where = st };
+        if (ynode_get(st, "at") == NULL || ynode_get(st, "rate") == NULL) {
+            ynode_error(error, st, SCENARIO_ERROR_BAD_VALUE,
+                        "a rate step needs 'at' and 'rate'");
+            return FALSE;
+        }
+        if (!scen_duration(ynode_get(st, "at"), &rs.at, error) ||
+            !parse_step_rate(ynode_get(st, "rate"), &rs.rate, error)) {
+            return FALSE;
+        }
+        if (i > 0 && rs.at <= g_array_index(t->steps, RateStep, i - 1).at) {
+            ynode_error(error, ynode_get(st, "at"), SCENARIO_ERROR_BAD_VALUE,
+                        "rate steps must come in order of time, each later "
+                        "than the one before");
+            return FALSE;
+        }
+        t->max_rate = MAX(t->max_rate, rs.rate);
+        g_array_append_val(t->steps, rs);
+    }
+    return TRUE;
+}
+
 static gboolean parse_requests(const YNode *rl, TrafficSpec *t, GError **error)
 {
     if (!ynode_expect_seq(rl, "requests", error)) {
@@ -742,8 +843,9 @@ static gboolean parse_requests(const YNode *rl, TrafficSpec *t, GError **error)
 static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
                                   TrafficSpec *t, GError **error)
 {
-    static const char *const keys[] = { "name", "arrival", "requests",
-                                        "trace", "start", "stop", NULL };
+    static const char *const keys[] = { "name",    "arrival",   "requests",
+                                        "trace",   "start",     "stop",
+                                        "clients", "keepAlive", NULL };
     if (!ynode_check_keys(n, "a traffic entry", keys, error)) {
         return FALSE;
     }
@@ -764,7 +866,28 @@ static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
                             : g_strdup_printf("traffic-%u", idx + 1);
     t->speed = 1.0;
     t->stop = -1;
+    t->clients = SCENARIO_MAX_CLIENTS;
+    t->idle_timeout = 90 * SIM_S;
     const YNode *v;
+    if (ynode_get(n, "trace") != NULL &&
+        ((v = ynode_get(n, "clients")) != NULL ||
+         (v = ynode_get(n, "keepAlive")) != NULL)) {
+        ynode_error(error, v, SCENARIO_ERROR_BAD_VALUE,
+                    "clients and keepAlive go with generated traffic "
+                    "(arrival); a replayed trace brings its own clients");
+        return FALSE;
+    }
+    if ((v = ynode_get(n, "clients")) != NULL) {
+        gint64 iv = 0;
+        if (!ynode_to_int(v, 1, SCENARIO_MAX_CLIENTS, &iv, error)) {
+            return FALSE;
+        }
+        t->clients = (guint)iv;
+    }
+    if ((v = ynode_get(n, "keepAlive")) != NULL &&
+        !parse_keep_alive(v, t, error)) {
+        return FALSE;
+    }
     if ((v = ynode_get(n, "start")) != NULL &&
         !scen_duration(v, &t->start, error)) {
         return FALSE;
@@ -842,7 +965,7 @@ static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
     t->arrival = strcmp(kind, "poisson") == 0 ? ARRIVAL_POISSON
                                               : ARRIVAL_CONSTANT;
     const YNode *ap = ynode_value_at(arr, 0);
-    static const char *const rkeys[] = { "rate", NULL };
+    static const char *const rkeys[] = { "rate", "steps", NULL };
     if (!ynode_check_keys(ap, kind, rkeys, error)) {
         return FALSE;
     }
@@ -852,6 +975,11 @@ static gboolean parse_traffic_one(Scenario *s, const YNode *n, guint idx,
         return FALSE;
     }
     if (!parse_rate(ynode_get(ap, "rate"), &t->rate, error)) {
+        return FALSE;
+    }
+    t->max_rate = t->rate;
+    if (ynode_get(ap, "steps") != NULL &&
+        !parse_steps(ynode_get(ap, "steps"), t, error)) {
         return FALSE;
     }
     const YNode *rl = ynode_get(n, "requests");
@@ -868,10 +996,21 @@ static gboolean parse_failures(Scenario *s, const YNode *list, GError **error)
     if (!ynode_expect_seq(list, "failures", error)) {
         return FALSE;
     }
-    static const char *const keys[] = { "at",          "node-down",
-                                        "node-up",     "pod-crash",
-                                        "pod-restart", "apply",
-                                        "delete",      NULL };
+    /* Kinds in FailureKind order after "at"; "for" goes with
+     * readiness-flap only. */
+    static const char *const keys[] = { "at",
+                                        "node-down",
+                                        "node-up",
+                                        "pod-crash",
+                                        "pod-restart",
+                                        "apply",
+                                        "delete",
+                                        "readiness-fail",
+                                        "readiness-pass",
+                                        "readiness-flap",
+                                        "for",
+                                        NULL };
+    const guint n_kinds = G_N_ELEMENTS(keys) - 3;
     for (guint i = 0; i < ynode_len(list); i++) {
         const YNode *f = ynode_at(list, i);
         if (!ynode_check_keys(f, "a failure", keys, error)) {
@@ -888,7 +1027,7 @@ static gboolean parse_failures(Scenario *s, const YNode *list, GError **error)
             return FALSE;
         }
         guint found = 0;
-        for (guint k = 1; keys[k] != NULL; k++) {
+        for (guint k = 1; k <= n_kinds; k++) {
             const YNode *v = ynode_get(f, keys[k]);
             if (v == NULL) {
                 continue;
@@ -906,8 +1045,30 @@ static gboolean parse_failures(Scenario *s, const YNode *list, GError **error)
             g_free(fs.target);
             ynode_error(error, f, SCENARIO_ERROR_BAD_VALUE,
                         "a failure names exactly one of node-down, node-up, "
-                        "pod-crash, pod-restart, apply, delete");
+                        "pod-crash, pod-restart, apply, delete, "
+                        "readiness-fail, readiness-pass, readiness-flap");
             return FALSE;
+        }
+        const YNode *len = ynode_get(f, "for");
+        if ((fs.kind == FAILURE_READINESS_FLAP) != (len != NULL)) {
+            g_free(fs.target);
+            ynode_error(error, len != NULL ? len : f, SCENARIO_ERROR_BAD_VALUE,
+                        len != NULL ? "'for' goes with readiness-flap only"
+                                    : "readiness-flap needs 'for': how long "
+                                      "the readiness probe fails");
+            return FALSE;
+        }
+        if (len != NULL) {
+            if (!scen_duration(len, &fs.length, error)) {
+                g_free(fs.target);
+                return FALSE;
+            }
+            if (fs.length <= 0) {
+                g_free(fs.target);
+                ynode_error(error, len, SCENARIO_ERROR_BAD_VALUE,
+                            "'for' must be longer than 0s");
+                return FALSE;
+            }
         }
         g_array_append_val(s->failures, fs);
     }
@@ -1463,7 +1624,10 @@ static gboolean scenario_finish(LoadCtx *ctx, GError **error)
         if (f->kind == FAILURE_NODE_DOWN || f->kind == FAILURE_NODE_UP) {
             ok = cluster_find_node(c, f->target) != NULL;
         } else if (f->kind == FAILURE_POD_CRASH ||
-                   f->kind == FAILURE_POD_RESTART) {
+                   f->kind == FAILURE_POD_RESTART ||
+                   f->kind == FAILURE_READINESS_FAIL ||
+                   f->kind == FAILURE_READINESS_PASS ||
+                   f->kind == FAILURE_READINESS_FLAP) {
             g_auto(GStrv) p = g_strsplit(f->target, "/", 2);
             ok = p[1] != NULL && cluster_find_pod(c, p[0], p[1]) != NULL;
         }

@@ -36,6 +36,9 @@ const char *url_scheme_name(UrlScheme s);
 
 /* ---- the Scenario document ---------------------------------------------- */
 
+/* Distinct client addresses a generator can have (198.51.100.1-250). */
+#define SCENARIO_MAX_CLIENTS 250
+
 typedef enum {
     LB_ROUND_ROBIN,
     LB_LEAST_CONNECTIONS,
@@ -116,16 +119,32 @@ typedef enum {
     ARRIVAL_TRACE,
 } ArrivalKind;
 
+/* From @at on, a generator sends at @rate (arrival.<kind>.steps). */
+typedef struct {
+    SimTime at;  /* simulated time the rate changes */
+    double rate; /* requests per second; 0: a pause */
+    const YNode *where;
+} RateStep;
+
 typedef struct {
     char *name;
     ArrivalKind arrival;
-    double rate;         /* requests per second */
+    double rate;         /* requests per second (before the first step) */
+    GArray *steps;       /* RateStep, strictly ascending at; NULL: none */
+    double max_rate;     /* the highest rate of rate and steps */
     SimTime start;       /* first arrival not before */
     SimTime stop;        /* no arrival at or after; default: duration */
     gboolean stop_given; /* `stop` was written (else it follows duration,
                           * also when --duration changes it) */
     GArray *requests;    /* RequestTemplate */
     gint total_weight;
+    guint clients;        /* distinct client addresses it cycles through
+                           * (1..250, default 250) */
+    gboolean keep_alive;  /* http/https requests reuse connections */
+    SimTime idle_timeout; /* the client closes a connection idle this long
+                           * (default 90s, Go's http.Transport) */
+    guint max_requests_per_connection; /* the client closes a connection
+                                        * after so many; 0: no limit */
     char *trace_file;    /* ARRIVAL_TRACE: resolved path */
     char *trace_format;  /* istio-json | istio-text | csv */
     double speed;        /* replay speed factor, default 1 */
@@ -139,11 +158,15 @@ typedef enum {
     FAILURE_POD_RESTART,
     FAILURE_APPLY,
     FAILURE_DELETE,
+    FAILURE_READINESS_FAIL, /* the pod's readiness probe starts failing */
+    FAILURE_READINESS_PASS, /* ... and passes again */
+    FAILURE_READINESS_FLAP, /* fails at `at`, passes `for` later */
 } FailureKind;
 
 typedef struct {
     SimTime at;
     FailureKind kind;
+    SimTime length;      /* FAILURE_READINESS_FLAP: `for` */
     char *target;        /* node name, ns/pod, file path, Kind/ns/name */
     const YNode *where;
     GPtrArray *docs;     /* FAILURE_APPLY: the file's documents (borrowed

@@ -13,14 +13,27 @@ typedef struct {
     SimTime ejected_until; /* 0: not ejected */
 } HostHealth;
 
+/* A cluster's connection pool as the circuit breakers see it (R4.3). */
+typedef struct {
+    guint64 active; /* attempts holding an upstream connection */
+    GQueue pending; /* waiters for a connection, oldest first */
+} ClusterPool;
+
 struct _Upstream {
     World *w;             /* borrowed */
     gint64 *active;       /* active requests per pod (World.pods index) */
     HostHealth *health;   /* outlier state per pod */
     GHashTable *rr;       /* const GatewayCluster* -> cursor (guint) */
-    GHashTable *inflight; /* const GatewayCluster* -> admitted requests */
+    GHashTable *pools;    /* const GatewayCluster* -> ClusterPool* (owned) */
     GArray *cands;        /* scratch: candidate EndpointAddr indices */
 };
+
+static void pool_free(gpointer p)
+{
+    ClusterPool *cp = p;
+    g_queue_clear(&cp->pending);
+    g_free(cp);
+}
 
 Upstream *upstream_new(World *w)
 {
@@ -29,7 +42,8 @@ Upstream *upstream_new(World *w)
     u->active = g_new0(gint64, w->n_pods + 1);
     u->health = g_new0(HostHealth, w->n_pods + 1);
     u->rr = g_hash_table_new(g_direct_hash, g_direct_equal);
-    u->inflight = g_hash_table_new(g_direct_hash, g_direct_equal);
+    u->pools =
+        g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, pool_free);
     u->cands = g_array_new(FALSE, FALSE, sizeof(guint));
     return u;
 }
@@ -42,7 +56,7 @@ void upstream_free(Upstream *u)
     g_free(u->active);
     g_free(u->health);
     g_hash_table_unref(u->rr);
-    g_hash_table_unref(u->inflight);
+    g_hash_table_unref(u->pools);
     g_array_unref(u->cands);
     g_free(u);
 }
@@ -63,39 +77,115 @@ void upstream_end(Upstream *u, gint pod)
 
 /* ---- circuit breakers ------------------------------------------------------ */
 
-gboolean upstream_admit(Upstream *u, const GatewayCluster *gc, Trace *tr,
-                        SimTime at, const char *node)
+static ClusterPool *pool_of(Upstream *u, const GatewayCluster *gc)
 {
-    guint64 n = GPOINTER_TO_SIZE(g_hash_table_lookup(u->inflight, gc));
-    /* HTTP/1.1 to the app: one connection per request in flight; beyond
-     * max_connections requests wait as pending, beyond max_pending they
-     * overflow. The wait itself is not modelled: a pending request runs
-     * as if it had a connection (documented approximation). */
-    guint64 limit = MIN((guint64)gc->max_requests,
-                        (guint64)gc->max_connections +
-                            (guint64)gc->max_pending_requests);
-    if (n >= limit) {
-        if (tr != NULL) {
-            trace_addf(tr, 8, "Envoy upstream", node, at,
-                       "circuit breaker overflow, 503 UO (R4.3): limits from "
-                       "the DestinationRule's connectionPool",
-                       "cluster %s has %" G_GUINT64_FORMAT
-                       " requests in flight (maxConnections %u + "
-                       "http1MaxPendingRequests %u, http2MaxRequests %u)",
-                       gc->name, n, gc->max_connections,
-                       gc->max_pending_requests, gc->max_requests);
-        }
-        return FALSE;
+    ClusterPool *cp = g_hash_table_lookup(u->pools, gc);
+    if (cp == NULL) {
+        cp = g_new0(ClusterPool, 1);
+        g_queue_init(&cp->pending);
+        g_hash_table_insert(u->pools, (gpointer)gc, cp);
     }
-    g_hash_table_insert(u->inflight, (gpointer)gc, GSIZE_TO_POINTER(n + 1));
-    return TRUE;
+    return cp;
 }
 
-void upstream_release(Upstream *u, const GatewayCluster *gc)
+/* HTTP/1.1 to the app: one request per upstream connection. An attempt
+ * gets a connection while fewer than max_connections are busy (an idle
+ * keep-alive one or a new one), else it waits as a pending request, and
+ * beyond max_pending_requests it overflows. max_requests bounds the
+ * attempts on connections. Cite: envoy source/common/conn_pool/
+ * conn_pool_base.cc, ConnPoolImplBase::newStreamImpl (pendingRequests()
+ * .canCreate(), else Overflow) and attachStreamToClient (requests()
+ * .canCreate()). Envoy keeps a pool per host and the limits per cluster;
+ * here the waiters of a cluster share one FIFO: a connection freed on any
+ * host serves the oldest waiter (documented approximation). */
+UpstreamAdmit upstream_admit(Upstream *u,
+                             const GatewayCluster *gc,
+                             gpointer waiter,
+                             Trace *tr,
+                             SimTime at,
+                             const char *node)
 {
-    guint64 n = GPOINTER_TO_SIZE(g_hash_table_lookup(u->inflight, gc));
-    g_return_if_fail(n > 0);
-    g_hash_table_insert(u->inflight, (gpointer)gc, GSIZE_TO_POINTER(n - 1));
+    ClusterPool *cp = pool_of(u, gc);
+    guint64 pending = cp->pending.length;
+    if (cp->active < gc->max_connections) {
+        if (cp->active >= gc->max_requests) {
+            if (tr != NULL) {
+                trace_addf(tr, 8, "Envoy upstream", node, at,
+                           "circuit breaker overflow, 503 UO (R4.3): "
+                           "http2MaxRequests from the DestinationRule's "
+                           "connectionPool",
+                           "cluster %s has %" G_GUINT64_FORMAT
+                           " requests in flight (http2MaxRequests %u)",
+                           gc->name, cp->active, gc->max_requests);
+            }
+            return UPSTREAM_OVERFLOW;
+        }
+        cp->active++;
+        return UPSTREAM_GO;
+    }
+    if (pending >= gc->max_pending_requests) {
+        if (tr != NULL) {
+            trace_addf(
+                tr, 8, "Envoy upstream", node, at,
+                "circuit breaker overflow, 503 UO (R4.3): limits from "
+                "the DestinationRule's connectionPool",
+                "cluster %s has %" G_GUINT64_FORMAT
+                " connections busy (maxConnections %u) and %" G_GUINT64_FORMAT
+                " requests pending (http1MaxPendingRequests %u)",
+                gc->name, cp->active, gc->max_connections, pending,
+                gc->max_pending_requests);
+        }
+        return UPSTREAM_OVERFLOW;
+    }
+    g_queue_push_tail(&cp->pending, waiter);
+    if (tr != NULL) {
+        trace_addf(
+            tr, 8, "Envoy upstream", node, at,
+            "every connection the circuit breaker allows is busy: the "
+            "request waits in the connection pool (R4.3)",
+            "cluster %s has %" G_GUINT64_FORMAT
+            " connections busy (maxConnections %u): pending, %" G_GUINT64_FORMAT
+            " ahead of it",
+            gc->name, cp->active, gc->max_connections, pending);
+    }
+    return UPSTREAM_WAIT;
+}
+
+gpointer upstream_release(Upstream *u, const GatewayCluster *gc)
+{
+    ClusterPool *cp = g_hash_table_lookup(u->pools, gc);
+    g_return_val_if_fail(cp != NULL && cp->active > 0, NULL);
+    /* The freed connection goes to the oldest waiter, if any: the count of
+     * busy connections stays. */
+    gpointer next = g_queue_pop_head(&cp->pending);
+    if (next == NULL) {
+        cp->active--;
+    }
+    return next;
+}
+
+void upstream_cancel_pending(Upstream *u,
+                             const GatewayCluster *gc,
+                             gpointer waiter)
+{
+    ClusterPool *cp = g_hash_table_lookup(u->pools, gc);
+    g_return_if_fail(cp != NULL);
+    gboolean found = g_queue_remove(&cp->pending, waiter);
+    g_return_if_fail(found);
+}
+
+void upstream_drain_pending(Upstream *u, GFunc fn, gpointer data)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, u->pools);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        ClusterPool *cp = v;
+        gpointer w;
+        while ((w = g_queue_pop_head(&cp->pending)) != NULL) {
+            fn(w, data);
+        }
+    }
 }
 
 /* ---- outlier detection ----------------------------------------------------- */

@@ -24,11 +24,31 @@ typedef struct {
     gint port;       /* endpoint port */
 } UpstreamHost;
 
-/* Circuit breakers (R4.3): may one more request go to @gc? Counts it when
- * TRUE; FALSE means overflow, 503 UO. Pair with upstream_release(). */
-gboolean upstream_admit(Upstream *u, const GatewayCluster *gc, Trace *tr,
-                        SimTime at, const char *node);
-void upstream_release(Upstream *u, const GatewayCluster *gc);
+typedef enum {
+    UPSTREAM_GO,       /* a connection is free: the attempt connects now */
+    UPSTREAM_WAIT,     /* every allowed connection is busy: queued */
+    UPSTREAM_OVERFLOW, /* circuit breaker tripped: 503 UO */
+} UpstreamAdmit;
+
+/* Circuit breakers (R4.3) for one attempt on @gc: GO counts it on a
+ * connection; WAIT queues @waiter (opaque, borrowed) as a pending request
+ * until a connection of @gc is released; OVERFLOW counts nothing. */
+UpstreamAdmit upstream_admit(Upstream *u,
+                             const GatewayCluster *gc,
+                             gpointer waiter,
+                             Trace *tr,
+                             SimTime at,
+                             const char *node);
+/* An attempt counted by GO (or handed over by this function) let go of its
+ * connection. Returns the oldest pending waiter, which now holds that
+ * connection (it is counted: release it in turn), or NULL. */
+gpointer upstream_release(Upstream *u, const GatewayCluster *gc);
+/* A pending @waiter gave up (route timeout): no longer queued. */
+void upstream_cancel_pending(Upstream *u,
+                             const GatewayCluster *gc,
+                             gpointer waiter);
+/* Hands every pending waiter to @fn and empties the queues (teardown). */
+void upstream_drain_pending(Upstream *u, GFunc fn, gpointer data);
 
 /* The value a consistent-hash cluster hashes for this request (header,
  * cookie, query parameter or the source address Envoy sees), or NULL

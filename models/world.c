@@ -82,6 +82,15 @@ static void on_pod_up(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     pod_set_running(w, ev->arg, TRUE);
     p->terminating = FALSE;
+    if (p->probe_failing) {
+        /* A new container starts NotReady and stays so while its
+         * readiness probe fails. */
+        p->ready = FALSE;
+        g_autofree char *what =
+            g_strdup_printf("pod %s running, readiness probe failing", p->ref);
+        results_event(w->results, sim_now(e), what);
+        return;
+    }
     g_autofree char *what = g_strdup_printf("pod %s/%s ready", p->pod->meta.ns,
                                             p->pod->meta.name);
     results_event(w->results, sim_now(e), what);
@@ -161,6 +170,97 @@ static void on_pod_stop(SimEngine *e, gpointer ctx, const SimEvent *ev)
     sim_schedule_in(e, pod_startup(w, p), w->ev_pod_up, ev->arg, NULL);
 }
 
+/* ---- readiness probes ---------------------------------------------------- */
+
+/* The readiness probe's timing: the first container of the pod that
+ * declares one, else Kubernetes' defaults (S-5: period 10 s, failure
+ * threshold 3, success threshold 1). What it checks is not modelled: a
+ * failing probe is a scenario event. */
+static void
+probe_timing(const PodState *p, SimTime *period, gint *fails, gint *passes)
+{
+    *period = 10 * SIM_S;
+    *fails = 3;
+    *passes = 1;
+    const GPtrArray *cs = p->pod->spec.containers;
+    for (guint i = 0; cs != NULL && i < cs->len; i++) {
+        const K8sContainer *c = g_ptr_array_index(cs, i);
+        if (c->has_readiness_probe) {
+            *period = c->probe_period * SIM_S;
+            *fails = c->probe_failure_threshold;
+            *passes = c->probe_success_threshold;
+            return;
+        }
+    }
+}
+
+/* The kubelet's verdict, due now: the pod turns NotReady (or Ready) and
+ * the control plane publishes it after endpointDelay. Data: the probe
+ * epoch it was computed for, shifted, and the verdict in bit 0. */
+static void on_probe(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    World *w = ctx;
+    PodState *p = &w->pods[ev->arg];
+    guint data = GPOINTER_TO_UINT(ev->data);
+    gboolean ready = (data & 1u) != 0;
+    if ((data >> 1) != p->probe_epoch || !p->running || p->ready == ready) {
+        return;
+    }
+    SimTime period;
+    gint fails, passes;
+    probe_timing(p, &period, &fails, &passes);
+    p->ready = ready;
+    g_autofree char *what =
+        ready ? g_strdup_printf("pod %s Ready (readiness probe passed %d "
+                                "time%s)",
+                                p->ref, passes, passes == 1 ? "" : "s")
+              : g_strdup_printf("pod %s NotReady (readiness probe failed %d "
+                                "time%s)",
+                                p->ref, fails, fails == 1 ? "" : "s");
+    results_event(w->results, sim_now(e), what);
+    world_pod_condition_later(w, ev->arg, ready, p->terminating,
+                              w->s->control.endpoint_delay);
+}
+
+/* The pod's readiness probe starts failing (@failing) or passes again,
+ * now. The kubelet probes at every multiple of periodSeconds of simulated
+ * time (a real pod's phase depends on when it started; this one is
+ * stated and reproducible) and changes its verdict after failureThreshold
+ * failed probes in a row, or successThreshold passed ones (S-5). A flap
+ * shorter than that is never seen. The pod keeps running and answering
+ * whatever its readiness. */
+static void readiness_change(World *w, guint i, gboolean failing)
+{
+    PodState *p = &w->pods[i];
+    if (p->probe_failing == failing) {
+        return;
+    }
+    p->probe_failing = failing;
+    p->probe_epoch++;
+    if (!p->running || p->ready == !failing) {
+        /* Not running: the restart decides (on_pod_up). Already as it
+         * should be: a failing streak ends before it counted. */
+        return;
+    }
+    SimTime period;
+    gint fails, passes;
+    probe_timing(p, &period, &fails, &passes);
+    SimTime now = sim_now(w->engine);
+    SimTime first = ((now + period - 1) / period) * period;
+    SimTime at = first + (SimTime)((failing ? fails : passes) - 1) * period;
+    sim_schedule(w->engine, at, w->ev_probe, i,
+                 GUINT_TO_POINTER((p->probe_epoch << 1) | (failing ? 0u : 1u)));
+}
+
+static void on_probe_passes(SimEngine *e, gpointer ctx, const SimEvent *ev)
+{
+    World *w = ctx;
+    g_autofree char *what = g_strdup_printf(
+        "readiness-pass %s (end of the flap)", w->pods[ev->arg].ref);
+    results_event(w->results, sim_now(e), what);
+    readiness_change(w, ev->arg, FALSE);
+}
+
 /* istiod pushes the new configuration to every gateway pod at once, after
  * its debounce and push time (control.pushDelay, R4.12). */
 static void on_push(SimEngine *e, gpointer ctx, const SimEvent *ev)
@@ -229,9 +329,17 @@ static void on_failure(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     World *w = ctx;
     const FailureSpec *f = &g_array_index(w->s->failures, FailureSpec, ev->arg);
-    static const char *const verbs[] = { "node-down", "node-up", "pod-crash",
-                                         "pod-restart", "apply", "delete" };
-    g_autofree char *what = g_strdup_printf("%s %s", verbs[f->kind], f->target);
+    static const char *const verbs[] = { "node-down",      "node-up",
+                                         "pod-crash",      "pod-restart",
+                                         "apply",          "delete",
+                                         "readiness-fail", "readiness-pass",
+                                         "readiness-flap" };
+    G_STATIC_ASSERT(G_N_ELEMENTS(verbs) == FAILURE_READINESS_FLAP + 1);
+    g_autofree char *len =
+        f->kind == FAILURE_READINESS_FLAP ? sim_time_format(f->length) : NULL;
+    g_autofree char *what =
+        g_strdup_printf("%s %s%s%s", verbs[f->kind], f->target,
+                        len ? " for " : "", len ? len : "");
     results_event(w->results, sim_now(e), what);
     switch (f->kind) {
     case FAILURE_NODE_DOWN:
@@ -270,6 +378,17 @@ static void on_failure(SimEngine *e, gpointer ctx, const SimEvent *ev)
     case FAILURE_DELETE:
         change_config(w, f);
         break;
+    case FAILURE_READINESS_FAIL:
+    case FAILURE_READINESS_PASS:
+    case FAILURE_READINESS_FLAP: {
+        g_auto(GStrv) parts = g_strsplit(f->target, "/", 2);
+        const K8sPod *pod = cluster_find_pod(w->c, parts[0], parts[1]);
+        readiness_change(w, pod->index, f->kind != FAILURE_READINESS_PASS);
+        if (f->kind == FAILURE_READINESS_FLAP) {
+            sim_schedule_in(e, f->length, w->ev_probe_passes, pod->index, NULL);
+        }
+        break;
+    }
     }
 }
 
@@ -350,6 +469,9 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
         }
         p->running = TRUE;
         p->ready = p->pod->ready;
+        /* A pod the manifests give as NotReady fails its probe until a
+         * readiness-pass. */
+        p->probe_failing = !p->pod->ready;
         p->node = cluster_find_node(w->c, p->pod->node_name)->index;
         p->is_gateway = g_ptr_array_find(gws, p->pod, NULL);
         w->cp[i] = (PodCondition){ .ready = p->pod->ready, .exists = TRUE };
@@ -384,6 +506,10 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
                                      discard_push, w);
     w->ev_node_grace = sim_engine_register(w->engine, "node-grace",
                                            on_node_grace, NULL, w);
+    w->ev_probe =
+        sim_engine_register(w->engine, "readiness-probe", on_probe, NULL, w);
+    w->ev_probe_passes = sim_engine_register(w->engine, "readiness-passes",
+                                             on_probe_passes, NULL, w);
     return g_steal_pointer(&w);
 }
 

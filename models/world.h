@@ -46,6 +46,11 @@ typedef struct {
     Upstream *up;            /* gateway pods: Envoy's upstream state */
     guint32 generation;      /* bumped at each crash: requests admitted
                               * before it never complete */
+    gboolean probe_failing;  /* its readiness probe fails (readiness-fail,
+                              * or NotReady in the manifests): the kubelet
+                              * marks it NotReady, it keeps running */
+    guint32 probe_epoch;     /* bumped at each change of probe_failing: a
+                              * verdict due after a newer change is void */
     Rng rng;                 /* "pod/<ns>/<name>" */
 } PodState;
 
@@ -80,6 +85,8 @@ struct _World {
     guint32 ev_pod_stop;
     guint32 ev_push;
     guint32 ev_node_grace;
+    guint32 ev_probe;        /* the kubelet's readiness verdict */
+    guint32 ev_probe_passes; /* a readiness-flap's end */
 };
 
 /* Builds the world at time 0 from a loaded scenario: compiles every

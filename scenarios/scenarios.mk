@@ -12,7 +12,9 @@ dist_lessons_DATA = scenarios/lessons/article-as-written.yaml \
 	scenarios/lessons/node-down-outlier.yaml scenarios/lessons/circuit-breaker.yaml \
 	scenarios/lessons/gateway-restart.yaml \
 	scenarios/lessons/gateway-restart-short-drain.yaml \
-	scenarios/lessons/config-change.yaml scenarios/lessons/secret-removed.yaml
+	scenarios/lessons/config-change.yaml scenarios/lessons/secret-removed.yaml \
+	scenarios/lessons/readiness-flap.yaml \
+	scenarios/lessons/keepalive-gateway-restart.yaml
 counterdir = $(pkgdatadir)/scenarios/lessons/counter
 dist_counter_DATA = scenarios/lessons/counter/app.yaml \
 	scenarios/lessons/counter/tls.yaml scenarios/lessons/counter/vs.yaml

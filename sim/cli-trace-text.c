@@ -920,6 +920,22 @@ static char *hint_gateway_response(const HintCtx *h)
             "retries with retryOn: reset for idempotent requests, and let "
             "pods drain before they stop.");
     }
+    if (strstr(flags, "UT") != NULL &&
+        find_text(tr, "route timeout ") == NULL &&
+        find_text(tr, "per-try timeout ") != NULL) {
+        const TraceStep *pt = find_text(tr, "per-try timeout ");
+        g_autofree char *to =
+            text_between(pt->decision, "per-try timeout ", " ");
+        return g_strdup_printf(
+            "The per-try timeout (%s) expired on %s before the application "
+            "answered. Envoy arms it once an attempt has a connection, and "
+            "retries a timed-out attempt only when retryOn lists 5xx, "
+            "gateway-error or reset; the abandoned attempt still keeps its "
+            "pod busy. Make perTryTimeout longer than the application's "
+            "normal time, or make the application answer sooner.",
+            to != NULL ? to : "perTryTimeout",
+            strstr(flags, "URX") != NULL ? "every attempt" : "the attempt");
+    }
     if (strstr(flags, "UT") != NULL) {
         const TraceStep *ut = find_text(tr, "route timeout ");
         g_autofree char *to =

@@ -263,6 +263,22 @@ run crash0 "$L/pod-crash-no-retries.yaml"
 expect retries-hide-crash "$(answered crash 503 gateway)" -lt \
     "$(answered crash0 503 gateway)"
 
+# ---- 11. A pod alive but not ready ------------------------------------------
+run flap "$L/readiness-flap.yaml"
+expect flap-no-failure "$(total flap failures)" -eq 0
+event flap "pod default/counter-0 NotReady (readiness probe failed 3 times)"
+event flap "endpoints: default/counter-0 not ready"
+event flap "pod default/counter-0 Ready (readiness probe passed 1 time)"
+
+# ---- 12. Keep-alive connections stay where they were opened ----------------
+run ka "$L/keepalive-gateway-restart.yaml"
+expect ka-no-failure "$(total ka failures)" -eq 0
+expect ka-reused "$(total ka reused)" -gt 11000
+ka0=$(flat "$tmp/ka.run" |
+    grep -o '"istio-system/istio-ingressgateway-0":{"count":[0-9]*}' |
+    sed 's/.*"count"://' | num)
+expect ka-pod0-first-10s-only "${ka0:-0}" -lt 1500
+
 [ "$failures" -eq 0 ] || {
     echo "check-lessons: $failures of $checks checks failed" >&2
     exit 1

@@ -646,6 +646,10 @@ static void fill_left(Diagram *d)
         if (t->arrival == ARRIVAL_TRACE) {
             add_line(d->client, f_detail(), "detail", "%s: replayed log",
                      t->name);
+        } else if (t->steps != NULL && t->steps->len > 0) {
+            add_line(d->client, f_detail(), "detail",
+                     "%s: %g/s, %u rate step%s", t->name, t->rate,
+                     t->steps->len, t->steps->len == 1 ? "" : "s");
         } else {
             add_line(d->client, f_detail(), "detail", "%s: %g/s", t->name,
                      t->rate);
