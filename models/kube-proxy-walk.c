@@ -699,9 +699,9 @@ void kube_proxy_walk(const KubeProxyTable *t,
     g_return_if_fail(src_ok && dst_ok);
 
     KpMemo *memo = state != NULL && tr == NULL ? memo_for(state, t, &w) : NULL;
+    guint32 drawn[KP_MEMO_DEPTH]; /* w.replay: lives through walk_packet() */
     if (memo != NULL && !memo->uncacheable) {
         /* Draw along the known tree; a leaf is the walk's answer. */
-        guint32 drawn[KP_MEMO_DEPTH];
         guint n = 0;
         gint32 at = memo->root;
         while (at >= 0 && n < KP_MEMO_DEPTH) {
