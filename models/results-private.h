@@ -7,6 +7,10 @@
 
 G_BEGIN_DECLS
 
+/* Tally tables, and lookups remembered per table (a power of 2). */
+#define RESULTS_N_TALLIES 6
+#define RESULTS_RECENT 8
+
 typedef struct {
     guint64 count; /* outcomes */
     Hist *latency; /* of responses and connections */
@@ -46,6 +50,15 @@ struct _Results {
     guint64 bad_lines;
     GPtrArray *bad_examples; /* char* "file:line", the first
                               * RESULTS_BAD_EXAMPLES */
+    /* Per tally table (results.c's order), the tallies last looked up,
+     * direct-mapped by key address: a request's route, cluster, traffic
+     * and pods are nearly always ones seen just before, and a hash lookup
+     * each was a tenth of recording it. Tallies are never removed, so an
+     * entry stays valid; results_new() zeroes it. */
+    struct {
+        const char *key;
+        Tally *tally;
+    } recent[RESULTS_N_TALLIES][RESULTS_RECENT];
 };
 
 /* results_bad_line() keeps this many examples. */

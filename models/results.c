@@ -173,17 +173,33 @@ void results_record(Results *r, const RequestOutcome *o)
             r->phase_ns[p] += (guint64)o->phase[p];
         }
     }
-    const char *keys[] = { o->route, o->cluster,   o->pod,
-                           o->traffic, o->node,    o->gateway_pod };
-    GHashTable *tables[] = { r->routes,  r->clusters, r->pods,
-                             r->traffic, r->nodes,    r->gateway_pods };
-    for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    const char *keys[RESULTS_N_TALLIES] = { o->route,   o->cluster,
+                                            o->pod,     o->traffic,
+                                            o->node,    o->gateway_pod };
+    GHashTable *tables[RESULTS_N_TALLIES] = { r->routes,  r->clusters,
+                                              r->pods,    r->traffic,
+                                              r->nodes,   r->gateway_pods };
+    /* Only routes and traffic report latency (results.json); the other
+     * tallies count, and their histograms stay empty. */
+    static const gboolean with_latency[RESULTS_N_TALLIES] = {
+        TRUE, FALSE, FALSE, TRUE, FALSE, FALSE
+    };
+    for (guint i = 0; i < RESULTS_N_TALLIES; i++) {
         if (keys[i] == NULL) {
             continue;
         }
-        Tally *t = tally(tables[i], keys[i]);
+        guint slot = (guint)(GPOINTER_TO_SIZE(keys[i]) >> 4) &
+                     (RESULTS_RECENT - 1);
+        Tally *t;
+        if (r->recent[i][slot].key == keys[i]) {
+            t = r->recent[i][slot].tally;
+        } else {
+            t = tally(tables[i], keys[i]);
+            r->recent[i][slot].key = keys[i];
+            r->recent[i][slot].tally = t;
+        }
         t->count++;
-        if (timed) {
+        if (timed && with_latency[i]) {
             hist_record(t->latency, lat);
         }
     }
