@@ -25,6 +25,8 @@ struct _Upstream {
     HostHealth *health;   /* outlier state per pod */
     GHashTable *rr;       /* const GatewayCluster* -> cursor (guint) */
     GHashTable *pools;    /* const GatewayCluster* -> ClusterPool* (owned) */
+    const GatewayCluster *last_gc; /* the pool last looked up: a request */
+    ClusterPool *last_cp;          /* looks its up twice or more */
     GArray *cands;        /* scratch: candidate EndpointAddr indices */
 };
 
@@ -77,9 +79,23 @@ void upstream_end(Upstream *u, gint pod)
 
 /* ---- circuit breakers ------------------------------------------------------ */
 
+/* Pools are never removed, so the remembered one stays valid. */
+static ClusterPool *pool_find(Upstream *u, const GatewayCluster *gc)
+{
+    if (u->last_gc == gc && gc != NULL) {
+        return u->last_cp;
+    }
+    ClusterPool *cp = g_hash_table_lookup(u->pools, gc);
+    if (cp != NULL) {
+        u->last_gc = gc;
+        u->last_cp = cp;
+    }
+    return cp;
+}
+
 static ClusterPool *pool_of(Upstream *u, const GatewayCluster *gc)
 {
-    ClusterPool *cp = g_hash_table_lookup(u->pools, gc);
+    ClusterPool *cp = pool_find(u, gc);
     if (cp == NULL) {
         cp = g_new0(ClusterPool, 1);
         g_queue_init(&cp->pending);
@@ -153,7 +169,7 @@ UpstreamAdmit upstream_admit(Upstream *u,
 
 gpointer upstream_release(Upstream *u, const GatewayCluster *gc)
 {
-    ClusterPool *cp = g_hash_table_lookup(u->pools, gc);
+    ClusterPool *cp = pool_find(u, gc);
     g_return_val_if_fail(cp != NULL && cp->active > 0, NULL);
     /* The freed connection goes to the oldest waiter, if any: the count of
      * busy connections stays. */
@@ -168,7 +184,7 @@ void upstream_cancel_pending(Upstream *u,
                              const GatewayCluster *gc,
                              gpointer waiter)
 {
-    ClusterPool *cp = g_hash_table_lookup(u->pools, gc);
+    ClusterPool *cp = pool_find(u, gc);
     g_return_if_fail(cp != NULL);
     gboolean found = g_queue_remove(&cp->pending, waiter);
     g_return_if_fail(found);
