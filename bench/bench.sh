@@ -12,6 +12,10 @@ trap 'rm -rf "$work"' EXIT
 if nm "$SIM_BIN" 2>/dev/null | grep -q __asan_init; then
     echo "warning: $SIM_BIN is a sanitizer build; figures mean little" >&2
 fi
+case "${SIM_BUILD_FLAGS:-}" in
+*-flto*) ;;
+*) echo "note: built without --enable-lto; the published figures use it" >&2 ;;
+esac
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 spread() { sort -n | awk 'NR==1{lo=$1} {hi=$1} END {printf "%s..%s", lo, hi}'; }
@@ -59,6 +63,7 @@ report() { # report LABEL FILE-OF-RUNS
 }
 
 echo "ingress-sim $("$SIM_BIN" --version | cut -d' ' -f2), $(nproc) cores, $BENCH_RUNS runs each, median (min..max)"
+echo "built with: ${SIM_BUILD_FLAGS:-(unknown flags)}"
 for n in $BENCH_SIZES; do
     scenario "$n" > "$work/s.yaml"
     : > "$work/gen"
