@@ -119,6 +119,20 @@ static const char *chain_kind_text(GwChainKind k)
     return "?";
 }
 
+/* A terminating chain ends TLS; ALPN picks h2 when the chain offers it and
+ * the client does, else HTTP/1.1 when the client offers that (R11). */
+static void tls_terminate(const GwFilterChain *ch,
+                          const GatewayRequest *req,
+                          GatewayDecision *out)
+{
+    out->tls_terminated = TRUE;
+    if (ch->alpn_h2 && alpn_offers(req->alpn, "h2")) {
+        out->alpn = "h2";
+    } else if (alpn_offers(req->alpn, "http/1.1")) {
+        out->alpn = "http/1.1";
+    }
+}
+
 /* Step 5, TLS: what a handshake on a terminating chain gives. Returns FALSE
  * (with @out filled) when it fails. Order as in a TLS 1.3 handshake: the
  * client checks the server certificate, then the server checks the client
@@ -134,12 +148,7 @@ static gboolean tls_handshake(const GwFilterChain *ch,
     if (req->tls_resumed) {
         /* The session outlives the credential: SDS updates do not touch
          * connections already established. */
-        out->tls_terminated = TRUE;
-        if (ch->alpn_h2 && alpn_offers(req->alpn, "h2")) {
-            out->alpn = "h2";
-        } else if (alpn_offers(req->alpn, "http/1.1")) {
-            out->alpn = "http/1.1";
-        }
+        tls_terminate(ch, req, out);
         if (tr != NULL) {
             trace_addf(tr, 5, "Envoy TLS", node, at,
                        "keep-alive: the TLS session of this connection is "
@@ -199,12 +208,7 @@ static gboolean tls_handshake(const GwFilterChain *ch,
             return FALSE;
         }
     }
-    out->tls_terminated = TRUE;
-    if (ch->alpn_h2 && alpn_offers(req->alpn, "h2")) {
-        out->alpn = "h2";
-    } else if (alpn_offers(req->alpn, "http/1.1")) {
-        out->alpn = "http/1.1";
-    }
+    tls_terminate(ch, req, out);
     if (tr != NULL) {
         trace_addf(tr, 5, "Envoy TLS", node, at,
                    "R11: the chain terminates TLS with the credential of its "
