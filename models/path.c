@@ -370,7 +370,7 @@ static void on_client(SimEngine *e, gpointer ctx, const SimEvent *ev)
     /* A request Envoy gave up on (route timeout) may still be on its way
      * to the app pod or sit there; it is released when the pod lets go of
      * it. */
-    if (!r->at_app && !r->to_app) {
+    if (!r->at_app && !r->to_app && !r->connecting) {
         request_release(p, r);
     }
 }
@@ -759,6 +759,7 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         sim_schedule(e, r->forwarded + r->dec.timeout, p->ev_route_timeout,
                      (guint32)r->id, r);
     }
+    r->connecting = TRUE;
     sim_schedule(e, r->mark, p->ev_connect_failed, 1, r); /* arg 1: go */
 }
 
@@ -775,7 +776,7 @@ static void attempt_upstream(Path *p, Request *r)
     UpstreamHost h;
     if (!upstream_pick(gw->up, r->dec.cluster, &gw->rng, r->hash_input,
                        r->tried, r->attempts, &h, r->tr, now, node)) {
-        respond(p, r, 8, 503, r->attempts > 0 ? "URX,UH" : "UH", TRUE);
+        respond(p, r, 8, 503, r->attempts > 0 ? "UH,URX" : "UH", TRUE);
         return;
     }
     r->tried[r->attempts++] = h.pod;
@@ -850,6 +851,7 @@ static void upstream_connect(Path *p, Request *r)
                        "connect to %s:%d times out after %s", r->up_ip,
                        r->up_port, ct);
         }
+        r->connecting = TRUE;
         sim_schedule_in(w->engine, r->dec.cluster->connect_timeout,
                         p->ev_connect_failed, 0, r);
         return;
@@ -862,6 +864,7 @@ static void upstream_connect(Path *p, Request *r)
                        !ap->running ? "pod not running"
                                     : "no container listens on that port");
         }
+        r->connecting = TRUE;
         sim_schedule_in(w->engine, 2 * t + 1, p->ev_connect_failed, 0, r);
         return;
     }
@@ -995,6 +998,7 @@ static gboolean retry_allowed(Path *p, Request *r, const char *why)
                    "(previous_hosts)",
                    r->attempts, rp->num_retries, ws);
     }
+    r->connecting = TRUE;
     sim_schedule_in(p->w->engine, wait, p->ev_connect_failed, 1, r);
     return TRUE;
 }
@@ -1006,6 +1010,15 @@ static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
     Request *r = ev->data;
+    r->connecting = FALSE;
+    if (r->answered) {
+        /* The route timeout answered during the wait: this event was the
+         * last to hold the request once the client has seen it. */
+        if (r->recorded && !r->at_app && !r->to_app) {
+            request_release(p, r);
+        }
+        return;
+    }
     if (ev->arg == 1) {
         attempt_upstream(p, r);
         return;
@@ -1021,7 +1034,7 @@ static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
         retry_allowed(p, r, "retry_on connect-failure (Istio default, R13)")) {
         return;
     }
-    respond(p, r, 8, 503, covered ? "URX,UF" : "UF", TRUE);
+    respond(p, r, 8, 503, covered ? "UF,URX" : "UF", TRUE);
 }
 
 /* ---- step 9: the application pod ------------------------------------------ */
@@ -1067,7 +1080,7 @@ static void reset_by_crash(Path *p, Request *r, const PodState *ap)
     if (covered && retry_allowed(p, r, "retry_on covers an upstream reset")) {
         return;
     }
-    respond(p, r, 9, 503, covered ? "URX,UC" : "UC", TRUE);
+    respond(p, r, 9, 503, covered ? "UC,URX" : "UC", TRUE);
 }
 
 static void on_crash(World *w, guint pod, gpointer data)
@@ -1166,6 +1179,7 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
         upstream_end(p->w->pods[r->gw_pod].up, r->app_pod);
         r->upstream_open = FALSE;
         r->try_deadline = 0;
+        r->connecting = TRUE;
         sim_schedule_in(e, 1, p->ev_connect_failed, 0, r);
         return;
     }
@@ -1395,7 +1409,7 @@ static void on_try_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
                                  "reset attempt (R13)")) {
         return;
     }
-    respond(p, r, 7, 504, covered ? "URX,UT" : "UT", TRUE);
+    respond(p, r, 7, 504, covered ? "UT,URX" : "UT", TRUE);
 }
 
 /* ---- life cycle ------------------------------------------------------------ */

@@ -83,6 +83,10 @@ struct _Request {
     SimTime try_service0;      /* before the current attempt */
     gboolean answered;         /* the outcome is decided (client told) */
     gboolean to_app;           /* on its way to an app pod (event pending) */
+    gboolean connecting;       /* an upstream-connect event (the go, a
+                                * back-off, a connect failure) is pending
+                                * for it: that event releases it if a
+                                * timeout answered the client meanwhile */
     gboolean at_app;           /* queued or served by an app pod */
     gboolean recorded;         /* the client saw the outcome */
     gboolean orphan;           /* an attempt Envoy abandoned (per-try
