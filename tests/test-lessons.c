@@ -827,7 +827,7 @@ static void test_per_try_timeout_default_retry_on(void **state)
 }
 
 /* retryOn gateway-error covers a reset attempt: each timed-out attempt is
- * retried on another pod; after the third Envoy gives up with URX,UT.
+ * retried on another pod; after the third Envoy gives up with UT,URX.
  * Three attempts of 500 ms plus two jittered back-offs (< 25 and < 75 ms)
  * and the hops (< 20 ms). */
 static void test_per_try_timeout_retried_then_urx(void **state)
@@ -838,7 +838,7 @@ static void test_per_try_timeout_retried_then_urx(void **state)
                         "retryOn: gateway-error}\n");
     trace_url(y, "http://a.example.com/slow", &res);
     assert_int_equal(res.out.status, 504);
-    assert_string_equal(res.out.flags, "URX,UT");
+    assert_string_equal(res.out.flags, "UT,URX");
     gint64 attempts = 0;
     assert_true(trace_get_int(res.tr, "attempts", &attempts));
     assert_int_equal(attempts, 3);
@@ -1005,7 +1005,7 @@ static void test_pending_limit_overflows(void **state)
  * the orphaned attempts also own copies of the replayed strings (ASan
  * checks them). Pods: 3, concurrency 1; /slow takes 3 s; perTryTimeout
  * 500 ms with retryOn gateway-error: every /slow request makes three
- * attempts and ends 504 URX,UT, and the fast requests queue behind the
+ * attempts and ends 504 UT,URX, and the fast requests queue behind the
  * orphans. */
 static void test_orphaned_attempts_keep_pods_busy(void **state)
 {
@@ -1040,12 +1040,12 @@ static void test_orphaned_attempts_keep_pods_busy(void **state)
     assert_int_equal(path_in_flight(runner_path(run.r)), 0);
     JsonObject *flags =
         json_object_get_object_member(root(&run), "response_flags");
-    /* Every request is a 200 or 504 URX,UT; all 10 /slow ones time out,
+    /* Every request is a 200 or 504 UT,URX; all 10 /slow ones time out,
      * and so do fast ones that queue behind orphaned attempts (each holds
      * a pod for 3 s at concurrency 1): the retry storm a per-try timeout
      * shorter than the app's time makes. Without the orphans they would
      * all be 200. */
-    gint64 urx = json_object_get_int_member(flags, "URX,UT");
+    gint64 urx = json_object_get_int_member(flags, "UT,URX");
     assert_int_equal(urx + count_status(&run, 200, "app"), 20);
     assert_true(urx > 10);
     g_remove(csv);
