@@ -139,8 +139,12 @@ gint access_log_field_by_key(const char *key)
 void access_log_fields_clear(AccessLogFields *a)
 {
     for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
-        g_clear_pointer(&a->f[i], g_free);
+        if (a->store == NULL) {
+            g_free(a->f[i]);
+        }
+        a->f[i] = NULL;
     }
+    g_clear_pointer(&a->store, g_free);
 }
 
 static gboolean is_digits(const char *s)
@@ -259,12 +263,19 @@ void access_log_append(GString *out,
 /* ---- the TEXT tokenizer -------------------------------------------------- */
 
 /* "-" is Envoy's unset. Returns: (transfer full) or NULL. */
-static char *value_or_null(const char *s, gsize n)
+/* @s[0..n) as a string at *@at in the line's store (moved past it), or
+ * NULL for Envoy's "-". One block a line, not one allocation a field: a
+ * replay reads millions of lines. */
+static char *value_or_null(char **at, const char *s, gsize n)
 {
     if (n == 1 && s[0] == '-') {
         return NULL;
     }
-    return g_strndup(s, n);
+    char *v = *at;
+    memcpy(v, s, n);
+    v[n] = '\0';
+    *at += n + 1;
+    return v;
 }
 
 static gboolean skip_blanks(const char **pp)
@@ -323,8 +334,13 @@ access_log_parse_text(const char *line, AccessLogFields *out, char **why)
            (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) {
         n--;
     }
-    g_autofree char *copy = g_strndup(line, n);
-    const char *p = copy;
+    /* The store: the trimmed line, then each value with its NUL (values
+     * are disjoint parts of the line, so n + fields bytes hold them). */
+    out->store = g_malloc(2 * n + 1 + ACCESS_LOG_N_FIELDS);
+    memcpy(out->store, line, n);
+    out->store[n] = '\0';
+    char *at = out->store + n + 1;
+    const char *p = out->store;
     const char *s = NULL;
     gsize len = 0;
     const char *what = NULL;
@@ -336,7 +352,7 @@ access_log_parse_text(const char *line, AccessLogFields *out, char **why)
         goto bad;
     }
     out->f[ACCESS_LOG_START_TIME] =
-        value_or_null(p + 1, (gsize)(close - p - 1));
+        value_or_null(&at, p + 1, (gsize)(close - p - 1));
     p = close + 1;
     /* "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" */
     if (!skip_blanks(&p) || !take_quoted(&p, &s, &len)) {
@@ -356,11 +372,11 @@ access_log_parse_text(const char *line, AccessLogFields *out, char **why)
             what = "\"METHOD PATH PROTOCOL\" needs three parts";
             goto bad;
         }
-        out->f[ACCESS_LOG_METHOD] = value_or_null(s, (gsize)(sp1 - s));
+        out->f[ACCESS_LOG_METHOD] = value_or_null(&at, s, (gsize)(sp1 - s));
         out->f[ACCESS_LOG_PATH] =
-            value_or_null(sp1 + 1, (gsize)(sp2 - sp1 - 1));
+            value_or_null(&at, sp1 + 1, (gsize)(sp2 - sp1 - 1));
         out->f[ACCESS_LOG_PROTOCOL] =
-            value_or_null(sp2 + 1, (gsize)(s + len - sp2 - 1));
+            value_or_null(&at, sp2 + 1, (gsize)(s + len - sp2 - 1));
     }
     for (guint i = 0; i < G_N_ELEMENTS(text_tail); i++) {
         AccessLogField f = text_tail[i].field;
@@ -373,7 +389,7 @@ access_log_parse_text(const char *line, AccessLogFields *out, char **why)
             access_log_fields_clear(out);
             return FALSE;
         }
-        out->f[f] = value_or_null(s, len);
+        out->f[f] = value_or_null(&at, s, len);
         if (field_is_number(f) && out->f[f] != NULL && !is_digits(out->f[f])) {
             *why = g_strdup_printf("field %u (%s) is not a number: '%s'", i + 5,
                                    field_keys[f], out->f[f]);
@@ -385,7 +401,7 @@ access_log_parse_text(const char *line, AccessLogFields *out, char **why)
         what = "no ROUTE_NAME at the end of the line";
         goto bad;
     }
-    out->f[ACCESS_LOG_ROUTE_NAME] = value_or_null(p, strlen(p));
+    out->f[ACCESS_LOG_ROUTE_NAME] = value_or_null(&at, p, strlen(p));
     return TRUE;
 
 bad:

@@ -70,13 +70,15 @@ gint access_log_field_by_key(const char *key);
 
 /* One line's values, indexed by AccessLogField; NULL is unset (Envoy's
  * "-" in TEXT, null in JSON). Who owns the strings is the user's business:
- * the writer fills it with borrowed ones, access_log_parse_text() with
- * owned ones (free with access_log_fields_clear()). */
+ * the writer fills it with borrowed ones; access_log_parse_text() puts
+ * them all in one owned block, @store; others may own each value (free
+ * either kind with access_log_fields_clear()). */
 typedef struct {
     char *f[ACCESS_LOG_N_FIELDS]; /* field values, NULL: unset */
+    char *store;                  /* non-NULL: every f[i] points into it */
 } AccessLogFields;
 
-/* Frees every owned value and sets it to NULL. */
+/* Frees the store or else every value, and sets them to NULL. */
 void access_log_fields_clear(AccessLogFields *a);
 
 /* Appends one line in @fmt (with its final newline) to @out. TEXT writes

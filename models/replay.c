@@ -443,7 +443,7 @@ parse_json(ReplayParser *p, const char *line, ReplayRecord *rec, char **why)
         return REPLAY_LINE_BAD;
     }
     JsonObject *o = json_node_get_object(root);
-    AccessLogFields a = { { NULL } };
+    AccessLogFields a = { { NULL }, NULL };
     gboolean bad = FALSE;
     for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
         a.f[i] = member_text(o, access_log_field_key(i), &bad);

@@ -163,7 +163,7 @@ static void fill_all(AccessLogFields *a)
 static void test_text_round_trip(void **state)
 {
     for (guint unset = 0; unset <= ACCESS_LOG_N_FIELDS; unset++) {
-        AccessLogFields a = { { NULL } };
+        AccessLogFields a = { { NULL }, NULL };
         fill_all(&a);
         if (unset < ACCESS_LOG_N_FIELDS) {
             g_clear_pointer(&a.f[unset], g_free); /* each one "-" in turn */
@@ -190,7 +190,7 @@ static void test_text_round_trip(void **state)
 
 static void test_text_writer_keeps_one_line(void **state)
 {
-    AccessLogFields a = { { NULL } };
+    AccessLogFields a = { { NULL }, NULL };
     a.f[ACCESS_LOG_START_TIME] = (char *)"2024-01-01T00:00:00.000Z";
     a.f[ACCESS_LOG_USER_AGENT] = (char *)"evil\nagent";
     a.f[ACCESS_LOG_REQUESTED_SERVER_NAME] = (char *)"a b";
@@ -204,7 +204,7 @@ static void test_text_writer_keeps_one_line(void **state)
 
 static void test_json_writer_exact(void **state)
 {
-    AccessLogFields a = { { NULL } };
+    AccessLogFields a = { { NULL }, NULL };
     a.f[ACCESS_LOG_START_TIME] = (char *)"2024-01-01T00:00:00.250Z";
     a.f[ACCESS_LOG_METHOD] = (char *)"GET";
     a.f[ACCESS_LOG_PATH] = (char *)"/a\"b\\c";

@@ -297,7 +297,7 @@ static void test_json_writer_reader_agree(void **state)
     g_autoptr(ReplayParser) p = replay_parser_new(s, REPLAY_ISTIO_JSON);
     g_autoptr(ReplayParser) t = replay_parser_new(s, REPLAY_ISTIO_TEXT);
     g_autofree char *dla = g_strdup_printf("%s:8443", gateway_ip(s));
-    AccessLogFields a = { { NULL } };
+    AccessLogFields a = { { NULL }, NULL };
     a.f[ACCESS_LOG_START_TIME] = (char *)"2024-01-01T00:00:01.500Z";
     a.f[ACCESS_LOG_METHOD] = (char *)"PUT";
     a.f[ACCESS_LOG_PATH] = (char *)"/x y"; /* a blank, for the tokenizer */
