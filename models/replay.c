@@ -709,49 +709,46 @@ static gboolean item_less(const ReplayItem *a, const ReplayItem *b)
     return a->t_ns < b->t_ns || (a->t_ns == b->t_ns && a->line < b->line);
 }
 
-/* O(log n) push onto the array heap. */
+/* O(log n) push onto the array heap: parents move down into the hole,
+ * the item is written once (items are 64 bytes; swaps cost double). */
 static void heap_push(GArray *h, const ReplayItem *it)
 {
-    g_array_append_val(h, *it);
+    g_array_set_size(h, h->len + 1);
     ReplayItem *a = (ReplayItem *)(void *)h->data;
     guint i = h->len - 1;
     while (i > 0) {
         guint parent = (i - 1) / 2;
-        if (!item_less(&a[i], &a[parent])) {
+        if (!item_less(it, &a[parent])) {
             break;
         }
-        ReplayItem t = a[i];
         a[i] = a[parent];
-        a[parent] = t;
         i = parent;
     }
+    a[i] = *it;
 }
 
-/* O(log n) pop of the earliest; the heap must not be empty. */
+/* O(log n) pop of the earliest; the heap must not be empty. The last item
+ * sinks from the root through a hole, as in heap_push(). */
 static ReplayItem heap_pop(GArray *h)
 {
     ReplayItem *a = (ReplayItem *)(void *)h->data;
     ReplayItem top = a[0];
-    a[0] = a[h->len - 1];
-    g_array_set_size(h, h->len - 1);
-    a = (ReplayItem *)(void *)h->data;
-    guint n = h->len, i = 0;
+    const ReplayItem last = a[h->len - 1];
+    guint n = h->len - 1, i = 0;
     for (;;) {
-        guint l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && item_less(&a[l], &a[m])) {
-            m = l;
-        }
-        if (r < n && item_less(&a[r], &a[m])) {
-            m = r;
-        }
-        if (m == i) {
+        guint l = 2 * i + 1;
+        if (l >= n) {
             break;
         }
-        ReplayItem t = a[i];
+        guint m = l + 1 < n && item_less(&a[l + 1], &a[l]) ? l + 1 : l;
+        if (!item_less(&a[m], &last)) {
+            break;
+        }
         a[i] = a[m];
-        a[m] = t;
         i = m;
     }
+    a[i] = last;
+    g_array_set_size(h, n);
     return top;
 }
 
