@@ -1,6 +1,7 @@
 /* queue.c: the pending events as a radix heap over (time, seq) keys (see
  * queue.h): buckets by the highest base-64 digit in which a key differs
- * from the last one popped. Simulated time never runs backwards: it needs. */
+ * from the last one popped. It needs what simulated time gives: keys
+ * never below the last one popped. */
 #include "sim/queue.h"
 
 #include <string.h>
@@ -12,16 +13,16 @@
  * highest digit in which it differs from that key, and a pop takes the
  * smallest of the lowest non-empty bucket and spreads the rest of that
  * bucket over the buckets below: sequential scans and copies where a binary
- * heap's sift-down mispredicts a branch per level. Figures from
- * bench/bench-queue.c (hold model, exponential delays, ns per pop+push at
- * 100 / 10k / 1M pending), measured side by side on one machine:
- *   binary heap of 32-byte events       54 / 111 / 367
- *   radix heap, 1-bit digits            43 /  72 / 109
- *   radix heap, 6-bit digits            28 /  37 /  65
- * (4-ary heap with 16-byte keys apart from payloads: no better than binary;
- * radix with 16-byte items and payloads in slots: worse at 1M, the slots
- * are read at random.) Digits of 6 bits: fewer moves per event than 1-4,
- * and 8 makes the bitmaps outgrow one summary word.
+ * heap's sift-down mispredicts a branch per level. bench/bench-queue.c
+ * (hold model, exponential delays; ns per pop+push at 100 / 10k / 1M
+ * pending, medians of 5):
+ *   binary heap of 32-byte events       54 / 111 / 370
+ *   this, 6-bit digits (make bench)     37 /  50 / 106
+ * Tried and dropped: a 4-ary heap of 16-byte keys apart from the payloads
+ * (no better than binary); this with 16-byte items and payloads in slots
+ * (worse at 1M: the slots are read at random); 1-bit digits (about twice
+ * the moves per event); 4- and 5-bit digits (a little slower); 8-bit
+ * digits (the bitmap outgrows one summary word).
  *
  * Buckets: 0 holds keys equal to the last popped (only before the first
  * pop); then per level (digit position) and digit value, first for keys
