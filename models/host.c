@@ -133,12 +133,29 @@ typedef struct {
     guint order;    /* insertion order: stable ties */
 } DomainWild;
 
+/* The last few authorities looked up, as the client wrote them, with
+ * their answers: traffic repeats a handful of Host headers, and the port
+ * strip, lower-casing and hashing of each was half of routing a request.
+ * A memo, not state: a lookup answers the same with or without it. */
+#define HOST_MEMO 4
+#define HOST_MEMO_KEY 64
+
+typedef struct {
+    gsize len;          /* 0: empty; else strlen(key) + 1 */
+    char key[HOST_MEMO_KEY];
+    gpointer found;
+    HostMatchKind kind;
+    const char *dom;
+} HostMemo;
+
 struct _HostDomainTable {
     GHashTable *exact; /* lower-cased domain (owned) -> value */
     GPtrArray *suffix; /* DomainWild*, longest first after finish */
     GPtrArray *prefix; /* DomainWild*, longest first after finish */
     gpointer any;      /* value of the "*" domain, or NULL */
     guint count;       /* domains added, for stable sort ties */
+    HostMemo memo[HOST_MEMO]; /* emptied by every add */
+    guint memo_next;          /* the slot the next answer replaces */
 };
 
 static void domain_wild_free(gpointer p)
@@ -184,6 +201,7 @@ gboolean
 host_domain_table_add(HostDomainTable *t, const char *domain, gpointer value)
 {
     g_return_val_if_fail(t != NULL && domain != NULL, FALSE);
+    memset(t->memo, 0, sizeof t->memo);
     g_autofree char *d = g_ascii_strdown(domain, -1);
     gsize len = strlen(d);
     if (strcmp(d, "*") == 0) {
@@ -240,16 +258,16 @@ static gint wild_cmp(gconstpointer a, gconstpointer b)
 void host_domain_table_finish(HostDomainTable *t)
 {
     g_return_if_fail(t != NULL);
+    memset(t->memo, 0, sizeof t->memo);
     g_ptr_array_sort(t->suffix, wild_cmp);
     g_ptr_array_sort(t->prefix, wild_cmp);
 }
 
-gpointer host_domain_table_lookup(const HostDomainTable *t,
-                                  const char *authority,
-                                  HostMatchKind *kind_out,
-                                  const char **domain_out)
+static gpointer lookup_uncached(const HostDomainTable *t,
+                                const char *authority,
+                                HostMatchKind *kind_out,
+                                const char **domain_out)
 {
-    g_return_val_if_fail(t != NULL, NULL);
     HostMatchKind kind = HOST_MATCH_NONE;
     const char *dom = NULL;
     gpointer found = NULL;
@@ -313,6 +331,43 @@ done:
         *domain_out = dom;
     }
     return found;
+}
+
+gpointer host_domain_table_lookup(const HostDomainTable *t,
+                                  const char *authority,
+                                  HostMatchKind *kind_out,
+                                  const char **domain_out)
+{
+    g_return_val_if_fail(t != NULL, NULL);
+    const char *a = authority != NULL ? authority : "";
+    gsize len = strlen(a);
+    const HostMemo *hit = NULL;
+    for (guint i = 0; i < HOST_MEMO && hit == NULL; i++) {
+        const HostMemo *m = &t->memo[i];
+        if (m->len == len + 1 && memcmp(m->key, a, len) == 0) {
+            hit = m;
+        }
+    }
+    HostMemo fresh;
+    if (hit == NULL) {
+        fresh.found = lookup_uncached(t, a, &fresh.kind, &fresh.dom);
+        hit = &fresh;
+        if (len < HOST_MEMO_KEY) {
+            /* The memo is the one thing a lookup changes (see HostMemo). */
+            HostDomainTable *mt = (HostDomainTable *)t;
+            HostMemo *m = &mt->memo[mt->memo_next++ % HOST_MEMO];
+            *m = fresh;
+            m->len = len + 1;
+            memcpy(m->key, a, len);
+        }
+    }
+    if (kind_out != NULL) {
+        *kind_out = hit->kind;
+    }
+    if (domain_out != NULL) {
+        *domain_out = hit->dom;
+    }
+    return hit->found;
 }
 
 /* ---- Envoy SNI ------------------------------------------------------------

@@ -77,6 +77,54 @@ static void test_R9_5_domain_lookup_order(void **state)
     assert_ptr_equal(host_domain_table_lookup(t, "[::1]:80", &k, NULL), &any);
 }
 
+/* The lookup memo (host.c's HostMemo) never changes an answer: twelve
+ * authorities, more than it holds, asked round after round in a shifting
+ * order, answer as a fresh table answers each; and a domain added after
+ * lookups is seen at once. */
+static HostDomainTable *order_table(int *v)
+{
+    HostDomainTable *t = host_domain_table_new();
+    host_domain_table_add(t, "*", &v[0]);
+    host_domain_table_add(t, "*.example.com", &v[1]);
+    host_domain_table_add(t, "*.b.example.com", &v[2]);
+    host_domain_table_add(t, "A.example.com", &v[3]);
+    host_domain_table_add(t, "foo.*", &v[4]);
+    host_domain_table_finish(t);
+    return t;
+}
+
+static void test_R9_5_memo_never_changes_an_answer(void **state)
+{
+    static const char *const auth[] = {
+        "a.example.com",   "A.EXAMPLE.COM:80", "x.b.example.com",
+        "x.y.example.com", "example.com",      "foo.bar",
+        "foo.bar:8080",    "10.0.0.1:80",      "[::1]:80",
+        "",                "a.example.com:1",  "B.example.com",
+    };
+    int v[5];
+    gpointer want[G_N_ELEMENTS(auth)];
+    HostMatchKind want_kind[G_N_ELEMENTS(auth)];
+    for (guint i = 0; i < G_N_ELEMENTS(auth); i++) {
+        g_autoptr(HostDomainTable) fresh = order_table(v);
+        want[i] = host_domain_table_lookup(fresh, auth[i], &want_kind[i], NULL);
+    }
+    g_autoptr(HostDomainTable) t = order_table(v);
+    for (guint round = 0; round < 5; round++) {
+        for (guint j = 0; j < G_N_ELEMENTS(auth); j++) {
+            guint i = (j * (round + 1) + round) % G_N_ELEMENTS(auth);
+            HostMatchKind k;
+            assert_ptr_equal(host_domain_table_lookup(t, auth[i], &k, NULL),
+                             want[i]);
+            assert_int_equal(k, want_kind[i]);
+        }
+    }
+    int late;
+    host_domain_table_add(t, "b.example.com", &late);
+    host_domain_table_finish(t);
+    assert_ptr_equal(host_domain_table_lookup(t, "B.example.com", NULL, NULL),
+                     &late);
+}
+
 static void test_R9_5_no_star_no_match(void **state)
 {
     g_autoptr(HostDomainTable) t = host_domain_table_new();
@@ -126,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_R5_3_matches_and_subset),
         cmocka_unit_test(test_R5_4_intersection_keeps_more_specific),
         cmocka_unit_test(test_R9_5_domain_lookup_order),
+        cmocka_unit_test(test_R9_5_memo_never_changes_an_answer),
         cmocka_unit_test(test_R9_5_no_star_no_match),
         cmocka_unit_test(test_R9_2_sni_lookup),
         cmocka_unit_test(test_R5_1_split_namespace),
