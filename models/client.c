@@ -203,6 +203,7 @@ static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
      * addresses are formatted once, not per request. */
     guint client = (guint)(g->sent % g->ts->clients);
     memcpy(r->client_ip, c->ips[client], sizeof r->client_ip);
+    r->client_addr = (198u << 24) | (51u << 16) | (100u << 8) | (client + 1);
     g->sent++;
     if (g->pools != NULL && (r->scheme == URL_HTTP || r->scheme == URL_HTTPS)) {
         r->conn = take_conn(c, g, client, g->origin[ti], sim_now(e));

@@ -580,6 +580,7 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     KpPacket pkt = {
         .src_ip = r->client_ip,
+        .src_addr = r->client_addr,
         .dst_ip = ns->node->ip,
         .dst_addr = ns->addr,
 
@@ -781,7 +782,9 @@ static void attempt_upstream(Path *p, Request *r)
     }
     r->tried[r->attempts++] = h.pod;
     r->app_pod = h.pod;
-    g_strlcpy(r->up_ip, h.ip, sizeof r->up_ip);
+    if (r->tr != NULL) { /* only the trace names the address */
+        g_strlcpy(r->up_ip, h.ip, sizeof r->up_ip);
+    }
     r->up_port = h.port;
     if (r->tr != NULL) {
         trace_set_int(r->tr, "attempts", r->attempts);

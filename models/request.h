@@ -47,6 +47,8 @@ struct _Request {
     const char *body;          /* request body, or the bytes a tcp/tls
                                 * stream sends (tcp-echo); nullable */
     char client_ip[16];        /* source address */
+    guint32 client_addr;       /* the same parsed (host order), or 0:
+                                * whoever reads it parses client_ip */
     PathConn *conn;            /* the kept-alive connection it goes on
                                 * (borrowed from the client's pool), or
                                 * NULL: a connection of its own */
