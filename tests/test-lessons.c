@@ -728,14 +728,18 @@ static void test_mmc_least_request_between_bounds(void **state)
     run_clear(&run);
 }
 
-/* An app whose /flaky answers 503 and /slow takes 3s, behind one VS. */
-static char *router_scenario(const char *route_extra)
+/* An app whose /flaky answers 503 and /slow takes 3s, behind one VS;
+ * @spec_extra goes into the Scenario's spec, @route_extra under the
+ * VirtualService's http route. */
+static char *router_scenario_spec(const char *spec_extra,
+                                  const char *route_extra)
 {
     return g_strdup_printf(
         "apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n"
         "  workloads:\n    default/a:\n"
         "      responses:\n      - {pathPrefix: /flaky, status: 503}\n"
         "      - {pathPrefix: /slow, delay: 3s}\n"
+        "%s"
         "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"
         "metadata: {name: gw, namespace: istio-system}\n"
         "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
@@ -751,7 +755,12 @@ static char *router_scenario(const char *route_extra)
         "spec:\n  replicas: 3\n  selector: {matchLabels: {app: a}}\n"
         "  template:\n    metadata: {labels: {app: a}}\n"
         "    spec: {containers: [{name: a, image: a}]}\n",
-        route_extra);
+        spec_extra, route_extra);
+}
+
+static char *router_scenario(const char *route_extra)
+{
+    return router_scenario_spec("", route_extra);
 }
 
 static void trace_url(const char *yaml, const char *url, TraceResult *res)
@@ -788,6 +797,85 @@ static void test_retry_on_status_only_when_asked(void **state)
     assert_true(trace_get_int(res.tr, "attempts", &attempts));
     assert_int_equal(attempts, 3);
     trace_result_clear(&res);
+}
+
+/* What the client saw, request by request. */
+typedef struct {
+    guint n;            /* outcomes seen */
+    guint n_504;        /* 504 from the gateway */
+    guint n_200;
+    guint bad_flags;    /* a 504 whose flags were not @want_flags */
+    SimTime min_504;    /* shortest and longest 504 */
+    SimTime max_504;
+    const char *want_flags;
+} SeenTimeouts;
+
+static void on_done_timeouts(const Request *r, gpointer data)
+{
+    SeenTimeouts *s = data;
+    const RequestOutcome *o = &r->out;
+    s->n++;
+    if (o->kind == OUTCOME_RESPONSE && o->status == 200) {
+        s->n_200++;
+    }
+    if (o->kind != OUTCOME_RESPONSE || o->status != 504) {
+        return;
+    }
+    SimTime took = o->done - o->sent;
+    s->min_504 = s->n_504 == 0 ? took : MIN(s->min_504, took);
+    s->max_504 = MAX(s->max_504, took);
+    s->n_504++;
+    if (!o->from_gateway || strcmp(o->flags, s->want_flags) != 0) {
+        s->bad_flags++;
+    }
+}
+
+/* Runs @yaml to its end with @seen collecting outcomes; every request
+ * must have ended (runner_run's balance). */
+static Runner *run_yaml_seen(const char *yaml, Scenario **s_out, SeenTimeouts *seen)
+{
+    GError *error = NULL;
+    Scenario *s = scenario_load_string("timeouts.yaml", yaml, &error);
+    if (s == NULL) {
+        fail_msg("%s", error->message);
+    }
+    Runner *run = runner_new(s, s->seed, &error);
+    assert_non_null(run);
+    path_set_done(runner_path(run), on_done_timeouts, seen);
+    assert_true(runner_run(run, NULL, NULL));
+    *s_out = s;
+    return run;
+}
+
+/* The route timeout (1s) fires while Envoy still waits for a connect to a
+ * pod on a dead node (connect_timeout 10s, R4.2): the client gets 504 UT
+ * at 1s; the pending connect attempt, which still points at the request,
+ * must find it alive and let it go. Traffic runs 15s, past the 10s
+ * connect timeout, so that such a stale event would meet a recycled
+ * struct (it used to retry it and free it twice, then crash). Every
+ * request ends: 200 from a live pod or 504 UT after 1s (+ at most 20ms of
+ * hops). */
+static void test_route_timeout_while_connecting(void **state)
+{
+    g_autofree char *y = router_scenario_spec(
+        "  seed: 3\n  duration: 15s\n"
+        "  loadBalancer: {backends: [worker-1]}\n"
+        "  traffic:\n  - arrival: {poisson: {rate: 20/s}}\n"
+        "    requests: [{url: 'http://a.example.com/'}]\n"
+        "  failures: [{at: 1s, node-down: worker-3}]\n",
+        "    timeout: 1s\n");
+    SeenTimeouts seen = { .want_flags = "UT" };
+    Scenario *s = NULL;
+    Runner *run = run_yaml_seen(y, &s, &seen);
+    const Results *res = runner_world(run)->results;
+    assert_int_equal(seen.n, results_n_sent(res));
+    assert_true(seen.n_504 > 0);
+    assert_int_equal(seen.n_200 + seen.n_504, seen.n);
+    assert_int_equal(seen.bad_flags, 0);
+    assert_true(seen.min_504 >= SIM_S);
+    assert_true(seen.max_504 < SIM_S + 20 * SIM_MS);
+    runner_free(run);
+    scenario_free(s);
 }
 
 /* R13: a route timeout of 1s answers 504 UT at the deadline, not when the
@@ -1070,6 +1158,7 @@ int main(void)
         cmocka_unit_test(test_readiness_probe_timing_from_manifest),
         cmocka_unit_test(test_retry_on_status_only_when_asked),
         cmocka_unit_test(test_route_timeout_answers_at_deadline),
+        cmocka_unit_test(test_route_timeout_while_connecting),
         cmocka_unit_test(test_per_try_timeout_default_retry_on),
         cmocka_unit_test(test_per_try_timeout_retried_then_urx),
         cmocka_unit_test(test_route_timeout_bounds_per_try),

@@ -16,7 +16,3 @@ unit_tests += tests/test-replications
 tests_test_replications_CFLAGS = $(test_cflags)
 tests_test_replications_LDADD = $(test_ldadd)
 script_tests += tests/check-shard.sh
-
-unit_tests += tests/test-timeouts
-tests_test_timeouts_CFLAGS = $(test_cflags)
-tests_test_timeouts_LDADD = $(test_ldadd)
