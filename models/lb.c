@@ -137,15 +137,6 @@ gboolean lb_in_rotation(const Lb *lb, guint node)
     return FALSE;
 }
 
-static guint32 hash_ip(const char *ip)
-{
-    guint32 h = 2166136261u; /* FNV-1a: stable across runs */
-    for (const char *p = ip; *p != '\0'; p++) {
-        h = (h ^ (guint8)*p) * 16777619u;
-    }
-    return h;
-}
-
 LbVerdict lb_pick(Lb *lb, gint port, const char *client_ip, guint *node,
                   gint *node_port, Trace *tr, SimTime at)
 {
@@ -193,7 +184,7 @@ LbVerdict lb_pick(Lb *lb, gint port, const char *client_ip, guint *node,
         why = "random backend among those in rotation";
         break;
     case LB_SOURCE_HASH:
-        pick = up[hash_ip(client_ip) % n];
+        pick = up[rng_hash(client_ip) % n];
         why = "hash of the client address (balance source)";
         break;
     case LB_LEAST_CONNECTIONS:

@@ -294,15 +294,6 @@ static gboolean in_subset(const GatewayCluster *gc, const EndpointAddr *e)
             kv_list_subset(gc->subset_labels, e->pod->spec.labels));
 }
 
-static guint64 fnv1a64(const char *s)
-{
-    guint64 h = G_GUINT64_CONSTANT(14695981039346656037);
-    for (; *s != '\0'; s++) {
-        h = (h ^ (guint8)*s) * G_GUINT64_CONSTANT(1099511628211);
-    }
-    return h;
-}
-
 /* Lamping and Veach's jump consistent hash: a key keeps its bucket while
  * the host set is stable, and only 1/n of the keys move when a host goes.
  * Envoy's ring hash maps keys differently but has the same property. */
@@ -453,7 +444,7 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     case GATEWAY_LB_RING_HASH:
         if (hash_input != NULL) {
             pick = g_array_index(u->cands, guint,
-                                 jump_hash(fnv1a64(hash_input), n));
+                                 jump_hash(rng_hash(hash_input), n));
             why = "consistent hash of the request's key (DestinationRule "
                   "consistentHash): the same key, the same pod";
         } else {

@@ -22,15 +22,20 @@ void rng_init(Rng *r, guint64 seed, guint64 stream)
     rng_u32(r);
 }
 
-guint64 rng_stream_id(const char *name)
+guint64 rng_hash(const char *s)
 {
-    g_return_val_if_fail(name != NULL, 0);
+    g_return_val_if_fail(s != NULL, 0);
     guint64 h = G_GUINT64_CONSTANT(0xcbf29ce484222325);
-    for (const guchar *p = (const guchar *)name; *p != '\0'; p++) {
+    for (const guchar *p = (const guchar *)s; *p != '\0'; p++) {
         h ^= *p;
         h *= G_GUINT64_CONSTANT(0x100000001b3);
     }
     return h;
+}
+
+guint64 rng_stream_id(const char *name)
+{
+    return rng_hash(name);
 }
 
 void rng_init_named(Rng *r, guint64 seed, const char *name)

@@ -19,6 +19,11 @@ typedef struct {
  * 63 bits (the top bit is shifted out, as in the reference). */
 void rng_init(Rng *r, guint64 seed, guint64 stream);
 
+/* 64-bit FNV-1a of the bytes of @s: the same on every run and platform,
+ * for every choice keyed by a string (stream names, consistent hashing,
+ * the load balancer's source hash). */
+guint64 rng_hash(const char *s);
+
 /* The stream id rng_init_named() uses: 64-bit FNV-1a of the UTF-8 bytes of
  * @name. Depends on nothing but the bytes, so it is the same on every run
  * and platform, and naming a new model instance never shifts another's. */
