@@ -1005,6 +1005,28 @@ static void write_hooks(KpBuild *b)
     static const char fwd[] = "kubernetes forwarding rules";
     static const char lbfw[] = "kubernetes load balancer firewall";
     static const char post[] = "kubernetes postrouting rules";
+    /* Per built-in chain in the order the rules end up: the jump, its
+     * comment (NULL: none) and whether it matches only NEW connections. */
+    static const struct {
+        KpTableId table;
+        const char *from, *to, *comment;
+        gboolean ct_new;
+    } jumps[] = {
+        { KP_TABLE_FILTER, "INPUT", "KUBE-FIREWALL", NULL, FALSE },
+        { KP_TABLE_FILTER, "INPUT", "KUBE-PROXY-FIREWALL", lbfw, TRUE },
+        { KP_TABLE_FILTER, "INPUT", "KUBE-NODEPORTS", hc, FALSE },
+        { KP_TABLE_FILTER, "INPUT", "KUBE-EXTERNAL-SERVICES", ext, TRUE },
+        { KP_TABLE_FILTER, "FORWARD", "KUBE-PROXY-FIREWALL", lbfw, TRUE },
+        { KP_TABLE_FILTER, "FORWARD", "KUBE-FORWARD", fwd, FALSE },
+        { KP_TABLE_FILTER, "FORWARD", "KUBE-SERVICES", svc, TRUE },
+        { KP_TABLE_FILTER, "FORWARD", "KUBE-EXTERNAL-SERVICES", ext, TRUE },
+        { KP_TABLE_FILTER, "OUTPUT", "KUBE-FIREWALL", NULL, FALSE },
+        { KP_TABLE_FILTER, "OUTPUT", "KUBE-PROXY-FIREWALL", lbfw, TRUE },
+        { KP_TABLE_FILTER, "OUTPUT", "KUBE-SERVICES", svc, TRUE },
+        { KP_TABLE_NAT, "PREROUTING", "KUBE-SERVICES", svc, FALSE },
+        { KP_TABLE_NAT, "OUTPUT", "KUBE-SERVICES", svc, FALSE },
+        { KP_TABLE_NAT, "POSTROUTING", "KUBE-POSTROUTING", post, FALSE },
+    };
     const char *prev = b->svc;
     b->svc = NULL;
 
@@ -1014,58 +1036,16 @@ static void write_hooks(KpBuild *b)
     t->hook_nat_prerouting = chain_builtin(b, KP_TABLE_NAT, "PREROUTING");
     t->hook_nat_output = chain_builtin(b, KP_TABLE_NAT, "OUTPUT");
     t->hook_nat_postrouting = chain_builtin(b, KP_TABLE_NAT, "POSTROUTING");
-
-    /* filter INPUT */
-    rb_begin(b);
-    rb_jump(b, KP_TABLE_FILTER, "INPUT", "KUBE-FIREWALL");
-    rb_begin(b);
-    rb_ctstate(b, KP_CT_NEW, FALSE);
-    rb_comment(b, lbfw, TRUE);
-    rb_jump(b, KP_TABLE_FILTER, "INPUT", "KUBE-PROXY-FIREWALL");
-    rb_begin(b);
-    rb_comment(b, hc, TRUE);
-    rb_jump(b, KP_TABLE_FILTER, "INPUT", "KUBE-NODEPORTS");
-    rb_begin(b);
-    rb_ctstate(b, KP_CT_NEW, FALSE);
-    rb_comment(b, ext, TRUE);
-    rb_jump(b, KP_TABLE_FILTER, "INPUT", "KUBE-EXTERNAL-SERVICES");
-    /* filter FORWARD */
-    rb_begin(b);
-    rb_ctstate(b, KP_CT_NEW, FALSE);
-    rb_comment(b, lbfw, TRUE);
-    rb_jump(b, KP_TABLE_FILTER, "FORWARD", "KUBE-PROXY-FIREWALL");
-    rb_begin(b);
-    rb_comment(b, fwd, TRUE);
-    rb_jump(b, KP_TABLE_FILTER, "FORWARD", "KUBE-FORWARD");
-    rb_begin(b);
-    rb_ctstate(b, KP_CT_NEW, FALSE);
-    rb_comment(b, svc, TRUE);
-    rb_jump(b, KP_TABLE_FILTER, "FORWARD", "KUBE-SERVICES");
-    rb_begin(b);
-    rb_ctstate(b, KP_CT_NEW, FALSE);
-    rb_comment(b, ext, TRUE);
-    rb_jump(b, KP_TABLE_FILTER, "FORWARD", "KUBE-EXTERNAL-SERVICES");
-    /* filter OUTPUT */
-    rb_begin(b);
-    rb_jump(b, KP_TABLE_FILTER, "OUTPUT", "KUBE-FIREWALL");
-    rb_begin(b);
-    rb_ctstate(b, KP_CT_NEW, FALSE);
-    rb_comment(b, lbfw, TRUE);
-    rb_jump(b, KP_TABLE_FILTER, "OUTPUT", "KUBE-PROXY-FIREWALL");
-    rb_begin(b);
-    rb_ctstate(b, KP_CT_NEW, FALSE);
-    rb_comment(b, svc, TRUE);
-    rb_jump(b, KP_TABLE_FILTER, "OUTPUT", "KUBE-SERVICES");
-    /* nat */
-    rb_begin(b);
-    rb_comment(b, svc, TRUE);
-    rb_jump(b, KP_TABLE_NAT, "PREROUTING", "KUBE-SERVICES");
-    rb_begin(b);
-    rb_comment(b, svc, TRUE);
-    rb_jump(b, KP_TABLE_NAT, "OUTPUT", "KUBE-SERVICES");
-    rb_begin(b);
-    rb_comment(b, post, TRUE);
-    rb_jump(b, KP_TABLE_NAT, "POSTROUTING", "KUBE-POSTROUTING");
+    for (guint i = 0; i < G_N_ELEMENTS(jumps); i++) {
+        rb_begin(b);
+        if (jumps[i].ct_new) {
+            rb_ctstate(b, KP_CT_NEW, FALSE);
+        }
+        if (jumps[i].comment != NULL) {
+            rb_comment(b, jumps[i].comment, TRUE);
+        }
+        rb_jump(b, jumps[i].table, jumps[i].from, jumps[i].to);
+    }
     b->svc = prev;
 }
 
