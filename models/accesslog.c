@@ -540,6 +540,21 @@ static gint upstream_port(const GatewayCluster *c, const K8sPod *pod)
 
 /* %RESPONSE_CODE_DETAILS% for what ended the request (Envoy's
  * StreamInfo::ResponseCodeDetails values); NULL where we are not sure. */
+/* Is @flag one of the comma-separated response flags in @flags? Envoy
+ * joins several ("DI,NC", "UT,URX"), so neither equality nor a suffix
+ * test will do. */
+static gboolean has_flag(const char *flags, const char *flag)
+{
+    gsize n = strlen(flag);
+    for (const char *p = flags; p != NULL; p = strchr(p, ',')) {
+        p += *p == ',';
+        if (strncmp(p, flag, n) == 0 && (p[n] == ',' || p[n] == '\0')) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
 static const char *code_details(const RequestOutcome *o)
 {
     if (o->kind != OUTCOME_RESPONSE) {
@@ -549,22 +564,22 @@ static const char *code_details(const RequestOutcome *o)
         return "via_upstream";
     }
     const char *f = o->flags != NULL ? o->flags : "-";
-    if (strcmp(f, "NR") == 0) {
+    if (has_flag(f, "NR")) {
         return "route_not_found";
     }
-    if (strcmp(f, "NC") == 0) {
+    if (has_flag(f, "NC")) {
         return "cluster_not_found";
     }
-    if (g_str_has_suffix(f, "UH")) {
+    if (has_flag(f, "UH")) {
         return "no_healthy_upstream";
     }
-    if (g_str_has_suffix(f, "UF")) {
+    if (has_flag(f, "UF")) {
         return "upstream_reset_before_response_started{connection_failure}";
     }
-    if (strcmp(f, "UT") == 0) {
+    if (has_flag(f, "UT")) {
         return "response_timeout";
     }
-    if (g_str_has_suffix(f, "FI")) {
+    if (has_flag(f, "FI")) {
         return "fault_filter_abort";
     }
     return NULL;

@@ -675,13 +675,6 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
 
 static void attempt_upstream(Path *p, Request *r);
 
-static guint local_reply_step(const GatewayDecision *d)
-{
-    /* A route to a cluster that does not exist fails at the application
-     * Service (step 8); everything else was decided by the routing. */
-    return strcmp(d->flags, "NC") == 0 ? 8 : (d->step > 0 ? d->step : 7);
-}
-
 static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
 {
     Path *p = ctx;
@@ -742,7 +735,7 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         /* Route and cluster names are interned by the compiler. */
         r->out.route = r->dec.route;
         r->out.cluster = r->dec.cluster_name;
-        respond(p, r, local_reply_step(&r->dec), r->dec.status, r->dec.flags,
+        respond(p, r, r->dec.step, r->dec.status, r->dec.flags,
                 TRUE);
         return;
     case GATEWAY_FORWARD:

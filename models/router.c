@@ -404,6 +404,7 @@ void router__decide(const GatewaySnapshot *s,
         reply(out, 503, delayed ? "DI,NC" : "NC",
               "R8.5: the route's cluster does not exist (unknown host, port "
               "or subset): 503 NC");
+        out->step = 8; /* it fails at the application Service */
         if (tr != NULL) {
             trace_addf(tr, 8, "Envoy router", node, at, out->reason,
                        "cluster %s not found", t->name);
