@@ -942,10 +942,10 @@ static gboolean retry_covers_reset(const Request *r, gboolean connect)
     return rp != NULL && (rp->retry_on & on) != 0;
 }
 
-/* Envoy retries an answered attempt when retry_on covers its status: 5xx,
+/* Does retry_on cover the status an attempt was answered with: 5xx,
  * gateway-error (502/503/504), retriable-4xx (409), or the codes listed
- * under retriable-status-codes (Istio's default lists none, R13). */
-static gboolean retry_on_status(Path *p, Request *r)
+ * under retriable-status-codes (Istio's default lists none, R13)? */
+static gboolean status_covered(const Request *r)
 {
     const GatewayRetryPolicy *rp = r->dec.retry;
     if (rp == NULL || r->status < 400) {
@@ -962,12 +962,24 @@ static gboolean retry_on_status(Path *p, Request *r)
          i++) {
         hit = rp->retriable_status_codes[i] == r->status;
     }
-    if (!hit) {
-        return FALSE;
+    return hit;
+}
+
+/* The app answered the attempt with r->status (served, or its queue was
+ * full): Envoy retries it when retry_on covers the status and attempts
+ * remain; when none remain the client gets the answer flagged URX. Cite:
+ * envoy router.cc onUpstreamHeaders (RetryStatus::NoRetryLimitExceeded
+ * sets UpstreamRetryLimitExceeded). */
+static void answered_by_app(Path *p, Request *r)
+{
+    gboolean covered = status_covered(r);
+    if (covered &&
+        retry_allowed(p, r,
+                      "retry_on covers the answer's status (5xx, "
+                      "gateway-error, retriable-4xx or a listed code)")) {
+        return;
     }
-    return retry_allowed(p, r,
-                         "retry_on covers the answer's status (5xx, "
-                         "gateway-error, retriable-4xx or a listed code)");
+    respond(p, r, 9, r->status, covered ? "URX" : "-", FALSE);
 }
 
 /* Schedules another attempt when attempts remain (num_retries), after
@@ -977,11 +989,22 @@ static gboolean retry_on_status(Path *p, Request *r)
 static gboolean retry_allowed(Path *p, Request *r, const char *why)
 {
     const GatewayRetryPolicy *rp = r->dec.retry;
-    if (rp == NULL || r->attempts > rp->num_retries ||
-        r->attempts >= REQUEST_MAX_ATTEMPTS) {
+    PodState *gw = &p->w->pods[r->gw_pod];
+    if (rp == NULL) {
         return FALSE;
     }
-    PodState *gw = &p->w->pods[r->gw_pod];
+    if (r->attempts > rp->num_retries || r->attempts >= REQUEST_MAX_ATTEMPTS) {
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 8, "Envoy upstream", node_name(p, gw->node),
+                       sim_now(p->w->engine),
+                       "retry_on covers it, but the route's attempts are "
+                       "used up: no retry, URX (R13)",
+                       "retries exhausted after %u attempts (num_retries "
+                       "%u)",
+                       r->attempts, rp->num_retries);
+        }
+        return FALSE;
+    }
     SimTime cap = RETRY_BACKOFF_BASE * ((1 << r->attempts) - 1);
     cap = MIN(cap, RETRY_BACKOFF_MAX);
     SimTime wait = (SimTime)(rng_double(&gw->rng) * (double)cap);
@@ -1212,7 +1235,8 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
                        sim_now(e), "the workload's queueLimit",
                        "pod %s queue full: answers 503", ap->pod->meta.name);
         }
-        respond(p, r, 9, 503, "-", FALSE);
+        r->status = 503;
+        answered_by_app(p, r);
         break;
     }
 }
@@ -1244,15 +1268,12 @@ static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
     gboolean stream = r->scheme == URL_TCP || r->scheme == URL_TLS;
     upstream_report(gw->up, r->dec.cluster, r->app_pod, r->status >= 500,
                     sim_now(e), r->tr, node_name(p, gw->node));
-    if (!stream && retry_on_status(p, r)) {
-        return;
-    }
     if (stream) {
         r->out.kind = OUTCOME_CONNECTION;
         finish(p, r, 9);
         return;
     }
-    respond(p, r, 9, r->status, "-", FALSE);
+    answered_by_app(p, r);
 }
 
 /* R13: the route timeout fires while the request is upstream: Envoy

@@ -796,6 +796,10 @@ static void test_retry_on_status_only_when_asked(void **state)
     assert_int_equal(res.out.status, 503);
     assert_true(trace_get_int(res.tr, "attempts", &attempts));
     assert_int_equal(attempts, 3);
+    /* The app's answer, flagged URX: the retries ran out (router.cc
+     * onUpstreamHeaders, NoRetryLimitExceeded). */
+    assert_false(res.out.from_gateway);
+    assert_string_equal(res.out.flags, "URX");
     trace_result_clear(&res);
 }
 
