@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "models/accesslog.h"
+#include "models/app-response.h"
 
 /* ---- the formats --------------------------------------------------------- */
 
@@ -458,7 +459,7 @@ struct _AccessLog {
     char code[16];        /* %RESPONSE_CODE% */
     char duration[24];    /* %DURATION% */
     char service[24];     /* upstream service time */
-    char request_id[40];  /* generated x-request-id */
+    char request_id[APP_REQUEST_ID_LEN];  /* generated x-request-id */
     char up_host[64];     /* %UPSTREAM_HOST% */
     char up_local[64];    /* %UPSTREAM_LOCAL_ADDRESS% */
     char down_local[64];  /* %DOWNSTREAM_LOCAL_ADDRESS% */
@@ -488,28 +489,6 @@ AccessLog *access_log_open(const char *path,
     al->w = w;
     al->line = g_string_sized_new(512);
     return al;
-}
-
-/* SplitMix64 (Steele, Lea, Flood 2014): a mixer for request ids. */
-static guint64 splitmix64(guint64 *x)
-{
-    guint64 z = (*x += G_GUINT64_CONSTANT(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-/* Envoy makes an x-request-id (a UUID v4) when the client sent none; ours
- * is a function of the seed and the request id, so runs repeat. */
-static void make_request_id(guint64 seed, guint64 id, char *buf, gsize len)
-{
-    guint64 x = seed ^ (id * G_GUINT64_CONSTANT(0xd1342543de82ef95));
-    guint64 a = splitmix64(&x);
-    guint64 b = splitmix64(&x);
-    g_snprintf(buf, len, "%08x-%04x-4%03x-%04x-%012" G_GINT64_MODIFIER "x",
-               (guint)(a >> 32), (guint)(a >> 16) & 0xffff, (guint)a & 0xfff,
-               (guint)(0x8000 | ((b >> 48) & 0x3fff)),
-               b & G_GUINT64_CONSTANT(0xffffffffffff));
 }
 
 /* The port Envoy connected to on @pod for @c: the Service's targetPort,
@@ -633,13 +612,9 @@ void access_log_fields_for(AccessLog *al, const Request *r, AccessLogFields *a)
         SET(ACCESS_LOG_X_FORWARDED_FOR,
             kv_list_get(r->headers, "x-forwarded-for"));
         SET(ACCESS_LOG_USER_AGENT, kv_list_get(r->headers, "user-agent"));
-        const char *rid = kv_list_get(r->headers, "x-request-id");
-        if (rid == NULL) {
-            make_request_id(w->seed, r->id, al->request_id,
-                            sizeof al->request_id);
-            rid = al->request_id;
-        }
-        SET(ACCESS_LOG_REQUEST_ID, rid);
+        /* The id the app received (Envoy replaced the client's). */
+        app_request_id(w->seed, r->id, al->request_id);
+        SET(ACCESS_LOG_REQUEST_ID, al->request_id);
     }
     gboolean at_gateway = o->step >= 5;
     const PodState *gw = at_gateway ? &w->pods[r->gw_pod] : NULL;

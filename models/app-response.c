@@ -1044,28 +1044,30 @@ static gboolean internal_ipv4(const char *ip)
            (a == 192 && b == 168);
 }
 
-/* A UUID-shaped x-request-id from @id (splitmix64), version 4 bits set. */
-static char *request_uuid(guint64 id)
+void app_request_id(guint64 seed, guint64 id, char buf[APP_REQUEST_ID_LEN])
 {
-    guint64 x = id + 0x9e3779b97f4a7c15ull;
+    /* splitmix64 (Steele, Lea, Flood 2014) twice over seed and id. */
+    guint64 x = seed ^ (id * G_GUINT64_CONSTANT(0xd1342543de82ef95));
     guint64 h[2];
     for (guint i = 0; i < 2; i++) {
-        guint64 z = (x += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        guint64 z = (x += G_GUINT64_CONSTANT(0x9e3779b97f4a7c15));
+        z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT(0x94d049bb133111eb);
         h[i] = z ^ (z >> 31);
     }
-    return g_strdup_printf("%08x-%04x-4%03x-%04x-%012" G_GINT64_MODIFIER "x",
-                           (guint)(h[0] >> 32), (guint)((h[0] >> 16) & 0xffff),
-                           (guint)(h[0] & 0xfff),
-                           (guint)(0x8000 | ((h[1] >> 48) & 0x3fff)),
-                           (guint64)(h[1] & 0xffffffffffffull));
+    g_snprintf(buf, APP_REQUEST_ID_LEN,
+               "%08x-%04x-4%03x-%04x-%012" G_GINT64_MODIFIER "x",
+               (guint)(h[0] >> 32), (guint)((h[0] >> 16) & 0xffff),
+               (guint)(h[0] & 0xfff),
+               (guint)(0x8000 | ((h[1] >> 48) & 0x3fff)),
+               (guint64)(h[1] & G_GUINT64_CONSTANT(0xffffffffffff)));
 }
 
 KvList *app_request_headers_via_envoy(const KvList *client,
                                       const GatewayDecision *d,
                                       const char *scheme,
                                       const char *downstream_ip,
+                                      guint64 seed,
                                       guint64 request_id,
                                       guint attempt)
 {
@@ -1095,7 +1097,8 @@ KvList *app_request_headers_via_envoy(const KvList *client,
         xff != NULL ? g_strdup_printf("%s,%s", xff, ip) : g_strdup(ip);
     hdr_set(h, "x-forwarded-for", fwd);
     hdr_set(h, "x-forwarded-proto", scheme != NULL ? scheme : "http");
-    g_autofree char *rid = request_uuid(request_id);
+    char rid[APP_REQUEST_ID_LEN];
+    app_request_id(seed, request_id, rid);
     hdr_set(h, "x-request-id", rid);
     if (internal_ipv4(downstream_ip)) {
         hdr_set(h, "x-envoy-internal", "true");

@@ -72,8 +72,8 @@ typedef struct {
  * x-envoy-attempt-count (Istio sets include_request_attempt_count), Istio's
  * route decorator in x-envoy-decorator-operation, then the route's
  * headers.request remove/set/add. x-envoy-* headers the client sent are
- * dropped (an external request is not trusted). @request_id seeds the
- * x-request-id so the same run prints the same id.
+ * dropped (an external request is not trusted). The x-request-id is
+ * app_request_id(@seed, @request_id).
  * Cite: envoy source/common/http/conn_manager_utility.cc
  * mutateRequestHeaders(); istio pilot/pkg/networking/core/route/route.go
  * (the decorator operation: host, port and a path wildcard;
@@ -83,8 +83,19 @@ KvList *app_request_headers_via_envoy(const KvList *client,
                                       const GatewayDecision *d,
                                       const char *scheme,
                                       const char *downstream_ip,
+                                      guint64 seed,
                                       guint64 request_id,
                                       guint attempt);
+
+/* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" with its NUL. */
+#define APP_REQUEST_ID_LEN 37
+
+/* The x-request-id Envoy generates for request @id of the run with @seed
+ * (a UUID v4 in form; a function of both, so runs repeat): what the app
+ * receives and what the access log prints. Envoy replaces an external
+ * client's id (preserve_external_request_id false, Istio's default). Cite:
+ * envoy conn_manager_utility.cc mutateRequestHeaders. */
+void app_request_id(guint64 seed, guint64 id, char buf[APP_REQUEST_ID_LEN]);
 
 /* Fills @out (emptied first) with what @pod, running @preset, answers to
  * @req, given the @status the app model decided for it (app.c: the preset's

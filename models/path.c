@@ -321,8 +321,8 @@ static void trace_response(Path *p, Request *r)
     if (!proxied) {
         sent = app_request_headers_via_envoy(
             r->headers, &r->dec, r->dec.tls_terminated ? "https" : "http",
-            r->src_at_gw != NULL ? r->src_at_gw : r->client_ip, r->id,
-            r->attempts);
+            r->src_at_gw != NULL ? r->src_at_gw : r->client_ip, w->seed,
+            r->id, r->attempts);
         ar.path = r->dec.path;
         ar.authority = r->dec.authority;
         ar.headers = sent;

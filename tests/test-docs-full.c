@@ -695,7 +695,7 @@ static void test_upstream_headers(void **state)
                           .headers_set = set,
                           .headers_remove = rm };
     g_autoptr(KvList) h =
-        app_request_headers_via_envoy(client, &d, "https", "10.0.0.5", 7, 1);
+        app_request_headers_via_envoy(client, &d, "https", "10.0.0.5", 1, 7, 1);
     assert_string_equal(kv_list_get(h, "host"), "a.example.com");
     assert_string_equal(kv_list_get(h, "foo"), "bar");
     assert_string_equal(kv_list_get(h, "x-forwarded-for"),
@@ -707,6 +707,10 @@ static void test_upstream_headers(void **state)
     assert_null(kv_list_get(h, "x-envoy-retry-on"));
     assert_null(kv_list_get(h, "drop-me"));
     assert_int_equal(strlen(kv_list_get(h, "x-request-id")), 36);
+    /* The same id the access log prints for that request. */
+    char rid[APP_REQUEST_ID_LEN];
+    app_request_id(1, 7, rid);
+    assert_string_equal(kv_list_get(h, "x-request-id"), rid);
 }
 
 /* Routes of the presets, the hot-path rule app.c shares. */
