@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "models/app-response.h"
+#include "models/ipv4.h"
 
 /* ---- the response object ----------------------------------------------- */
 
@@ -1032,16 +1033,16 @@ void app_response_local_reply(AppResponse *out,
     hdr_add(out->headers, "server", "istio-envoy");
 }
 
-/* RFC 1918 / loopback / link-local: Envoy's default internal address
- * check (Network::Utility::isInternalAddress). */
+/* RFC 1918 or loopback: Envoy's default internal address check
+ * (Network::Utility::isInternalAddress). */
 static gboolean internal_ipv4(const char *ip)
 {
-    guint a = 0, b = 0;
-    if (ip == NULL || sscanf(ip, "%u.%u.", &a, &b) != 2) {
+    guint32 a;
+    if (!ipv4_parse(ip, &a)) {
         return FALSE;
     }
-    return a == 10 || a == 127 || (a == 172 && b >= 16 && b <= 31) ||
-           (a == 192 && b == 168);
+    return (a >> 24) == 10 || (a >> 24) == 127 || (a >> 20) == 0xac1 ||
+           (a >> 16) == 0xc0a8;
 }
 
 void app_request_id(guint64 seed, guint64 id, char buf[APP_REQUEST_ID_LEN])

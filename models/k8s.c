@@ -5,13 +5,14 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "models/ipv4.h"
 #include "models/k8s.h"
 
 /* The simulated network is IPv4: addresses the manifests give must be. */
 static gboolean is_ipv4(const char *s)
 {
-    struct in_addr a;
-    return s != NULL && inet_pton(AF_INET, s, &a) == 1;
+    guint32 a;
+    return ipv4_parse(s, &a);
 }
 
 /* An optional IPv4 address at @key of @map into *out (NULL when absent);

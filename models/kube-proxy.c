@@ -8,7 +8,6 @@
  * CategorizeEndpoints(); pkg/proxy/endpointslicecache.go addEndpoints(). */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -715,17 +714,12 @@ static void write_service_port(KpBuild *b,
     for (guint i = 0; i < strv_len0(in->source_ranges); i++) {
         g_autofree char *s = g_strstrip(g_strdup(in->source_ranges[i]));
         guint32 a = 0;
-        guint32 m = 0;
-        if (!kube_proxy__parse_ipv4(s, &a, &m)) {
+        guint len = 32;
+        if (!ipv4_parse_cidr(s, &a, &len)) {
             continue; /* kube-proxy drops unparsable ranges */
         }
-        guint len = 0;
-        while (len < 32 && (m & (0x80000000u >> len)) != 0) {
-            len++;
-        }
-        char net[INET_ADDRSTRLEN];
-        struct in_addr na = { htonl(a) };
-        inet_ntop(AF_INET, &na, net, sizeof net);
+        char net[IPV4_TEXT_MAX];
+        ipv4_format(len == 0 ? 0 : a & (0xffffffffu << (32 - len)), net);
         g_ptr_array_add(ranges, g_strdup_printf("%s/%u", net, len));
     }
     const gboolean uses_fw = has_eps && n_lb > 0 && ranges->len > 0;

@@ -2,7 +2,6 @@
  * manifests, plus includes) into a Scenario with SCENARIO.md's defaults. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <math.h>
 #include <string.h>
 
@@ -10,6 +9,7 @@
 
 #include <glib/gstdio.h>
 
+#include "models/ipv4.h"
 #include "models/scenario.h"
 
 /* ---- input limits (issue 8) ------------------------------------------------
@@ -50,17 +50,13 @@ static gboolean opt_string(const YNode *map, const char *key, const char **out,
 /* "a.b.c.d" (or "a.b.c.d/n", n <= @max_prefix, when @cidr). */
 static gboolean ipv4_ok(const char *text, gboolean cidr, guint max_prefix)
 {
-    g_auto(GStrv) parts = g_strsplit(text, "/", 2);
-    struct in_addr a;
-    if (inet_pton(AF_INET, parts[0], &a) != 1) {
-        return FALSE;
-    }
+    guint32 a;
+    guint n = 0;
     if (!cidr) {
-        return parts[1] == NULL;
+        return ipv4_parse(text, &a);
     }
-    guint64 n = 0;
-    return parts[1] != NULL &&
-           g_ascii_string_to_unsigned(parts[1], 10, 0, max_prefix, &n, NULL);
+    return strchr(text, '/') != NULL && ipv4_parse_cidr(text, &a, &n) &&
+           n <= max_prefix;
 }
 
 /* ---- URLs ---------------------------------------------------------------- */
