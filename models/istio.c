@@ -75,7 +75,7 @@ opt_duration(const YNode *map, const char *key, SimTime *out, GError **error)
         return TRUE;
     }
     const char *s = ynode_str(n);
-    if (s == NULL || !istio_parse_duration(s, out)) {
+    if (s == NULL || !sim_time_parse(s, out, NULL)) {
         ynode_error(error, n, SCENARIO_ERROR_BAD_VALUE,
                     "%s: expected a duration such as 10s or 0.5s", key);
         return FALSE;
@@ -269,56 +269,6 @@ char *istio_resolve_short_name(const char *host, const char *ns)
         return g_strdup(host);
     }
     return g_strdup_printf("%s.%s.svc.cluster.local", host, ns);
-}
-
-gboolean istio_parse_duration(const char *s, SimTime *out)
-{
-    g_return_val_if_fail(s != NULL && out != NULL, FALSE);
-    static const struct {
-        const char *unit;
-        double ns;
-    } units[] = {
-        { "ns", 1.0 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "ms", 1e6 },
-        { "s", 1e9 },  { "m", 60e9 }, { "h", 3600e9 },
-    };
-    const char *p = s;
-    double total = 0.0;
-    gboolean any = FALSE;
-    if (strcmp(s, "0") == 0) {
-        *out = 0;
-        return TRUE;
-    }
-    while (*p != '\0') {
-        char *end = NULL;
-        if (!g_ascii_isdigit(*p) && *p != '.') {
-            return FALSE;
-        }
-        double v = g_ascii_strtod(p, &end);
-        if (end == p) {
-            return FALSE;
-        }
-        p = end;
-        gsize best = 0;
-        double mult = 0.0;
-        for (gsize i = 0; i < G_N_ELEMENTS(units); i++) {
-            gsize ul = strlen(units[i].unit);
-            if (strncmp(p, units[i].unit, ul) == 0 && ul > best) {
-                best = ul;
-                mult = units[i].ns;
-            }
-        }
-        if (best == 0) {
-            return FALSE;
-        }
-        p += best;
-        total += v * mult;
-        any = TRUE;
-    }
-    if (!any || total < 0 || total > 9.2e18) {
-        return FALSE;
-    }
-    *out = (SimTime)(total + 0.5);
-    return TRUE;
 }
 
 gboolean istio_exported_to(const GPtrArray *export_to,

@@ -353,10 +353,6 @@ char *istio_resolve_gateway_ref(const char *ref, const char *vs_ns);
  * R8.1. */
 char *istio_resolve_short_name(const char *host, const char *ns);
 
-/* Parses a Go/protobuf duration ("10s", "0.5s", "1m30s", "250ms").
- * FALSE on a malformed value. */
-gboolean istio_parse_duration(const char *s, SimTime *out);
-
 /* TRUE when @vs is visible to a proxy whose config namespace is @proxy_ns
  * (exportTo: "*", ".", or namespaces). Cite: istio push_context.go,
  * initVirtualServices(). R6.2. */
