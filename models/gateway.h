@@ -246,4 +246,12 @@ const char *gateway_pod_ref(const GatewaySnapshot *s);
  * key order. Returns: (transfer full) pretty-printed JSON. */
 char *gateway_config_dump(const GatewaySnapshot *s);
 
+/* Finds query parameter @name in @path ("...?a=1&b=2", up to any '#'), no
+ * decoding: *@val points at its value in @path, *@len bytes ("" for a
+ * bare "?name"). The route matcher's and the consistent hash's reading. */
+gboolean gateway_query_param(const char *path,
+                             const char *name,
+                             const char **val,
+                             gsize *len);
+
 G_END_DECLS

@@ -263,6 +263,19 @@ void host_domain_table_finish(HostDomainTable *t)
     g_ptr_array_sort(t->prefix, wild_cmp);
 }
 
+gsize host_authority_len(const char *authority)
+{
+    /* Only a colon after the closing ']' of an IPv6 literal starts a
+     * port; two colons without brackets are a bare IPv6 address. */
+    const char *colon = strrchr(authority, ':');
+    const char *bracket = strrchr(authority, ']');
+    if (colon == NULL || (bracket != NULL && bracket > colon) ||
+        (authority[0] != '[' && strchr(authority, ':') != colon)) {
+        return strlen(authority);
+    }
+    return (gsize)(colon - authority);
+}
+
 static gpointer lookup_uncached(const HostDomainTable *t,
                                 const char *authority,
                                 HostMatchKind *kind_out,
@@ -272,18 +285,8 @@ static gpointer lookup_uncached(const HostDomainTable *t,
     const char *dom = NULL;
     gpointer found = NULL;
     const char *a = authority != NULL ? authority : "";
-    gsize len = strlen(a);
-
-    /* Strip ":port" (ignore_port_in_host_matching). An IPv6 literal keeps
-     * its brackets: only a colon after the closing ']' starts a port. */
-    const char *colon = strrchr(a, ':');
-    if (colon != NULL) {
-        const char *bracket = strrchr(a, ']');
-        gboolean v6_bare = a[0] != '[' && strchr(a, ':') != colon;
-        if (!v6_bare && (bracket == NULL || bracket < colon)) {
-            len = (gsize)(colon - a);
-        }
-    }
+    /* ignore_port_in_host_matching */
+    gsize len = host_authority_len(a);
     char stack[HOST_STACK_LEN];
     g_autofree char *heap = NULL;
     const char *host = lower_copy(a, len, stack, &heap);

@@ -111,4 +111,10 @@ gpointer host_sni_table_lookup(const HostSniTable *t,
                                const char *sni,
                                const char **matched_out);
 
+/* Length of the host part of an authority: without ":port", an IPv6
+ * literal keeping its brackets (a bare IPv6 address has no port). The
+ * one place that splits an authority (Envoy's strip_port / Istio's host
+ * matching). */
+gsize host_authority_len(const char *authority);
+
 G_END_DECLS

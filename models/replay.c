@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "models/accesslog.h"
+#include "models/host.h"
 #include "models/replay.h"
 
 gboolean replay_format_parse(const char *name, ReplayFormat *out)
@@ -293,15 +294,7 @@ static gboolean first_xff(const char *xff, char *ip, gsize len)
 /* Host of an authority: without its port, lower case. */
 static char *authority_host(const char *authority)
 {
-    const char *end = NULL;
-    if (authority[0] == '[') {
-        end = strchr(authority, ']');
-        end = end != NULL ? end + 1 : NULL;
-    } else {
-        end = strrchr(authority, ':');
-    }
-    gsize n = end != NULL ? (gsize)(end - authority) : strlen(authority);
-    return g_ascii_strdown(authority, (gssize)n);
+    return g_ascii_strdown(authority, (gssize)host_authority_len(authority));
 }
 
 static void add_header(ReplayRecord *rec, const char *name, const char *value)

@@ -113,9 +113,10 @@ static gboolean header_matches(const GwMatcher *m, const GatewayRequest *req)
     return m->invert ? !res : res;
 }
 
-/* Finds query parameter @name in @path ("...?a=1&b=2"); no decoding. */
-static gboolean
-query_param(const char *path, const char *name, const char **val, gsize *len)
+gboolean gateway_query_param(const char *path,
+                             const char *name,
+                             const char **val,
+                             gsize *len)
 {
     const char *q = strchr(path, '?');
     if (q == NULL) {
@@ -159,7 +160,7 @@ gboolean router__route_matches(const GwRoute *r, const GatewayRequest *req)
         const GwMatcher *m = g_ptr_array_index(r->query, i);
         const char *v = NULL;
         gsize len = 0;
-        if (!query_param(path, m->name, &v, &len) ||
+        if (!gateway_query_param(path, m->name, &v, &len) ||
             !value_matches(m, v, len)) {
             return FALSE;
         }
@@ -190,18 +191,6 @@ reply(GatewayDecision *out, gint status, const char *flags, const char *reason)
     out->reason = reason;
 }
 
-/* Host part of an authority (without ":port"; IPv6 brackets kept). */
-static gsize host_len(const char *authority)
-{
-    const char *colon = strrchr(authority, ':');
-    const char *bracket = strrchr(authority, ']');
-    if (colon == NULL || (bracket != NULL && bracket > colon) ||
-        (authority[0] != '[' && strchr(authority, ':') != colon)) {
-        return strlen(authority);
-    }
-    return (gsize)(colon - authority);
-}
-
 /* Location of a VirtualService redirect. Cite: envoy config_impl.cc,
  * RouteEntryImplBase::newUri(); istio route.go, ApplyRedirect(). R12. */
 static char *redirect_location(const GwRoute *r, const GatewayRequest *req)
@@ -216,14 +205,14 @@ static char *redirect_location(const GwRoute *r, const GatewayRequest *req)
     if (r->redirect_host != NULL) {
         g_string_append(loc, r->redirect_host);
     } else if (r->redirect_port > 0 || r->redirect_derive_port) {
-        g_string_append_len(loc, auth, (gssize)host_len(auth));
+        g_string_append_len(loc, auth, (gssize)host_authority_len(auth));
     } else {
         g_string_append(loc, auth);
     }
     if (r->redirect_port > 0) {
         g_string_append_printf(loc, ":%d", r->redirect_port);
     } else if (r->redirect_derive_port) {
-        gsize hl = host_len(auth);
+        gsize hl = host_authority_len(auth);
         if (auth[hl] == ':') {
             g_string_append(loc, auth + hl);
         }

@@ -329,22 +329,17 @@ static const char *cookie_value(const char *cookies, const char *name,
     return NULL;
 }
 
+/* The value of query parameter @name, copied into @buf (@len bytes). */
 static const char *query_value(const char *path, const char *name, char *buf,
                                gsize len)
 {
-    const char *q = strchr(path, '?');
-    gsize n = strlen(name);
-    while (q != NULL) {
-        q++;
-        if (strncmp(q, name, n) == 0 && q[n] == '=') {
-            const char *v = q + n + 1;
-            gsize l = strcspn(v, "&#");
-            g_strlcpy(buf, v, MIN(len, l + 1));
-            return buf;
-        }
-        q = strchr(q, '&');
+    const char *v;
+    gsize n;
+    if (!gateway_query_param(path, name, &v, &n)) {
+        return NULL;
     }
-    return NULL;
+    g_strlcpy(buf, v, MIN(len, n + 1));
+    return buf;
 }
 
 const char *upstream_hash_input(const GatewayCluster *gc,
