@@ -496,8 +496,7 @@ static void trace_service_step(Path *p, Request *r, const PodState *gw,
                sp != NULL && sp->name != NULL ? " " : "",
                sp != NULL ? sp->port : 0, r->node_port, gw->pod->meta.ns,
                gw->pod->meta.name, target_port, node_name(p, gw->node));
-    g_autofree char *ref = k8s_meta_ref(&gw->pod->meta);
-    trace_set(r->tr, "gateway_pod", ref);
+    trace_set(r->tr, "gateway_pod", gw->ref);
 }
 
 /* Steps 3 and 4 for a request on an established connection: conntrack
@@ -534,6 +533,14 @@ static void established_at_node(Path *p, Request *r, PathConn *c)
                    gw->ref, c->gw_port);
     }
     if (!w->nodes[gw->node].up) {
+        if (r->tr != NULL) {
+            trace_addf(r->tr, 4, "ingressgateway Service",
+                       node_name(p, gw->node), now,
+                       "an established connection to a pod on a dead node: "
+                       "the client retransmits until tcp_retries2 (~924.6 s)",
+                       "%s's node %s is down: the request is lost", gw->ref,
+                       node_name(p, gw->node));
+        }
         fail(p, r, 4, FAIL_TIMEOUT, CLIENT_DATA_TIMEOUT);
         return;
     }
@@ -601,7 +608,7 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
         }
         fail(p, r, 3, FAIL_REFUSED, 0);
         return;
-    case KP_REJECT:
+    case KP_REJECT: /* the walk recorded the verdict and its rule */
         fail(p, r, 3, FAIL_REFUSED, 0);
         return;
     case KP_DROP:
@@ -783,8 +790,7 @@ static void attempt_upstream(Path *p, Request *r)
         trace_set_int(r->tr, "attempts", r->attempts);
         if (h.pod >= 0) {
             const PodState *ap = &w->pods[h.pod];
-            g_autofree char *ref = k8s_meta_ref(&ap->pod->meta);
-            trace_set(r->tr, "upstream_pod", ref);
+            trace_set(r->tr, "upstream_pod", ap->ref);
             trace_set(r->tr, "upstream_node", node_name(p, ap->node));
         }
     }
@@ -1066,8 +1072,7 @@ static void serve(Path *p, Request *r)
     if (!r->answered) { /* an abandoned request's account is closed */
         r->phase[PHASE_APP_QUEUE] += now - r->mark;
     }
-    g_autofree char *ref = r->tr != NULL ? k8s_meta_ref(&ap->pod->meta) : NULL;
-    SimTime t = app_pod_serve(ap->app, r, &ap->rng, &r->status, now, ref,
+    SimTime t = app_pod_serve(ap->app, r, &ap->rng, &r->status, now, ap->ref,
                               node_name(p, ap->node));
     if (!r->answered) {
         r->phase[PHASE_APP_SERVICE] += t;
