@@ -64,4 +64,22 @@ struct _Results {
 /* results_bad_line() keeps this many examples. */
 #define RESULTS_BAD_EXAMPLES 20
 
+/* Shared by results.c and results-state.c (defined in results.c). */
+/* *@h[@key] += @n, a guint64 made when missing. */
+void results__add_count(GHashTable *h, gpointer key, guint64 n);
+/* The Tally of @key (interned) in @h, made empty when missing. */
+Tally *results__tally(GHashTable *h, const char *key);
+/* The tally tables in their fixed order: routes, clusters, pods, traffic,
+ * nodes, gateway_pods. */
+void results__tally_tables(const Results *r,
+                           GHashTable *t[RESULTS_N_TALLIES]);
+/* GArray clear function of TimelineEvent. */
+void results__event_clear(gpointer p);
+/* @h's keys in @cmp order, never hash order: same run, same bytes.
+ * Returns: (transfer full) the keys, borrowed from @h. */
+GPtrArray *results__sorted_keys(GHashTable *h, GCompareFunc cmp);
+/* Comparators of results__sorted_keys() for integer and string keys. */
+gint results__cmp_key_int(gconstpointer a, gconstpointer b);
+gint results__cmp_key_str(gconstpointer a, gconstpointer b);
+
 G_END_DECLS

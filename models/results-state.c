@@ -17,29 +17,10 @@ G_DEFINE_QUARK(results-error-quark, results_error)
 static const char *const tally_names[] = { "routes", "clusters", "pods",
                                            "traffic", "nodes",
                                            "gateway_pods" };
-#define N_TALLIES G_N_ELEMENTS(tally_names)
-
-static void tally_tables(const Results *r, GHashTable *t[N_TALLIES])
-{
-    t[0] = r->routes;
-    t[1] = r->clusters;
-    t[2] = r->pods;
-    t[3] = r->traffic;
-    t[4] = r->nodes;
-    t[5] = r->gateway_pods;
-}
+#define N_TALLIES RESULTS_N_TALLIES
+G_STATIC_ASSERT(G_N_ELEMENTS(tally_names) == RESULTS_N_TALLIES);
 
 /* ---- merging ------------------------------------------------------------- */
-
-static void add_count(GHashTable *h, gpointer key, guint64 n)
-{
-    guint64 *v = g_hash_table_lookup(h, key);
-    if (v == NULL) {
-        v = g_new0(guint64, 1);
-        g_hash_table_insert(h, key, v);
-    }
-    *v += n;
-}
 
 static void add_counts(GHashTable *dst, GHashTable *src)
 {
@@ -47,20 +28,8 @@ static void add_counts(GHashTable *dst, GHashTable *src)
     gpointer k, v;
     g_hash_table_iter_init(&it, src);
     while (g_hash_table_iter_next(&it, &k, &v)) {
-        add_count(dst, k, *(guint64 *)v);
+        results__add_count(dst, k, *(guint64 *)v);
     }
-}
-
-/* The Tally of @key (interned) in @h, made empty when missing. */
-static Tally *tally_get(GHashTable *h, const char *key)
-{
-    Tally *t = g_hash_table_lookup(h, key);
-    if (t == NULL) {
-        t = g_new0(Tally, 1);
-        t->latency = hist_new();
-        g_hash_table_insert(h, (gpointer)key, t);
-    }
-    return t;
 }
 
 static void add_tallies(GHashTable *dst, GHashTable *src)
@@ -70,7 +39,7 @@ static void add_tallies(GHashTable *dst, GHashTable *src)
     g_hash_table_iter_init(&it, src);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const Tally *s = v;
-        Tally *d = tally_get(dst, k);
+        Tally *d = results__tally(dst, k);
         d->count += s->count;
         hist_merge(d->latency, s->latency);
     }
@@ -119,18 +88,13 @@ static void append_event(GArray *out, const TimelineEvent *e)
     g_array_append_val(out, c);
 }
 
-static void event_clear(gpointer p)
-{
-    g_free(((TimelineEvent *)p)->what);
-}
-
 /* Each list is in time order (events are recorded as the run goes): a
  * merge of the two, @dst's first at equal times. */
 static void merge_events(Results *dst, const GArray *src)
 {
     GArray *out = g_array_sized_new(FALSE, TRUE, sizeof(TimelineEvent),
                                     dst->events->len + src->len);
-    g_array_set_clear_func(out, event_clear);
+    g_array_set_clear_func(out, results__event_clear);
     guint i = 0, j = 0;
     while (i < dst->events->len || j < src->len) {
         const TimelineEvent *a =
@@ -162,8 +126,8 @@ void results_merge(Results *dst, const Results *src)
     add_counts(dst->flags, src->flags);
     add_counts(dst->fails, src->fails);
     GHashTable *dt[N_TALLIES], *st[N_TALLIES];
-    tally_tables(dst, dt);
-    tally_tables(src, st);
+    results__tally_tables(dst, dt);
+    results__tally_tables(src, st);
     for (guint i = 0; i < N_TALLIES; i++) {
         add_tallies(dt[i], st[i]);
     }
@@ -186,33 +150,6 @@ void results_merge(Results *dst, const Results *src)
 }
 
 /* ---- writing ------------------------------------------------------------- */
-
-static gint cmp_key_int(gconstpointer a, gconstpointer b)
-{
-    gint x = GPOINTER_TO_INT(*(gconstpointer const *)a);
-    gint y = GPOINTER_TO_INT(*(gconstpointer const *)b);
-    return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-static gint cmp_key_str(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Keys in order, never hash order: the state is the same bytes for the
- * same run. */
-static GPtrArray *keys_sorted(GHashTable *h, GCompareFunc cmp)
-{
-    GPtrArray *keys = g_ptr_array_sized_new(g_hash_table_size(h));
-    GHashTableIter it;
-    gpointer k;
-    g_hash_table_iter_init(&it, h);
-    while (g_hash_table_iter_next(&it, &k, NULL)) {
-        g_ptr_array_add(keys, k);
-    }
-    g_ptr_array_sort(keys, cmp);
-    return keys;
-}
 
 static void add_uint(JsonBuilder *b, guint64 v)
 {
@@ -254,7 +191,7 @@ JsonNode *results_state_to_json(const Results *r)
     /* [[status, 1 if from the gateway else 0, count], ...] */
     json_builder_set_member_name(b, "status");
     json_builder_begin_array(b);
-    g_autoptr(GPtrArray) sk = keys_sorted(r->status, cmp_key_int);
+    g_autoptr(GPtrArray) sk = results__sorted_keys(r->status, results__cmp_key_int);
     for (guint i = 0; i < sk->len; i++) {
         gpointer k = g_ptr_array_index(sk, i);
         json_builder_begin_array(b);
@@ -268,7 +205,7 @@ JsonNode *results_state_to_json(const Results *r)
     /* [[flags, count], ...] */
     json_builder_set_member_name(b, "flags");
     json_builder_begin_array(b);
-    g_autoptr(GPtrArray) fk = keys_sorted(r->flags, cmp_key_str);
+    g_autoptr(GPtrArray) fk = results__sorted_keys(r->flags, results__cmp_key_str);
     for (guint i = 0; i < fk->len; i++) {
         gpointer k = g_ptr_array_index(fk, i);
         json_builder_begin_array(b);
@@ -281,7 +218,7 @@ JsonNode *results_state_to_json(const Results *r)
     /* [[step, reason, count], ...] */
     json_builder_set_member_name(b, "failures");
     json_builder_begin_array(b);
-    g_autoptr(GPtrArray) xk = keys_sorted(r->fails, cmp_key_int);
+    g_autoptr(GPtrArray) xk = results__sorted_keys(r->fails, results__cmp_key_int);
     for (guint i = 0; i < xk->len; i++) {
         gpointer k = g_ptr_array_index(xk, i);
         json_builder_begin_array(b);
@@ -308,11 +245,11 @@ JsonNode *results_state_to_json(const Results *r)
     json_builder_set_member_name(b, "tallies");
     json_builder_begin_object(b);
     GHashTable *tables[N_TALLIES];
-    tally_tables(r, tables);
+    results__tally_tables(r, tables);
     for (guint t = 0; t < N_TALLIES; t++) {
         json_builder_set_member_name(b, tally_names[t]);
         json_builder_begin_array(b);
-        g_autoptr(GPtrArray) keys = keys_sorted(tables[t], cmp_key_str);
+        g_autoptr(GPtrArray) keys = results__sorted_keys(tables[t], results__cmp_key_str);
         for (guint i = 0; i < keys->len; i++) {
             const char *k = g_ptr_array_index(keys, i);
             const Tally *ta = g_hash_table_lookup(tables[t], k);
@@ -473,7 +410,7 @@ static gboolean read_status(Results *r, JsonArray *list, GError **error)
         if (v[0] > 999 || v[1] > 1) {
             return bad(error, w, "[status 0..999, origin 0 or 1, count]");
         }
-        add_count(r->status, GINT_TO_POINTER((gint)(v[0] << 1 | v[1])), v[2]);
+        results__add_count(r->status, GINT_TO_POINTER((gint)(v[0] << 1 | v[1])), v[2]);
     }
     return TRUE;
 }
@@ -490,7 +427,7 @@ static gboolean read_flags(Results *r, JsonArray *list, GError **error)
         if (f == NULL || !read_uint(json_array_get_element(a, 1), w, &n, error)) {
             return FALSE;
         }
-        add_count(r->flags, (gpointer)g_intern_string(f), n);
+        results__add_count(r->flags, (gpointer)g_intern_string(f), n);
     }
     return TRUE;
 }
@@ -516,7 +453,7 @@ static gboolean read_fails(Results *r, JsonArray *list, GError **error)
         if (step < 1 || step > 9 || reason == FAIL_N_REASONS) {
             return bad(error, w, "[step 1..9, a failure reason, count]");
         }
-        add_count(r->fails, GINT_TO_POINTER((gint)(step << 8 | reason)), n);
+        results__add_count(r->fails, GINT_TO_POINTER((gint)(step << 8 | reason)), n);
     }
     return TRUE;
 }
@@ -528,7 +465,7 @@ static gboolean read_tallies(Results *r, JsonNode *n, GError **error)
     }
     JsonObject *o = json_node_get_object(n);
     GHashTable *tables[N_TALLIES];
-    tally_tables(r, tables);
+    results__tally_tables(r, tables);
     for (guint t = 0; t < N_TALLIES; t++) {
         g_autofree char *tw = g_strdup_printf("tallies.%s", tally_names[t]);
         JsonArray *list = read_array(json_object_get_member(o, tally_names[t]),
@@ -551,7 +488,7 @@ static gboolean read_tallies(Results *r, JsonNode *n, GError **error)
                            error)) {
                 return FALSE;
             }
-            Tally *ta = tally_get(tables[t], g_intern_string(key));
+            Tally *ta = results__tally(tables[t], g_intern_string(key));
             ta->count += count;
             hist_merge(ta->latency, h);
             hist_free(h);

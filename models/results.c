@@ -36,7 +36,7 @@ static void second_clear(gpointer p)
     hist_free(((Second *)p)->latency);
 }
 
-static void event_clear(gpointer p)
+void results__event_clear(gpointer p)
 {
     g_free(((TimelineEvent *)p)->what);
 }
@@ -68,7 +68,7 @@ Results *results_new(const char *scenario, guint64 seed)
     r->seconds = g_array_new(FALSE, TRUE, sizeof(Second));
     g_array_set_clear_func(r->seconds, second_clear);
     r->events = g_array_new(FALSE, TRUE, sizeof(TimelineEvent));
-    g_array_set_clear_func(r->events, event_clear);
+    g_array_set_clear_func(r->events, results__event_clear);
     r->bad_examples = g_ptr_array_new_with_free_func(g_free);
     return r;
 }
@@ -95,17 +95,22 @@ void results_free(Results *r)
     g_free(r);
 }
 
-static void bump(GHashTable *h, gpointer key)
+void results__add_count(GHashTable *h, gpointer key, guint64 n)
 {
-    guint64 *n = g_hash_table_lookup(h, key);
-    if (n == NULL) {
-        n = g_new0(guint64, 1);
-        g_hash_table_insert(h, key, n);
+    guint64 *v = g_hash_table_lookup(h, key);
+    if (v == NULL) {
+        v = g_new0(guint64, 1);
+        g_hash_table_insert(h, key, v);
     }
-    (*n)++;
+    *v += n;
 }
 
-static Tally *tally(GHashTable *h, const char *key)
+static void bump(GHashTable *h, gpointer key)
+{
+    results__add_count(h, key, 1);
+}
+
+Tally *results__tally(GHashTable *h, const char *key)
 {
     Tally *t = g_hash_table_lookup(h, key);
     if (t == NULL) {
@@ -134,6 +139,17 @@ void results_sent(Results *r, SimTime at)
 {
     r->sent++;
     second_at(r, at)->sent++;
+}
+
+void results__tally_tables(const Results *r,
+                           GHashTable *t[RESULTS_N_TALLIES])
+{
+    t[0] = r->routes;
+    t[1] = r->clusters;
+    t[2] = r->pods;
+    t[3] = r->traffic;
+    t[4] = r->nodes;
+    t[5] = r->gateway_pods;
 }
 
 void results_record(Results *r, const RequestOutcome *o)
@@ -176,9 +192,8 @@ void results_record(Results *r, const RequestOutcome *o)
     const char *keys[RESULTS_N_TALLIES] = { o->route,   o->cluster,
                                             o->pod,     o->traffic,
                                             o->node,    o->gateway_pod };
-    GHashTable *tables[RESULTS_N_TALLIES] = { r->routes,  r->clusters,
-                                              r->pods,    r->traffic,
-                                              r->nodes,   r->gateway_pods };
+    GHashTable *tables[RESULTS_N_TALLIES];
+    results__tally_tables(r, tables);
     /* Only routes and traffic report latency (results.json); the other
      * tallies count, and their histograms stay empty. */
     static const gboolean with_latency[RESULTS_N_TALLIES] = {
@@ -194,7 +209,7 @@ void results_record(Results *r, const RequestOutcome *o)
         if (r->recent[i][slot].key == keys[i]) {
             t = r->recent[i][slot].tally;
         } else {
-            t = tally(tables[i], keys[i]);
+            t = results__tally(tables[i], keys[i]);
             r->recent[i][slot].key = keys[i];
             r->recent[i][slot].tally = t;
         }
@@ -302,12 +317,12 @@ static void add_percentiles(JsonBuilder *b, const Hist *h)
     json_builder_end_object(b);
 }
 
-static gint cmp_str(gconstpointer a, gconstpointer b)
+gint results__cmp_key_str(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static gint cmp_int(gconstpointer a, gconstpointer b)
+gint results__cmp_key_int(gconstpointer a, gconstpointer b)
 {
     gint x = GPOINTER_TO_INT(*(gconstpointer const *)a);
     gint y = GPOINTER_TO_INT(*(gconstpointer const *)b);
@@ -315,9 +330,9 @@ static gint cmp_int(gconstpointer a, gconstpointer b)
 }
 
 /* Hash tables in key order, never hash order (CONVENTIONS pitfalls). */
-static GPtrArray *sorted_keys(GHashTable *h, GCompareFunc cmp)
+GPtrArray *results__sorted_keys(GHashTable *h, GCompareFunc cmp)
 {
-    GPtrArray *keys = g_ptr_array_new();
+    GPtrArray *keys = g_ptr_array_sized_new(g_hash_table_size(h));
     GHashTableIter it;
     gpointer k;
     g_hash_table_iter_init(&it, h);
@@ -333,7 +348,7 @@ static void add_tallies(JsonBuilder *b, const char *name, GHashTable *h,
 {
     json_builder_set_member_name(b, name);
     json_builder_begin_object(b);
-    g_autoptr(GPtrArray) keys = sorted_keys(h, cmp_str);
+    g_autoptr(GPtrArray) keys = results__sorted_keys(h, results__cmp_key_str);
     for (guint i = 0; i < keys->len; i++) {
         const char *k = g_ptr_array_index(keys, i);
         const Tally *t = g_hash_table_lookup(h, k);
@@ -374,7 +389,7 @@ JsonNode *results_to_json(const Results *r)
 
     json_builder_set_member_name(b, "responses");
     json_builder_begin_array(b);
-    g_autoptr(GPtrArray) sk = sorted_keys(r->status, cmp_int);
+    g_autoptr(GPtrArray) sk = results__sorted_keys(r->status, results__cmp_key_int);
     for (guint i = 0; i < sk->len; i++) {
         gint key = GPOINTER_TO_INT(g_ptr_array_index(sk, i));
         guint64 *n = g_hash_table_lookup(r->status, GINT_TO_POINTER(key));
@@ -391,7 +406,7 @@ JsonNode *results_to_json(const Results *r)
 
     json_builder_set_member_name(b, "response_flags");
     json_builder_begin_object(b);
-    g_autoptr(GPtrArray) fk = sorted_keys(r->flags, cmp_str);
+    g_autoptr(GPtrArray) fk = results__sorted_keys(r->flags, results__cmp_key_str);
     for (guint i = 0; i < fk->len; i++) {
         const char *k = g_ptr_array_index(fk, i);
         json_builder_set_member_name(b, k);
@@ -401,7 +416,7 @@ JsonNode *results_to_json(const Results *r)
 
     json_builder_set_member_name(b, "failures");
     json_builder_begin_array(b);
-    g_autoptr(GPtrArray) fl = sorted_keys(r->fails, cmp_int);
+    g_autoptr(GPtrArray) fl = results__sorted_keys(r->fails, results__cmp_key_int);
     for (guint i = 0; i < fl->len; i++) {
         gint key = GPOINTER_TO_INT(g_ptr_array_index(fl, i));
         guint64 *n = g_hash_table_lookup(r->fails, GINT_TO_POINTER(key));
@@ -440,7 +455,7 @@ JsonNode *results_to_json(const Results *r)
      * until the route fits. O(buckets * 185) per route. */
     json_builder_set_member_name(b, "cdf_ms");
     json_builder_begin_object(b);
-    g_autoptr(GPtrArray) ck = sorted_keys(r->routes, cmp_str);
+    g_autoptr(GPtrArray) ck = results__sorted_keys(r->routes, results__cmp_key_str);
     for (guint i = 0; i < ck->len; i++) {
         const char *k = g_ptr_array_index(ck, i);
         const Tally *t = g_hash_table_lookup(r->routes, k);
@@ -579,7 +594,7 @@ char *results_summary(const Results *r)
                                "earlier one\n",
                                r->reused);
     }
-    g_autoptr(GPtrArray) sk = sorted_keys(r->status, cmp_int);
+    g_autoptr(GPtrArray) sk = results__sorted_keys(r->status, results__cmp_key_int);
     if (sk->len > 0) {
         g_string_append(s, "responses by status:\n");
     }
@@ -589,7 +604,7 @@ char *results_summary(const Results *r)
         g_string_append_printf(s, "  %d from %-7s %10" G_GUINT64_FORMAT "\n",
                                key >> 1, (key & 1) ? "gateway" : "app", *n);
     }
-    g_autoptr(GPtrArray) fl = sorted_keys(r->fails, cmp_int);
+    g_autoptr(GPtrArray) fl = results__sorted_keys(r->fails, results__cmp_key_int);
     if (fl->len > 0) {
         g_string_append(s, "failures by step and reason:\n");
     }
@@ -605,7 +620,7 @@ char *results_summary(const Results *r)
             ms(hist_percentile(r->latency, 50)), ms(hist_percentile(r->latency, 90)),
             ms(hist_percentile(r->latency, 99)), ms(hist_percentile(r->latency, 99.9)));
     }
-    g_autoptr(GPtrArray) rk = sorted_keys(r->routes, cmp_str);
+    g_autoptr(GPtrArray) rk = results__sorted_keys(r->routes, results__cmp_key_str);
     if (rk->len > 0) {
         g_string_append(s, "per route:                                   count     p50 ms     p99 ms\n");
     }
