@@ -495,26 +495,9 @@ AccessLog *access_log_open(const char *path,
  * by number or by the container port's name. */
 static gint upstream_port(const GatewayCluster *c, const K8sPod *pod)
 {
-    const K8sServicePort *sp = c->service_port;
-    if (sp == NULL) {
-        return c->port;
-    }
-    if (sp->target_port > 0) {
-        return sp->target_port;
-    }
-    for (guint i = 0; sp->target_port_name != NULL && pod != NULL &&
-                      i < pod->spec.containers->len;
-         i++) {
-        const K8sContainer *k = g_ptr_array_index(pod->spec.containers, i);
-        for (guint j = 0; k->ports != NULL && j < k->ports->len; j++) {
-            const K8sContainerPort *cp =
-                &g_array_index(k->ports, K8sContainerPort, j);
-            if (g_strcmp0(cp->name, sp->target_port_name) == 0) {
-                return cp->port;
-            }
-        }
-    }
-    return sp->port;
+    return c->service_port != NULL
+               ? k8s_service_port_target(c->service_port, pod)
+               : c->port;
 }
 
 /* %RESPONSE_CODE_DETAILS% for what ended the request (Envoy's

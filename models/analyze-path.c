@@ -9,20 +9,6 @@
 #include "models/analyze-private.h"
 #include "models/gateway-private.h"
 
-/* The port the pod sees for Service port @sp: numeric targetPort, a named
- * one resolved on @pod, else the port itself (Kubernetes' default). */
-static gint target_of(const K8sServicePort *sp, const K8sPod *pod)
-{
-    if (sp->target_port > 0) {
-        return sp->target_port;
-    }
-    if (sp->target_port_name != NULL && pod != NULL) {
-        gint p = k8s_pod_named_port(pod, sp->target_port_name);
-        return p > 0 ? p : sp->port;
-    }
-    return sp->port;
-}
-
 /* Snapshots of the pods behind Service @gs. (transfer container) */
 static GPtrArray *service_snapshots(const AnalyzeCtx *cx, const K8sService *gs)
 {
@@ -131,7 +117,7 @@ static void check_listener_servers(AnalyzeCtx *cx,
             continue;
         }
         const GatewaySnapshot *first = g_ptr_array_index(snaps, 0);
-        gint target = target_of(sp, first->pod);
+        gint target = k8s_service_port_target(sp, first->pod);
         if (target == 15021 || port_has_server(snaps, target)) {
             continue;
         }
@@ -159,7 +145,7 @@ service_port_for(const K8sService *gs, gint number, const K8sPod *pod)
     }
     for (guint i = 0; i < gs->ports->len; i++) {
         const K8sServicePort *sp = &g_array_index(gs->ports, K8sServicePort, i);
-        if (target_of(sp, pod) == number) {
+        if (k8s_service_port_target(sp, pod) == number) {
             return sp;
         }
     }

@@ -545,14 +545,7 @@ resolve_port(const GatewaySnapshot *s, const GPtrArray *svcs, gint number)
             if (sp->port != number) {
                 continue;
             }
-            if (sp->target_port > 0) {
-                return sp->target_port;
-            }
-            if (sp->target_port_name != NULL) {
-                gint p = k8s_pod_named_port(s->pod, sp->target_port_name);
-                return p > 0 ? p : number;
-            }
-            return sp->port;
+            return k8s_service_port_target(sp, s->pod);
         }
     }
     return number;

@@ -695,6 +695,18 @@ gint k8s_pod_named_port(const K8sPod *pod, const char *name)
     return 0;
 }
 
+gint k8s_service_port_target(const K8sServicePort *sp, const K8sPod *pod)
+{
+    if (sp->target_port > 0) {
+        return sp->target_port;
+    }
+    if (sp->target_port_name != NULL && pod != NULL) {
+        gint p = k8s_pod_named_port(pod, sp->target_port_name);
+        return p > 0 ? p : sp->port;
+    }
+    return sp->port;
+}
+
 gboolean k8s_pod_accepts_port(const K8sPod *pod, gint port)
 {
     gboolean declared = FALSE;

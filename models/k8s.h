@@ -216,6 +216,10 @@ GPtrArray *k8s_endpoints_parse(K8sMeta *meta, GError **error);
 
 /* The container port of @pod named @name, or 0. */
 gint k8s_pod_named_port(const K8sPod *pod, const char *name);
+/* The port @pod sees for Service port @sp: a numeric targetPort, a named
+ * one resolved on @pod (nullable), else the Service port itself
+ * (Kubernetes' default when the name resolves to nothing). */
+gint k8s_service_port_target(const K8sServicePort *sp, const K8sPod *pod);
 /* TRUE when the pod declares containerPort @port, or declares none at all
  * (a container accepts connections only on declared ports when it declares
  * any: SCENARIO.md). */

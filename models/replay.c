@@ -156,24 +156,16 @@ static gint listener_for_node_port(const ReplayParser *p, gint node_port)
 /* The gateway pods' port behind Service port @sp (numeric or named). */
 static gint service_target_port(const ReplayParser *p, const K8sServicePort *sp)
 {
-    if (sp->target_port > 0) {
-        return sp->target_port;
-    }
-    for (guint i = 0; sp->target_port_name != NULL && i < p->gw_pods->len;
+    /* The first gateway pod that names the port decides. */
+    for (guint i = 0; sp->target_port == 0 && sp->target_port_name != NULL &&
+                      i < p->gw_pods->len;
          i++) {
         const K8sPod *pod = g_ptr_array_index(p->gw_pods, i);
-        for (guint c = 0; c < pod->spec.containers->len; c++) {
-            const K8sContainer *k = g_ptr_array_index(pod->spec.containers, c);
-            for (guint j = 0; k->ports != NULL && j < k->ports->len; j++) {
-                const K8sContainerPort *cp =
-                    &g_array_index(k->ports, K8sContainerPort, j);
-                if (g_strcmp0(cp->name, sp->target_port_name) == 0) {
-                    return cp->port;
-                }
-            }
+        if (k8s_pod_named_port(pod, sp->target_port_name) > 0) {
+            return k8s_service_port_target(sp, pod);
         }
     }
-    return sp->port;
+    return k8s_service_port_target(sp, NULL);
 }
 
 /* Service port @sp back to the LB: the listener on its nodePort, else the
