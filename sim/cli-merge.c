@@ -82,6 +82,10 @@ static char *missing_text(const ShardSet *set, GPtrArray *have)
         if (g_ptr_array_index(have, k - 1) != NULL) {
             continue;
         }
+        if (n == 10) { /* a list, not a wall of text */
+            g_string_append(s, ", and more");
+            break;
+        }
         guint first = 0, count = 0;
         shard_block(k, set->shards, set->replications, &first, &count);
         g_string_append_printf(s,

@@ -25,9 +25,6 @@ typedef struct {
     char *shard;          /* "K/N", or NULL */
 } RunOptions;
 
-/* A set's size, bounded so a typo cannot start a billion processes one
- * after the other; a cluster runs bigger sets as several sets. */
-#define RUN_MAX_REPLICATIONS 100000
 #define RUN_MAX_JOBS 1024
 
 typedef struct {

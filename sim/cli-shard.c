@@ -512,7 +512,8 @@ static gboolean read_header(ShardFile *f, JsonObject *o, GError **error)
                     error) ||
         !header_str(f, o, "duration", TRUE, &s->duration, error) ||
         !header_uint(f, o, "seed", 0, G_MAXINT64, &seed, error) ||
-        !header_uint(f, o, "replications", 1, G_MAXINT32, &r, error) ||
+        !header_uint(f, o, "replications", 1, RUN_MAX_REPLICATIONS, &r,
+                     error) ||
         !header_uint(f, o, "shards", 1, r, &n, error) ||
         !header_uint(f, o, "shard", 1, n, &k, error)) {
         return FALSE;

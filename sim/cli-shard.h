@@ -25,6 +25,11 @@ G_BEGIN_DECLS
 #define SHARD_FORMAT "ingress-sim shard"
 #define SHARD_VERSION 1
 
+/* A set's size, bounded so a typo cannot start a billion processes one
+ * after the other (run) nor make merge allocate per shard of a forged
+ * header; a cluster runs bigger sets as several sets. */
+#define RUN_MAX_REPLICATIONS 100000
+
 /* What makes shards parts of one set (all but @shard must agree). */
 typedef struct {
     char *ingress_sim;     /* PACKAGE_VERSION of the run */

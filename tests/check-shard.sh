@@ -118,6 +118,11 @@ expect_error 1 "^$tmp/cut.json:15:1: error: " \
 sed 's/"replication":1,"seed":2,/"replication":1,"seed":9,/' "$b1" > "$tmp/ed.json"
 expect_error 1 "^$tmp/ed.json:15:1: error: run 2 is replication 1 with seed 9" \
     "$SIM_BIN" merge "$tmp/ed.json" "$b2" --out "$tmp/X"
+# A forged header must not make merge allocate per claimed shard.
+sed -e 's/"replications" *: *4/"replications":2147483647/' \
+    -e 's/"shards" *: *2/"shards":2147483647/' "$b1" > "$tmp/huge.json"
+expect_error 1 "^$tmp/huge.json:[0-9]+:[0-9]+: error: .*replications" \
+    "$SIM_BIN" merge "$tmp/huge.json" --out "$tmp/X"
 [ ! -e "$tmp/X" ] || fail "a refused merge left $tmp/X behind"
 
 # A replication that fails: its located error, exit 1, nothing written.
