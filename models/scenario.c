@@ -16,7 +16,6 @@
  * Every duration of the Scenario document is at most the longest run; a
  * distribution's largest possible sample stays far enough below
  * SIM_TIME_MAX that the sums of a request's hops cannot overflow. */
-#define SCENARIO_MAX_DURATION (720 * 3600 * SIM_S)
 #define SCENARIO_MAX_SAMPLE 1e18 /* ns, about 31 years */
 /* Included manifests together, like one file (YLimits.max_file_bytes). */
 #define SCENARIO_MAX_INCLUDED_BYTES ((guint64)64 << 20)

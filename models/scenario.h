@@ -12,6 +12,10 @@
 
 G_BEGIN_DECLS
 
+/* The longest duration a scenario (or --duration) may ask for: a month of
+ * simulated time. Memory grows with it (a per-second series). */
+#define SCENARIO_MAX_DURATION ((SimTime)720 * 3600 * SIM_S)
+
 /* ---- URLs of requests ---------------------------------------------------- */
 
 typedef enum {

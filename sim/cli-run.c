@@ -316,12 +316,23 @@ int cli_run(int argc, char **argv)
     }
     World *w = runner_world(runner);
     runner_set_max_pending(runner, (gsize)max_pending);
+    /* The output folder before the run, not after hours of it. */
+    const char *dir = out != NULL ? out : "out";
+    gboolean made_dir = !g_file_test(dir, G_FILE_TEST_IS_DIR);
+    if (g_mkdir_with_parents(dir, 0755) != 0) {
+        g_printerr("ingress-sim run: error: cannot create %s: %s\n", dir,
+                   g_strerror(errno));
+        return CLI_ERROR;
+    }
     AccessLog *al = NULL;
     if (access_log != NULL) {
         al = access_log_open(access_log, al_fmt, w, &error);
         if (al == NULL) {
-            g_printerr("ingress-sim run: %s\n", error->message);
+            g_printerr("ingress-sim run: error: %s\n", error->message);
             g_error_free(error);
+            if (made_dir) {
+                g_rmdir(dir);
+            }
             return CLI_ERROR;
         }
         path_set_done(runner_path(runner), access_log_on_done, al);
@@ -337,38 +348,34 @@ int cli_run(int argc, char **argv)
         /* Stopped to protect memory: an error, and nothing written. */
         access_log_discard(g_steal_pointer(&al));
         cli_print_error(runner_error(runner));
+        if (made_dir) {
+            g_rmdir(dir);
+        }
         return CLI_ERROR;
     }
     gboolean partial = runner_cancelled(runner);
     if (al != NULL) {
         path_set_done(runner_path(runner), NULL, NULL);
-        if (!access_log_close(g_steal_pointer(&al), &error)) {
-            g_printerr("ingress-sim run: %s\n", error->message);
-            g_error_free(error);
-            return CLI_ERROR;
-        }
     }
     g_autoptr(JsonNode) json = results_to_json(w->results);
     json_object_set_boolean_member(json_node_get_object(json), "partial",
                                    partial);
     g_autofree char *text = cli_json_text(json, TRUE);
-    const char *dir = out != NULL ? out : "out";
     int rc = CLI_OK;
-    if (g_mkdir_with_parents(dir, 0755) != 0) {
-        g_printerr("ingress-sim run: cannot create %s: %s\n", dir,
-                   g_strerror(errno));
+    g_autofree char *path = g_build_filename(dir, "results.json", NULL);
+    if (!cli_write_atomic(path, text, -1, &error) ||
+        !viz_write_run(s, seed, json, dir, NULL, &error)) {
+        g_printerr("ingress-sim run: error: %s\n", error->message);
+        g_clear_error(&error);
         rc = CLI_ERROR;
-    } else {
-        g_autofree char *path = g_build_filename(dir, "results.json", NULL);
-        if (!cli_write_atomic(path, text, -1, &error)) {
-            g_printerr("ingress-sim run: %s\n", error->message);
-            g_clear_error(&error);
-            rc = CLI_ERROR;
-        } else if (!viz_write_run(s, seed, json, dir, NULL, &error)) {
-            g_printerr("ingress-sim run: %s\n", error->message);
-            g_clear_error(&error);
-            rc = CLI_ERROR;
-        }
+    }
+    /* The access log lands with the results, or not at all. */
+    if (al != NULL && rc != CLI_OK) {
+        access_log_discard(g_steal_pointer(&al));
+    } else if (al != NULL && !access_log_close(g_steal_pointer(&al), &error)) {
+        g_printerr("ingress-sim run: error: %s\n", error->message);
+        g_clear_error(&error);
+        rc = CLI_ERROR;
     }
     if (o.json) {
         fputs(text, stdout);

@@ -73,9 +73,12 @@ gboolean cli_apply_duration(const char *cmd, Scenario *s, const char *text)
 {
     g_autofree char *msg = NULL;
     SimTime d = 0;
-    if (!sim_time_parse(text, &d, &msg) || d <= 0) {
+    if (!sim_time_parse(text, &d, &msg) || d <= 0 ||
+        d > SCENARIO_MAX_DURATION) {
         g_printerr("ingress-sim %s: --duration: %s\n", cmd,
-                   msg != NULL ? msg : "must be greater than 0");
+                   msg != NULL ? msg
+                               : "must be greater than 0 and at most 720h "
+                                 "(as spec.duration)");
         return FALSE;
     }
     s->duration = d;

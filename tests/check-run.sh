@@ -54,4 +54,15 @@ set -e
 [ "$rc" -eq 1 ] || fail "bad scenario exited $rc, not 1"
 grep -q "bad.yaml:4:9: error:" "$tmp/bad.err" || fail "no located error: $(cat "$tmp/bad.err")"
 [ ! -e "$tmp/bad" ] || fail "a failed run left $tmp/bad behind"
+# An --out that cannot be made is refused before the run, and the access
+# log is not written: it lands with the results or not at all.
+mkdir -p "$tmp/ro" && touch "$tmp/ro/file"
+set +e
+"$SIM_BIN" run "$SIM_SRCDIR/scenarios/article.yaml" --duration 1s --quiet \
+    --out "$tmp/ro/file/out" --access-log "$tmp/al.log" 2> "$tmp/ro.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "unwritable --out exited $rc, not 1"
+grep -q "error: cannot create" "$tmp/ro.err" || fail "no error: $(cat "$tmp/ro.err")"
+[ ! -e "$tmp/al.log" ] || fail "a failed run left its access log behind"
 echo "check-run: all passed"
