@@ -3,6 +3,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -447,8 +451,9 @@ void access_log_format_time(gint64 unix_ms, char *buf, gsize len)
 
 struct _AccessLog {
     FILE *fp;            /* the temporary file, NULL once closed */
-    char *path;          /* where it goes in the end */
-    char *tmp;           /* "<path>.tmp", written meanwhile */
+    char *path;          /* where it goes in the end (symlinks resolved) */
+    char *tmp;           /* "<path>.XXXXXX" written meanwhile, or NULL:
+                          * path is no regular file, written directly */
     AccessLogFormat fmt; /* TEXT or JSON */
     const World *w;      /* borrowed: addresses, the seed */
     GString *line;       /* reused for every line */
@@ -473,17 +478,40 @@ AccessLog *access_log_open(const char *path,
                            GError **error)
 {
     g_return_val_if_fail(path != NULL && w != NULL, NULL);
-    g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
-    FILE *fp = g_fopen(tmp, "wb");
+    /* A symlink is followed, not replaced; a FIFO, a device or any other
+     * file that is not a regular one is written as it is (a rename would
+     * replace it); a regular file (or a new one) is written beside its
+     * final name, under a name of our own, and renamed at the end. */
+    g_autofree char *target = realpath(path, NULL);
+    if (target == NULL) {
+        target = g_strdup(path); /* not there yet */
+    }
+    GStatBuf st;
+    gboolean special = g_stat(target, &st) == 0 && !S_ISREG(st.st_mode);
+    g_autofree char *tmp = NULL;
+    FILE *fp = NULL;
+    int e = 0;
+    if (special) {
+        fp = g_fopen(target, "wb");
+        e = fp == NULL ? errno : 0;
+    } else {
+        tmp = g_strconcat(target, ".XXXXXX", NULL);
+        int fd = g_mkstemp_full(tmp, O_WRONLY, 0644);
+        fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
+        e = fp == NULL ? errno : 0;
+        if (fp == NULL && fd >= 0) {
+            close(fd);
+            g_remove(tmp);
+        }
+    }
     if (fp == NULL) {
-        int e = errno;
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot create access log %s: %s", tmp, g_strerror(e));
+                    "cannot create access log %s: %s", path, g_strerror(e));
         return NULL;
     }
     AccessLog *al = g_new0(AccessLog, 1);
     al->fp = fp;
-    al->path = g_strdup(path);
+    al->path = g_steal_pointer(&target);
     al->tmp = g_steal_pointer(&tmp);
     al->fmt = fmt;
     al->w = w;
@@ -676,7 +704,7 @@ gboolean access_log_close(AccessLog *al, GError **error)
         e = errno;
     }
     al->fp = NULL;
-    if (e == 0 && g_rename(al->tmp, al->path) != 0) {
+    if (e == 0 && al->tmp != NULL && g_rename(al->tmp, al->path) != 0) {
         e = errno;
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
                     "cannot rename %s to %s: %s", al->tmp, al->path,
@@ -687,8 +715,11 @@ gboolean access_log_close(AccessLog *al, GError **error)
     }
     if (e != 0) {
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot write access log %s: %s", al->tmp, g_strerror(e));
-        g_remove(al->tmp);
+                    "cannot write access log %s: %s", al->path,
+                    g_strerror(e));
+        if (al->tmp != NULL) {
+            g_remove(al->tmp);
+        }
         writer_free(al);
         return FALSE;
     }
@@ -704,6 +735,8 @@ void access_log_discard(AccessLog *al)
     if (al->fp != NULL) {
         fclose(al->fp);
     }
-    g_remove(al->tmp);
+    if (al->tmp != NULL) { /* a special file keeps what was written */
+        g_remove(al->tmp);
+    }
     writer_free(al);
 }

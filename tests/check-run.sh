@@ -65,4 +65,14 @@ set -e
 [ "$rc" -eq 1 ] || fail "unwritable --out exited $rc, not 1"
 grep -q "error: cannot create" "$tmp/ro.err" || fail "no error: $(cat "$tmp/ro.err")"
 [ ! -e "$tmp/al.log" ] || fail "a failed run left its access log behind"
+# --access-log follows a symlink instead of replacing it, and leaves a
+# file of the user's named like a temporary alone.
+echo precious > "$tmp/target.log"
+ln -s target.log "$tmp/link.log"
+echo mine > "$tmp/link.log.tmp"
+"$SIM_BIN" run "$SIM_SRCDIR/scenarios/article.yaml" --duration 1s --quiet \
+    --out "$tmp/sl" --access-log "$tmp/link.log"
+[ -L "$tmp/link.log" ] || fail "--access-log replaced a symlink"
+grep -q '"GET / HTTP/1.1"' "$tmp/target.log" || fail "the symlink's target was not written"
+[ "$(cat "$tmp/link.log.tmp")" = mine ] || fail "--access-log clobbered link.log.tmp"
 echo "check-run: all passed"
