@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -953,6 +954,15 @@ Replay *replay_open(World *w, Path *p, const TrafficSpec *ts, GError **error)
                     "unknown trace format '%s' (istio-json, istio-text or "
                     "csv)",
                     ts->trace_format);
+        return NULL;
+    }
+    /* A folder reads as one bad line, a FIFO blocks the run for good:
+     * a trace is a regular file (as the YAML loader wants its files). */
+    GStatBuf st;
+    if (g_stat(ts->trace_file, &st) == 0 && !S_ISREG(st.st_mode)) {
+        const YNode *n = ynode_path(ts->where, "trace.file");
+        ynode_error(error, n != NULL ? n : ts->where, SCENARIO_ERROR_IO,
+                    "trace '%s' is not a regular file", ts->trace_file);
         return NULL;
     }
     FILE *fp = g_fopen(ts->trace_file, "rb");

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -76,6 +77,12 @@ static gboolean digest_file(GChecksum *sum, GHashTable *seen, const char *path,
     if (!g_hash_table_add(seen, g_strdup(path))) {
         return TRUE;
     }
+    GStatBuf pre;
+    if (g_stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_IO,
+                    "'%s' is not a regular file", path);
+        return FALSE; /* a FIFO would block the digest for good */
+    }
     FILE *fp = g_fopen(path, "rb");
     GStatBuf st;
     if (fp == NULL || fstat(fileno(fp), &st) != 0) {
@@ -128,8 +135,13 @@ char *shard_scenario_sha256(const Scenario *s, GError **error)
     }
     for (guint i = 0; i < s->traffic->len; i++) {
         const TrafficSpec *t = g_ptr_array_index(s->traffic, i);
-        if (t->trace_file != NULL &&
-            !digest_file(sum, seen, t->trace_file, error)) {
+        GError *e = NULL;
+        if (t->trace_file != NULL && !digest_file(sum, seen, t->trace_file, &e)) {
+            /* Said where the scenario names the file. */
+            const YNode *n = ynode_path(t->where, "trace.file");
+            ynode_error(error, n != NULL ? n : t->where, SCENARIO_ERROR_IO,
+                        "trace: %s", e->message);
+            g_error_free(e);
             return NULL;
         }
     }
