@@ -18,8 +18,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "models/runner.h"
@@ -109,6 +113,7 @@ static gboolean child_start(const ReplicateSpec *spec, guint index,
     /* Whatever stdio holds would otherwise be written twice. */
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -120,6 +125,16 @@ static gboolean child_start(const ReplicateSpec *spec, guint index,
         goto failed;
     }
     if (pid == 0) {
+#ifdef __linux__
+        /* A replication has no reason to outlive the set (a SIGKILL or
+         * crash of the parent included). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+        if (getppid() != parent) {
+            _exit(1); /* the parent died before the line above */
+        }
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
         close(out[0]);
         close(err[0]);
         for (guint i = 0; i < running->len; i++) {
@@ -265,6 +280,14 @@ static void show_progress(const ReplicateSpec *spec, guint done,
     }
 }
 
+/* The signal that asked the set to stop (SIGINT, SIGTERM), or 0. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
 gboolean cli_replicate(const ReplicateSpec *spec, Replications *set,
                        SetTally *tally, ReplicateRunFunc on_run,
                        gpointer data, GError **error)
@@ -278,7 +301,21 @@ gboolean cli_replicate(const ReplicateSpec *spec, Replications *set,
     guint launched = 0, finished = 0, next = 0;
     GError *fail = NULL;
     guint shown[2] = { G_MAXUINT, G_MAXUINT };
+    /* Ctrl-C, or SIGTERM from a job runner: stop every replication, write
+     * nothing. No SA_RESTART, so poll() returns at once. */
+    struct sigaction sa = { .sa_handler = on_stop_signal }, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     while (next < spec->count && fail == NULL) {
+        if (stop_signal != 0) {
+            g_set_error(&fail, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                        "interrupted (%s): every replication stopped, "
+                        "nothing written",
+                        stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+            break;
+        }
         while (running->len < spec->jobs && launched < spec->count) {
             if (!child_start(spec, spec->first + launched, running, &fail)) {
                 break;
@@ -296,7 +333,8 @@ gboolean cli_replicate(const ReplicateSpec *spec, Replications *set,
             fds[nfds++] = (struct pollfd){ .fd = c->out_fd, .events = POLLIN };
             fds[nfds++] = (struct pollfd){ .fd = c->err_fd, .events = POLLIN };
         }
-        if (poll(fds, nfds, -1) < 0 && errno != EINTR) {
+        /* A bounded wait: a signal just before poll() is still seen. */
+        if (poll(fds, nfds, 200) < 0 && errno != EINTR) {
             g_set_error(&fail, SCENARIO_ERROR, SCENARIO_ERROR_FAILED,
                         "poll: %s", g_strerror(errno));
             break;
@@ -334,6 +372,8 @@ gboolean cli_replicate(const ReplicateSpec *spec, Replications *set,
         show_progress(spec, finished, running->len, shown);
     }
     children_stop(running);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     if (spec->progress) {
         fprintf(stderr, "\r%60s\r", "");
     }

@@ -126,6 +126,8 @@ static int run_set(const Scenario *s, const char *scenario_path,
                        writer != NULL ? shard_add_run : NULL, writer,
                        &error) ||
         (writer != NULL && !shard_writer_commit(writer, &error))) {
+        gboolean interrupted =
+            g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
         cli_print_error(error);
         g_clear_error(&error);
         g_clear_pointer(&writer, shard_writer_free);
@@ -133,7 +135,7 @@ static int run_set(const Scenario *s, const char *scenario_path,
             g_rmdir(dir); /* only when empty: nothing half-written left */
         }
         shard_set_clear(&set);
-        return CLI_ERROR;
+        return interrupted ? 130 : CLI_ERROR;
     }
     SetOutput out = { .cmd = "run", .dir = dir, .json = o->json,
                       .quiet = o->quiet,

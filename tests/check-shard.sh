@@ -125,6 +125,22 @@ expect_error 1 "^$tmp/huge.json:[0-9]+:[0-9]+: error: .*replications" \
     "$SIM_BIN" merge "$tmp/huge.json" --out "$tmp/X"
 [ ! -e "$tmp/X" ] || fail "a refused merge left $tmp/X behind"
 
+# SIGINT to a running set: every replication stops, nothing is written
+# (no temporary shard file), exit 130. Sent once the set has begun.
+"$SIM_BIN" run "$SIM_SRCDIR/scenarios/lessons/node-down.yaml" \
+    --duration 700h --replications 4 --jobs 2 --shard 1/2 \
+    --out "$tmp/int" --quiet 2> "$tmp/int.err" &
+pid=$!
+i=0
+while [ -z "$(ls "$tmp/int" 2>/dev/null)" ] && [ $i -lt 100 ]; do
+    sleep 0.1; i=$((i + 1))
+done
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" -eq 130 ] || fail "an interrupted set exited $rc, not 130"
+grep -q "error: interrupted (SIGINT)" "$tmp/int.err" || fail "no message: $(cat "$tmp/int.err")"
+[ ! -e "$tmp/int" ] || fail "an interrupted set left $(ls "$tmp/int")"
+
 # A replication that fails: its located error, exit 1, nothing written.
 expect_error 1 "node-down.yaml:[0-9]+:[0-9]+: error: more than 1 events pending" \
     "$SIM_BIN" run "$sc" --replications 3 --max-pending 1 --out "$tmp/Y"
