@@ -584,8 +584,9 @@ ShardFile *shard_file_load(const char *path, GError **error)
     GError *local = NULL;
     gsize len = 0;
     if (!g_file_get_contents(path, &f->text, &len, &local)) {
+        /* As the scenario loader says it of a file it cannot read. */
         g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_IO,
-                    "%s", local->message);
+                    "%s:1:1: error: cannot read: %s", path, local->message);
         g_error_free(local);
         return NULL;
     }
