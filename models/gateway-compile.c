@@ -146,6 +146,7 @@ void gateway__cluster_free(gpointer p)
     /* gc->name is interned */
     g_free(gc->host);
     g_free(gc->subset);
+    g_free(gc->subset_pods);
     g_free(gc);
 }
 
@@ -396,6 +397,23 @@ static gint cluster_cmp(gconstpointer a, gconstpointer b)
     return strcmp(x->name, y->name);
 }
 
+/* Makes @gc the cluster of the subset with @labels (nullable: none). */
+static void set_subset(const GatewaySnapshot *s, GatewayCluster *gc,
+                       const KvList *labels)
+{
+    gc->subset_labels = labels;
+    if (labels == NULL) {
+        return;
+    }
+    const GPtrArray *pods = s->cluster->pods;
+    gc->subset_pods = g_new0(guint8, pods->len + 1);
+    gc->n_subset_pods = pods->len;
+    for (guint i = 0; i < pods->len; i++) {
+        const K8sPod *pod = g_ptr_array_index(pods, i);
+        gc->subset_pods[i] = kv_list_subset(labels, pod->spec.labels);
+    }
+}
+
 static void add_cluster(GatewaySnapshot *s, GatewayCluster *gc)
 {
     if (g_hash_table_contains(s->cluster_by_name, gc->name)) {
@@ -432,7 +450,7 @@ static void build_clusters(GatewaySnapshot *s)
             for (guint k = 0; dr != NULL && k < dr->subsets->len; k++) {
                 const IstioSubset *sub = g_ptr_array_index(dr->subsets, k);
                 gc = gw_cluster_new(svc, sp, sub->name);
-                gc->subset_labels = sub->labels;
+                set_subset(s, gc, sub->labels);
                 gc->destination_rule = dr->ref;
                 apply_policy(gc, &dr->policy);
                 apply_policy(gc, &sub->policy);
@@ -1761,7 +1779,7 @@ static void auto_passthrough_chains(GatewaySnapshot *s,
                     g_strdup_printf("outbound_.%d_.%s_.%s", sp->port,
                                     sub != NULL ? sub->name : "", svc->fqdn));
                 gc->sni_dnat = TRUE;
-                gc->subset_labels = sub != NULL ? sub->labels : NULL;
+                set_subset(s, gc, sub != NULL ? sub->labels : NULL);
                 if (dr != NULL) {
                     gc->destination_rule = dr->ref;
                     apply_policy(gc, &dr->policy);

@@ -51,6 +51,12 @@ typedef struct {
     char *subset;                        /* DestinationRule subset or NULL */
     const KvList *subset_labels;         /* the subset's labels, nullable:
                                           * endpoints must carry them */
+    guint8 *subset_pods;                 /* with subset_labels: per pod of
+                                          * the cluster (K8sPod.index), 1
+                                          * when its labels carry them;
+                                          * worked out once, as pods'
+                                          * labels do not change in a run */
+    guint n_subset_pods;                 /* entries of subset_pods */
     gboolean sni_dnat;                   /* AUTO_PASSTHROUGH cluster */
     GatewayLbPolicy lb;                  /* load-balancing policy */
     GatewayHashKind hash;                /* consistent-hash key kind */

@@ -290,8 +290,8 @@ static gint64 load_of(const Upstream *u, const EndpointAddr *e)
 static gboolean in_subset(const GatewayCluster *gc, const EndpointAddr *e)
 {
     return gc->subset_labels == NULL ||
-           (e->pod != NULL &&
-            kv_list_subset(gc->subset_labels, e->pod->spec.labels));
+           (e->pod != NULL && e->pod->index < gc->n_subset_pods &&
+            gc->subset_pods[e->pod->index]);
 }
 
 /* Lamping and Veach's jump consistent hash: a key keeps its bucket while
