@@ -46,9 +46,22 @@ typedef struct {
  * traced one (the trace wants every rule). */
 #define KP_MEMO_DEPTH 64      /* statistic rules one memoized walk may pass */
 #define KP_MEMO_FLOWS 16384   /* packets remembered before starting over */
+/* The source address enters a walk only through -s tests and
+ * --src-type LOCAL (recent lists make a walk uncacheable anyway), so
+ * sources that pass and fail the same tests walk alike: the memo keys on
+ * that class, not on the address. Thousands of clients then share a few
+ * memos that stay in cache, where keying on the address made one per
+ * client, each cold and each walked for real first. Beyond this many
+ * distinct -s tests (one per endpoint, from the hairpin rules, so big
+ * clusters) the class would not fit a word: the address is the key. */
+#define KP_SRC_TESTS 62
+/* Memos found lately, by key hash: most lookups end here. */
+#define KP_MEMO_HOT 64
+#define KP_SRC_CLASS (G_GUINT64_CONSTANT(1) << 63) /* key.src is a class */
 
 typedef struct {
-    guint32 src, dst;
+    guint64 src; /* KP_SRC_CLASS | test bits, or the address itself */
+    guint32 dst;
     gint dport, proto;
     gboolean src_local;
 } KpFlowKey;
@@ -71,12 +84,17 @@ struct _KubeProxyState {
     GHashTable *lists; /* char* name (owned) -> KpRecentList* (owned) */
     guint64 memo_serial; /* table the memos describe (0: none) */
     GHashTable *memos;   /* KpFlowKey* (in the KpMemo) -> KpMemo*, owned */
+    KpMemo *hot[KP_MEMO_HOT]; /* borrowed from memos, by flow_hash */
+    /* The table's distinct -s tests (mask, address), for the class. */
+    guint n_src_tests;
+    gboolean src_by_class; /* FALSE: more than KP_SRC_TESTS of them */
+    guint32 src_mask[KP_SRC_TESTS], src_addr[KP_SRC_TESTS];
 };
 
 static guint flow_hash(gconstpointer p)
 {
     const KpFlowKey *k = p;
-    guint64 h = ((guint64)k->src * 0x9E3779B97F4A7C15ull) ^
+    guint64 h = (k->src * 0x9E3779B97F4A7C15ull) ^
                 ((guint64)k->dst * 0xC2B2AE3D27D4EB4Full) ^
                 ((guint64)(guint)k->dport << 17) ^ ((guint64)(guint)k->proto << 3) ^
                 (guint64)(k->src_local != 0);
@@ -584,25 +602,82 @@ static void walk_packet(KpWalk *w, KpResult *out)
     }
 }
 
+/* Gathers @t's distinct -s tests into @s, for src_key(). */
+static void src_tests_collect(KubeProxyState *s, const KubeProxyTable *t)
+{
+    s->n_src_tests = 0;
+    s->src_by_class = TRUE;
+    for (guint ci = 0; ci < t->chains->len && s->src_by_class; ci++) {
+        const KpChain *c = g_ptr_array_index(t->chains, ci);
+        for (guint i = 0; i < c->rules->len; i++) {
+            const KpRule *r = &g_array_index(c->rules, KpRule, i);
+            if (!(r->hdr & KP_HDR_SRC)) {
+                continue;
+            }
+            guint k = 0;
+            while (k < s->n_src_tests && (s->src_mask[k] != r->hdr_src_mask ||
+                                          s->src_addr[k] != r->hdr_src)) {
+                k++;
+            }
+            if (k < s->n_src_tests) {
+                continue;
+            }
+            if (k == KP_SRC_TESTS) {
+                s->src_by_class = FALSE;
+                break;
+            }
+            s->src_mask[k] = r->hdr_src_mask;
+            s->src_addr[k] = r->hdr_src;
+            s->n_src_tests++;
+        }
+    }
+}
+
+/* What of @src a walk on @t can see (see KP_SRC_TESTS). */
+static guint64 src_key(const KubeProxyState *s, const KubeProxyTable *t,
+                       guint32 src)
+{
+    if (!s->src_by_class) {
+        return src;
+    }
+    guint64 k = KP_SRC_CLASS;
+    for (guint i = 0; i < s->n_src_tests; i++) {
+        k |= (guint64)((src & s->src_mask[i]) == s->src_addr[i]) << i;
+    }
+    return k | (guint64)kube_proxy__is_local(t, src) << KP_SRC_TESTS;
+}
+
 /* The memo for @w's packet on @t, made when absent; NULL when the state
  * cannot keep one. Starts over when the table changed or too many packets
  * are remembered. */
 static KpMemo *memo_for(KubeProxyState *s, const KubeProxyTable *t,
-                        const KpWalk *w)
+                        guint32 src, guint32 dst, gint dport, gint proto,
+                        gboolean src_local)
 {
     if (s->memo_serial != t->serial ||
         g_hash_table_size(s->memos) >= KP_MEMO_FLOWS) {
         g_hash_table_remove_all(s->memos);
+        memset(s->hot, 0, sizeof s->hot);
+        if (s->memo_serial != t->serial) {
+            src_tests_collect(s, t);
+        }
         s->memo_serial = t->serial;
     }
-    KpFlowKey key = { w->src, w->dst, w->dport, w->proto, w->src_local != 0 };
-    KpMemo *m = g_hash_table_lookup(s->memos, &key);
+    KpFlowKey key = { src_key(s, t, src), dst, dport, proto,
+                      src_local != 0 };
+    guint h = flow_hash(&key) % KP_MEMO_HOT;
+    KpMemo *m = s->hot[h];
+    if (m != NULL && flow_equal(&m->key, &key)) {
+        return m;
+    }
+    m = g_hash_table_lookup(s->memos, &key);
     if (m == NULL) {
         m = g_new0(KpMemo, 1);
         m->key = key;
         m->root = -1;
         g_hash_table_insert(s->memos, &m->key, m);
     }
+    s->hot[h] = m;
     return m;
 }
 
@@ -654,6 +729,26 @@ static void memo_add(KpMemo *m, const KpWalk *w, const KpResult *res)
     }
 }
 
+/* Follows @m's tree with fresh draws from @rng (kept in @drawn, *@n of
+ * them). TRUE: a leaf, copied to @out; FALSE: a branch nobody walked. */
+static gboolean memo_follow(const KpMemo *m, Rng *rng, guint32 *drawn,
+                            guint *n, KpResult *out)
+{
+    gint32 at = m->root;
+    *n = 0;
+    while (at >= 0 && *n < KP_MEMO_DEPTH) {
+        const KpMemoNode *node = &g_array_index(m->nodes, KpMemoNode, at);
+        guint32 v = rng_u32(rng) & 0x7fffffffu;
+        drawn[(*n)++] = v;
+        at = node->next[v < node->threshold];
+    }
+    if (at <= -2) {
+        *out = g_array_index(m->leaves, KpResult, -at - 2);
+        return TRUE;
+    }
+    return FALSE;
+}
+
 void kube_proxy_walk(const KubeProxyTable *t,
                      KubeProxyState *state,
                      const KpPacket *pkt,
@@ -664,6 +759,23 @@ void kube_proxy_walk(const KubeProxyTable *t,
                      const char *node_name)
 {
     g_return_if_fail(out != NULL);
+    /* The memo first: most walks end there, before any set-up. */
+    KpMemo *memo = NULL;
+    guint32 drawn[KP_MEMO_DEPTH]; /* w.replay: lives through walk_packet() */
+    guint n_drawn = 0;
+    const char *proto_name = NULL;
+    gint proto = pkt != NULL && pkt->proto != NULL
+                     ? proto_of(pkt->proto, &proto_name)
+                     : 0;
+    if (state != NULL && tr == NULL && t != NULL && rng != NULL &&
+        proto > 0 && pkt->src_addr != 0 && pkt->dst_addr != 0) {
+        memo = memo_for(state, t, pkt->src_addr, pkt->dst_addr,
+                        pkt->dst_port, proto, pkt->src_local);
+        if (!memo->uncacheable &&
+            memo_follow(memo, rng, drawn, &n_drawn, out)) {
+            return;
+        }
+    }
     memset(out, 0, sizeof *out);
     out->verdict = KP_ACCEPT_LOCAL;
     g_return_if_fail(t != NULL);
@@ -680,7 +792,8 @@ void kube_proxy_walk(const KubeProxyTable *t,
     w.tr = tr;
     w.node = node_name != NULL ? node_name : t->node_name;
     w.dport = pkt->dst_port;
-    w.proto = proto_of(pkt->proto, &w.proto_name);
+    w.proto = proto;
+    w.proto_name = proto_name;
     w.src_local = pkt->src_local;
     w.ct = KP_CT_NEW;
     /* Parse outside the checks: G_DISABLE_CHECKS removes them. */
@@ -697,25 +810,18 @@ void kube_proxy_walk(const KubeProxyTable *t,
     }
     g_return_if_fail(w.proto > 0);
     g_return_if_fail(src_ok && dst_ok);
-
-    KpMemo *memo = state != NULL && tr == NULL ? memo_for(state, t, &w) : NULL;
-    guint32 drawn[KP_MEMO_DEPTH]; /* w.replay: lives through walk_packet() */
-    if (memo != NULL && !memo->uncacheable) {
-        /* Draw along the known tree; a leaf is the walk's answer. */
-        guint n = 0;
-        gint32 at = memo->root;
-        while (at >= 0 && n < KP_MEMO_DEPTH) {
-            const KpMemoNode *node = &g_array_index(memo->nodes, KpMemoNode, at);
-            guint32 v = rng_u32(rng) & 0x7fffffffu;
-            drawn[n++] = v;
-            at = node->next[v < node->threshold];
-        }
-        if (at <= -2) {
-            *out = g_array_index(memo->leaves, KpResult, -at - 2);
+    if (memo == NULL && state != NULL && tr == NULL) {
+        /* Addresses given as text: the memo once they are parsed. */
+        memo = memo_for(state, t, w.src, w.dst, w.dport, w.proto,
+                        w.src_local);
+        if (!memo->uncacheable &&
+            memo_follow(memo, rng, drawn, &n_drawn, out)) {
             return;
         }
+    }
+    if (memo != NULL && !memo->uncacheable) {
         w.replay = drawn;
-        w.n_replay = n;
+        w.n_replay = n_drawn;
     }
     walk_packet(&w, out);
     if (memo != NULL && !memo->uncacheable) {

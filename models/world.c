@@ -406,9 +406,35 @@ PodState *world_pod_by_ip(const World *w, const char *ip)
     return ipv4_parse(ip, &addr) ? world_pod_by_addr(w, addr) : NULL;
 }
 
+static guint addr_slot(const World *w, guint32 addr)
+{
+    return (guint)((addr * 0x9E3779B1u) >> 7) & w->addr_mask;
+}
+
 PodState *world_pod_by_addr(const World *w, guint32 addr)
 {
-    return g_hash_table_lookup(w->pod_by_addr, GUINT_TO_POINTER(addr));
+    if (addr == 0) {
+        return NULL;
+    }
+    for (guint i = addr_slot(w, addr);; i = (i + 1) & w->addr_mask) {
+        if (w->addr_keys[i] == addr) {
+            return w->addr_pods[i];
+        }
+        if (w->addr_keys[i] == 0) {
+            return NULL;
+        }
+    }
+}
+
+/* A later pod with the same address replaces the earlier one. */
+static void pod_addr_insert(World *w, guint32 addr, PodState *p)
+{
+    guint i = addr_slot(w, addr);
+    while (w->addr_keys[i] != 0 && w->addr_keys[i] != addr) {
+        i = (i + 1) & w->addr_mask;
+    }
+    w->addr_keys[i] = addr;
+    w->addr_pods[i] = p;
 }
 
 NodeState *world_node(const World *w, const char *name)
@@ -442,7 +468,13 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
     w->n_pods = w->c->pods->len;
     w->pods = g_new0(PodState, w->n_pods + 1);
     w->cp = g_new0(PodCondition, w->n_pods + 1);
-    w->pod_by_addr = g_hash_table_new(g_direct_hash, g_direct_equal);
+    guint slots = 16;
+    while (slots < 2 * w->n_pods) {
+        slots *= 2;
+    }
+    w->addr_keys = g_new0(guint32, slots);
+    w->addr_pods = g_new0(PodState *, slots);
+    w->addr_mask = slots - 1;
     kube_proxy_config_init_default(&w->kp_cfg);
     g_free(w->kp_cfg.cluster_cidr);
     w->kp_cfg.cluster_cidr = g_strdup(w->c->net.cluster_cidr);
@@ -479,8 +511,8 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
             g_strdup_printf("pod/%s/%s", p->pod->meta.ns, p->pod->meta.name);
         rng_init_named(&p->rng, seed, name);
         guint32 addr;
-        if (ipv4_parse(p->pod->ip, &addr)) {
-            g_hash_table_insert(w->pod_by_addr, GUINT_TO_POINTER(addr), p);
+        if (ipv4_parse(p->pod->ip, &addr) && addr != 0) {
+            pod_addr_insert(w, addr, p);
         }
         if (p->is_gateway) {
             p->gw = gateway_compile(w->c, p->pod, error);
@@ -543,9 +575,8 @@ void world_free(World *w)
     g_free(w->cp);
     endpoint_set_unref(w->eps);
     kube_proxy_config_clear(&w->kp_cfg);
-    if (w->pod_by_addr != NULL) {
-        g_hash_table_unref(w->pod_by_addr);
-    }
+    g_free(w->addr_keys);
+    g_free(w->addr_pods);
     results_free(w->results);
     g_free(w);
 }

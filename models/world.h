@@ -72,7 +72,12 @@ struct _World {
     EndpointSet *eps;        /* published endpoints (kube-proxy and EDS) */
     KubeProxyConfig kp_cfg;  /* kube-proxy flags */
     Lb *lb;                  /* the external load balancer */
-    GHashTable *pod_by_addr; /* IPv4 (host order) -> PodState* */
+    /* Pods by IPv4 address (host order), open addressing with linear
+     * probes: looked up for every request's DNAT, where a GHashTable's
+     * indirect calls cost as much as the rest of the step. */
+    guint32 *addr_keys;      /* 0: empty slot */
+    PodState **addr_pods;
+    guint addr_mask;         /* slots - 1, slots a power of two */
     guint64 seed;            /* the run's seed (scenario or --seed) */
     gint64 wall_epoch;       /* unix seconds at simulated time 0 (TLS) */
     /* Called when a pod's process dies (crash, node down), after its

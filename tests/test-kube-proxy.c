@@ -953,8 +953,13 @@ static void assert_same_result(const KpResult *a, const KpResult *b)
 static void lockstep(const KubeProxyTable *t, KubeProxyState *mem,
                      KubeProxyState *full, Rng *ra, Rng *rb, guint rounds)
 {
-    static const char *const srcs[] = { "10.0.0.2", EXTERNAL_CLIENT,
-                                        "198.51.100.7", "10.180.0.9" };
+    /* Sources in different classes (kube-proxy-walk.c KP_SRC_TESTS):
+     * in the pod range or not, an endpoint itself (hairpin -s tests), the
+     * node (src-type LOCAL), and two outside addresses in one class. */
+    static const char *const srcs[] = { "10.0.0.2",     EXTERNAL_CLIENT,
+                                        "198.51.100.7", "10.180.0.9",
+                                        "10.180.0.3",   NODE_IP,
+                                        "198.51.100.8" };
     static const struct {
         const char *ip;
         gint port;
@@ -970,6 +975,10 @@ static void lockstep(const KubeProxyTable *t, KubeProxyState *mem,
         gboolean local = i % 11 == 3;
         SimTime now = (SimTime)i * 50 * SIM_S;
         KpPacket p = { src, dsts[d].ip, dsts[d].port, "tcp", local, 0, 0 };
+        if (i % 3 == 1) { /* the path's way: addresses already parsed */
+            assert_true(kube_proxy__parse_ipv4(src, &p.src_addr, NULL));
+            assert_true(kube_proxy__parse_ipv4(p.dst_ip, &p.dst_addr, NULL));
+        }
         KpResult a, b;
         kube_proxy_walk(t, mem, &p, ra, now, &a, NULL, NULL);
         g_autoptr(Trace) tr = trace_new();
