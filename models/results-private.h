@@ -35,6 +35,8 @@ struct _Results {
     guint64 sent, responses, connections, failures;
     guint64 reused;       /* outcomes sent on a kept-alive connection */
     GHashTable *status;   /* (status << 1 | from_gateway) -> guint64* */
+    guint64 *status_memo; /* the counter of status_memo_key, or NULL */
+    gint status_memo_key;
     GHashTable *flags;    /* interned flags -> guint64* (gateway replies) */
     GHashTable *fails;    /* (step << 8 | reason) -> guint64* */
     GHashTable *routes;   /* interned route -> Tally* */
@@ -66,6 +68,8 @@ struct _Results {
 
 /* Shared by results.c and results-state.c (defined in results.c). */
 /* *@h[@key] += @n, a guint64 made when missing. */
+/* @h's counter for @key (guint64* values), made at 0 when absent. */
+guint64 *results__counter(GHashTable *h, gpointer key);
 void results__add_count(GHashTable *h, gpointer key, guint64 n);
 /* The Tally of @key (interned) in @h, made empty when missing. */
 Tally *results__tally(GHashTable *h, const char *key);

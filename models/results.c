@@ -95,14 +95,19 @@ void results_free(Results *r)
     g_free(r);
 }
 
-void results__add_count(GHashTable *h, gpointer key, guint64 n)
+guint64 *results__counter(GHashTable *h, gpointer key)
 {
     guint64 *v = g_hash_table_lookup(h, key);
     if (v == NULL) {
         v = g_new0(guint64, 1);
         g_hash_table_insert(h, key, v);
     }
-    *v += n;
+    return v;
+}
+
+void results__add_count(GHashTable *h, gpointer key, guint64 n)
+{
+    *results__counter(h, key) += n;
 }
 
 static void bump(GHashTable *h, gpointer key)
@@ -152,6 +157,18 @@ void results__tally_tables(const Results *r,
     t[5] = r->gateway_pods;
 }
 
+/* bump() of r->status through a one-entry memo: nearly every response
+ * has the status of the one before. Counters are never freed before the
+ * results, so the memo stays valid. */
+static void bump_status(Results *r, gint key)
+{
+    if (r->status_memo == NULL || r->status_memo_key != key) {
+        r->status_memo = results__counter(r->status, GINT_TO_POINTER(key));
+        r->status_memo_key = key;
+    }
+    (*r->status_memo)++;
+}
+
 void results_record(Results *r, const RequestOutcome *o)
 {
     SimTime lat = o->done - o->sent;
@@ -161,8 +178,7 @@ void results_record(Results *r, const RequestOutcome *o)
     switch (o->kind) {
     case OUTCOME_RESPONSE:
         r->responses++;
-        bump(r->status,
-             GINT_TO_POINTER((o->status << 1) | (o->from_gateway ? 1 : 0)));
+        bump_status(r, (o->status << 1) | (o->from_gateway ? 1 : 0));
         if (o->from_gateway && o->flags != NULL) {
             bump(r->flags, (gpointer)g_intern_string(o->flags));
         }

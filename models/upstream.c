@@ -27,7 +27,13 @@ struct _Upstream {
     GHashTable *pools;    /* const GatewayCluster* -> ClusterPool* (owned) */
     const GatewayCluster *last_gc; /* the pool last looked up: a request */
     ClusterPool *last_cp;          /* looks its up twice or more */
-    GArray *cands;        /* scratch: candidate EndpointAddr indices */
+    guint *cands;         /* scratch: candidate EndpointAddr indices */
+    guint cands_cap;
+    /* The endpoint list last looked up, by set version and Service port:
+     * consecutive requests mostly go to one cluster. */
+    guint64 eps_version;
+    const K8sServicePort *eps_port;
+    const GArray *eps;
 };
 
 static void pool_free(gpointer p)
@@ -46,7 +52,6 @@ Upstream *upstream_new(World *w)
     u->rr = g_hash_table_new(g_direct_hash, g_direct_equal);
     u->pools =
         g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, pool_free);
-    u->cands = g_array_new(FALSE, FALSE, sizeof(guint));
     return u;
 }
 
@@ -59,7 +64,7 @@ void upstream_free(Upstream *u)
     g_free(u->health);
     g_hash_table_unref(u->rr);
     g_hash_table_unref(u->pools);
-    g_array_unref(u->cands);
+    g_free(u->cands);
     g_free(u);
 }
 
@@ -365,6 +370,20 @@ const char *upstream_hash_input(const GatewayCluster *gc,
     return NULL;
 }
 
+/* @gc's endpoints as published now (EndpointSets are immutable: a new
+ * version is a new list). */
+static const GArray *cluster_endpoints(Upstream *u, const GatewayCluster *gc)
+{
+    guint64 v = endpoint_set_version(u->w->eps);
+    if (u->eps == NULL || u->eps_version != v ||
+        u->eps_port != gc->service_port) {
+        u->eps = endpoint_set_lookup(u->w->eps, gc->service, gc->service_port);
+        u->eps_version = v;
+        u->eps_port = gc->service_port;
+    }
+    return u->eps;
+}
+
 gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
                        const char *hash_input, const gint *avoid,
                        guint n_avoid, UpstreamHost *out, Trace *tr,
@@ -373,11 +392,14 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     if (gc->service == NULL || gc->service_port == NULL) {
         return FALSE;
     }
-    const GArray *eps =
-        endpoint_set_lookup(u->w->eps, gc->service, gc->service_port);
-    g_array_set_size(u->cands, 0);
+    const GArray *eps = cluster_endpoints(u, gc);
+    if (u->cands_cap < eps->len) {
+        u->cands_cap = MAX(eps->len, 2 * u->cands_cap);
+        u->cands = g_renew(guint, u->cands, u->cands_cap);
+    }
+    guint n = 0;
     guint healthy = 0, ejected = 0;
-    for (guint pass = 0; pass < 3 && u->cands->len == 0; pass++) {
+    for (guint pass = 0; pass < 3 && n == 0; pass++) {
         /* Pass 0: ready, in the subset, not ejected, not tried before.
          * Pass 1: previous_hosts is a preference: with every host tried,
          * any healthy one will do (host_selection_retry_max_attempts).
@@ -408,10 +430,9 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
             if (pass == 0 && avoided(pod, avoid, n_avoid)) {
                 continue;
             }
-            g_array_append_val(u->cands, i);
+            u->cands[n++] = i;
         }
     }
-    guint n = u->cands->len;
     if (n == 0) {
         if (tr != NULL) {
             trace_addf(tr, 8, "Envoy upstream", node, at,
@@ -427,23 +448,22 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     switch (gc->lb) {
     case GATEWAY_LB_ROUND_ROBIN: {
         guint cur = GPOINTER_TO_UINT(g_hash_table_lookup(u->rr, gc));
-        pick = g_array_index(u->cands, guint, cur % n);
+        pick = u->cands[cur % n];
         g_hash_table_insert(u->rr, (gpointer)gc, GUINT_TO_POINTER(cur + 1));
         why = "ROUND_ROBIN (DestinationRule)";
         break;
     }
     case GATEWAY_LB_RANDOM:
-        pick = g_array_index(u->cands, guint, rng_below(rng, n));
+        pick = u->cands[rng_below(rng, n)];
         why = "RANDOM (DestinationRule)";
         break;
     case GATEWAY_LB_RING_HASH:
         if (hash_input != NULL) {
-            pick = g_array_index(u->cands, guint,
-                                 jump_hash(rng_hash(hash_input), n));
+            pick = u->cands[jump_hash(rng_hash(hash_input), n)];
             why = "consistent hash of the request's key (DestinationRule "
                   "consistentHash): the same key, the same pod";
         } else {
-            pick = g_array_index(u->cands, guint, rng_below(rng, n));
+            pick = u->cands[rng_below(rng, n)];
             why = "consistent hash without its key in the request: random";
         }
         break;
@@ -453,8 +473,8 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
          * A dead host that refuses at once never counts a request, so it
          * wins against any busy host: the known black-hole effect that
          * outlier detection exists for. */
-        guint a = g_array_index(u->cands, guint, rng_below(rng, n));
-        guint b = g_array_index(u->cands, guint, rng_below(rng, n));
+        guint a = u->cands[rng_below(rng, n)];
+        guint b = u->cands[rng_below(rng, n)];
         const EndpointAddr *ea = &g_array_index(eps, EndpointAddr, a);
         const EndpointAddr *eb = &g_array_index(eps, EndpointAddr, b);
         pick = load_of(u, eb) < load_of(u, ea) ? b : a;
