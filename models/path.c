@@ -185,7 +185,7 @@ void path_set_done(Path *p, PathDoneFunc fn, gpointer user_data)
 
 static SimTime hop(Path *p, const Dist *d)
 {
-    return dist_sample(d, &p->lat);
+    return dist_draw(d, &p->lat);
 }
 
 static const char *node_name(const Path *p, guint node)

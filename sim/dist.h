@@ -53,6 +53,17 @@ Dist dist_lognormal(SimTime median, SimTime p99);
  * lognormal call log, sqrt and cos. */
 SimTime dist_sample(const Dist *d, Rng *r);
 
+/* dist_sample() for hot paths: a constant, as most network hops are,
+ * costs no call. Same value as dist_sample() (which rounds p1 the same
+ * way; larger constants take the call). */
+static inline SimTime dist_draw(const Dist *d, Rng *r)
+{
+    if (d->kind == DIST_CONSTANT && d->p1 >= 0.5 && d->p1 < 0x1p52) {
+        return (SimTime)(d->p1 + 0.5);
+    }
+    return dist_sample(d, r);
+}
+
 /* The analytic mean in ns of the law before rounding. For DIST_NORMAL it is
  * the mean of the untruncated normal, p1: truncation at 0 raises the true
  * mean noticeably only when mean < 3 stddev. */

@@ -68,6 +68,19 @@ static void test_dist_constant_is_constant(void **state)
     /* It draws nothing, so it does not shift the stream. */
     assert_memory_equal(&r, &before, sizeof r);
     assert_true(dist_mean_ns(&d) == 5e6);
+    /* The inline dist_draw() gives what dist_sample() gives, from 0 to the
+     * saturating end, and for the other laws draws the same stream. */
+    static const SimTime vs[] = { 0, 1, 2, 999, 5 * SIM_MS, (SimTime)1 << 52,
+                                  ((SimTime)1 << 53) + 1, SIM_TIME_MAX };
+    for (guint i = 0; i < G_N_ELEMENTS(vs); i++) {
+        Dist c = dist_constant(vs[i]);
+        assert_int_equal(dist_draw(&c, &r), dist_sample(&c, &r));
+    }
+    Dist ln = dist_lognormal(SIM_MS, 5 * SIM_MS);
+    Rng a = r, b = r;
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(dist_draw(&ln, &a), dist_sample(&ln, &b));
+    }
 }
 
 static void test_dist_uniform_bounds_and_mean(void **state)
