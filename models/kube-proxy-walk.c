@@ -56,7 +56,12 @@ typedef struct {
  * clusters) the class would not fit a word: the address is the key. */
 #define KP_SRC_TESTS 62
 /* Memos found lately, by key hash: most lookups end here. */
-#define KP_MEMO_HOT 64
+#define KP_MEMO_HOT_BITS 6
+#define KP_MEMO_HOT (1u << KP_MEMO_HOT_BITS)
+/* Source classes worked out lately, by address (clients are many, but a
+ * run's are few thousand at most). */
+#define KP_SRC_HOT_BITS 10
+#define KP_SRC_HOT (1u << KP_SRC_HOT_BITS)
 #define KP_SRC_CLASS (G_GUINT64_CONSTANT(1) << 63) /* key.src is a class */
 
 typedef struct {
@@ -89,6 +94,10 @@ struct _KubeProxyState {
     guint n_src_tests;
     gboolean src_by_class; /* FALSE: more than KP_SRC_TESTS of them */
     guint32 src_mask[KP_SRC_TESTS], src_addr[KP_SRC_TESTS];
+    struct {
+        guint32 src;   /* 0: empty */
+        guint64 key;   /* its src_key() */
+    } src_hot[KP_SRC_HOT]; /* for the table memo_serial names */
 };
 
 static guint flow_hash(gconstpointer p)
@@ -634,17 +643,24 @@ static void src_tests_collect(KubeProxyState *s, const KubeProxyTable *t)
 }
 
 /* What of @src a walk on @t can see (see KP_SRC_TESTS). */
-static guint64 src_key(const KubeProxyState *s, const KubeProxyTable *t,
+static guint64 src_key(KubeProxyState *s, const KubeProxyTable *t,
                        guint32 src)
 {
     if (!s->src_by_class) {
         return src;
     }
+    guint hot = (src * 2654435769u) >> (32 - KP_SRC_HOT_BITS);
+    if (s->src_hot[hot].src == src && src != 0) {
+        return s->src_hot[hot].key;
+    }
     guint64 k = KP_SRC_CLASS;
     for (guint i = 0; i < s->n_src_tests; i++) {
         k |= (guint64)((src & s->src_mask[i]) == s->src_addr[i]) << i;
     }
-    return k | (guint64)kube_proxy__is_local(t, src) << KP_SRC_TESTS;
+    k |= (guint64)kube_proxy__is_local(t, src) << KP_SRC_TESTS;
+    s->src_hot[hot].src = src;
+    s->src_hot[hot].key = k;
+    return k;
 }
 
 /* The memo for @w's packet on @t, made when absent; NULL when the state
@@ -660,12 +676,15 @@ static KpMemo *memo_for(KubeProxyState *s, const KubeProxyTable *t,
         memset(s->hot, 0, sizeof s->hot);
         if (s->memo_serial != t->serial) {
             src_tests_collect(s, t);
+            memset(s->src_hot, 0, sizeof s->src_hot);
         }
         s->memo_serial = t->serial;
     }
     KpFlowKey key = { src_key(s, t, src), dst, dport, proto,
                       src_local != 0 };
-    guint h = flow_hash(&key) % KP_MEMO_HOT;
+    /* The top bits of a multiplicative hash: flow_hash()'s low bits
+     * ignore the port, and one node's flows differ mostly by port. */
+    guint h = (flow_hash(&key) * 2654435769u) >> (32 - KP_MEMO_HOT_BITS);
     KpMemo *m = s->hot[h];
     if (m != NULL && flow_equal(&m->key, &key)) {
         return m;

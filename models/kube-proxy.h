@@ -11,6 +11,7 @@
 
 #include "models/cluster.h"
 #include "models/endpoints.h"
+#include "models/ipv4.h"
 #include "models/k8s.h"
 #include "models/trace.h"
 #include "sim/rng.h"
@@ -142,7 +143,7 @@ typedef enum {
 
 typedef struct {
     KpVerdict verdict;
-    char dnat_ip[64];           /* KP_DNAT: endpoint IP; else "" */
+    char dnat_ip[IPV4_TEXT_MAX];  /* KP_DNAT: endpoint IP; else "" */
     guint32 dnat_addr;          /* KP_DNAT: the same, host order; else 0 */
     gint dnat_port;             /* KP_DNAT: endpoint port; else 0 */
     gboolean masquerade;        /* reached MASQUERADE in nat POSTROUTING:
