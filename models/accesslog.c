@@ -267,21 +267,11 @@ void access_log_append(GString *out,
 
 /* ---- the TEXT tokenizer -------------------------------------------------- */
 
-/* "-" is Envoy's unset. Returns: (transfer full) or NULL. */
-/* @s[0..n) as a string at *@at in the line's store (moved past it), or
- * NULL for Envoy's "-". One block a line, not one allocation a field: a
- * replay reads millions of lines. */
-static char *value_or_null(char **at, const char *s, gsize n)
-{
-    if (n == 1 && s[0] == '-') {
-        return NULL;
-    }
-    char *v = *at;
-    memcpy(v, s, n);
-    v[n] = '\0';
-    *at += n + 1;
-    return v;
-}
+/* A field of the line being split: where it starts and its length. */
+typedef struct {
+    char *s;  /* in the line, NULL: not seen */
+    gsize n;  /* bytes */
+} Span;
 
 static gboolean skip_blanks(const char **pp)
 {
@@ -294,18 +284,23 @@ static gboolean skip_blanks(const char **pp)
     return TRUE;
 }
 
-/* A "..." field: it ends at the first '"' followed by a blank or the end. */
-static gboolean take_quoted(const char **pp, const char **start, gsize *len)
+/* A "..." field: it ends at the first '"' followed by a blank or the end.
+ * memchr() finds the candidates: user agents and ids are long. */
+static gboolean take_quoted(const char **pp, const char *end, Span *out)
 {
     const char *p = *pp;
     if (*p != '"') {
         return FALSE;
     }
     p++;
-    for (const char *q = p; *q != '\0'; q++) {
-        if (*q == '"' && (q[1] == ' ' || q[1] == '\0')) {
-            *start = p;
-            *len = (gsize)(q - p);
+    for (const char *q = p; q < end; q++) {
+        q = memchr(q, '"', (gsize)(end - q));
+        if (q == NULL) {
+            return FALSE;
+        }
+        if (q[1] == ' ' || q[1] == '\0') {
+            out->s = (char *)p;
+            out->n = (gsize)(q - p);
             *pp = q + 1;
             return TRUE;
         }
@@ -313,7 +308,7 @@ static gboolean take_quoted(const char **pp, const char **start, gsize *len)
     return FALSE;
 }
 
-static gboolean take_word(const char **pp, const char **start, gsize *len)
+static gboolean take_word(const char **pp, Span *out)
 {
     const char *p = *pp;
     if (*p == '\0' || *p == ' ' || *p == '"') {
@@ -323,14 +318,42 @@ static gboolean take_word(const char **pp, const char **start, gsize *len)
     while (*p != '\0' && *p != ' ') {
         p++;
     }
-    *start = s;
-    *len = (gsize)(p - s);
+    out->s = (char *)s;
+    out->n = (gsize)(p - s);
     *pp = p;
     return TRUE;
 }
 
-gboolean
-access_log_parse_text(const char *line, AccessLogFields *out, char **why)
+static gboolean span_is_digits(const Span *v)
+{
+    for (gsize i = 0; i < v->n; i++) {
+        if (!g_ascii_isdigit(v->s[i])) {
+            return FALSE;
+        }
+    }
+    return v->n > 0;
+}
+
+/* Envoy's "-" is unset. */
+static gboolean span_is_unset(const Span *v)
+{
+    return v->n == 1 && v->s[0] == '-';
+}
+
+/* Every field of a line that split, NUL-terminated where it lies: the
+ * byte after each is a separator (']', a blank or a closing quote) that
+ * no other field covers, so one pass after the split ends them all. */
+static void terminate_fields(Span *v, AccessLogFields *out)
+{
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        if (v[i].s != NULL && !span_is_unset(&v[i])) {
+            v[i].s[v[i].n] = '\0';
+            out->f[i] = v[i].s;
+        }
+    }
+}
+
+gboolean access_log_split_text(char *line, AccessLogFields *out, char **why)
 {
     g_return_val_if_fail(line != NULL && out != NULL, FALSE);
     memset(out, 0, sizeof *out);
@@ -339,37 +362,33 @@ access_log_parse_text(const char *line, AccessLogFields *out, char **why)
            (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) {
         n--;
     }
-    /* The store: the trimmed line, then each value with its NUL (values
-     * are disjoint parts of the line, so n + fields bytes hold them). */
-    out->store = g_malloc(2 * n + 1 + ACCESS_LOG_N_FIELDS);
-    memcpy(out->store, line, n);
-    out->store[n] = '\0';
-    char *at = out->store + n + 1;
-    const char *p = out->store;
-    const char *s = NULL;
-    gsize len = 0;
+    /* Trimmed in place; the fields are ended only once the line split. */
+    line[n] = '\0';
+    const char *end = line + n;
+    Span v[ACCESS_LOG_N_FIELDS] = { { NULL, 0 } };
+    const char *p = line;
+    Span q = { NULL, 0 };
     const char *what = NULL;
 
     /* [%START_TIME%] */
-    const char *close = *p == '[' ? strchr(p, ']') : NULL;
+    const char *close = *p == '[' ? memchr(p, ']', n) : NULL;
     if (close == NULL) {
         what = "does not start with [START_TIME]";
         goto bad;
     }
-    out->f[ACCESS_LOG_START_TIME] =
-        value_or_null(&at, p + 1, (gsize)(close - p - 1));
+    v[ACCESS_LOG_START_TIME] = (Span){ line + 1, (gsize)(close - p - 1) };
     p = close + 1;
     /* "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" */
-    if (!skip_blanks(&p) || !take_quoted(&p, &s, &len)) {
+    if (!skip_blanks(&p) || !take_quoted(&p, end, &q)) {
         what = "no quoted \"METHOD PATH PROTOCOL\" after the time";
         goto bad;
     }
     {
-        const char *sp1 = memchr(s, ' ', len);
-        const char *sp2 = NULL;
-        for (const char *q = s + len; q > s; q--) {
-            if (q[-1] == ' ') {
-                sp2 = q - 1;
+        char *sp1 = memchr(q.s, ' ', q.n);
+        char *sp2 = NULL;
+        for (char *c = q.s + q.n; c > q.s; c--) {
+            if (c[-1] == ' ') {
+                sp2 = c - 1;
                 break;
             }
         }
@@ -377,28 +396,25 @@ access_log_parse_text(const char *line, AccessLogFields *out, char **why)
             what = "\"METHOD PATH PROTOCOL\" needs three parts";
             goto bad;
         }
-        out->f[ACCESS_LOG_METHOD] = value_or_null(&at, s, (gsize)(sp1 - s));
-        out->f[ACCESS_LOG_PATH] =
-            value_or_null(&at, sp1 + 1, (gsize)(sp2 - sp1 - 1));
-        out->f[ACCESS_LOG_PROTOCOL] =
-            value_or_null(&at, sp2 + 1, (gsize)(s + len - sp2 - 1));
+        v[ACCESS_LOG_METHOD] = (Span){ q.s, (gsize)(sp1 - q.s) };
+        v[ACCESS_LOG_PATH] = (Span){ sp1 + 1, (gsize)(sp2 - sp1 - 1) };
+        v[ACCESS_LOG_PROTOCOL] =
+            (Span){ sp2 + 1, (gsize)(q.s + q.n - sp2 - 1) };
     }
     for (guint i = 0; i < G_N_ELEMENTS(text_tail); i++) {
         AccessLogField f = text_tail[i].field;
         gboolean ok =
-            skip_blanks(&p) && (text_tail[i].quoted ? take_quoted(&p, &s, &len)
-                                                    : take_word(&p, &s, &len));
+            skip_blanks(&p) && (text_tail[i].quoted ? take_quoted(&p, end, &v[f])
+                                                    : take_word(&p, &v[f]));
         if (!ok) {
             *why = g_strdup_printf("field %u (%s) missing or malformed", i + 5,
                                    field_keys[f]);
-            access_log_fields_clear(out);
             return FALSE;
         }
-        out->f[f] = value_or_null(&at, s, len);
-        if (field_is_number(f) && out->f[f] != NULL && !is_digits(out->f[f])) {
-            *why = g_strdup_printf("field %u (%s) is not a number: '%s'", i + 5,
-                                   field_keys[f], out->f[f]);
-            access_log_fields_clear(out);
+        if (field_is_number(f) && !span_is_unset(&v[f]) &&
+            !span_is_digits(&v[f])) {
+            *why = g_strdup_printf("field %u (%s) is not a number: '%.*s'",
+                                   i + 5, field_keys[f], (int)v[f].n, v[f].s);
             return FALSE;
         }
     }
@@ -406,13 +422,26 @@ access_log_parse_text(const char *line, AccessLogFields *out, char **why)
         what = "no ROUTE_NAME at the end of the line";
         goto bad;
     }
-    out->f[ACCESS_LOG_ROUTE_NAME] = value_or_null(&at, p, strlen(p));
+    v[ACCESS_LOG_ROUTE_NAME] = (Span){ (char *)p, (gsize)(end - p) };
+    terminate_fields(v, out);
     return TRUE;
 
 bad:
     *why = g_strdup(what);
-    access_log_fields_clear(out);
     return FALSE;
+}
+
+gboolean
+access_log_parse_text(const char *line, AccessLogFields *out, char **why)
+{
+    g_return_val_if_fail(line != NULL && out != NULL, FALSE);
+    char *store = g_strdup(line);
+    if (!access_log_split_text(store, out, why)) {
+        g_free(store);
+        return FALSE;
+    }
+    out->store = store;
+    return TRUE;
 }
 
 /* ---- times --------------------------------------------------------------- */
