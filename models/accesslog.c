@@ -267,90 +267,111 @@ void access_log_append(GString *out,
 
 /* ---- the TEXT tokenizer -------------------------------------------------- */
 
-/* A field of the line being split: where it starts and its length. */
-typedef struct {
-    char *s;  /* in the line, NULL: not seen */
-    gsize n;  /* bytes */
-} Span;
-
-static gboolean skip_blanks(const char **pp)
+/* The first @c in [@p, @end), or @end. Eight bytes at a time: a line has
+ * a few hundred bytes in two dozen fields, and memchr() costs more to call
+ * than to run on a short field. A byte of x ^ c is zero where x holds c;
+ * the test below flags exactly those bytes (its high bit), with no carry
+ * from one byte into the next. */
+static inline const char *find_byte(const char *p, const char *end, char c)
 {
-    if (**pp != ' ') {
-        return FALSE;
+    const guint64 low7 = G_GUINT64_CONSTANT(0x7f7f7f7f7f7f7f7f);
+    const guint64 pat = G_GUINT64_CONSTANT(0x0101010101010101) * (guint8)c;
+    for (; end - p >= 8; p += 8) {
+        guint64 x;
+        memcpy(&x, p, sizeof x);
+        x ^= pat;
+        guint64 zero = ~(((x & low7) + low7) | x | low7);
+        if (zero != 0) {
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+            return p + (__builtin_ctzll(zero) >> 3);
+#else
+            return p + (__builtin_clzll(zero) >> 3);
+#endif
+        }
     }
-    while (**pp == ' ') {
-        (*pp)++;
+    while (p < end && *p != c) {
+        p++;
     }
-    return TRUE;
+    return p;
+}
+
+/* The splitter's place in the line. Each field is NUL-terminated as soon
+ * as it is taken: the byte after it (']', a blank or a closing quote) is
+ * behind the scan by then, which never looks back. */
+typedef struct {
+    char *p;           /* the next byte to read */
+    char *end;         /* the end of the trimmed line (a NUL) */
+    gboolean blank;    /* blanks came before p (the next field may start) */
+} Scan;
+
+/* Past the blanks at the scan. */
+static inline void scan_blanks(Scan *sc)
+{
+    while (*sc->p == ' ') {
+        sc->p++;
+        sc->blank = TRUE;
+    }
+}
+
+/* Ends the field @s .. @e (at a blank, a quote or the end) and moves the
+ * scan past it and the blanks after it. Returns the value: NULL for "-". */
+static inline char *scan_end_field(Scan *sc, char *s, char *e)
+{
+    char *v = e - s == 1 && s[0] == '-' ? NULL : s;
+    sc->blank = e < sc->end; /* a blank or a closing quote */
+    sc->p = e < sc->end ? e + 1 : e;
+    *e = '\0';
+    scan_blanks(sc);
+    return v;
 }
 
 /* A "..." field: it ends at the first '"' followed by a blank or the end.
- * memchr() finds the candidates: user agents and ids are long. */
-static gboolean take_quoted(const char **pp, const char *end, Span *out)
+ * The scan then stands after the blanks that follow. */
+static inline gboolean scan_quoted(Scan *sc, char **value, gsize *len)
 {
-    const char *p = *pp;
-    if (*p != '"') {
+    if (!sc->blank || *sc->p != '"') {
         return FALSE;
     }
-    p++;
-    for (const char *q = p; q < end; q++) {
-        q = memchr(q, '"', (gsize)(end - q));
-        if (q == NULL) {
+    char *s = sc->p + 1;
+    for (char *q = s;; q++) {
+        q = (char *)find_byte(q, sc->end, '"');
+        if (q == sc->end) {
             return FALSE;
         }
         if (q[1] == ' ' || q[1] == '\0') {
-            out->s = (char *)p;
-            out->n = (gsize)(q - p);
-            *pp = q + 1;
+            *len = (gsize)(q - s);
+            /* A closing quote is followed by a blank or the end. */
+            sc->blank = q + 1 < sc->end;
+            sc->p = q + 1;
+            *q = '\0';
+            *value = *len == 1 && s[0] == '-' ? NULL : s;
+            scan_blanks(sc);
             return TRUE;
         }
     }
-    return FALSE;
 }
 
-static gboolean take_word(const char **pp, Span *out)
+/* A word: up to the next blank or the end. */
+static inline gboolean scan_word(Scan *sc, char **value, gsize *len)
 {
-    const char *p = *pp;
-    if (*p == '\0' || *p == ' ' || *p == '"') {
+    char *s = sc->p;
+    if (!sc->blank || *s == '\0' || *s == ' ' || *s == '"') {
         return FALSE;
     }
-    const char *s = p;
-    while (*p != '\0' && *p != ' ') {
-        p++;
-    }
-    out->s = (char *)s;
-    out->n = (gsize)(p - s);
-    *pp = p;
+    char *e = (char *)find_byte(s, sc->end, ' ');
+    *len = (gsize)(e - s);
+    *value = scan_end_field(sc, s, e);
     return TRUE;
 }
 
-static gboolean span_is_digits(const Span *v)
+static gboolean is_digits_n(const char *s, gsize n)
 {
-    for (gsize i = 0; i < v->n; i++) {
-        if (!g_ascii_isdigit(v->s[i])) {
+    for (gsize i = 0; i < n; i++) {
+        if (!g_ascii_isdigit(s[i])) {
             return FALSE;
         }
     }
-    return v->n > 0;
-}
-
-/* Envoy's "-" is unset. */
-static gboolean span_is_unset(const Span *v)
-{
-    return v->n == 1 && v->s[0] == '-';
-}
-
-/* Every field of a line that split, NUL-terminated where it lies: the
- * byte after each is a separator (']', a blank or a closing quote) that
- * no other field covers, so one pass after the split ends them all. */
-static void terminate_fields(Span *v, AccessLogFields *out)
-{
-    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
-        if (v[i].s != NULL && !span_is_unset(&v[i])) {
-            v[i].s[v[i].n] = '\0';
-            out->f[i] = v[i].s;
-        }
-    }
+    return n > 0;
 }
 
 gboolean access_log_split_text(char *line, AccessLogFields *out, char **why)
@@ -362,31 +383,35 @@ gboolean access_log_split_text(char *line, AccessLogFields *out, char **why)
            (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) {
         n--;
     }
-    /* Trimmed in place; the fields are ended only once the line split. */
     line[n] = '\0';
-    const char *end = line + n;
-    Span v[ACCESS_LOG_N_FIELDS] = { { NULL, 0 } };
-    const char *p = line;
-    Span q = { NULL, 0 };
+    Scan sc = { line, line + n, FALSE };
     const char *what = NULL;
 
     /* [%START_TIME%] */
-    const char *close = *p == '[' ? memchr(p, ']', n) : NULL;
+    char *close = *line == '[' ? memchr(line, ']', n) : NULL;
     if (close == NULL) {
         what = "does not start with [START_TIME]";
         goto bad;
     }
-    v[ACCESS_LOG_START_TIME] = (Span){ line + 1, (gsize)(close - p - 1) };
-    p = close + 1;
+    out->f[ACCESS_LOG_START_TIME] = scan_end_field(&sc, line + 1, close);
+    /* scan_end_field() took the byte after ']' for a blank: check it. */
+    sc.blank = close[1] == ' ';
     /* "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" */
-    if (!skip_blanks(&p) || !take_quoted(&p, end, &q)) {
-        what = "no quoted \"METHOD PATH PROTOCOL\" after the time";
-        goto bad;
+    char *q = NULL;
+    gsize len = 0;
+    {
+        /* The quoted part's own "-" is not unset: it needs three parts. */
+        char *at = sc.p;
+        if (!sc.blank || *at != '"' || !scan_quoted(&sc, &q, &len)) {
+            what = "no quoted \"METHOD PATH PROTOCOL\" after the time";
+            goto bad;
+        }
+        q = at + 1;
     }
     {
-        char *sp1 = memchr(q.s, ' ', q.n);
+        char *sp1 = memchr(q, ' ', len);
         char *sp2 = NULL;
-        for (char *c = q.s + q.n; c > q.s; c--) {
+        for (char *c = q + len; c > q; c--) {
             if (c[-1] == ' ') {
                 sp2 = c - 1;
                 break;
@@ -396,38 +421,46 @@ gboolean access_log_split_text(char *line, AccessLogFields *out, char **why)
             what = "\"METHOD PATH PROTOCOL\" needs three parts";
             goto bad;
         }
-        v[ACCESS_LOG_METHOD] = (Span){ q.s, (gsize)(sp1 - q.s) };
-        v[ACCESS_LOG_PATH] = (Span){ sp1 + 1, (gsize)(sp2 - sp1 - 1) };
-        v[ACCESS_LOG_PROTOCOL] =
-            (Span){ sp2 + 1, (gsize)(q.s + q.n - sp2 - 1) };
+        char *proto_end = q + len;
+        out->f[ACCESS_LOG_METHOD] = sp1 - q == 1 && q[0] == '-' ? NULL : q;
+        *sp1 = '\0';
+        out->f[ACCESS_LOG_PATH] =
+            sp2 - sp1 == 2 && sp1[1] == '-' ? NULL : sp1 + 1;
+        *sp2 = '\0';
+        out->f[ACCESS_LOG_PROTOCOL] =
+            proto_end - sp2 == 2 && sp2[1] == '-' ? NULL : sp2 + 1;
     }
     for (guint i = 0; i < G_N_ELEMENTS(text_tail); i++) {
         AccessLogField f = text_tail[i].field;
-        gboolean ok =
-            skip_blanks(&p) && (text_tail[i].quoted ? take_quoted(&p, end, &v[f])
-                                                    : take_word(&p, &v[f]));
+        char *v = NULL;
+        char *s = sc.p;
+        gboolean ok = text_tail[i].quoted ? scan_quoted(&sc, &v, &len)
+                                          : scan_word(&sc, &v, &len);
         if (!ok) {
             *why = g_strdup_printf("field %u (%s) missing or malformed", i + 5,
                                    field_keys[f]);
+            memset(out, 0, sizeof *out);
             return FALSE;
         }
-        if (field_is_number(f) && !span_is_unset(&v[f]) &&
-            !span_is_digits(&v[f])) {
+        if (v != NULL && field_is_number(f) && !is_digits_n(v, len)) {
             *why = g_strdup_printf("field %u (%s) is not a number: '%.*s'",
-                                   i + 5, field_keys[f], (int)v[f].n, v[f].s);
+                                   i + 5, field_keys[f], (int)len, s);
+            memset(out, 0, sizeof *out);
             return FALSE;
         }
+        out->f[f] = v;
     }
-    if (!skip_blanks(&p) || *p == '\0') {
+    if (!sc.blank || *sc.p == '\0') {
         what = "no ROUTE_NAME at the end of the line";
         goto bad;
     }
-    v[ACCESS_LOG_ROUTE_NAME] = (Span){ (char *)p, (gsize)(end - p) };
-    terminate_fields(v, out);
+    out->f[ACCESS_LOG_ROUTE_NAME] =
+        sc.end - sc.p == 1 && sc.p[0] == '-' ? NULL : sc.p;
     return TRUE;
 
 bad:
     *why = g_strdup(what);
+    memset(out, 0, sizeof *out);
     return FALSE;
 }
 

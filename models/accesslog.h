@@ -99,10 +99,11 @@ void access_log_append(GString *out,
 gboolean
 access_log_parse_text(const char *line, AccessLogFields *out, char **why);
 /* The same without a copy, for a reader that owns its line buffer: the
- * line loses its trailing newline and blanks, and once it has split each
- * field is NUL-terminated where it lies (the line is then no longer one
- * string). @out borrows from @line: never access_log_fields_clear() it.
- * Cost: one pass over the line, no allocation (but for @why). */
+ * line loses its trailing newline and blanks, and each field is
+ * NUL-terminated where it lies as it is taken (so the line is no longer
+ * one string, whether it split or not). @out borrows from @line: never
+ * access_log_fields_clear() it. Cost: one pass over the line, eight bytes
+ * at a time, no allocation (but for @why). */
 gboolean access_log_split_text(char *line, AccessLogFields *out, char **why);
 
 /* "2024-01-01T00:00:00.123Z" for @unix_ms milliseconds since the Unix epoch
