@@ -23,6 +23,8 @@ typedef struct {
     const char *path;               /* as ReplayRecord, never NULL */
     const char *sni;                /* as ReplayRecord, NULL: none */
     guint n_headers;                /* pairs in names/values */
+    gboolean hdr_static;            /* the names are string literals (an
+                                     * Istio line's), not the line's */
     const char *const *hdr_names;   /* lower-case, distinct */
     const char *const *hdr_values;  /* the value of each name */
     char client_ip[16];             /* as ReplayRecord */

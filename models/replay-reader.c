@@ -19,14 +19,21 @@
 #define READ_BLOCK (256 * 1024)
 G_STATIC_ASSERT(READ_BLOCK > 2 * (REPLAY_MAX_LINE + 1));
 
+/* Lists of header names that requests share (an Istio line has at most
+ * three names, always the same literals, so a few lists cover a log). */
+#define KEY_SETS_N 8
+
 /* The head of a buffered line's block, one allocation that its request
  * takes over (Request.owned): this, then method, host, authority, path and
- * sni NUL-terminated, then the headers' (name, value) pairs. */
+ * sni NUL-terminated, then the headers: their values, each after its name
+ * unless the names are a shared list. */
 typedef struct {
     UrlScheme scheme;   /* as ReplayRecord */
     gint lb_port;       /* as ReplayRecord */
     gboolean has_sni;   /* the sni string is meaningful */
-    guint n_headers;    /* header pairs after the five strings */
+    guint n_headers;    /* headers after the five strings */
+    gint key_set;       /* Replay.key_sets[] holding their names, or -1:
+                         * each name is in the block before its value */
     char client_ip[16]; /* as ReplayRecord */
     guint32 at[6];      /* offsets of the five strings and the headers */
 } LineHead;
@@ -60,6 +67,10 @@ struct _Replay {
     guint64 sent;          /* requests sent */
     guint64 bad;           /* lines that did not parse */
     guint64 late;          /* lines behind the reorder window */
+    /* Header names as a KvList's keys (char*, no free function): each
+     * request's list takes a reference instead of an array of its own. */
+    GPtrArray *key_sets[KEY_SETS_N];
+    guint n_key_sets;      /* key_sets in use */
 };
 
 /* ---- lines --------------------------------------------------------------- */
@@ -154,8 +165,36 @@ static guint32 put(char *block, guint32 at, const char *s, gsize n, gboolean fol
     return at + (guint32)n + 1;
 }
 
+/* The shared list of @v's header names (string literals), or -1 when
+ * they are no literals or the lists are all taken. */
+static gint key_set_of(Replay *rp, const ReplayView *v)
+{
+    if (!v->hdr_static) {
+        return -1;
+    }
+    for (guint i = 0; i < rp->n_key_sets; i++) {
+        const GPtrArray *k = rp->key_sets[i];
+        gboolean same = k->len == v->n_headers;
+        for (guint j = 0; same && j < k->len; j++) {
+            same = g_ptr_array_index(k, j) == (gpointer)v->hdr_names[j];
+        }
+        if (same) {
+            return (gint)i;
+        }
+    }
+    if (rp->n_key_sets == KEY_SETS_N) {
+        return -1;
+    }
+    GPtrArray *k = g_ptr_array_sized_new(v->n_headers);
+    for (guint j = 0; j < v->n_headers; j++) {
+        g_ptr_array_add(k, (gpointer)v->hdr_names[j]);
+    }
+    rp->key_sets[rp->n_key_sets] = k;
+    return (gint)rp->n_key_sets++;
+}
+
 /* The block of @v: one allocation, what its request needs. */
-static char *pack(const ReplayView *v)
+static char *pack(Replay *rp, const ReplayView *v)
 {
     const char *s[5] = { v->method, v->host, v->authority, v->path,
                          v->sni != NULL ? v->sni : "" };
@@ -165,8 +204,10 @@ static char *pack(const ReplayView *v)
         len[i] = i == 1 ? v->host_len : strlen(s[i]);
         total += len[i] + 1;
     }
+    gint key_set = v->n_headers > 0 ? key_set_of(rp, v) : -1;
     for (guint i = 0; i < v->n_headers; i++) {
-        total += strlen(v->hdr_names[i]) + strlen(v->hdr_values[i]) + 2;
+        total += strlen(v->hdr_values[i]) + 1;
+        total += key_set < 0 ? strlen(v->hdr_names[i]) + 1 : 0;
     }
     char *block = g_malloc(total);
     LineHead *h = (LineHead *)(void *)block;
@@ -174,6 +215,7 @@ static char *pack(const ReplayView *v)
     h->lb_port = v->lb_port;
     h->has_sni = v->sni != NULL;
     h->n_headers = v->n_headers;
+    h->key_set = key_set;
     memcpy(h->client_ip, v->client_ip, sizeof h->client_ip);
     guint32 at = sizeof(LineHead);
     for (guint i = 0; i < 5; i++) {
@@ -182,7 +224,10 @@ static char *pack(const ReplayView *v)
     }
     h->at[5] = at;
     for (guint i = 0; i < v->n_headers; i++) {
-        at = put(block, at, v->hdr_names[i], strlen(v->hdr_names[i]), FALSE);
+        if (key_set < 0) {
+            at = put(block, at, v->hdr_names[i], strlen(v->hdr_names[i]),
+                     FALSE);
+        }
         at = put(block, at, v->hdr_values[i], strlen(v->hdr_values[i]), FALSE);
     }
     return block;
@@ -234,7 +279,7 @@ static void read_one(Replay *rp)
     case REPLAY_LINE_OK:
         break;
     }
-    ReplayItem it = { v.t_ns, rp->line_no, pack(&v) };
+    ReplayItem it = { v.t_ns, rp->line_no, pack(rp, &v) };
     rp->max_read_t = MAX(rp->max_read_t, it.t_ns);
     replay_window_push(rp->window, &it);
 }
@@ -304,19 +349,22 @@ static void schedule_next(Replay *rp)
     sim_schedule(rp->w->engine, at, rp->ev_arrival, 0, NULL);
 }
 
-/* The headers that start at @w (@n name, value pairs) as a KvList whose
- * arrays have no free function: the strings stay the block's, which the
- * request owns beside the list (Request.owned), so kv_list_free() frees
- * the list alone. Names are distinct (the parsers saw to it), as
+/* The headers that start at @w as a KvList whose arrays have no free
+ * function: the strings stay the block's, which the request owns beside
+ * the list (Request.owned), so kv_list_free() frees the list alone. The
+ * names are @keys (shared, one more reference) or, when NULL, in the block
+ * before each value. Names are distinct (the parsers saw to it), as
  * kv_list_set() would have made them. */
-static KvList *headers_in_block(const char *w, guint n)
+static KvList *headers_in_block(const char *w, guint n, GPtrArray *keys)
 {
     KvList *kv = g_new(KvList, 1);
-    kv->keys = g_ptr_array_sized_new(n);
+    kv->keys = keys != NULL ? g_ptr_array_ref(keys) : g_ptr_array_sized_new(n);
     kv->values = g_ptr_array_sized_new(n);
     for (guint i = 0; i < n; i++) {
-        g_ptr_array_add(kv->keys, (gpointer)w);
-        w += strlen(w) + 1;
+        if (keys == NULL) {
+            g_ptr_array_add(kv->keys, (gpointer)w);
+            w += strlen(w) + 1;
+        }
         g_ptr_array_add(kv->values, (gpointer)w);
         w += strlen(w) + 1;
     }
@@ -336,7 +384,9 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
     r->path = b + h->at[3];
     r->sni = h->has_sni ? b + h->at[4] : NULL;
     if (h->n_headers > 0) {
-        r->owned_headers = headers_in_block(b + h->at[5], h->n_headers);
+        r->owned_headers = headers_in_block(
+            b + h->at[5], h->n_headers,
+            h->key_set >= 0 ? rp->key_sets[h->key_set] : NULL);
         r->headers = r->owned_headers;
     }
     r->traffic = rp->name;
@@ -455,5 +505,9 @@ void replay_free(Replay *rp)
     }
     replay_window_free(rp->window);
     replay_parser_free(rp->parser);
+    /* Requests still out keep the lists they use. */
+    for (guint i = 0; i < rp->n_key_sets; i++) {
+        g_ptr_array_unref(rp->key_sets[i]);
+    }
     g_free(rp);
 }

@@ -497,6 +497,7 @@ static ReplayLine resolve(ReplayParser *p,
         memcpy(v->client_ip, ip, strlen(ip) + 1); /* at most 15 bytes */
     }
     v->n_headers = 0;
+    v->hdr_static = TRUE;
     v->hdr_names = p->hdr_names;
     v->hdr_values = p->hdr_values;
     if (!tcp) {
@@ -740,6 +741,7 @@ static void view_of_record(const ReplayRecord *rec, ReplayView *v)
     v->path = rec->path;
     v->sni = rec->sni;
     v->n_headers = kv_list_len(rec->headers);
+    v->hdr_static = FALSE;
     v->hdr_names = NULL;
     v->hdr_values = NULL;
     if (v->n_headers > 0) {
