@@ -156,7 +156,8 @@ static guint32 put(char *block, guint32 at, const char *s, gsize n, gboolean fol
     char *w = block + at;
     if (fold) {
         for (gsize i = 0; i < n; i++) {
-            w[i] = g_ascii_tolower(s[i]);
+            /* g_ascii_tolower(), inline: it is a call a byte */
+            w[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 'a' - 'A') : s[i];
         }
     } else {
         memcpy(w, s, n);

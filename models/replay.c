@@ -309,12 +309,13 @@ static gint lb_port_memo(ReplayParser *p, const char *address)
     return p->ports[slot].lb_port;
 }
 
-/* Does @t have the shape of %START_TIME%'s default, with seconds below
- * 60: "YYYY-MM-DDTHH:MM:SS.mmmZ"? Then *@ms is SS.mmm in milliseconds. */
-static gboolean envoy_time_shape(const char *t, gint64 *ms)
+/* Does @t have the shape of %START_TIME%'s default from byte @from on
+ * ("YYYY-MM-DDTHH:MM:SS.mmmZ"), with seconds below 60? Then *@ms is SS.mmm
+ * in milliseconds. */
+static gboolean envoy_time_shape(const char *t, guint from, gint64 *ms)
 {
     static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
-    for (guint i = 0; i < sizeof shape - 1; i++) {
+    for (guint i = from; i < sizeof shape - 1; i++) {
         gboolean ok = shape[i] == 'd' ? g_ascii_isdigit(t[i]) : t[i] == shape[i];
         if (!ok) {
             return FALSE; /* also at a NUL: no shape character is one */
@@ -336,12 +337,14 @@ static gboolean envoy_time_shape(const char *t, gint64 *ms)
 static gboolean parse_time_memo(ReplayParser *p, const char *text, gint64 *ns)
 {
     gint64 ms = 0;
-    if (!envoy_time_shape(text, &ms)) {
-        return replay_parse_time(text, ns);
-    }
-    if (memcmp(text, p->time_prefix, TIME_PREFIX_LEN) == 0) {
+    /* The remembered prefix has the shape: check the seconds only. */
+    if (memcmp(text, p->time_prefix, TIME_PREFIX_LEN) == 0 &&
+        envoy_time_shape(text, TIME_PREFIX_LEN, &ms)) {
         *ns = p->time_base + ms * 1000000;
         return TRUE;
+    }
+    if (!envoy_time_shape(text, 0, &ms)) {
+        return replay_parse_time(text, ns);
     }
     if (!replay_parse_time(text, ns)) {
         return FALSE;
@@ -377,6 +380,36 @@ static gboolean is_ipv4(const char *s)
         }
     }
     return *s == '\0';
+}
+
+/* The client of "a.b.c.d:port" (a dotted quad, then a port as
+ * split_address() takes one) into @v: what split_address() and is_ipv4()
+ * make of it, in one pass. FALSE: not of that form (the caller takes the
+ * long way, which also covers every other form). */
+static gboolean client_of_remote(const char *remote, ReplayView *v)
+{
+    const char *s = remote;
+    for (guint part = 0; part < 4; part++) {
+        guint n = 0, digits = 0;
+        while (g_ascii_isdigit(*s) && digits < 4) {
+            n = n * 10 + (guint)(*s++ - '0');
+            digits++;
+        }
+        if (digits == 0 || digits > 3 || n > 255) {
+            return FALSE;
+        }
+        if (part < 3 && *s++ != '.') {
+            return FALSE;
+        }
+    }
+    gint port = 0;
+    gsize len = (gsize)(s - remote);
+    if (*s != ':' || !parse_port(s + 1, &port)) {
+        return FALSE;
+    }
+    memcpy(v->client_ip, remote, len); /* at most 15 bytes */
+    v->client_ip[len] = '\0';
+    return TRUE;
 }
 
 /* The first entry of an X-Forwarded-For list, trimmed, into @ip. */
@@ -479,6 +512,7 @@ static ReplayLine resolve(ReplayParser *p,
         v->host_len = host_authority_len(authority);
         v->host_fold = TRUE;
     }
+    v->client_ip[0] = '\0';
     /* The client: X-Forwarded-For's first entry (T-4: behind a SNAT the
      * original client is only there), else the downstream remote address,
      * with or without its port. */
@@ -486,13 +520,14 @@ static ReplayLine resolve(ReplayParser *p,
     const char *remote = present(a->f[ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS]);
     char ip[64] = "";
     gint rport = 0;
-    if (xff == NULL || !first_xff(xff, ip, sizeof ip) || !is_ipv4(ip)) {
+    if (xff == NULL && remote != NULL && client_of_remote(remote, v)) {
+        /* the usual line: the remote address is "a.b.c.d:port" */
+    } else if (xff == NULL || !first_xff(xff, ip, sizeof ip) || !is_ipv4(ip)) {
         ip[0] = '\0';
         if (remote != NULL && !split_address(remote, ip, sizeof ip, &rport)) {
             g_strlcpy(ip, remote, sizeof ip);
         }
     }
-    v->client_ip[0] = '\0';
     if (is_ipv4(ip)) {
         memcpy(v->client_ip, ip, strlen(ip) + 1); /* at most 15 bytes */
     }
