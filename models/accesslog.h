@@ -72,7 +72,8 @@ gint access_log_field_by_key(const char *key);
  * "-" in TEXT, null in JSON). Who owns the strings is the user's business:
  * the writer fills it with borrowed ones; access_log_parse_text() puts
  * them all in one owned block, @store; others may own each value (free
- * either kind with access_log_fields_clear()). */
+ * either kind with access_log_fields_clear()); access_log_split_text()
+ * leaves them in the caller's line. */
 typedef struct {
     char *f[ACCESS_LOG_N_FIELDS]; /* field values, NULL: unset */
     char *store;                  /* non-NULL: every f[i] points into it */
@@ -97,6 +98,13 @@ void access_log_append(GString *out,
  * line does not have T-1's shape; @out is then cleared. */
 gboolean
 access_log_parse_text(const char *line, AccessLogFields *out, char **why);
+/* The same without a copy, for a reader that owns its line buffer: the
+ * line loses its trailing newline and blanks, and each field is
+ * NUL-terminated where it lies as it is taken (so the line is no longer
+ * one string, whether it split or not). @out borrows from @line: never
+ * access_log_fields_clear() it. Cost: one pass over the line, eight bytes
+ * at a time, no allocation (but for @why). */
+gboolean access_log_split_text(char *line, AccessLogFields *out, char **why);
 
 /* "2024-01-01T00:00:00.123Z" for @unix_ms milliseconds since the Unix epoch
  * (UTC, milliseconds, as %START_TIME%'s default). @buf holds >= 32 bytes. */

@@ -1,20 +1,16 @@
 /* replay.c: replayed traces (step 1): parsers for Istio TEXT/JSON access logs
- * and CSV, T-4 field resolution, and a streaming reader that keeps one
- * arrival scheduled and a bounded reorder window of lines in memory. */
+ * and CSV, and T-4 field resolution. The reader that turns lines into
+ * arrivals is models/replay-reader.c. */
 #include "config.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "models/accesslog.h"
 #include "models/host.h"
-#include "models/replay.h"
+#include "models/replay-private.h"
 
 gboolean replay_format_parse(const char *name, ReplayFormat *out)
 {
@@ -81,12 +77,34 @@ gboolean replay_parse_time(const char *text, gint64 *out_ns)
 
 /* ---- the parser and the port map ----------------------------------------- */
 
+/* Addresses the port memo keeps, and their longest text: a log names the
+ * same few gateway pods or nodes on every line. */
+#define PORT_MEMO_N 8
+#define PORT_MEMO_LEN 48
+/* "2024-01-01T00:00:": what lines of the same minute share. */
+#define TIME_PREFIX_LEN 17
+
 struct _ReplayParser {
     ReplayFormat fmt;         /* what the lines are */
     const Scenario *s;        /* nullable, borrowed: the port map */
     const K8sService *gw_svc; /* the gateway Service, nullable */
     GPtrArray *gw_pods;       /* const K8sPod*: gateway pods (container) */
     JsonParser *json;         /* reused for every JSON line */
+    /* Memos (a log repeats itself), pure functions of the text. */
+    char time_prefix[TIME_PREFIX_LEN]; /* of the last %START_TIME% that
+                                        * glib parsed; zeros: none */
+    gint64 time_base;         /* that minute's ns since the epoch */
+    struct {
+        char addr[PORT_MEMO_LEN]; /* "ip:port", NUL-terminated */
+        gint lb_port;             /* replay_parser_lb_port() of it */
+    } ports[PORT_MEMO_N];
+    guint n_ports;            /* entries in use */
+    guint next_port;          /* the entry the next new address replaces */
+    /* What the current line's ReplayView borrows. */
+    AccessLogFields json_fields;  /* a JSON line's values (owned) */
+    ReplayRecord csv;             /* a CSV line, resolved */
+    const char *hdr_names[3];     /* an Istio line's headers */
+    const char *hdr_values[3];
 };
 
 ReplayParser *replay_parser_new(const Scenario *s, ReplayFormat fmt)
@@ -113,7 +131,31 @@ void replay_parser_free(ReplayParser *p)
     }
     g_ptr_array_unref(p->gw_pods);
     g_clear_object(&p->json);
+    access_log_fields_clear(&p->json_fields);
+    replay_record_clear(&p->csv);
     g_free(p);
+}
+
+/* A port as g_ascii_string_to_unsigned(@text, 10, 1, 65535) reads it
+ * (decimal digits only, leading zeros allowed, no sign or blank), at a
+ * tenth of its cost: every line has two addresses. */
+static gboolean parse_port(const char *text, gint *port)
+{
+    guint v = 0;
+    if (*text == '\0') {
+        return FALSE;
+    }
+    for (const char *c = text; *c != '\0'; c++) {
+        if (!g_ascii_isdigit(*c)) {
+            return FALSE;
+        }
+        v = v * 10 + (guint)(*c - '0');
+        if (v > 65535) {
+            return FALSE;
+        }
+    }
+    *port = (gint)v;
+    return v >= 1;
 }
 
 /* "ip:port" / "[v6]:port" into its parts. FALSE: no port. */
@@ -124,8 +166,8 @@ split_address(const char *addr, char *ip, gsize ip_len, gint *port)
     if (colon == NULL || colon == addr) {
         return FALSE;
     }
-    guint64 v = 0;
-    if (!g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &v, NULL)) {
+    gint v = 0;
+    if (!parse_port(colon + 1, &v)) {
         return FALSE;
     }
     const char *s = addr;
@@ -136,8 +178,10 @@ split_address(const char *addr, char *ip, gsize ip_len, gint *port)
     } else if (memchr(s, ':', n) != NULL) {
         return FALSE; /* a bare IPv6 address has no port */
     }
-    g_strlcpy(ip, s, MIN(ip_len, n + 1));
-    *port = (gint)v;
+    gsize k = MIN(ip_len - 1, n);
+    memcpy(ip, s, k);
+    ip[k] = '\0';
+    *port = v;
     return TRUE;
 }
 
@@ -241,6 +285,75 @@ gint replay_parser_lb_port(const ReplayParser *p, const char *address)
     return map_port(p, PORT_IS_UNKNOWN, port);
 }
 
+/* replay_parser_lb_port(), remembered for the last few addresses: the
+ * lookup walks nodes, pods and Service ports (a few hundred instructions
+ * a line otherwise). */
+static gint lb_port_memo(ReplayParser *p, const char *address)
+{
+    if (address == NULL) {
+        return replay_parser_lb_port(p, address);
+    }
+    gsize n = strlen(address);
+    if (n >= PORT_MEMO_LEN) {
+        return replay_parser_lb_port(p, address);
+    }
+    for (guint i = 0; i < p->n_ports; i++) {
+        if (memcmp(p->ports[i].addr, address, n + 1) == 0) {
+            return p->ports[i].lb_port;
+        }
+    }
+    guint slot = p->n_ports < PORT_MEMO_N ? p->n_ports++
+                                          : p->next_port++ % PORT_MEMO_N;
+    memcpy(p->ports[slot].addr, address, n + 1);
+    p->ports[slot].lb_port = replay_parser_lb_port(p, address);
+    return p->ports[slot].lb_port;
+}
+
+/* Does @t have the shape of %START_TIME%'s default from byte @from on
+ * ("YYYY-MM-DDTHH:MM:SS.mmmZ"), with seconds below 60? Then *@ms is SS.mmm
+ * in milliseconds. */
+static gboolean envoy_time_shape(const char *t, guint from, gint64 *ms)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+    for (guint i = from; i < sizeof shape - 1; i++) {
+        gboolean ok = shape[i] == 'd' ? g_ascii_isdigit(t[i]) : t[i] == shape[i];
+        if (!ok) {
+            return FALSE; /* also at a NUL: no shape character is one */
+        }
+    }
+    if (t[sizeof shape - 1] != '\0') {
+        return FALSE;
+    }
+    *ms = ((t[17] - '0') * 10 + (t[18] - '0')) * 1000 + (t[20] - '0') * 100 +
+          (t[21] - '0') * 10 + (t[22] - '0');
+    return *ms < 60000;
+}
+
+/* replay_parse_time(), with the minute remembered: lines of one minute
+ * differ in their seconds only, and glib's parse (a GDateTime a line)
+ * costs more than the rest of the line. Exact: for a given minute glib's
+ * result is that minute plus the milliseconds (tests/test-replay.c checks
+ * it for every millisecond of a minute). */
+static gboolean parse_time_memo(ReplayParser *p, const char *text, gint64 *ns)
+{
+    gint64 ms = 0;
+    /* The remembered prefix has the shape: check the seconds only. */
+    if (memcmp(text, p->time_prefix, TIME_PREFIX_LEN) == 0 &&
+        envoy_time_shape(text, TIME_PREFIX_LEN, &ms)) {
+        *ns = p->time_base + ms * 1000000;
+        return TRUE;
+    }
+    if (!envoy_time_shape(text, 0, &ms)) {
+        return replay_parse_time(text, ns);
+    }
+    if (!replay_parse_time(text, ns)) {
+        return FALSE;
+    }
+    memcpy(p->time_prefix, text, TIME_PREFIX_LEN);
+    p->time_base = *ns - ms * 1000000;
+    return TRUE;
+}
+
 /* ---- T-4 resolution ------------------------------------------------------ */
 
 /* "-" and "" are absent (T-4 rules). */
@@ -269,6 +382,36 @@ static gboolean is_ipv4(const char *s)
     return *s == '\0';
 }
 
+/* The client of "a.b.c.d:port" (a dotted quad, then a port as
+ * split_address() takes one) into @v: what split_address() and is_ipv4()
+ * make of it, in one pass. FALSE: not of that form (the caller takes the
+ * long way, which also covers every other form). */
+static gboolean client_of_remote(const char *remote, ReplayView *v)
+{
+    const char *s = remote;
+    for (guint part = 0; part < 4; part++) {
+        guint n = 0, digits = 0;
+        while (g_ascii_isdigit(*s) && digits < 4) {
+            n = n * 10 + (guint)(*s++ - '0');
+            digits++;
+        }
+        if (digits == 0 || digits > 3 || n > 255) {
+            return FALSE;
+        }
+        if (part < 3 && *s++ != '.') {
+            return FALSE;
+        }
+    }
+    gint port = 0;
+    gsize len = (gsize)(s - remote);
+    if (*s != ':' || !parse_port(s + 1, &port)) {
+        return FALSE;
+    }
+    memcpy(v->client_ip, remote, len); /* at most 15 bytes */
+    v->client_ip[len] = '\0';
+    return TRUE;
+}
+
 /* The first entry of an X-Forwarded-For list, trimmed, into @ip. */
 static gboolean first_xff(const char *xff, char *ip, gsize len)
 {
@@ -284,12 +427,6 @@ static gboolean first_xff(const char *xff, char *ip, gsize len)
     return TRUE;
 }
 
-/* Host of an authority: without its port, lower case. */
-static char *authority_host(const char *authority)
-{
-    return g_ascii_strdown(authority, (gssize)host_authority_len(authority));
-}
-
 static void add_header(ReplayRecord *rec, const char *name, const char *value)
 {
     if (value == NULL) {
@@ -301,11 +438,25 @@ static void add_header(ReplayRecord *rec, const char *name, const char *value)
     kv_list_set(rec->headers, name, value);
 }
 
+/* An Istio line's header: names are fixed and distinct, values borrowed. */
+static void view_header(ReplayParser *p,
+                        ReplayView *v,
+                        const char *name,
+                        const char *value)
+{
+    if (value == NULL) {
+        return;
+    }
+    p->hdr_names[v->n_headers] = name;
+    p->hdr_values[v->n_headers] = value;
+    v->n_headers++;
+}
+
 /* @a: the line's fields; @port: a T-4 compact "port" (LB port), or -1. */
-static ReplayLine resolve(const ReplayParser *p,
-                          AccessLogFields *a,
+static ReplayLine resolve(ReplayParser *p,
+                          const AccessLogFields *a,
                           gint port,
-                          ReplayRecord *rec,
+                          ReplayView *v,
                           char **why)
 {
     const char *start = present(a->f[ACCESS_LOG_START_TIME]);
@@ -313,7 +464,7 @@ static ReplayLine resolve(const ReplayParser *p,
         *why = g_strdup("no start time");
         return REPLAY_LINE_BAD;
     }
-    if (!replay_parse_time(start, &rec->t_ns)) {
+    if (!parse_time_memo(p, start, &v->t_ns)) {
         *why = g_strdup_printf("start time '%s' is neither RFC 3339 nor "
                                "epoch milliseconds",
                                start);
@@ -327,20 +478,22 @@ static ReplayLine resolve(const ReplayParser *p,
     gboolean tcp = (proto != NULL && g_ascii_strcasecmp(proto, "TCP") == 0) ||
                    (proto == NULL && method == NULL && path == NULL);
     if (port <= 0) {
-        port = replay_parser_lb_port(
+        port = lb_port_memo(
             p, present(a->f[ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS]));
     }
     if (port <= 0) {
         port = sni != NULL ? 443 : 80;
     }
-    rec->lb_port = port;
-    rec->sni = g_strdup(sni);
+    v->lb_port = port;
+    v->sni = sni;
     if (tcp) {
-        rec->scheme = sni != NULL ? URL_TLS : URL_TCP;
-        rec->method = g_strdup("");
-        rec->authority = g_strdup("");
-        rec->host = g_strdup(sni != NULL ? sni : "");
-        rec->path = g_strdup("/");
+        v->scheme = sni != NULL ? URL_TLS : URL_TCP;
+        v->method = "";
+        v->authority = "";
+        v->host = sni != NULL ? sni : "";
+        v->host_len = strlen(v->host);
+        v->host_fold = FALSE;
+        v->path = "/";
     } else {
         if (method == NULL || path == NULL || authority == NULL) {
             *why = g_strdup_printf("an HTTP line needs method, path and "
@@ -348,15 +501,18 @@ static ReplayLine resolve(const ReplayParser *p,
                                    method == NULL ? "method"
                                    : path == NULL ? "path"
                                                   : "authority");
-            replay_record_clear(rec);
             return REPLAY_LINE_BAD;
         }
-        rec->scheme = sni != NULL || port == 443 ? URL_HTTPS : URL_HTTP;
-        rec->method = g_strdup(method);
-        rec->path = g_strdup(path);
-        rec->authority = g_strdup(authority);
-        rec->host = authority_host(authority);
+        v->scheme = sni != NULL || port == 443 ? URL_HTTPS : URL_HTTP;
+        v->method = method;
+        v->path = path;
+        v->authority = authority;
+        /* The host: without its port, lower case. */
+        v->host = authority;
+        v->host_len = host_authority_len(authority);
+        v->host_fold = TRUE;
     }
+    v->client_ip[0] = '\0';
     /* The client: X-Forwarded-For's first entry (T-4: behind a SNAT the
      * original client is only there), else the downstream remote address,
      * with or without its port. */
@@ -364,19 +520,26 @@ static ReplayLine resolve(const ReplayParser *p,
     const char *remote = present(a->f[ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS]);
     char ip[64] = "";
     gint rport = 0;
-    if (xff == NULL || !first_xff(xff, ip, sizeof ip) || !is_ipv4(ip)) {
+    if (xff == NULL && remote != NULL && client_of_remote(remote, v)) {
+        /* the usual line: the remote address is "a.b.c.d:port" */
+    } else if (xff == NULL || !first_xff(xff, ip, sizeof ip) || !is_ipv4(ip)) {
         ip[0] = '\0';
         if (remote != NULL && !split_address(remote, ip, sizeof ip, &rport)) {
             g_strlcpy(ip, remote, sizeof ip);
         }
     }
     if (is_ipv4(ip)) {
-        g_strlcpy(rec->client_ip, ip, sizeof rec->client_ip);
+        memcpy(v->client_ip, ip, strlen(ip) + 1); /* at most 15 bytes */
     }
+    v->n_headers = 0;
+    v->hdr_static = TRUE;
+    v->hdr_names = p->hdr_names;
+    v->hdr_values = p->hdr_values;
     if (!tcp) {
-        add_header(rec, "x-forwarded-for", xff);
-        add_header(rec, "user-agent", present(a->f[ACCESS_LOG_USER_AGENT]));
-        add_header(rec, "x-request-id", present(a->f[ACCESS_LOG_REQUEST_ID]));
+        view_header(p, v, "x-forwarded-for", xff);
+        view_header(p, v, "user-agent", present(a->f[ACCESS_LOG_USER_AGENT]));
+        view_header(p, v, "x-request-id",
+                    present(a->f[ACCESS_LOG_REQUEST_ID]));
     }
     return REPLAY_LINE_OK;
 }
@@ -415,7 +578,7 @@ static char *member_text(JsonObject *o, const char *key, gboolean *bad)
 }
 
 static ReplayLine
-parse_json(ReplayParser *p, const char *line, ReplayRecord *rec, char **why)
+parse_json(ReplayParser *p, const char *line, ReplayView *v, char **why)
 {
     GError *err = NULL;
     if (!json_parser_load_from_data(p->json, line, -1, &err)) {
@@ -429,10 +592,12 @@ parse_json(ReplayParser *p, const char *line, ReplayRecord *rec, char **why)
         return REPLAY_LINE_BAD;
     }
     JsonObject *o = json_node_get_object(root);
-    AccessLogFields a = { { NULL }, NULL };
+    /* The view borrows the values until the next line. */
+    AccessLogFields *a = &p->json_fields;
+    access_log_fields_clear(a);
     gboolean bad = FALSE;
     for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
-        a.f[i] = member_text(o, access_log_field_key(i), &bad);
+        a->f[i] = member_text(o, access_log_field_key(i), &bad);
     }
     /* T-4 compact keys, where the Istio key is absent (first present
      * wins): ts, host, proto, client, sni, port. */
@@ -449,27 +614,24 @@ parse_json(ReplayParser *p, const char *line, ReplayRecord *rec, char **why)
         { "sni", ACCESS_LOG_REQUESTED_SERVER_NAME },
     };
     for (guint i = 0; i < G_N_ELEMENTS(compact); i++) {
-        if (present(a.f[compact[i].field]) == NULL) {
-            g_free(a.f[compact[i].field]);
-            a.f[compact[i].field] = member_text(o, compact[i].key, &bad);
+        if (present(a->f[compact[i].field]) == NULL) {
+            g_free(a->f[compact[i].field]);
+            a->f[compact[i].field] = member_text(o, compact[i].key, &bad);
         }
     }
     g_autofree char *port_text = member_text(o, "port", &bad);
     gint port = -1;
-    guint64 v = 0;
+    guint64 pv = 0;
     if (port_text != NULL &&
-        !g_ascii_string_to_unsigned(port_text, 10, 1, 65535, &v, NULL)) {
+        !g_ascii_string_to_unsigned(port_text, 10, 1, 65535, &pv, NULL)) {
         bad = TRUE;
     }
-    port = port_text != NULL ? (gint)v : -1;
-    ReplayLine rc = REPLAY_LINE_BAD;
+    port = port_text != NULL ? (gint)pv : -1;
     if (bad) {
         *why = g_strdup("a member has the wrong type");
-    } else {
-        rc = resolve(p, &a, port, rec, why);
+        return REPLAY_LINE_BAD;
     }
-    access_log_fields_clear(&a);
-    return rc;
+    return resolve(p, a, port, v, why);
 }
 
 /* ---- CSV ----------------------------------------------------------------- */
@@ -600,21 +762,42 @@ static ReplayLine parse_csv(ReplayParser *p,
     return REPLAY_LINE_OK;
 }
 
-ReplayLine replay_parser_line(ReplayParser *p,
-                              const char *line,
+/* @rec (a CSV line's, which the parser keeps) as a view. */
+static void view_of_record(const ReplayRecord *rec, ReplayView *v)
+{
+    v->t_ns = rec->t_ns;
+    v->scheme = rec->scheme;
+    v->lb_port = rec->lb_port;
+    v->method = rec->method;
+    v->host = rec->host;
+    v->host_len = strlen(rec->host);
+    v->host_fold = FALSE;
+    v->authority = rec->authority;
+    v->path = rec->path;
+    v->sni = rec->sni;
+    v->n_headers = kv_list_len(rec->headers);
+    v->hdr_static = FALSE;
+    v->hdr_names = NULL;
+    v->hdr_values = NULL;
+    if (v->n_headers > 0) {
+        v->hdr_names = (const char *const *)rec->headers->keys->pdata;
+        v->hdr_values = (const char *const *)rec->headers->values->pdata;
+    }
+    memcpy(v->client_ip, rec->client_ip, sizeof v->client_ip);
+}
+
+ReplayLine replay__parse_line(ReplayParser *p,
+                              char *text,
+                              gsize n,
                               gboolean first,
-                              ReplayRecord *rec,
+                              ReplayView *v,
                               char **why)
 {
-    g_return_val_if_fail(p != NULL && line != NULL && rec != NULL,
-                         REPLAY_LINE_BAD);
-    memset(rec, 0, sizeof *rec);
-    gsize n = strlen(line);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r')) {
         n--;
     }
-    g_autofree char *text = g_strndup(line, n);
-    const char *t = text;
+    text[n] = '\0';
+    char *t = text;
     if (first && (guchar)t[0] == 0xef && (guchar)t[1] == 0xbb &&
         (guchar)t[2] == 0xbf) {
         t += 3; /* a UTF-8 byte order mark */
@@ -628,411 +811,58 @@ ReplayLine replay_parser_line(ReplayParser *p,
     }
     switch (p->fmt) {
     case REPLAY_ISTIO_JSON:
-        return parse_json(p, t, rec, why);
-    case REPLAY_CSV:
-        return parse_csv(p, t, first, rec, why);
+        return parse_json(p, t, v, why);
+    case REPLAY_CSV: {
+        replay_record_clear(&p->csv);
+        ReplayLine rc = parse_csv(p, t, first, &p->csv, why);
+        if (rc == REPLAY_LINE_OK) {
+            view_of_record(&p->csv, v);
+        }
+        return rc;
+    }
     case REPLAY_ISTIO_TEXT:
         break;
     }
     AccessLogFields a;
-    if (!access_log_parse_text(t, &a, why)) {
+    if (!access_log_split_text(t, &a, why)) {
         return REPLAY_LINE_BAD;
     }
-    ReplayLine rc = resolve(p, &a, -1, rec, why);
-    access_log_fields_clear(&a);
+    return resolve(p, &a, -1, v, why);
+}
+
+/* A view's strings, copied into @rec. */
+static void record_of_view(const ReplayView *v, ReplayRecord *rec)
+{
+    rec->t_ns = v->t_ns;
+    rec->scheme = v->scheme;
+    rec->lb_port = v->lb_port;
+    rec->method = g_strdup(v->method);
+    rec->host = v->host_fold ? g_ascii_strdown(v->host, (gssize)v->host_len)
+                             : g_strndup(v->host, v->host_len);
+    rec->authority = g_strdup(v->authority);
+    rec->path = g_strdup(v->path);
+    rec->sni = g_strdup(v->sni);
+    for (guint i = 0; i < v->n_headers; i++) {
+        add_header(rec, v->hdr_names[i], v->hdr_values[i]);
+    }
+    memcpy(rec->client_ip, v->client_ip, sizeof rec->client_ip);
+}
+
+ReplayLine replay_parser_line(ReplayParser *p,
+                              const char *line,
+                              gboolean first,
+                              ReplayRecord *rec,
+                              char **why)
+{
+    g_return_val_if_fail(p != NULL && line != NULL && rec != NULL,
+                         REPLAY_LINE_BAD);
+    memset(rec, 0, sizeof *rec);
+    gsize n = strlen(line);
+    g_autofree char *text = g_strndup(line, n);
+    ReplayView v;
+    ReplayLine rc = replay__parse_line(p, text, n, first, &v, why);
+    if (rc == REPLAY_LINE_OK) {
+        record_of_view(&v, rec);
+    }
     return rc;
-}
-
-/* ---- the reader ---------------------------------------------------------- */
-
-/* A line waiting in the reorder window, packed: one allocation. */
-typedef struct {
-    gint64 t_ns;        /* start time, ns since the Unix epoch */
-    guint64 line;       /* line number: ties keep file order */
-    UrlScheme scheme;   /* as ReplayRecord */
-    gint lb_port;       /* as ReplayRecord */
-    gboolean has_sni;   /* the sni string is meaningful */
-    guint n_headers;    /* header pairs after the five strings */
-    char client_ip[16]; /* as ReplayRecord */
-    char *block;        /* method, host, authority, path, sni, then n_headers
-                         * (name, value) pairs, each NUL-terminated; owned
-                         * until handed to the request */
-} ReplayItem;
-
-struct _Replay {
-    World *w;              /* borrowed */
-    Path *path;            /* borrowed */
-    const TrafficSpec *ts; /* borrowed: speed, start */
-    const char *name;      /* interned traffic name */
-    const char *file;      /* ts->trace_file, for bad-line reports */
-    FILE *fp;              /* NULL once the file is read or closed */
-    ReplayParser *parser;  /* the format's parser */
-    char *buf;             /* REPLAY_MAX_LINE + 2 bytes, fgets buffer */
-    guint64 line_no;       /* lines read */
-    GArray *heap;          /* ReplayItem: min-heap on (t_ns, line) */
-    gint64 max_read_t;     /* latest start time read so far */
-    gboolean started;      /* t_first is set */
-    gint64 t_first;        /* start time of the first line replayed */
-    gint64 last_t;         /* latest start time replayed */
-    ReplayItem next;       /* the line whose arrival is scheduled */
-    gboolean has_next;     /* next is set (an arrival is pending) */
-    SimTime start;         /* the entry's start */
-    SimTime stop;          /* no arrival at or after; SIM_TIME_MAX: none */
-    double speed;          /* replay speed factor (> 0) */
-    guint32 ev_arrival;    /* event kind, ctx = this replay */
-    guint64 sent;          /* requests sent */
-    guint64 bad;           /* lines that did not parse */
-    guint64 late;          /* lines behind the reorder window */
-};
-
-static void item_clear(ReplayItem *it)
-{
-    g_clear_pointer(&it->block, g_free);
-}
-
-static gboolean item_less(const ReplayItem *a, const ReplayItem *b)
-{
-    return a->t_ns < b->t_ns || (a->t_ns == b->t_ns && a->line < b->line);
-}
-
-/* O(log n) push onto the array heap: parents move down into the hole,
- * the item is written once (items are 64 bytes; swaps cost double). */
-static void heap_push(GArray *h, const ReplayItem *it)
-{
-    g_array_set_size(h, h->len + 1);
-    ReplayItem *a = (ReplayItem *)(void *)h->data;
-    guint i = h->len - 1;
-    while (i > 0) {
-        guint parent = (i - 1) / 2;
-        if (!item_less(it, &a[parent])) {
-            break;
-        }
-        a[i] = a[parent];
-        i = parent;
-    }
-    a[i] = *it;
-}
-
-/* O(log n) pop of the earliest; the heap must not be empty. The last item
- * sinks from the root through a hole, as in heap_push(). */
-static ReplayItem heap_pop(GArray *h)
-{
-    ReplayItem *a = (ReplayItem *)(void *)h->data;
-    ReplayItem top = a[0];
-    const ReplayItem last = a[h->len - 1];
-    guint n = h->len - 1, i = 0;
-    for (;;) {
-        guint l = 2 * i + 1;
-        if (l >= n) {
-            break;
-        }
-        guint m = l + 1 < n && item_less(&a[l + 1], &a[l]) ? l + 1 : l;
-        if (!item_less(&a[m], &last)) {
-            break;
-        }
-        a[i] = a[m];
-        i = m;
-    }
-    a[i] = last;
-    g_array_set_size(h, n);
-    return top;
-}
-
-static void pack(const ReplayRecord *rec, guint64 line, ReplayItem *it)
-{
-    const char *s[5] = { rec->method, rec->host, rec->authority, rec->path,
-                         rec->sni != NULL ? rec->sni : "" };
-    guint nh = rec->headers != NULL ? kv_list_len(rec->headers) : 0;
-    gsize total = 0;
-    for (guint i = 0; i < 5; i++) {
-        total += strlen(s[i]) + 1;
-    }
-    for (guint i = 0; i < nh; i++) {
-        total += strlen(g_ptr_array_index(rec->headers->keys, i)) + 1;
-        total += strlen(g_ptr_array_index(rec->headers->values, i)) + 1;
-    }
-    memset(it, 0, sizeof *it);
-    it->t_ns = rec->t_ns;
-    it->line = line;
-    it->scheme = rec->scheme;
-    it->lb_port = rec->lb_port;
-    it->has_sni = rec->sni != NULL;
-    it->n_headers = nh;
-    memcpy(it->client_ip, rec->client_ip, sizeof it->client_ip);
-    it->block = g_malloc(total);
-    char *w = it->block;
-    for (guint i = 0; i < 5 + 2 * nh; i++) {
-        const char *v =
-            i < 5 ? s[i]
-            : (i - 5) % 2 == 0
-                ? g_ptr_array_index(rec->headers->keys, (i - 5) / 2)
-                : g_ptr_array_index(rec->headers->values, (i - 5) / 2);
-        gsize n = strlen(v) + 1;
-        memcpy(w, v, n);
-        w += n;
-    }
-}
-
-static void close_file(Replay *rp)
-{
-    if (rp->fp != NULL) {
-        fclose(rp->fp);
-        rp->fp = NULL;
-    }
-    g_clear_pointer(&rp->buf, g_free);
-}
-
-/* Reads one line into the window (or counts it bad). */
-static void read_one(Replay *rp)
-{
-    if (fgets(rp->buf, REPLAY_MAX_LINE + 2, rp->fp) == NULL) {
-        if (ferror(rp->fp)) {
-            /* A read error ends the trace where it happened. */
-            rp->bad++;
-            results_bad_line(rp->w->results, rp->file, rp->line_no + 1);
-        }
-        close_file(rp);
-        return;
-    }
-    rp->line_no++;
-    gsize n = strlen(rp->buf);
-    if (n > REPLAY_MAX_LINE && rp->buf[n - 1] != '\n') {
-        /* Too long for the buffer: skip the rest of the line. */
-        int c;
-        do {
-            c = fgetc(rp->fp);
-        } while (c != EOF && c != '\n');
-        rp->bad++;
-        results_bad_line(rp->w->results, rp->file, rp->line_no);
-        return;
-    }
-    ReplayRecord rec;
-    g_autofree char *why = NULL;
-    switch (
-        replay_parser_line(rp->parser, rp->buf, rp->line_no == 1, &rec, &why)) {
-    case REPLAY_LINE_SKIP:
-        return;
-    case REPLAY_LINE_BAD:
-        rp->bad++;
-        results_bad_line(rp->w->results, rp->file, rp->line_no);
-        return;
-    case REPLAY_LINE_OK:
-        break;
-    }
-    ReplayItem it;
-    pack(&rec, rp->line_no, &it);
-    replay_record_clear(&rec);
-    rp->max_read_t = MAX(rp->max_read_t, it.t_ns);
-    heap_push(rp->heap, &it);
-}
-
-/* Reads until the earliest line held is safe to replay: a line at least
- * REPLAY_REORDER_WINDOW later has been read, or the window is full, or the
- * file has ended. Amortized one line per arrival. */
-static void fill(Replay *rp)
-{
-    while (rp->fp != NULL && rp->heap->len < REPLAY_REORDER_MAX) {
-        if (rp->heap->len > 0) {
-            const ReplayItem *min = &g_array_index(rp->heap, ReplayItem, 0);
-            if (rp->max_read_t - min->t_ns >= REPLAY_REORDER_WINDOW) {
-                break;
-            }
-        }
-        read_one(rp);
-    }
-}
-
-static SimTime arrival_of(const Replay *rp, gint64 t_ns)
-{
-    double off = (double)(t_ns - rp->t_first) / rp->speed;
-    if (off <= 0) {
-        return rp->start;
-    }
-    if (off >= (double)(SIM_TIME_MAX - rp->start)) {
-        return SIM_TIME_MAX;
-    }
-    return rp->start + (SimTime)llround(off);
-}
-
-/* Ends the replay: nothing more is read or scheduled. */
-static void finish(Replay *rp)
-{
-    close_file(rp);
-    for (guint i = 0; i < rp->heap->len; i++) {
-        item_clear(&g_array_index(rp->heap, ReplayItem, i));
-    }
-    g_array_set_size(rp->heap, 0);
-}
-
-static void schedule_next(Replay *rp)
-{
-    fill(rp);
-    if (rp->heap->len == 0) {
-        finish(rp);
-        return;
-    }
-    ReplayItem it = heap_pop(rp->heap);
-    if (!rp->started) {
-        rp->started = TRUE;
-        rp->t_first = it.t_ns;
-        rp->last_t = it.t_ns;
-    }
-    if (it.t_ns < rp->last_t) {
-        rp->late++; /* behind the window: it goes now */
-    } else {
-        rp->last_t = it.t_ns;
-    }
-    SimTime now = sim_now(rp->w->engine);
-    SimTime at = MAX(arrival_of(rp, it.t_ns), now);
-    if (at >= rp->stop || at == SIM_TIME_MAX) {
-        item_clear(&it);
-        finish(rp);
-        return;
-    }
-    rp->next = it;
-    rp->has_next = TRUE;
-    sim_schedule(rp->w->engine, at, rp->ev_arrival, 0, NULL);
-}
-
-/* The request of @it, which hands its block over to @r. */
-static void fill_request(Replay *rp, Request *r, ReplayItem *it)
-{
-    const char *s[5];
-    const char *w = it->block;
-    for (guint i = 0; i < 5; i++) {
-        s[i] = w;
-        w += strlen(w) + 1;
-    }
-    r->scheme = it->scheme;
-    r->lb_port = it->lb_port;
-    r->method = s[0];
-    r->host = s[1];
-    r->authority = s[2];
-    r->path = s[3];
-    r->sni = it->has_sni ? s[4] : NULL;
-    if (it->n_headers > 0) {
-        r->owned_headers = kv_list_new();
-        for (guint i = 0; i < it->n_headers; i++) {
-            const char *k = w;
-            w += strlen(w) + 1;
-            kv_list_set(r->owned_headers, k, w);
-            w += strlen(w) + 1;
-        }
-        r->headers = r->owned_headers;
-    }
-    r->owned = g_steal_pointer(&it->block);
-    r->traffic = rp->name;
-    if (it->client_ip[0] != '\0') {
-        memcpy(r->client_ip, it->client_ip, sizeof r->client_ip);
-    } else {
-        /* As the generators: clients from 198.51.100.0/24 (TEST-NET-2). */
-        g_snprintf(r->client_ip, sizeof r->client_ip, "198.51.100.%u",
-                   (guint)(1 + rp->sent % 250));
-    }
-}
-
-static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
-{
-    Replay *rp = ctx;
-    g_assert(rp->has_next);
-    rp->has_next = FALSE;
-    Request *r = path_request_new(rp->path);
-    fill_request(rp, r, &rp->next);
-    rp->sent++;
-    path_send(rp->path, r);
-    schedule_next(rp);
-}
-
-Replay *replay_open(World *w, Path *p, const TrafficSpec *ts, GError **error)
-{
-    g_return_val_if_fail(w != NULL && p != NULL && ts != NULL, NULL);
-    g_return_val_if_fail(ts->arrival == ARRIVAL_TRACE, NULL);
-    ReplayFormat fmt;
-    if (!replay_format_parse(ts->trace_format, &fmt)) {
-        const YNode *n = ynode_path(ts->where, "trace.format");
-        ynode_error(error, n != NULL ? n : ts->where, SCENARIO_ERROR_BAD_VALUE,
-                    "unknown trace format '%s' (istio-json, istio-text or "
-                    "csv)",
-                    ts->trace_format);
-        return NULL;
-    }
-    /* A folder reads as one bad line, a FIFO blocks the run for good:
-     * a trace is a regular file (as the YAML loader wants its files). */
-    GStatBuf st;
-    if (g_stat(ts->trace_file, &st) == 0 && !S_ISREG(st.st_mode)) {
-        const YNode *n = ynode_path(ts->where, "trace.file");
-        ynode_error(error, n != NULL ? n : ts->where, SCENARIO_ERROR_IO,
-                    "trace '%s' is not a regular file", ts->trace_file);
-        return NULL;
-    }
-    FILE *fp = g_fopen(ts->trace_file, "rb");
-    if (fp == NULL) {
-        int e = errno;
-        const YNode *n = ynode_path(ts->where, "trace.file");
-        ynode_error(error, n != NULL ? n : ts->where, SCENARIO_ERROR_IO,
-                    "cannot open trace '%s': %s", ts->trace_file,
-                    g_strerror(e));
-        return NULL;
-    }
-    Replay *rp = g_new0(Replay, 1);
-    rp->w = w;
-    rp->path = p;
-    rp->ts = ts;
-    rp->name = g_intern_string(ts->name);
-    rp->file = ts->trace_file;
-    rp->fp = fp;
-    rp->parser = replay_parser_new(w->s, fmt);
-    rp->buf = g_malloc(REPLAY_MAX_LINE + 2);
-    rp->heap = g_array_new(FALSE, FALSE, sizeof(ReplayItem));
-    rp->max_read_t = G_MININT64;
-    rp->start = ts->start;
-    rp->speed = ts->speed > 0 ? ts->speed : 1.0;
-    /* SCENARIO.md: a replayed trace runs to its last line unless a
-     * duration is set; an explicit `stop` always applies. */
-    gboolean explicit_stop =
-        ts->where != NULL && ynode_get(ts->where, "stop") != NULL;
-    rp->stop = explicit_stop || w->s->duration_set ? ts->stop : SIM_TIME_MAX;
-    rp->ev_arrival =
-        sim_engine_register(w->engine, "replay-arrival", on_arrival, NULL, rp);
-    return rp;
-}
-
-void replay_start(Replay *rp)
-{
-    g_return_if_fail(rp != NULL && !rp->started && !rp->has_next);
-    schedule_next(rp);
-}
-
-gboolean replay_pending(const Replay *rp)
-{
-    return rp->has_next;
-}
-
-guint64 replay_n_sent(const Replay *rp)
-{
-    return rp->sent;
-}
-
-guint64 replay_n_bad(const Replay *rp)
-{
-    return rp->bad;
-}
-
-guint64 replay_n_late(const Replay *rp)
-{
-    return rp->late;
-}
-
-void replay_free(Replay *rp)
-{
-    if (rp == NULL) {
-        return;
-    }
-    finish(rp);
-    if (rp->has_next) {
-        item_clear(&rp->next);
-    }
-    g_array_unref(rp->heap);
-    replay_parser_free(rp->parser);
-    g_free(rp);
 }

@@ -1,7 +1,9 @@
 # models/replay.mk: replayed traces (Istio access logs, CSV) and the access
 # log `run --access-log` writes, with their tests (included by Makefile.am).
 libingress_a_SOURCES += \
-	models/replay.c models/replay.h \
+	models/replay.c models/replay.h models/replay-private.h \
+	models/replay-reader.c \
+	models/replay-window.c models/replay-window.h \
 	models/accesslog.c models/accesslog.h
 
 unit_tests += tests/test-replay tests/test-accesslog

@@ -1,5 +1,6 @@
 /* test-replay.c: replayed traces through models/replay.h: each format's
- * parser with exact values, T-4 port mapping, bad lines with their numbers,
+ * parser with exact values, the time memo, the reorder window, T-4 port
+ * mapping, bad lines with their numbers (cut as fgets() cut them),
  * the speed factor, start/stop, the reorder window, located errors. */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "models/accesslog.h"
+#include "models/replay-window.h"
 #include "models/replay.h"
 #include "models/runner.h"
 
@@ -86,6 +88,115 @@ static void test_format_names_and_times(void **state)
     assert_false(replay_parse_time("", &ns));
     assert_false(replay_parse_time("12345678901234567890", &ns));
     assert_false(replay_parse_time("-5", &ns));
+}
+
+/* The parser remembers a minute's start and adds each line's seconds to
+ * it (models/replay.c). That is exact only if glib's result for a given
+ * minute is that minute plus the milliseconds, for every millisecond: see
+ * that it is, for minutes in a leap year's February and at a year's end,
+ * and that the parser gives the same times as replay_parse_time() for
+ * lines in and out of time order, across minutes and shapes. */
+static void test_time_memo_is_exact(void **state)
+{
+    const char *minutes[] = { "2024-02-29T23:59:", "2023-12-31T23:59:",
+                              "1999-01-01T00:00:" };
+    for (guint m = 0; m < G_N_ELEMENTS(minutes); m++) {
+        g_autofree char *zero = g_strdup_printf("%s00.000Z", minutes[m]);
+        gint64 base = 0;
+        assert_true(replay_parse_time(zero, &base));
+        for (guint ms = 0; ms < 60000; ms++) {
+            char text[32];
+            g_snprintf(text, sizeof text, "%s%02u.%03uZ", minutes[m],
+                       ms / 1000, ms % 1000);
+            gint64 ns = 0;
+            assert_true(replay_parse_time(text, &ns));
+            if (ns != base + (gint64)ms * 1000000) {
+                fail_msg("%s: %" G_GINT64_FORMAT " ns off", text,
+                         ns - base - (gint64)ms * 1000000);
+            }
+        }
+    }
+    g_autoptr(ReplayParser) p = replay_parser_new(NULL, REPLAY_ISTIO_TEXT);
+    const char *times[] = {
+        "2024-01-01T00:00:59.999Z", "2024-01-01T00:00:00.000Z",
+        "2024-01-01T00:01:00.001Z", "2024-01-01T00:00:30.500Z",
+        "2024-01-01T00:00:30.5Z",   "2024-01-01T00:00:60.000Z",
+        "2024-01-01T00:00:07.250+01:00", "2024-01-01T00:00:07.250Z",
+        "2024-01-01t00:00:07.250Z", "1704067200123",
+        "2024-02-30T00:00:01.000Z", "2024-02-30T00:00:02.000Z",
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(times); i++) {
+        g_autofree char *line = g_strdup_printf(
+            "[%s] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+            "\"-\" \"h\" \"-\" - - - - - r",
+            times[i]);
+        gint64 want = 0;
+        gboolean ok = replay_parse_time(times[i], &want);
+        ReplayRecord rec;
+        char *why = NULL;
+        ReplayLine rc = replay_parser_line(p, line, FALSE, &rec, &why);
+        assert_int_equal(rc, ok ? REPLAY_LINE_OK : REPLAY_LINE_BAD);
+        if (ok) {
+            assert_int_equal(rec.t_ns, want);
+            replay_record_clear(&rec);
+        }
+        g_free(why);
+    }
+}
+
+/* The reorder window gives lines back in (start, line) order whatever the
+ * mix: in order, a little behind (the run), far behind (the heap), ties,
+ * and pops between pushes; it frees what it still holds. */
+static void test_window_order(void **state)
+{
+    GRand *rng = g_rand_new_with_seed(7);
+    g_autoptr(GArray) ref = g_array_new(FALSE, FALSE, sizeof(ReplayItem));
+    ReplayWindow *w = replay_window_new();
+    guint64 line = 0;
+    gint64 t = 0;
+    for (guint round = 0; round < 20000; round++) {
+        guint pushes = (guint)g_rand_int_range(rng, 0, 4);
+        for (guint i = 0; i < pushes; i++) {
+            t += g_rand_int_range(rng, 0, 3);
+            gint64 back = 0;
+            switch (g_rand_int_range(rng, 0, 4)) {
+            case 0:
+                back = g_rand_int_range(rng, 0, 40);
+                break;
+            case 1:
+                back = g_rand_int_range(rng, 0, 2000);
+                break;
+            default:
+                break;
+            }
+            ReplayItem it = { t - back, ++line, g_strdup("x") };
+            g_array_append_val(ref, it);
+            replay_window_push(w, &it);
+        }
+        assert_int_equal(replay_window_len(w), ref->len);
+        if (ref->len == 0 || g_rand_int_range(rng, 0, 3) == 0) {
+            continue;
+        }
+        /* The reference: the least (t, line) of what was pushed. */
+        guint m = 0;
+        for (guint i = 1; i < ref->len; i++) {
+            const ReplayItem *a = &g_array_index(ref, ReplayItem, i);
+            const ReplayItem *b = &g_array_index(ref, ReplayItem, m);
+            if (a->t_ns < b->t_ns || (a->t_ns == b->t_ns && a->line < b->line)) {
+                m = i;
+            }
+        }
+        const ReplayItem *min = replay_window_min(w);
+        assert_non_null(min);
+        assert_int_equal(min->line, g_array_index(ref, ReplayItem, m).line);
+        ReplayItem got = replay_window_pop(w);
+        assert_int_equal(got.line, g_array_index(ref, ReplayItem, m).line);
+        assert_int_equal(got.t_ns, g_array_index(ref, ReplayItem, m).t_ns);
+        g_free(got.block);
+        g_array_remove_index_fast(ref, m);
+    }
+    replay_window_free(w); /* frees the blocks still held */
+    g_rand_free(rng);
 }
 
 /* T-1 line of a request that reached the gateway on its https port. */
@@ -412,16 +523,17 @@ typedef struct {
 /* A scenario with one trace entry (@entry_extra: start/stop keys), and
  * @spec_extra in its spec (e.g. a duration); bare default manifests, so
  * every request is answered 404 NR by the gateway. */
-static void bed_open(Bed *b,
-                     const char *trace_text,
-                     const char *format,
-                     const char *entry_extra,
-                     const char *spec_extra)
+static void bed_open_n(Bed *b,
+                       const char *trace_text,
+                       gssize trace_len,
+                       const char *format,
+                       const char *entry_extra,
+                       const char *spec_extra)
 {
     memset(b, 0, sizeof *b);
     b->dir = g_dir_make_tmp("replay-XXXXXX", NULL);
     b->trace = g_build_filename(b->dir, "trace.log", NULL);
-    assert_true(g_file_set_contents(b->trace, trace_text, -1, NULL));
+    assert_true(g_file_set_contents(b->trace, trace_text, trace_len, NULL));
     g_autofree char *yaml =
         g_strdup_printf("apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n%s"
                         "  traffic:\n  - name: replay\n%s"
@@ -447,6 +559,15 @@ static void bed_open(Bed *b,
     sim_run(b->w->engine, SIM_TIME_MAX); /* no health checks: it ends */
     assert_false(replay_pending(b->rp));
     assert_int_equal(path_in_flight(b->p), 0);
+}
+
+static void bed_open(Bed *b,
+                     const char *trace_text,
+                     const char *format,
+                     const char *entry_extra,
+                     const char *spec_extra)
+{
+    bed_open_n(b, trace_text, -1, format, entry_extra, spec_extra);
 }
 
 static void bed_close(Bed *b)
@@ -507,6 +628,83 @@ static void test_bad_lines_counted_with_numbers(void **state)
     }
     g_autofree char *sum = results_summary(b.w->results);
     assert_non_null(strstr(sum, "trace lines skipped: 3"));
+    bed_close(&b);
+}
+
+/* The reader cuts lines as fgets() into a REPLAY_MAX_LINE + 2 buffer
+ * did: a NUL ends a line's text, a line of REPLAY_MAX_LINE bytes is read
+ * whole and one byte more is too long, however lines fall across the
+ * reader's blocks; CRLF and a missing last newline are fine. */
+static void test_reader_cuts_lines_as_fgets(void **state)
+{
+    GString *t = g_string_new(NULL);
+    guint line = 0, bad[8], n_bad = 0, sent = 0;
+    /* Enough short lines to cross the reader's blocks several times. */
+    for (guint i = 0; i < 30000; i++) {
+        g_autofree char *l = csv_line(i * 0.001, "/short");
+        g_string_append(t, l);
+        line++;
+        sent++;
+    }
+    /* A NUL in the URL: the text ends there, the line still counts. */
+    g_string_append(t, "1704067230000,GET,http://x.example.com/n");
+    g_string_append_len(t, "\0garbage,,,\r\n", 13);
+    line++;
+    sent++;
+    /* A line of REPLAY_MAX_LINE bytes (path padded), then one byte more. */
+    for (guint extra = 0; extra < 2; extra++) {
+        g_autofree char *l = csv_line(31, "/p");
+        gsize pad = REPLAY_MAX_LINE + extra - (strlen(l) - 1);
+        g_string_append_len(t, l, (gssize)strlen(l) - 1);
+        for (gsize i = 0; i < pad; i++) {
+            g_string_append_c(t, 'a');
+        }
+        g_string_append_c(t, '\n');
+        line++;
+        if (extra == 0) {
+            sent++;
+        } else {
+            bad[n_bad++] = line;
+        }
+    }
+    /* A line longer than a block, then a good one with CRLF. */
+    g_string_append(t, "1704067232000,GET,http://x.example.com/");
+    for (guint i = 0; i < 600000; i++) {
+        g_string_append_c(t, 'b');
+    }
+    g_string_append_c(t, '\n');
+    bad[n_bad++] = ++line;
+    g_string_append(t, "1704067233000,GET,http://x.example.com/crlf\r\n");
+    line++;
+    sent++;
+    g_string_append(t, "bad line\n");
+    bad[n_bad++] = ++line;
+    /* The last line, without its newline. */
+    g_string_append(t, "1704067234000,GET,http://x.example.com/last");
+    line++;
+    sent++;
+    Bed b;
+    bed_open_n(&b, t->str, (gssize)t->len, "csv", "", "");
+    g_string_free(t, TRUE);
+    assert_int_equal(replay_n_sent(b.rp), sent);
+    assert_int_equal(replay_n_bad(b.rp), n_bad);
+    g_autoptr(JsonNode) json = results_to_json(b.w->results);
+    JsonObject *sk = json_object_get_object_member(json_node_get_object(json),
+                                                   "trace_lines_skipped");
+    JsonArray *ex = json_object_get_array_member(sk, "examples");
+    assert_int_equal(json_array_get_length(ex), n_bad);
+    for (guint i = 0; i < n_bad; i++) {
+        g_autofree char *w = g_strdup_printf("%s:%u", b.trace, bad[i]);
+        assert_string_equal(json_array_get_string_element(ex, i), w);
+    }
+    gboolean saw_nul = FALSE, saw_last = FALSE, saw_crlf = FALSE;
+    for (guint i = 0; i < b.seen.paths->len; i++) {
+        const char *path = g_ptr_array_index(b.seen.paths, i);
+        saw_nul = saw_nul || strcmp(path, "/n") == 0;
+        saw_last = saw_last || strcmp(path, "/last") == 0;
+        saw_crlf = saw_crlf || strcmp(path, "/crlf") == 0;
+    }
+    assert_true(saw_nul && saw_last && saw_crlf);
     bed_close(&b);
 }
 
@@ -669,6 +867,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_names_and_times),
+        cmocka_unit_test(test_time_memo_is_exact),
+        cmocka_unit_test(test_window_order),
         cmocka_unit_test(test_text_line_fields),
         cmocka_unit_test(test_text_xff_and_plain_http),
         cmocka_unit_test(test_text_tcp_and_tls_lines),
@@ -678,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_json_writer_reader_agree),
         cmocka_unit_test(test_csv_lines),
         cmocka_unit_test(test_bad_lines_counted_with_numbers),
+        cmocka_unit_test(test_reader_cuts_lines_as_fgets),
         cmocka_unit_test(test_speed_and_start),
         cmocka_unit_test(test_stop_and_run_to_the_end),
         cmocka_unit_test(test_reorder_window),
