@@ -89,7 +89,11 @@ static void request_release(Path *p, Request *r)
     }
     gateway_snapshot_unref(r->snap);
     r->snap = NULL;
-    /* A replayed request's own strings (models/replay.c). */
+    /* A replayed request's own strings (models/replay-reader.c). */
+    if (r->release_owned != NULL) {
+        r->release_owned(r, r->release_data);
+        r->release_owned = NULL;
+    }
     g_clear_pointer(&r->owned, g_free);
     g_clear_pointer(&r->owned_headers, kv_list_free);
     g_clear_pointer(&r->resp, app_response_free);
@@ -1351,6 +1355,7 @@ static Request *orphan_attempt(Path *p, Request *r)
     r->has_dec = FALSE;
     r->resp = NULL;
     r->owned_headers = NULL;
+    r->release_owned = NULL; /* the continuing request hands them back */
     r->headers = NULL;
     r->host = r->authority = r->sni = NULL;
     r->pool = REQUEST_POOL_NONE;

@@ -38,6 +38,8 @@ typedef struct {
     guint32 at[6];      /* offsets of the five strings and the headers */
 } LineHead;
 
+typedef struct _HeaderPool HeaderPool;
+
 struct _Replay {
     World *w;              /* borrowed */
     Path *path;            /* borrowed */
@@ -71,6 +73,7 @@ struct _Replay {
      * request's list takes a reference instead of an array of its own. */
     GPtrArray *key_sets[KEY_SETS_N];
     guint n_key_sets;      /* key_sets in use */
+    HeaderPool *pool;      /* header lists for reuse (one reference) */
 };
 
 /* ---- lines --------------------------------------------------------------- */
@@ -350,17 +353,73 @@ static void schedule_next(Replay *rp)
     sim_schedule(rp->w->engine, at, rp->ev_arrival, 0, NULL);
 }
 
+/* Header lists that requests gave back, for the next lines: a list is a
+ * struct and two arrays, three allocations and three frees a line
+ * otherwise. Requests can outlive their Replay (runner.c frees the client
+ * before the path releases what is still in flight), so the pool counts
+ * its users: the Replay and each request holding a list from it. */
+struct _HeaderPool {
+    guint refs;
+    GPtrArray *spare; /* KvList*, keys NULL, values empty */
+};
+
+static void spare_free(gpointer p)
+{
+    KvList *kv = p;
+    g_ptr_array_unref(kv->values);
+    g_free(kv);
+}
+
+static HeaderPool *header_pool_new(void)
+{
+    HeaderPool *hp = g_new0(HeaderPool, 1);
+    hp->refs = 1;
+    hp->spare = g_ptr_array_new_with_free_func(spare_free);
+    return hp;
+}
+
+static void header_pool_unref(HeaderPool *hp)
+{
+    if (--hp->refs == 0) {
+        g_ptr_array_unref(hp->spare);
+        g_free(hp);
+    }
+}
+
+/* Request.release_owned for replayed requests: the list goes back to the
+ * pool (its key array, shared or its own, is dropped), the block is
+ * freed. */
+static void header_pool_take(Request *r, gpointer data)
+{
+    HeaderPool *hp = data;
+    KvList *kv = g_steal_pointer(&r->owned_headers);
+    if (kv != NULL) {
+        g_clear_pointer(&kv->keys, g_ptr_array_unref);
+        g_ptr_array_set_size(kv->values, 0);
+        g_ptr_array_add(hp->spare, kv);
+    }
+    g_clear_pointer(&r->owned, g_free);
+    header_pool_unref(hp);
+}
+
 /* The headers that start at @w as a KvList whose arrays have no free
  * function: the strings stay the block's, which the request owns beside
  * the list (Request.owned), so kv_list_free() frees the list alone. The
  * names are @keys (shared, one more reference) or, when NULL, in the block
  * before each value. Names are distinct (the parsers saw to it), as
- * kv_list_set() would have made them. */
-static KvList *headers_in_block(const char *w, guint n, GPtrArray *keys)
+ * kv_list_set() would have made them. The list comes from @hp's spares
+ * when it has one. */
+static KvList *
+headers_in_block(HeaderPool *hp, const char *w, guint n, GPtrArray *keys)
 {
-    KvList *kv = g_new(KvList, 1);
+    KvList *kv;
+    if (hp->spare->len > 0) {
+        kv = g_ptr_array_steal_index_fast(hp->spare, hp->spare->len - 1);
+    } else {
+        kv = g_new(KvList, 1);
+        kv->values = g_ptr_array_sized_new(n);
+    }
     kv->keys = keys != NULL ? g_ptr_array_ref(keys) : g_ptr_array_sized_new(n);
-    kv->values = g_ptr_array_sized_new(n);
     for (guint i = 0; i < n; i++) {
         if (keys == NULL) {
             g_ptr_array_add(kv->keys, (gpointer)w);
@@ -386,7 +445,7 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
     r->sni = h->has_sni ? b + h->at[4] : NULL;
     if (h->n_headers > 0) {
         r->owned_headers = headers_in_block(
-            b + h->at[5], h->n_headers,
+            rp->pool, b + h->at[5], h->n_headers,
             h->key_set >= 0 ? rp->key_sets[h->key_set] : NULL);
         r->headers = r->owned_headers;
     }
@@ -399,6 +458,9 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
                    (guint)(1 + rp->sent % 250));
     }
     r->owned = g_steal_pointer(&it->block);
+    r->release_owned = header_pool_take;
+    r->release_data = rp->pool;
+    rp->pool->refs++;
 }
 
 static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
@@ -456,6 +518,7 @@ Replay *replay_open(World *w, Path *p, const TrafficSpec *ts, GError **error)
     rp->parser = replay_parser_new(w->s, fmt);
     rp->buf = g_malloc(READ_BLOCK + 1);
     rp->window = replay_window_new();
+    rp->pool = header_pool_new();
     rp->max_read_t = G_MININT64;
     rp->start = ts->start;
     rp->speed = ts->speed > 0 ? ts->speed : 1.0;
@@ -506,9 +569,10 @@ void replay_free(Replay *rp)
     }
     replay_window_free(rp->window);
     replay_parser_free(rp->parser);
-    /* Requests still out keep the lists they use. */
+    /* Requests still out keep the lists they use, and the pool. */
     for (guint i = 0; i < rp->n_key_sets; i++) {
         g_ptr_array_unref(rp->key_sets[i]);
     }
+    header_pool_unref(rp->pool);
     g_free(rp);
 }
