@@ -20,6 +20,7 @@
 #include "viz/chart.h"
 #include "viz/diagram.h"
 #include "viz/draw.h"
+#include "viz/png.h"
 #include "viz/viz.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -714,10 +715,105 @@ static void test_diagram_draws_traced_paths(void **state)
     }
 }
 
+/* ---- the PNG encoder ------------------------------------------------------
+ */
+
+typedef struct {
+    const guint8 *data;
+    gsize len, at;
+} PngReader;
+
+static cairo_status_t
+png_read(void *closure, unsigned char *buf, unsigned int n)
+{
+    PngReader *r = closure;
+    if (r->len - r->at < n) {
+        return CAIRO_STATUS_READ_ERROR;
+    }
+    memcpy(buf, r->data + r->at, n);
+    r->at += n;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+/* A picture of @w x @h with every kind of row the encoder treats apart:
+ * noise (literals of every value, many blocks), runs of one byte and of
+ * one pixel, rows repeating the one above, and rows that change a little.
+ * Pixels in cairo's RGB24: the top byte is padding, set to junk to show it
+ * is ignored. */
+static guint32 *png_test_pixels(guint w, guint h, guint32 seed)
+{
+    guint32 *px = g_new(guint32, (gsize)w * h);
+    for (guint y = 0; y < h; y++) {
+        for (guint x = 0; x < w; x++) {
+            seed = seed * 1664525u + 1013904223u;
+            guint32 v;
+            switch (y % 6) {
+            case 0: /* noise */
+                v = seed >> 8;
+                break;
+            case 1: /* a run of white */
+                v = 0xffffff;
+                break;
+            case 2: /* pixels that repeat every third */
+                v = x % 3 == 0 ? 0x0072B2 : 0xE69F00;
+                break;
+            case 3: /* the row above */
+                v = px[(gsize)(y - 1) * w + x];
+                break;
+            case 4:
+                v = x / 7 % 2 ? 0x123456 : 0x123457;
+                break;
+            default:
+                v = (x + y) * 0x010101u & 0xffffff;
+                break;
+            }
+            px[(gsize)y * w + x] = v | (seed & 0xff000000u);
+        }
+    }
+    return px;
+}
+
+/* Whatever the size and content, libpng (through cairo) reads back the
+ * very pixels encoded; the same pixels give the same bytes. */
+static void test_png_round_trips(void **state)
+{
+    (void)state;
+    static const guint sizes[][2] = { { 1, 1 },    { 2, 3 },     { 5, 7 },
+                                      { 257, 13 }, { 1280, 40 }, { 300, 300 },
+                                      { 11000, 3 } };
+    for (guint k = 0; k < G_N_ELEMENTS(sizes); k++) {
+        guint w = sizes[k][0], h = sizes[k][1];
+        g_autofree guint32 *px = png_test_pixels(w, h, k + 1);
+        g_autoptr(GByteArray) png = g_byte_array_new();
+        viz_png_encode((const guint8 *)px, w, h, 4 * (gsize)w, png);
+        g_autoptr(GByteArray) again = g_byte_array_new();
+        viz_png_encode((const guint8 *)px, w, h, 4 * (gsize)w, again);
+        assert_int_equal(png->len, again->len);
+        assert_memory_equal(png->data, again->data, png->len);
+        PngReader r = { png->data, png->len, 0 };
+        cairo_surface_t *img =
+            cairo_image_surface_create_from_png_stream(png_read, &r);
+        assert_int_equal(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+        assert_int_equal(cairo_image_surface_get_width(img), w);
+        assert_int_equal(cairo_image_surface_get_height(img), h);
+        const guint8 *data = cairo_image_surface_get_data(img);
+        int stride = cairo_image_surface_get_stride(img);
+        for (guint y = 0; y < h; y++) {
+            const guint32 *row = (const guint32 *)(data + (gsize)y * stride);
+            for (guint x = 0; x < w; x++) {
+                assert_int_equal(row[x] & 0xffffff,
+                                 px[(gsize)y * w + x] & 0xffffff);
+            }
+        }
+        cairo_surface_destroy(img);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ticks_are_round),
+        cmocka_unit_test(test_png_round_trips),
         cmocka_unit_test(test_numbers_read_well),
         cmocka_unit_test(test_format_follows_extension),
         cmocka_unit_test(test_results_carry_a_cdf_per_route),

@@ -3,7 +3,6 @@
  * the record of strings and boxes that tests read instead of pixels. */
 #include "config.h"
 
-#include <gio/gio.h>
 #include <math.h>
 #include <string.h>
 
@@ -11,6 +10,7 @@
 #include <glib.h>
 
 #include "viz/draw.h"
+#include "viz/png.h"
 
 G_DEFINE_QUARK(viz - error - quark, viz_error)
 
@@ -708,129 +708,6 @@ const char *__lsan_default_options(void)
     return "print_suppressions=0";
 }
 
-/* ---- PNG ----------------------------------------------------------------
- * cairo_surface_write_to_png() compresses at libpng's default zlib level
- * with its default filters: 70 ms for a 1280x720 chart here, most of the
- * time a chart takes. These pictures are flat colours, so the "Up" filter
- * (each byte minus the one above) makes them mostly zeros, and zlib level 3
- * then takes 20 ms for the same size of file. GZlibCompressor is GIO's
- * zlib, which json-glib brings in. PNG spec: W3C, 2nd ed., 2003. */
-
-static guint32 crc_table[256];
-
-static gpointer crc_init(gpointer unused)
-{
-    for (guint32 n = 0; n < 256; n++) {
-        guint32 c = n;
-        for (int k = 0; k < 8; k++) {
-            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        }
-        crc_table[n] = c;
-    }
-    return NULL;
-}
-
-static guint32 crc_update(guint32 crc, const guint8 *p, gsize len)
-{
-    for (gsize i = 0; i < len; i++) {
-        crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    }
-    return crc;
-}
-
-static void put_be32(GByteArray *out, guint32 v)
-{
-    guint8 b[4] = { (guint8)(v >> 24), (guint8)(v >> 16), (guint8)(v >> 8),
-                    (guint8)v };
-    g_byte_array_append(out, b, 4);
-}
-
-static void
-png_chunk(GByteArray *out, const char *type, const guint8 *data, gsize len)
-{
-    put_be32(out, (guint32)len);
-    g_byte_array_append(out, (const guint8 *)type, 4);
-    if (len > 0) {
-        g_byte_array_append(out, data, (guint)len);
-    }
-    guint32 crc = crc_update(0xffffffffu, (const guint8 *)type, 4);
-    crc = crc_update(crc, data, len);
-    put_be32(out, crc ^ 0xffffffffu);
-}
-
-/* @img (an RGB24 image surface, flushed) as an 8-bit RGB PNG. */
-static gboolean
-png_encode(cairo_surface_t *img, GByteArray *out, GError **error)
-{
-    static GOnce once = G_ONCE_INIT;
-    g_once(&once, crc_init, NULL);
-    int w = cairo_image_surface_get_width(img);
-    int h = cairo_image_surface_get_height(img);
-    int stride = cairo_image_surface_get_stride(img);
-    const guint8 *px = cairo_image_surface_get_data(img);
-    gsize row = 1 + 3 * (gsize)w;
-    g_autofree guint8 *raw = g_malloc(row * (gsize)h);
-    g_autofree guint8 *prev = g_malloc0(3 * (gsize)w);
-    g_autofree guint8 *cur = g_malloc(3 * (gsize)w);
-    for (int y = 0; y < h; y++) {
-        const guint32 *src = (const guint32 *)(px + (gsize)y * stride);
-        for (int x = 0; x < w; x++) {
-            guint32 p = src[x]; /* 0x00RRGGBB, native endian */
-            cur[3 * x] = (guint8)(p >> 16);
-            cur[3 * x + 1] = (guint8)(p >> 8);
-            cur[3 * x + 2] = (guint8)p;
-        }
-        guint8 *o = raw + (gsize)y * row;
-        o[0] = 2; /* filter type Up */
-        for (gsize i = 0; i < 3 * (gsize)w; i++) {
-            o[1 + i] = (guint8)(cur[i] - prev[i]);
-        }
-        guint8 *t = prev;
-        prev = cur;
-        cur = t;
-    }
-    g_autoptr(GZlibCompressor) z =
-        g_zlib_compressor_new(G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 3);
-    g_autoptr(GByteArray) idat = g_byte_array_sized_new((guint)(row * h / 16));
-    gsize in_off = 0, total = row * (gsize)h;
-    guint8 buf[65536];
-    for (;;) {
-        gsize nread = 0, nwritten = 0;
-        GConverterResult res = g_converter_convert(
-            G_CONVERTER(z), raw + in_off, total - in_off, buf, sizeof buf,
-            G_CONVERTER_INPUT_AT_END, &nread, &nwritten, error);
-        if (res == G_CONVERTER_ERROR) {
-            return FALSE;
-        }
-        in_off += nread;
-        g_byte_array_append(idat, buf, (guint)nwritten);
-        if (res == G_CONVERTER_FINISHED) {
-            break;
-        }
-    }
-    static const guint8 sig[8] = {
-        0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'
-    };
-    g_byte_array_append(out, sig, 8);
-    guint8 ihdr[13] = { (guint8)(w >> 24),
-                        (guint8)(w >> 16),
-                        (guint8)(w >> 8),
-                        (guint8)w,
-                        (guint8)(h >> 24),
-                        (guint8)(h >> 16),
-                        (guint8)(h >> 8),
-                        (guint8)h,
-                        8, /* bits per sample */
-                        2, /* colour type: RGB */
-                        0,
-                        0,
-                        0 }; /* deflate, adaptive filters, no interlace */
-    png_chunk(out, "IHDR", ihdr, sizeof ihdr);
-    png_chunk(out, "IDAT", idat->data, idat->len);
-    png_chunk(out, "IEND", NULL, 0);
-    return TRUE;
-}
-
 GBytes *viz_render(VizFormat fmt,
                    double width,
                    double height,
@@ -864,18 +741,18 @@ GBytes *viz_render(VizFormat fmt,
     if (st == CAIRO_STATUS_SUCCESS) {
         st = cairo_surface_status(surf);
     }
-    GError *png_error = NULL;
-    gboolean png_ok = st != CAIRO_STATUS_SUCCESS || fmt != VIZ_FORMAT_PNG ||
-                      png_encode(surf, buf, &png_error);
+    if (st == CAIRO_STATUS_SUCCESS && fmt == VIZ_FORMAT_PNG) {
+        viz_png_encode(cairo_image_surface_get_data(surf), (guint)iw, (guint)ih,
+                       (gsize)cairo_image_surface_get_stride(surf), buf);
+    }
     cairo_surface_finish(surf);
     if (st == CAIRO_STATUS_SUCCESS) {
         st = cairo_surface_status(surf);
     }
     cairo_surface_destroy(surf);
-    if (st != CAIRO_STATUS_SUCCESS || !png_ok) {
+    if (st != CAIRO_STATUS_SUCCESS) {
         g_set_error(error, VIZ_ERROR, VIZ_ERROR_CAIRO, "drawing failed: %s",
-                    png_ok ? cairo_status_to_string(st) : png_error->message);
-        g_clear_error(&png_error);
+                    cairo_status_to_string(st));
         g_ptr_array_unref(record_items);
         return NULL;
     }

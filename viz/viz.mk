@@ -2,6 +2,7 @@
 # Makefile.am).
 libingress_a_SOURCES += \
 	viz/draw.c viz/draw.h \
+	viz/png.c viz/png.h \
 	viz/chart.c viz/chart.h \
 	viz/diagram.c viz/diagram.h \
 	viz/viz.c viz/viz.h
