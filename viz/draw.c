@@ -94,6 +94,37 @@ viz_rect_contains(const VizRect *outer, const VizRect *inner, double slack)
 
 /* ---- the canvas ---------------------------------------------------------- */
 
+/* The one pango context every canvas shares (NULL until the first).
+ * Why one: pango caches fonts per context options, and asking fontconfig
+ * for a font costs ~0.8M instructions (FcConfigSubstitute); a context per
+ * canvas, its options merged from each surface's (image and SVG surfaces
+ * differ), asked again for every font of every picture. Pango is not
+ * thread-safe: canvases are made and used in one thread. */
+static PangoContext *shared_pango;
+
+static PangoContext *pango_shared(void)
+{
+    if (shared_pango != NULL) {
+        return shared_pango;
+    }
+    PangoFontMap *map = pango_cairo_font_map_get_default();
+    PangoContext *ctx = pango_font_map_create_context(map);
+    /* No hinting and unhinted metrics: glyph advances are the font's own,
+     * so a string measures the same on an image and an SVG surface, and
+     * the layout does not depend on the format. Only these options: the
+     * context is never updated from a surface. */
+    cairo_font_options_t *fo = cairo_font_options_create();
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+    pango_cairo_context_set_font_options(ctx, fo);
+    cairo_font_options_destroy(fo);
+    pango_cairo_context_set_resolution(ctx, 96.0);
+    pango_context_set_round_glyph_positions(ctx, FALSE);
+    shared_pango = ctx;
+    return ctx;
+}
+
 VizCanvas *viz_canvas_new(cairo_t *cr, double width, double height)
 {
     g_return_val_if_fail(cr != NULL, NULL);
@@ -101,19 +132,7 @@ VizCanvas *viz_canvas_new(cairo_t *cr, double width, double height)
     cv->cr = cr;
     cv->width = width;
     cv->height = height;
-    cv->pango = pango_cairo_create_context(cr);
-    /* No hinting and unhinted metrics: glyph advances are the font's own,
-     * so a string measures the same on an image and an SVG surface (whose
-     * defaults differ) and the layout does not depend on the format. */
-    cairo_font_options_t *fo = cairo_font_options_create();
-    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
-    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
-    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
-    pango_cairo_context_set_font_options(cv->pango, fo);
-    cairo_font_options_destroy(fo);
-    pango_cairo_context_set_resolution(cv->pango, 96.0);
-    pango_context_set_round_glyph_positions(cv->pango, FALSE);
-    pango_cairo_update_context(cr, cv->pango);
+    cv->pango = g_object_ref(pango_shared());
     cv->layout = pango_layout_new(cv->pango);
     cv->items = g_ptr_array_new_with_free_func(viz_item_free);
     cv->parents = g_array_new(FALSE, FALSE, sizeof(gint));
@@ -287,6 +306,18 @@ void viz_text(VizCanvas *cv,
     }
 }
 
+/* What pango_cairo_update_layout() does but for the surface's font
+ * options: the context follows @cr's transformation (so that turned text
+ * is laid out for it), keeping the options set in pango_shared(). */
+static void layout_set_matrix(VizCanvas *cv, cairo_t *cr)
+{
+    cairo_matrix_t m;
+    cairo_get_matrix(cr, &m);
+    PangoMatrix pm = { m.xx, m.xy, m.yx, m.yy, 0, 0 };
+    pango_context_set_matrix(cv->pango, &pm);
+    pango_layout_context_changed(cv->layout);
+}
+
 void viz_text_vertical(VizCanvas *cv,
                        const VizFont *f,
                        double x,
@@ -301,13 +332,13 @@ void viz_text_vertical(VizCanvas *cv,
     cairo_save(cr);
     cairo_translate(cr, x, y);
     cairo_rotate(cr, -G_PI / 2);
-    pango_cairo_update_layout(cr, cv->layout);
+    layout_set_matrix(cv, cr);
     viz_set_color(cr, f->color, 1.0);
     cairo_move_to(cr, -lw / 2 - lx, -lh / 2 - ly);
     pango_cairo_show_layout(cr, cv->layout);
     cairo_new_path(cr);
     cairo_restore(cr);
-    pango_cairo_update_layout(cr, cv->layout);
+    layout_set_matrix(cv, cr);
     VizRect r = { x - lh / 2, y - lw / 2, lh, lw };
     record(cv, VIZ_ITEM_TEXT, role, text, &r,
            pango_layout_is_ellipsized(cv->layout));
@@ -686,6 +717,7 @@ static void svg_add_text(GByteArray *svg, const GPtrArray *items)
 
 void viz_fonts_release(void)
 {
+    g_clear_object(&shared_pango);
     pango_cairo_font_map_set_default(NULL);
     cairo_debug_reset_static_data();
 }

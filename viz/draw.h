@@ -108,7 +108,8 @@ typedef struct {
     double width; /* picture size in px */
     double height;
     PangoContext *pango; /* fixed font options: no hinting, so text
-                          * measures the same on PNG and SVG (owned) */
+                          * measures the same on PNG and SVG; shared by
+                          * every canvas of the thread (a reference) */
     PangoLayout *layout; /* reused for every string (owned) */
     GPtrArray *items;    /* VizItem*, the record, drawing order (owned) */
     GArray *parents;     /* gint stack: items recorded get the top one */
