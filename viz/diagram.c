@@ -1998,3 +1998,26 @@ gboolean diagram_write(const DiagramInput *in,
     viz_canvas_free_measure(m);
     return viz_write(path, W, d->height, draw, d, items, error);
 }
+
+gboolean diagram_write_each(const DiagramInput *in,
+                            const char *const *paths,
+                            guint n,
+                            GPtrArray *written,
+                            GError **error)
+{
+    g_return_val_if_fail(in != NULL && (paths != NULL || n == 0), FALSE);
+    VizCanvas *m = viz_canvas_new_measure();
+    g_autoptr(Diagram) d = diagram_build(in, m);
+    viz_canvas_free_measure(m);
+    for (guint i = 0; i < n; i++) {
+        VizFormat fmt;
+        if (!viz_format_from_path(paths[i], &fmt, error) ||
+            !viz_write(paths[i], W, d->height, draw, d, NULL, error)) {
+            return FALSE;
+        }
+        if (written != NULL) {
+            g_ptr_array_add(written, g_strdup(paths[i]));
+        }
+    }
+    return TRUE;
+}

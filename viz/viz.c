@@ -18,17 +18,10 @@ static gboolean write_all(const Scenario *s,
         return FALSE;
     }
     DiagramInput di = { .scenario = s, .seed = seed, .results = results };
-    static const char *const names[] = { "diagram.svg", "diagram.png" };
-    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
-        g_autofree char *path = g_build_filename(dir, names[i], NULL);
-        if (!diagram_write(&di, path, NULL, error)) {
-            return FALSE;
-        }
-        if (written != NULL) {
-            g_ptr_array_add(written, g_steal_pointer(&path));
-        }
-    }
-    return TRUE;
+    g_autofree char *svg = g_build_filename(dir, "diagram.svg", NULL);
+    g_autofree char *png = g_build_filename(dir, "diagram.png", NULL);
+    const char *const paths[] = { svg, png };
+    return diagram_write_each(&di, paths, G_N_ELEMENTS(paths), written, error);
 }
 
 gboolean viz_write_run(const Scenario *s,
