@@ -92,13 +92,27 @@ static inline const SimKind *sim_kind(const SimEngine *e, guint32 kind)
     return &g_array_index(e->kinds, SimKind, kind);
 }
 
-void sim_schedule(
-    SimEngine *e, SimTime at, guint32 kind, guint32 arg, gpointer data)
+/* The refusals of sim_schedule(), out of its hot path. */
+static G_GNUC_NO_INLINE void schedule_refuse(const SimEngine *e,
+                                            SimTime at,
+                                            guint32 kind)
 {
     g_return_if_fail(e != NULL);
     g_return_if_fail(at >= e->now);
     g_return_if_fail(kind > 0 && kind < e->kinds->len);
     g_return_if_fail(!e->clearing);
+}
+
+void sim_schedule(
+    SimEngine *e, SimTime at, guint32 kind, guint32 arg, gpointer data)
+{
+    /* One well-predicted test for the four preconditions; kind - 1 wraps
+     * for kind 0, and kinds->len >= 1 (slot 0). */
+    if (G_UNLIKELY(e == NULL || at < e->now ||
+                   kind - 1 >= e->kinds->len - 1 || e->clearing)) {
+        schedule_refuse(e, at, kind);
+        return;
+    }
     SimEvent ev = { at, e->next_seq++, kind, arg, data };
     TRACE_PUT(at);
     sim_queue_push(e->queue, &ev);
@@ -137,16 +151,8 @@ guint64 sim_run(SimEngine *e, SimTime until)
     guint64 n = 0;
     e->running = TRUE;
     e->stop = FALSE;
-    while (!e->stop) {
-        /* An empty queue's SIM_TIME_MAX stops here too, unless @until is
-         * SIM_TIME_MAX, when the pop says so. */
-        if (sim_queue_next_time(e->queue) > until) {
-            break;
-        }
-        SimEvent ev;
-        if (!sim_queue_pop(e->queue, &ev)) {
-            break;
-        }
+    SimEvent ev;
+    while (!e->stop && sim_queue_pop_due(e->queue, until, &ev)) {
         e->now = ev.time;
         /* Count before the call, so a handler reading the counter sees
          * itself included. */

@@ -1,49 +1,40 @@
-/* queue.c: the pending events as a radix heap over (time, seq) keys (see
- * queue.h): buckets by the highest base-64 digit in which a key differs
- * from the last one popped. It needs what simulated time gives: keys
- * never below the last one popped. */
+/* queue.c: the pending events (see queue.h) as a small binary heap of the
+ * earliest time window in front of a radix heap of windows: events further
+ * ahead wait, unsorted, in buckets by how far ahead their window is. */
 #include "sim/queue.h"
 
 #include <string.h>
 
-/* Why a radix heap (Ahuja, Mehlhorn, Orlin, Tarjan 1990, the monotone
- * priority queue of Dijkstra codes): an engine only schedules at or after
- * the event being handled, and seq only grows, so every key pushed is above
- * the last key popped. A push is then an append to the bucket named by the
- * highest digit in which it differs from that key, and a pop takes the
- * smallest of the lowest non-empty bucket and spreads the rest of that
- * bucket over the buckets below: sequential scans and copies where a binary
- * heap's sift-down mispredicts a branch per level. bench/bench-queue.c
- * (hold model, exponential delays; ns per pop+push at 100 / 10k / 1M
- * pending, medians of 5):
- *   binary heap of 32-byte events       54 / 111 / 370
- *   this, 6-bit digits (make bench)     37 /  50 / 106
- * Tried and dropped: a 4-ary heap of 16-byte keys apart from the payloads
- * (no better than binary); this with 16-byte items and payloads in slots
- * (worse at 1M: the slots are read at random); 1-bit digits (about twice
- * the moves per event); 4- and 5-bit digits (a little slower); 8-bit
- * digits (the bitmap outgrows one summary word).
- *
- * Buckets: 0 holds keys equal to the last popped (only before the first
- * pop); then per level (digit position) and digit value, first for keys
- * whose times agree with the last key and whose seqs differ, then for keys
- * whose times differ. A key's digit at its highest differing level is above
- * the last key's, and every key in a lower bucket is smaller than every key
- * in a higher one, so the minimum is in the lowest non-empty bucket, found
- * through two levels of bitmaps. */
+/* Windows: time >> QUEUE_SHIFT. The front holds every event whose window
+ * is at or before the current one, cur, as a binary heap by (time, seq);
+ * it is never empty while the queue is not. Every other event is in a
+ * bucket named by the highest base-2^QUEUE_RADIX_BITS digit in which its
+ * window differs from cur, and the digit's value there: every window in a
+ * lower bucket is below every window in a higher one. When the front
+ * empties, the lowest non-empty bucket (found through a bitmap) becomes the
+ * next front: a level-0 bucket holds one window and is taken whole; a
+ * higher one is split, its smallest window to the front and the rest to
+ * the buckets below. */
+#ifndef QUEUE_SHIFT
+#define QUEUE_SHIFT 12
+#endif
 #ifndef QUEUE_RADIX_BITS
-#define QUEUE_RADIX_BITS 6
+#define QUEUE_RADIX_BITS 8
 #endif
 #define QUEUE_DIGITS (1u << QUEUE_RADIX_BITS)
-#define QUEUE_LEVELS ((64 + QUEUE_RADIX_BITS - 1) / QUEUE_RADIX_BITS)
-#define QUEUE_BUCKETS (1 + 2 * QUEUE_LEVELS * QUEUE_DIGITS)
+#define QUEUE_LEVELS \
+    ((64 - QUEUE_SHIFT + QUEUE_RADIX_BITS - 1) / QUEUE_RADIX_BITS)
+#define QUEUE_BUCKETS (QUEUE_LEVELS * QUEUE_DIGITS)
 #define QUEUE_WORDS ((QUEUE_BUCKETS + 63) / 64)
 G_STATIC_ASSERT(QUEUE_WORDS <= 64);
-#define QUEUE_MIN_CAPACITY 16
+#define QUEUE_MIN_CAPACITY 8
 /* An emptied bucket keeps its array only up to this many events, so what
  * the queue holds on to beyond the events pending is bounded (buckets x
- * this x 32 bytes at worst, under 6 MB) rather than growing with every
- * bucket's largest size ever. */
+ * this x 32 bytes, under 8 MB, plus one spare) rather than growing with
+ * every bucket's largest size ever. A larger array becomes the spare,
+ * which the next bucket to grow past this takes: at high rates a level-1
+ * bucket holds thousands of events each time round, and regrowing it by
+ * doubling cost more than the rest of its moves. */
 #define QUEUE_KEEP 128
 
 typedef struct {
@@ -53,37 +44,31 @@ typedef struct {
 } QueueBucket;
 
 struct _SimQueue {
-    QueueBucket b[QUEUE_BUCKETS];
-    guint64 nonempty[QUEUE_WORDS]; /* bit i: bucket i has events */
+    QueueBucket front;             /* heap: every event in a window <= cur */
+    guint64 cur;                   /* the front's window */
+    gsize len;                     /* events pending, front and buckets */
     guint64 summary;               /* bit w: nonempty[w] != 0 */
-    SimTime last_time;             /* the key last popped */
-    guint64 last_seq;
-    gsize len;      /* events pending */
-    guint min_b;    /* when len > 0: bucket of the smallest event */
-    guint32 min_i;  /* and its index there */
+    guint64 nonempty[QUEUE_WORDS]; /* bit i: bucket i has events */
+    QueueBucket spare;             /* len 0: an emptied big array */
+    QueueBucket b[QUEUE_BUCKETS];  /* windows after cur */
 };
+
+static inline guint64 window_of(SimTime time)
+{
+    return (guint64)time >> QUEUE_SHIFT;
+}
 
 static inline gboolean ev_before(const SimEvent *a, const SimEvent *b)
 {
     return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
 
-static inline guint bucket_of(const SimQueue *q, SimTime time, guint64 seq)
+/* The bucket of window @w > cur. */
+static inline guint bucket_of(const SimQueue *q, guint64 w)
 {
-    guint64 t = (guint64)time ^ (guint64)q->last_time;
-    guint base = 1 + QUEUE_LEVELS * QUEUE_DIGITS;
-    guint64 key = (guint64)time;
-    if (t == 0) {
-        t = seq ^ q->last_seq;
-        if (t == 0) {
-            return 0;
-        }
-        base = 1;
-        key = seq;
-    }
-    guint level = (63 - (guint)__builtin_clzll(t)) / QUEUE_RADIX_BITS;
-    guint digit = (guint)(key >> (level * QUEUE_RADIX_BITS)) & (QUEUE_DIGITS - 1);
-    return base + level * QUEUE_DIGITS + digit;
+    guint level = (63 - (guint)__builtin_clzll(w ^ q->cur)) / QUEUE_RADIX_BITS;
+    guint digit = (guint)(w >> (level * QUEUE_RADIX_BITS)) & (QUEUE_DIGITS - 1);
+    return level * QUEUE_DIGITS + digit;
 }
 
 SimQueue *sim_queue_new(void)
@@ -96,37 +81,109 @@ void sim_queue_free(SimQueue *q)
     if (q == NULL) {
         return;
     }
+    g_free(q->front.ev);
+    g_free(q->spare.ev);
     for (guint i = 0; i < QUEUE_BUCKETS; i++) {
         g_free(q->b[i].ev);
     }
     g_free(q);
 }
 
-static inline guint32 bucket_append(SimQueue *q, guint bi, const SimEvent *ev)
+/* Makes room for one more in @b, full: the spare if it is bigger. */
+static void bucket_grow(SimQueue *q, QueueBucket *b)
+{
+    g_return_if_fail(b->cap <= G_MAXUINT32 / 2);
+    if (q->spare.cap > b->cap) {
+        memcpy(q->spare.ev, b->ev, b->len * sizeof *b->ev);
+        q->spare.len = b->len;
+        QueueBucket t = *b;
+        *b = q->spare;
+        q->spare = t;
+        q->spare.len = 0;
+        return;
+    }
+    b->cap = MAX(QUEUE_MIN_CAPACITY, b->cap * 2);
+    b->ev = g_renew(SimEvent, b->ev, b->cap);
+}
+
+/* @b has just been emptied: a big array goes to the spare slot, or is
+ * freed if the spare is at least as big. */
+static void bucket_trim(SimQueue *q, QueueBucket *b)
+{
+    if (b->cap <= QUEUE_KEEP) {
+        return;
+    }
+    if (b->cap > q->spare.cap) {
+        QueueBucket t = q->spare;
+        q->spare = *b;
+        *b = t;
+    }
+    g_clear_pointer(&b->ev, g_free);
+    b->cap = 0;
+}
+
+static inline void bucket_append(SimQueue *q, guint bi, const SimEvent *ev)
 {
     QueueBucket *b = &q->b[bi];
-    if (b->len == b->cap) {
-        g_return_val_if_fail(b->cap <= G_MAXUINT32 / 2, b->len);
-        b->cap = MAX(QUEUE_MIN_CAPACITY, b->cap * 2);
-        b->ev = g_renew(SimEvent, b->ev, b->cap);
+    if (G_UNLIKELY(b->len == b->cap)) {
+        bucket_grow(q, b);
     }
-    b->ev[b->len] = *ev;
+    b->ev[b->len++] = *ev;
     q->nonempty[bi / 64] |= G_GUINT64_CONSTANT(1) << (bi % 64);
     q->summary |= G_GUINT64_CONSTANT(1) << (bi / 64);
-    return b->len++;
+}
+
+/* Moves the hole at @i down the heap @a of @n to where @x fits, and puts
+ * @x there. */
+static inline void heap_sift_down(SimEvent *a, guint32 n, guint32 i,
+                                  const SimEvent *x)
+{
+    SimEvent v = *x;
+    for (;;) {
+        guint32 l = 2 * i + 1;
+        if (l >= n) {
+            break;
+        }
+        guint32 m = l + (l + 1 < n && ev_before(&a[l + 1], &a[l]));
+        if (!ev_before(&a[m], &v)) {
+            break;
+        }
+        a[i] = a[m];
+        i = m;
+    }
+    a[i] = v;
+}
+
+static inline void front_push(SimQueue *q, const SimEvent *ev)
+{
+    QueueBucket *f = &q->front;
+    if (G_UNLIKELY(f->len == f->cap)) {
+        bucket_grow(q, f);
+    }
+    guint32 i = f->len++;
+    while (i > 0) {
+        guint32 p = (i - 1) / 2;
+        if (!ev_before(ev, &f->ev[p])) {
+            break;
+        }
+        f->ev[i] = f->ev[p];
+        i = p;
+    }
+    f->ev[i] = *ev;
 }
 
 void sim_queue_push(SimQueue *q, const SimEvent *ev)
 {
     g_return_if_fail(q != NULL && ev != NULL);
-    /* Monotone: never before the last key popped. */
-    g_return_if_fail(ev->time > q->last_time ||
-                     (ev->time == q->last_time && ev->seq >= q->last_seq));
-    guint bi = bucket_of(q, ev->time, ev->seq);
-    guint32 i = bucket_append(q, bi, ev);
-    if (q->len++ == 0 || ev_before(ev, &q->b[q->min_b].ev[q->min_i])) {
-        q->min_b = bi;
-        q->min_i = i;
+    g_return_if_fail(ev->time >= 0);
+    guint64 w = window_of(ev->time);
+    if (q->len++ == 0) {
+        q->cur = w;
+    }
+    if (w <= q->cur) {
+        front_push(q, ev);
+    } else {
+        bucket_append(q, bucket_of(q, w), ev);
     }
 }
 
@@ -136,19 +193,71 @@ static inline guint lowest_nonempty(const SimQueue *q)
     return w * 64 + (guint)__builtin_ctzll(q->nonempty[w]);
 }
 
-/* Points min_b/min_i at the smallest event (len > 0). */
-static void find_min(SimQueue *q)
+static inline void bucket_mark_empty(SimQueue *q, guint bi)
+{
+    guint64 word = q->nonempty[bi / 64] & ~(G_GUINT64_CONSTANT(1) << (bi % 64));
+    q->nonempty[bi / 64] = word;
+    /* Without a branch: whether the word emptied is a coin toss. */
+    q->summary &= ~((guint64)(word == 0) << (bi / 64));
+}
+
+/* Refills the empty front from the lowest non-empty bucket (len > 0). */
+static void queue_load(SimQueue *q)
 {
     guint bi = lowest_nonempty(q);
-    const QueueBucket *b = &q->b[bi];
-    guint32 best = 0;
-    for (guint32 i = 1; i < b->len; i++) {
-        if (ev_before(&b->ev[i], &b->ev[best])) {
-            best = i;
+    QueueBucket *b = &q->b[bi];
+    bucket_mark_empty(q, bi);
+    if (bi < QUEUE_DIGITS) {
+        /* One window: it becomes the front as it is, arrays swapped. */
+        q->cur = (q->cur & ~(guint64)(QUEUE_DIGITS - 1)) | bi;
+        QueueBucket t = q->front;
+        q->front = *b;
+        *b = t;
+    } else {
+        guint64 min = G_MAXUINT64;
+        for (guint32 i = 0; i < b->len; i++) {
+            min = MIN(min, window_of(b->ev[i].time));
         }
+        /* Buckets above keep their index: the new cur agrees with the
+         * old one above this bucket's digit. */
+        q->cur = min;
+        for (guint32 i = 0; i < b->len; i++) {
+            const SimEvent *ev = &b->ev[i];
+            guint64 w = window_of(ev->time);
+            if (w == min) {
+                QueueBucket *f = &q->front;
+                if (G_UNLIKELY(f->len == f->cap)) {
+                    bucket_grow(q, f);
+                }
+                f->ev[f->len++] = *ev;
+            } else {
+                bucket_append(q, bucket_of(q, w), ev);
+            }
+        }
+        b->len = 0;
     }
-    q->min_b = bi;
-    q->min_i = best;
+    bucket_trim(q, b);
+    QueueBucket *f = &q->front;
+    for (guint32 i = f->len / 2; i-- > 0;) {
+        heap_sift_down(f->ev, f->len, i, &f->ev[i]);
+    }
+}
+
+/* Pops the smallest into *@out (len > 0). */
+static inline void queue_take(SimQueue *q, SimEvent *out)
+{
+    QueueBucket *f = &q->front;
+    *out = f->ev[0];
+    guint32 n = --f->len;
+    if (n > 0) {
+        heap_sift_down(f->ev, n, 0, &f->ev[n]);
+    } else if (--q->len > 0) {
+        queue_load(q);
+        return;
+    } else {
+        return;
+    }
+    q->len--;
 }
 
 gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
@@ -157,62 +266,30 @@ gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
     if (q->len == 0) {
         return FALSE;
     }
-    guint bi = q->min_b;
-    QueueBucket *b = &q->b[bi];
-    *out = b->ev[q->min_i];
-    b->ev[q->min_i] = b->ev[--b->len];
-    q->len--;
-    /* An empty queue takes any key again (sim_engine_clear() pops events
-     * later than the clock it keeps). */
-    q->last_time = q->len > 0 ? out->time : 0;
-    q->last_seq = q->len > 0 ? out->seq : 0;
-    /* The rest of this bucket now differs from the new last key lower
-     * down: spread it over the buckets below. Higher buckets keep their
-     * index (the new last key agrees with the old one above bit bi). */
-    if (b->len > 0 && bi > 0) {
-        /* Buckets below bi were empty, so the smallest of what moves is
-         * the new minimum: track it on the way. */
-        const SimEvent *min = NULL;
-        for (guint32 i = 0; i < b->len; i++) {
-            const SimEvent *ev = &b->ev[i];
-            guint to = bucket_of(q, ev->time, ev->seq);
-            guint32 at = bucket_append(q, to, ev);
-            if (min == NULL || ev_before(ev, min)) {
-                min = ev;
-                q->min_b = to;
-                q->min_i = at;
-            }
-        }
-        b->len = 0;
-    } else if (b->len > 0) {
-        find_min(q);
+    queue_take(q, out);
+    return TRUE;
+}
+
+gboolean sim_queue_pop_due(SimQueue *q, SimTime until, SimEvent *out)
+{
+    g_return_val_if_fail(q != NULL && out != NULL, FALSE);
+    if (q->len == 0 || q->front.ev[0].time > until) {
+        return FALSE;
     }
-    if (b->len == 0) {
-        q->nonempty[bi / 64] &= ~(G_GUINT64_CONSTANT(1) << (bi % 64));
-        if (q->nonempty[bi / 64] == 0) {
-            q->summary &= ~(G_GUINT64_CONSTANT(1) << (bi / 64));
-        }
-        if (b->cap > QUEUE_KEEP) {
-            g_clear_pointer(&b->ev, g_free);
-            b->cap = 0;
-        }
-        if (q->len > 0 && bi == q->min_b) {
-            find_min(q); /* nothing moved: the next bucket up has it */
-        }
-    }
+    queue_take(q, out);
     return TRUE;
 }
 
 const SimEvent *sim_queue_peek(SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, NULL);
-    return q->len > 0 ? &q->b[q->min_b].ev[q->min_i] : NULL;
+    return q->len > 0 ? &q->front.ev[0] : NULL;
 }
 
 SimTime sim_queue_next_time(const SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, SIM_TIME_MAX);
-    return q->len > 0 ? q->b[q->min_b].ev[q->min_i].time : SIM_TIME_MAX;
+    return q->len > 0 ? q->front.ev[0].time : SIM_TIME_MAX;
 }
 
 gsize sim_queue_len(const SimQueue *q)
