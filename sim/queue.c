@@ -28,6 +28,9 @@
 #define QUEUE_WORDS ((QUEUE_BUCKETS + 63) / 64)
 G_STATIC_ASSERT(QUEUE_WORDS <= 64);
 #define QUEUE_MIN_CAPACITY 8
+/* A push into the front passes at most this many of its events (else it
+ * goes to the late heap); loads bigger than this are radix-sorted. */
+#define QUEUE_SORTED_MAX 32
 /* An emptied bucket keeps its array only up to this many events, so what
  * the queue holds on to beyond the events pending is bounded (buckets x
  * this x 32 bytes, under 8 MB, plus one spare) rather than growing with
@@ -44,7 +47,10 @@ typedef struct {
 } QueueBucket;
 
 struct _SimQueue {
-    QueueBucket front;             /* heap: every event in a window <= cur */
+    QueueBucket front;             /* sorted descending: the smallest last */
+    QueueBucket late;              /* min-heap: pushed into the front's
+                                      windows too far from its small end */
+    QueueBucket scratch;           /* len 0: room for sorting big loads */
     guint64 cur;                   /* the front's window */
     gsize len;                     /* events pending, front and buckets */
     guint64 summary;               /* bit w: nonempty[w] != 0 */
@@ -82,6 +88,8 @@ void sim_queue_free(SimQueue *q)
         return;
     }
     g_free(q->front.ev);
+    g_free(q->late.ev);
+    g_free(q->scratch.ev);
     g_free(q->spare.ev);
     for (guint i = 0; i < QUEUE_BUCKETS; i++) {
         g_free(q->b[i].ev);
@@ -154,12 +162,8 @@ static inline void heap_sift_down(SimEvent *a, guint32 n, guint32 i,
     a[i] = v;
 }
 
-static inline void front_push(SimQueue *q, const SimEvent *ev)
+static void heap_push(QueueBucket *f, const SimEvent *ev)
 {
-    QueueBucket *f = &q->front;
-    if (G_UNLIKELY(f->len == f->cap)) {
-        bucket_grow(q, f);
-    }
     guint32 i = f->len++;
     while (i > 0) {
         guint32 p = (i - 1) / 2;
@@ -170,6 +174,35 @@ static inline void front_push(SimQueue *q, const SimEvent *ev)
         i = p;
     }
     f->ev[i] = *ev;
+}
+
+static inline void front_push(SimQueue *q, const SimEvent *ev)
+{
+    QueueBucket *f = &q->front;
+    /* Insertion from the small end: an event at now (the common case)
+     * passes only the few at now. One that would pass more than
+     * QUEUE_SORTED_MAX goes to the late heap instead, so no push costs
+     * O(n), even into a window of thousands. */
+    guint32 n = f->len;
+    guint32 stop = n > QUEUE_SORTED_MAX ? n - QUEUE_SORTED_MAX : 0;
+    if (G_UNLIKELY(stop > 0 && ev_before(&f->ev[stop - 1], ev))) {
+        QueueBucket *h = &q->late;
+        if (G_UNLIKELY(h->len == h->cap)) {
+            bucket_grow(q, h);
+        }
+        heap_push(h, ev);
+        return;
+    }
+    if (G_UNLIKELY(n == f->cap)) {
+        bucket_grow(q, f);
+    }
+    guint32 i = n;
+    while (i > stop && ev_before(&f->ev[i - 1], ev)) {
+        f->ev[i] = f->ev[i - 1];
+        i--;
+    }
+    f->ev[i] = *ev;
+    f->len = n + 1;
 }
 
 void sim_queue_push(SimQueue *q, const SimEvent *ev)
@@ -199,6 +232,66 @@ static inline void bucket_mark_empty(SimQueue *q, guint bi)
     q->nonempty[bi / 64] = word;
     /* Without a branch: whether the word emptied is a coin toss. */
     q->summary &= ~((guint64)(word == 0) << (bi / 64));
+}
+
+/* Sorts @a of @n descending, fast when it is nearly so. */
+static void sort_insertion(SimEvent *a, guint32 n)
+{
+    for (guint32 i = 1; i < n; i++) {
+        if (!ev_before(&a[i - 1], &a[i])) {
+            continue;
+        }
+        SimEvent v = a[i];
+        guint32 j = i;
+        while (j > 0 && ev_before(&a[j - 1], &v)) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
+}
+
+#define QUEUE_SORT_BITS ((QUEUE_SHIFT + 1) / 2)
+#define QUEUE_SORT_DIGITS (1u << QUEUE_SORT_BITS)
+
+/* One stable counting pass of @n from @from to @to by the digit of time
+ * at @shift; @flip writes the result reversed. */
+static void sort_pass(const SimEvent *from, SimEvent *to, guint32 n,
+                      guint shift, gboolean flip)
+{
+    guint32 count[QUEUE_SORT_DIGITS + 1] = { 0 };
+    for (guint32 i = 0; i < n; i++) {
+        count[((guint64)from[i].time >> shift) % QUEUE_SORT_DIGITS + 1]++;
+    }
+    for (guint d = 1; d <= QUEUE_SORT_DIGITS; d++) {
+        count[d] += count[d - 1];
+    }
+    for (guint32 i = 0; i < n; i++) {
+        guint32 at = count[((guint64)from[i].time >> shift) % QUEUE_SORT_DIGITS]++;
+        to[flip ? n - 1 - at : at] = from[i];
+    }
+}
+
+/* Orders a freshly loaded front, one window, descending. Small loads by
+ * insertion; big ones (thousands at 1M pending) by two counting passes
+ * over the time bits within the window. The passes are stable and a
+ * bucket is filled in push order, i.e. seq order when seq comes from a
+ * counter, so equal times end in seq order; the insertion pass after
+ * them makes sure of it for any seqs. */
+static void front_order(SimQueue *q)
+{
+    QueueBucket *f = &q->front;
+    if (f->len > QUEUE_SORTED_MAX) {
+        QueueBucket *t = &q->scratch;
+        if (t->cap < f->len) {
+            t->cap = f->len;
+            g_free(t->ev);
+            t->ev = g_new(SimEvent, t->cap);
+        }
+        sort_pass(f->ev, t->ev, f->len, 0, FALSE);
+        sort_pass(t->ev, f->ev, f->len, QUEUE_SORT_BITS, TRUE);
+    }
+    sort_insertion(f->ev, f->len);
 }
 
 /* Refills the empty front from the lowest non-empty bucket (len > 0). */
@@ -237,9 +330,31 @@ static void queue_load(SimQueue *q)
         b->len = 0;
     }
     bucket_trim(q, b);
-    QueueBucket *f = &q->front;
-    for (guint32 i = f->len / 2; i-- > 0;) {
-        heap_sift_down(f->ev, f->len, i, &f->ev[i]);
+    front_order(q);
+}
+
+/* The smallest event (len > 0): the front's last, unless the late heap
+ * has a smaller one. */
+static inline const SimEvent *front_top(const SimQueue *q)
+{
+    const QueueBucket *f = &q->front;
+    const QueueBucket *h = &q->late;
+    if (G_LIKELY(h->len == 0)) {
+        return &f->ev[f->len - 1];
+    }
+    if (f->len == 0 || ev_before(&h->ev[0], &f->ev[f->len - 1])) {
+        return &h->ev[0];
+    }
+    return &f->ev[f->len - 1];
+}
+
+static void late_pop(SimQueue *q, SimEvent *out)
+{
+    QueueBucket *h = &q->late;
+    *out = h->ev[0];
+    guint32 n = --h->len;
+    if (n > 0) {
+        heap_sift_down(h->ev, n, 0, &h->ev[n]);
     }
 }
 
@@ -247,17 +362,16 @@ static void queue_load(SimQueue *q)
 static inline void queue_take(SimQueue *q, SimEvent *out)
 {
     QueueBucket *f = &q->front;
-    *out = f->ev[0];
-    guint32 n = --f->len;
-    if (n > 0) {
-        heap_sift_down(f->ev, n, 0, &f->ev[n]);
-    } else if (--q->len > 0) {
-        queue_load(q);
-        return;
+    if (G_LIKELY(q->late.len == 0)) {
+        *out = f->ev[--f->len];
+    } else if (front_top(q) == &q->late.ev[0]) {
+        late_pop(q, out);
     } else {
-        return;
+        *out = f->ev[--f->len];
     }
-    q->len--;
+    if (--q->len > 0 && f->len == 0 && q->late.len == 0) {
+        queue_load(q);
+    }
 }
 
 gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
@@ -273,7 +387,7 @@ gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
 gboolean sim_queue_pop_due(SimQueue *q, SimTime until, SimEvent *out)
 {
     g_return_val_if_fail(q != NULL && out != NULL, FALSE);
-    if (q->len == 0 || q->front.ev[0].time > until) {
+    if (q->len == 0 || front_top(q)->time > until) {
         return FALSE;
     }
     queue_take(q, out);
@@ -283,13 +397,13 @@ gboolean sim_queue_pop_due(SimQueue *q, SimTime until, SimEvent *out)
 const SimEvent *sim_queue_peek(SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, NULL);
-    return q->len > 0 ? &q->front.ev[0] : NULL;
+    return q->len > 0 ? front_top(q) : NULL;
 }
 
 SimTime sim_queue_next_time(const SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, SIM_TIME_MAX);
-    return q->len > 0 ? q->front.ev[0].time : SIM_TIME_MAX;
+    return q->len > 0 ? front_top(q)->time : SIM_TIME_MAX;
 }
 
 gsize sim_queue_len(const SimQueue *q)
