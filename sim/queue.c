@@ -294,43 +294,59 @@ static void front_order(SimQueue *q)
     sort_insertion(f->ev, f->len);
 }
 
-/* Refills the empty front from the lowest non-empty bucket (len > 0). */
-static void queue_load(SimQueue *q)
+/* Splits bucket @bi (above level 0, just marked empty): its smallest
+ * window to the front, the rest to the buckets below. */
+static G_GNUC_NO_INLINE void queue_split(SimQueue *q, guint bi)
 {
-    guint bi = lowest_nonempty(q);
     QueueBucket *b = &q->b[bi];
-    bucket_mark_empty(q, bi);
-    if (bi < QUEUE_DIGITS) {
-        /* One window: it becomes the front as it is, arrays swapped. */
-        q->cur = (q->cur & ~(guint64)(QUEUE_DIGITS - 1)) | bi;
-        QueueBucket t = q->front;
-        q->front = *b;
-        *b = t;
-    } else {
-        guint64 min = G_MAXUINT64;
-        for (guint32 i = 0; i < b->len; i++) {
-            min = MIN(min, window_of(b->ev[i].time));
-        }
-        /* Buckets above keep their index: the new cur agrees with the
-         * old one above this bucket's digit. */
-        q->cur = min;
-        for (guint32 i = 0; i < b->len; i++) {
-            const SimEvent *ev = &b->ev[i];
-            guint64 w = window_of(ev->time);
-            if (w == min) {
-                QueueBucket *f = &q->front;
-                if (G_UNLIKELY(f->len == f->cap)) {
-                    bucket_grow(q, f);
-                }
-                f->ev[f->len++] = *ev;
-            } else {
-                bucket_append(q, bucket_of(q, w), ev);
-            }
-        }
-        b->len = 0;
+    guint64 min = G_MAXUINT64;
+    for (guint32 i = 0; i < b->len; i++) {
+        min = MIN(min, window_of(b->ev[i].time));
     }
+    /* Buckets above keep their index: the new cur agrees with the old one
+     * above this bucket's digit. */
+    q->cur = min;
+    QueueBucket *f = &q->front;
+    for (guint32 i = 0; i < b->len; i++) {
+        const SimEvent *ev = &b->ev[i];
+        guint64 w = window_of(ev->time);
+        if (w == min) {
+            if (G_UNLIKELY(f->len == f->cap)) {
+                bucket_grow(q, f);
+            }
+            f->ev[f->len++] = *ev;
+        } else {
+            bucket_append(q, bucket_of(q, w), ev);
+        }
+    }
+    b->len = 0;
     bucket_trim(q, b);
     front_order(q);
+}
+
+/* Refills the empty front from the lowest non-empty bucket (len > 0).
+ * The common case, a level-0 bucket of one or a few events, stays short:
+ * at low rates it happens at almost every pop. */
+static inline void queue_load(SimQueue *q)
+{
+    guint bi = lowest_nonempty(q);
+    bucket_mark_empty(q, bi);
+    if (G_UNLIKELY(bi >= QUEUE_DIGITS)) {
+        queue_split(q, bi);
+        return;
+    }
+    /* One window: it becomes the front as it is, arrays swapped. */
+    QueueBucket *b = &q->b[bi];
+    q->cur = (q->cur & ~(guint64)(QUEUE_DIGITS - 1)) | bi;
+    QueueBucket t = q->front;
+    q->front = *b;
+    *b = t;
+    if (G_UNLIKELY(b->cap > QUEUE_KEEP)) {
+        bucket_trim(q, b);
+    }
+    if (q->front.len > 1) {
+        front_order(q);
+    }
 }
 
 /* The smallest event (len > 0): the front's last, unless the late heap
