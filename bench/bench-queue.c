@@ -5,7 +5,8 @@
  *   gcc -std=gnu11 -O2 -I. $(pkg-config --cflags glib-2.0) \
  *       bench/bench-queue.c sim/queue.c sim/engine.c sim/rng.c sim/dist.c \
  *       sim/time.c -o /tmp/bench-queue $(pkg-config --libs glib-2.0) -lm
- * and add -DQUEUE_RADIX_BITS=N to compare digit widths (sim/queue.c).
+ * and add -DQUEUE_SHIFT=N (windows of 2^N ns) or -DQUEUE_RADIX_BITS=N
+ * (digit width) to compare layouts (sim/queue.c).
  *
  * `bench-queue TRACE [stats]` replays a trace: build ingress-sim with
  * CFLAGS="-O2 -DSIM_ENGINE_TRACE" (see sim/engine.c), run a scenario with
@@ -287,6 +288,9 @@ int main(int argc, char **argv)
         { 1000000, 2000000 },
     };
     delays_init();
+#ifdef QUEUE_SHIFT
+    printf("windows of 2^%d ns (-DQUEUE_SHIFT)\n", QUEUE_SHIFT);
+#endif
 #ifdef QUEUE_RADIX_BITS
     printf("radix digits of %d bits (-DQUEUE_RADIX_BITS)\n", QUEUE_RADIX_BITS);
 #endif

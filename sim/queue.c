@@ -1,20 +1,49 @@
-/* queue.c: the pending events (see queue.h) as a small binary heap of the
- * earliest time window in front of a radix heap of windows: events further
- * ahead wait, unsorted, in buckets by how far ahead their window is. */
+/* queue.c: the pending events (see queue.h): the earliest 4us time window
+ * as a sorted array, in front of a radix heap of windows where events
+ * further ahead wait, unsorted, in buckets by how far ahead they are. */
 #include "sim/queue.h"
 
 #include <string.h>
 
 /* Windows: time >> QUEUE_SHIFT. The front holds every event whose window
- * is at or before the current one, cur, as a binary heap by (time, seq);
- * it is never empty while the queue is not. Every other event is in a
- * bucket named by the highest base-2^QUEUE_RADIX_BITS digit in which its
- * window differs from cur, and the digit's value there: every window in a
- * lower bucket is below every window in a higher one. When the front
- * empties, the lowest non-empty bucket (found through a bitmap) becomes the
- * next front: a level-0 bucket holds one window and is taken whole; a
+ * is at or before the current one, cur: a sorted array (descending, so a
+ * pop takes the last) plus a late min-heap for the rare push that would
+ * pass more than QUEUE_SORTED_MAX of the array; the two are never both
+ * empty while the queue is not. Every other event is in a bucket named by
+ * the highest base-2^QUEUE_RADIX_BITS digit in which its window differs
+ * from cur, and the digit's value there: every window in a lower bucket is
+ * below every window in a higher one. When the front empties, the lowest
+ * non-empty bucket (found through a bitmap) becomes the next front: a
+ * level-0 bucket holds one window and is taken whole, arrays swapped; a
  * higher one is split, its smallest window to the front and the rest to
- * the buckets below. */
+ * the buckets below. A loaded window is sorted once.
+ *
+ * Why (bench-queue TRACE replays a real run's engine calls; see
+ * bench/bench-queue.c): real runs hold hundreds (1M requests) to a few
+ * thousand (10M) events, 9% scheduled at now and most 100us-4ms ahead,
+ * with 1.6M events per simulated second at most: a few per 4us window.
+ * The radix heap this replaced (over full (time, seq) keys, 6-bit digits)
+ * moved each event down three or four levels, rescanned a bucket for each
+ * new minimum and mispredicted about 1.75 branches per event. Here most
+ * events move once (8-bit digits: level 0 spans 1 ms of windows) or twice,
+ * and the sorted front costs a few compares per window. CPU ns per event
+ * of the replay (engine + queue + a trivial handler; medians, shared
+ * machine, +-10%), and hold ops/s (make bench) at 10k / 1M pending:
+ *                                  1M run   10M run   hold 10k   hold 1M
+ *   radix heap, (time, seq) keys     40       47       27.8 M     12.8 M
+ *   windows, binary-heap front       30       38       22.3 M      7.4 M
+ *   windows, sorted front (this)     30       35       42 M       11.7 M
+ * Callgrind, the 200k run, queue + run loop: 289 -> 232 instructions per
+ * event (--enable-lto); at that low rate almost every pop loads a window.
+ * Tried and dropped: a binary heap as the front (above: windows of
+ * thousands at 1M pending, and ~1.5 mispredicted sift-down branches per
+ * pop at 10M); turning the whole front into a heap on the first push that
+ * passes too many (at 1M pending nearly every window did); windows of 1,
+ * 2 and 8 us (2us wins at 1M requests, 8us at 10M, by a few %, within
+ * noise); 6-bit digits on windows (more moves); freeing a drained bucket's
+ * array above QUEUE_KEEP as before (at 10M a level-1 bucket regrew to
+ * thousands by doubling every 1 ms: 12 instructions per event of memcpy).
+ * Worth trying next: a window width adapted to the event rate. */
 #ifndef QUEUE_SHIFT
 #define QUEUE_SHIFT 12
 #endif

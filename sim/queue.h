@@ -39,9 +39,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimQueue, sim_queue_free)
 void sim_queue_push(SimQueue *q, const SimEvent *ev);
 
 /* Removes the smallest (time, seq) into *@out and returns TRUE, or returns
- * FALSE if empty. Amortized O(log of the number of events sharing its
- * time window, plus the time span pending): each event moves down at most
- * 7 buckets in its life, in practice one or two. */
+ * FALSE if empty. Amortized O(1) plus the sorting of its 4us time window
+ * (a few compares per event; O(log n) for events that took the late heap
+ * of a busy window): each event moves down at most 7 buckets in its life,
+ * in practice one or two. */
 gboolean sim_queue_pop(SimQueue *q, SimEvent *out);
 
 /* sim_queue_pop() if the smallest event's time is <= @until, else FALSE
