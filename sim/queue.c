@@ -131,7 +131,9 @@ static void bucket_grow(SimQueue *q, QueueBucket *b)
 {
     g_return_if_fail(b->cap <= G_MAXUINT32 / 2);
     if (q->spare.cap > b->cap) {
-        memcpy(q->spare.ev, b->ev, b->len * sizeof *b->ev);
+        if (b->len > 0) { /* memcpy() wants an array even for none */
+            memcpy(q->spare.ev, b->ev, b->len * sizeof *b->ev);
+        }
         q->spare.len = b->len;
         QueueBucket t = *b;
         *b = q->spare;
