@@ -1,49 +1,72 @@
-/* queue.c: the pending events as a radix heap over (time, seq) keys (see
- * queue.h): buckets by the highest base-64 digit in which a key differs
- * from the last one popped. It needs what simulated time gives: keys
- * never below the last one popped. */
+/* queue.c: the pending events (see queue.h): the earliest 4us time window
+ * as a sorted array, in front of a radix heap of windows where events
+ * further ahead wait, unsorted, in buckets by how far ahead they are. */
 #include "sim/queue.h"
 
 #include <string.h>
 
-/* Why a radix heap (Ahuja, Mehlhorn, Orlin, Tarjan 1990, the monotone
- * priority queue of Dijkstra codes): an engine only schedules at or after
- * the event being handled, and seq only grows, so every key pushed is above
- * the last key popped. A push is then an append to the bucket named by the
- * highest digit in which it differs from that key, and a pop takes the
- * smallest of the lowest non-empty bucket and spreads the rest of that
- * bucket over the buckets below: sequential scans and copies where a binary
- * heap's sift-down mispredicts a branch per level. bench/bench-queue.c
- * (hold model, exponential delays; ns per pop+push at 100 / 10k / 1M
- * pending, medians of 5):
- *   binary heap of 32-byte events       54 / 111 / 370
- *   this, 6-bit digits (make bench)     37 /  50 / 106
- * Tried and dropped: a 4-ary heap of 16-byte keys apart from the payloads
- * (no better than binary); this with 16-byte items and payloads in slots
- * (worse at 1M: the slots are read at random); 1-bit digits (about twice
- * the moves per event); 4- and 5-bit digits (a little slower); 8-bit
- * digits (the bitmap outgrows one summary word).
+/* Windows: time >> QUEUE_SHIFT. The front holds every event whose window
+ * is at or before the current one, cur: a sorted array (descending, so a
+ * pop takes the last) plus a late min-heap for the rare push that would
+ * pass more than QUEUE_SORTED_MAX of the array; the two are never both
+ * empty while the queue is not. Every other event is in a bucket named by
+ * the highest base-2^QUEUE_RADIX_BITS digit in which its window differs
+ * from cur, and the digit's value there: every window in a lower bucket is
+ * below every window in a higher one. When the front empties, the lowest
+ * non-empty bucket (found through a bitmap) becomes the next front: a
+ * level-0 bucket holds one window and is taken whole, arrays swapped; a
+ * higher one is split, its smallest window to the front and the rest to
+ * the buckets below. A loaded window is sorted once.
  *
- * Buckets: 0 holds keys equal to the last popped (only before the first
- * pop); then per level (digit position) and digit value, first for keys
- * whose times agree with the last key and whose seqs differ, then for keys
- * whose times differ. A key's digit at its highest differing level is above
- * the last key's, and every key in a lower bucket is smaller than every key
- * in a higher one, so the minimum is in the lowest non-empty bucket, found
- * through two levels of bitmaps. */
+ * Why (bench-queue TRACE replays a real run's engine calls; see
+ * bench/bench-queue.c): real runs hold hundreds (1M requests) to a few
+ * thousand (10M) events, 9% scheduled at now and most 100us-4ms ahead,
+ * with 1.6M events per simulated second at most: a few per 4us window.
+ * The radix heap this replaced (over full (time, seq) keys, 6-bit digits)
+ * moved each event down three or four levels, rescanned a bucket for each
+ * new minimum and mispredicted about 1.75 branches per event. Here most
+ * events move once (8-bit digits: level 0 spans 1 ms of windows) or twice,
+ * and the sorted front costs a few compares per window. CPU ns per event
+ * of the replay (engine + queue + a trivial handler; medians, shared
+ * machine, +-10%), and hold ops/s (make bench) at 10k / 1M pending:
+ *                                  1M run   10M run   hold 10k   hold 1M
+ *   radix heap, (time, seq) keys     40       47       27.8 M     12.8 M
+ *   windows, binary-heap front       30       38       22.3 M      7.4 M
+ *   windows, sorted front (this)     30       35       42 M       11.7 M
+ * Callgrind, the 200k run, queue + run loop: 289 -> 232 instructions per
+ * event (--enable-lto); at that low rate almost every pop loads a window.
+ * Tried and dropped: a binary heap as the front (above: windows of
+ * thousands at 1M pending, and ~1.5 mispredicted sift-down branches per
+ * pop at 10M); turning the whole front into a heap on the first push that
+ * passes too many (at 1M pending nearly every window did); windows of 1,
+ * 2 and 8 us (2us wins at 1M requests, 8us at 10M, by a few %, within
+ * noise); 6-bit digits on windows (more moves); freeing a drained bucket's
+ * array above QUEUE_KEEP as before (at 10M a level-1 bucket regrew to
+ * thousands by doubling every 1 ms: 12 instructions per event of memcpy).
+ * Worth trying next: a window width adapted to the event rate. */
+#ifndef QUEUE_SHIFT
+#define QUEUE_SHIFT 12
+#endif
 #ifndef QUEUE_RADIX_BITS
-#define QUEUE_RADIX_BITS 6
+#define QUEUE_RADIX_BITS 8
 #endif
 #define QUEUE_DIGITS (1u << QUEUE_RADIX_BITS)
-#define QUEUE_LEVELS ((64 + QUEUE_RADIX_BITS - 1) / QUEUE_RADIX_BITS)
-#define QUEUE_BUCKETS (1 + 2 * QUEUE_LEVELS * QUEUE_DIGITS)
+#define QUEUE_LEVELS \
+    ((64 - QUEUE_SHIFT + QUEUE_RADIX_BITS - 1) / QUEUE_RADIX_BITS)
+#define QUEUE_BUCKETS (QUEUE_LEVELS * QUEUE_DIGITS)
 #define QUEUE_WORDS ((QUEUE_BUCKETS + 63) / 64)
 G_STATIC_ASSERT(QUEUE_WORDS <= 64);
-#define QUEUE_MIN_CAPACITY 16
+#define QUEUE_MIN_CAPACITY 8
+/* A push into the front passes at most this many of its events (else it
+ * goes to the late heap); loads bigger than this are radix-sorted. */
+#define QUEUE_SORTED_MAX 32
 /* An emptied bucket keeps its array only up to this many events, so what
  * the queue holds on to beyond the events pending is bounded (buckets x
- * this x 32 bytes at worst, under 6 MB) rather than growing with every
- * bucket's largest size ever. */
+ * this x 32 bytes, under 8 MB, plus one spare) rather than growing with
+ * every bucket's largest size ever. A larger array becomes the spare,
+ * which the next bucket to grow past this takes: at high rates a level-1
+ * bucket holds thousands of events each time round, and regrowing it by
+ * doubling cost more than the rest of its moves. */
 #define QUEUE_KEEP 128
 
 typedef struct {
@@ -53,37 +76,34 @@ typedef struct {
 } QueueBucket;
 
 struct _SimQueue {
-    QueueBucket b[QUEUE_BUCKETS];
-    guint64 nonempty[QUEUE_WORDS]; /* bit i: bucket i has events */
+    QueueBucket front;             /* sorted descending: the smallest last */
+    QueueBucket late;              /* min-heap: pushed into the front's
+                                      windows too far from its small end */
+    QueueBucket scratch;           /* len 0: room for sorting big loads */
+    guint64 cur;                   /* the front's window */
+    gsize len;                     /* events pending, front and buckets */
     guint64 summary;               /* bit w: nonempty[w] != 0 */
-    SimTime last_time;             /* the key last popped */
-    guint64 last_seq;
-    gsize len;      /* events pending */
-    guint min_b;    /* when len > 0: bucket of the smallest event */
-    guint32 min_i;  /* and its index there */
+    guint64 nonempty[QUEUE_WORDS]; /* bit i: bucket i has events */
+    QueueBucket spare;             /* len 0: an emptied big array */
+    QueueBucket b[QUEUE_BUCKETS];  /* windows after cur */
 };
+
+static inline guint64 window_of(SimTime time)
+{
+    return (guint64)time >> QUEUE_SHIFT;
+}
 
 static inline gboolean ev_before(const SimEvent *a, const SimEvent *b)
 {
     return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
 
-static inline guint bucket_of(const SimQueue *q, SimTime time, guint64 seq)
+/* The bucket of window @w > cur. */
+static inline guint bucket_of(const SimQueue *q, guint64 w)
 {
-    guint64 t = (guint64)time ^ (guint64)q->last_time;
-    guint base = 1 + QUEUE_LEVELS * QUEUE_DIGITS;
-    guint64 key = (guint64)time;
-    if (t == 0) {
-        t = seq ^ q->last_seq;
-        if (t == 0) {
-            return 0;
-        }
-        base = 1;
-        key = seq;
-    }
-    guint level = (63 - (guint)__builtin_clzll(t)) / QUEUE_RADIX_BITS;
-    guint digit = (guint)(key >> (level * QUEUE_RADIX_BITS)) & (QUEUE_DIGITS - 1);
-    return base + level * QUEUE_DIGITS + digit;
+    guint level = (63 - (guint)__builtin_clzll(w ^ q->cur)) / QUEUE_RADIX_BITS;
+    guint digit = (guint)(w >> (level * QUEUE_RADIX_BITS)) & (QUEUE_DIGITS - 1);
+    return level * QUEUE_DIGITS + digit;
 }
 
 SimQueue *sim_queue_new(void)
@@ -96,37 +116,138 @@ void sim_queue_free(SimQueue *q)
     if (q == NULL) {
         return;
     }
+    g_free(q->front.ev);
+    g_free(q->late.ev);
+    g_free(q->scratch.ev);
+    g_free(q->spare.ev);
     for (guint i = 0; i < QUEUE_BUCKETS; i++) {
         g_free(q->b[i].ev);
     }
     g_free(q);
 }
 
-static inline guint32 bucket_append(SimQueue *q, guint bi, const SimEvent *ev)
+/* Makes room for one more in @b, full: the spare if it is bigger. */
+static void bucket_grow(SimQueue *q, QueueBucket *b)
+{
+    g_return_if_fail(b->cap <= G_MAXUINT32 / 2);
+    if (q->spare.cap > b->cap) {
+        if (b->len > 0) { /* memcpy() wants an array even for none */
+            memcpy(q->spare.ev, b->ev, b->len * sizeof *b->ev);
+        }
+        q->spare.len = b->len;
+        QueueBucket t = *b;
+        *b = q->spare;
+        q->spare = t;
+        q->spare.len = 0;
+        return;
+    }
+    b->cap = MAX(QUEUE_MIN_CAPACITY, b->cap * 2);
+    b->ev = g_renew(SimEvent, b->ev, b->cap);
+}
+
+/* @b has just been emptied: a big array goes to the spare slot, or is
+ * freed if the spare is at least as big. */
+static void bucket_trim(SimQueue *q, QueueBucket *b)
+{
+    if (b->cap <= QUEUE_KEEP) {
+        return;
+    }
+    if (b->cap > q->spare.cap) {
+        QueueBucket t = q->spare;
+        q->spare = *b;
+        *b = t;
+    }
+    g_clear_pointer(&b->ev, g_free);
+    b->cap = 0;
+}
+
+static inline void bucket_append(SimQueue *q, guint bi, const SimEvent *ev)
 {
     QueueBucket *b = &q->b[bi];
-    if (b->len == b->cap) {
-        g_return_val_if_fail(b->cap <= G_MAXUINT32 / 2, b->len);
-        b->cap = MAX(QUEUE_MIN_CAPACITY, b->cap * 2);
-        b->ev = g_renew(SimEvent, b->ev, b->cap);
+    if (G_UNLIKELY(b->len == b->cap)) {
+        bucket_grow(q, b);
     }
-    b->ev[b->len] = *ev;
+    b->ev[b->len++] = *ev;
     q->nonempty[bi / 64] |= G_GUINT64_CONSTANT(1) << (bi % 64);
     q->summary |= G_GUINT64_CONSTANT(1) << (bi / 64);
-    return b->len++;
+}
+
+/* Moves the hole at @i down the heap @a of @n to where @x fits, and puts
+ * @x there. */
+static inline void heap_sift_down(SimEvent *a, guint32 n, guint32 i,
+                                  const SimEvent *x)
+{
+    SimEvent v = *x;
+    for (;;) {
+        guint32 l = 2 * i + 1;
+        if (l >= n) {
+            break;
+        }
+        guint32 m = l + (l + 1 < n && ev_before(&a[l + 1], &a[l]));
+        if (!ev_before(&a[m], &v)) {
+            break;
+        }
+        a[i] = a[m];
+        i = m;
+    }
+    a[i] = v;
+}
+
+static void heap_push(QueueBucket *f, const SimEvent *ev)
+{
+    guint32 i = f->len++;
+    while (i > 0) {
+        guint32 p = (i - 1) / 2;
+        if (!ev_before(ev, &f->ev[p])) {
+            break;
+        }
+        f->ev[i] = f->ev[p];
+        i = p;
+    }
+    f->ev[i] = *ev;
+}
+
+static inline void front_push(SimQueue *q, const SimEvent *ev)
+{
+    QueueBucket *f = &q->front;
+    /* Insertion from the small end: an event at now (the common case)
+     * passes only the few at now. One that would pass more than
+     * QUEUE_SORTED_MAX goes to the late heap instead, so no push costs
+     * O(n), even into a window of thousands. */
+    guint32 n = f->len;
+    guint32 stop = n > QUEUE_SORTED_MAX ? n - QUEUE_SORTED_MAX : 0;
+    if (G_UNLIKELY(stop > 0 && ev_before(&f->ev[stop - 1], ev))) {
+        QueueBucket *h = &q->late;
+        if (G_UNLIKELY(h->len == h->cap)) {
+            bucket_grow(q, h);
+        }
+        heap_push(h, ev);
+        return;
+    }
+    if (G_UNLIKELY(n == f->cap)) {
+        bucket_grow(q, f);
+    }
+    guint32 i = n;
+    while (i > stop && ev_before(&f->ev[i - 1], ev)) {
+        f->ev[i] = f->ev[i - 1];
+        i--;
+    }
+    f->ev[i] = *ev;
+    f->len = n + 1;
 }
 
 void sim_queue_push(SimQueue *q, const SimEvent *ev)
 {
     g_return_if_fail(q != NULL && ev != NULL);
-    /* Monotone: never before the last key popped. */
-    g_return_if_fail(ev->time > q->last_time ||
-                     (ev->time == q->last_time && ev->seq >= q->last_seq));
-    guint bi = bucket_of(q, ev->time, ev->seq);
-    guint32 i = bucket_append(q, bi, ev);
-    if (q->len++ == 0 || ev_before(ev, &q->b[q->min_b].ev[q->min_i])) {
-        q->min_b = bi;
-        q->min_i = i;
+    g_return_if_fail(ev->time >= 0);
+    guint64 w = window_of(ev->time);
+    if (q->len++ == 0) {
+        q->cur = w;
+    }
+    if (w <= q->cur) {
+        front_push(q, ev);
+    } else {
+        bucket_append(q, bucket_of(q, w), ev);
     }
 }
 
@@ -136,19 +257,168 @@ static inline guint lowest_nonempty(const SimQueue *q)
     return w * 64 + (guint)__builtin_ctzll(q->nonempty[w]);
 }
 
-/* Points min_b/min_i at the smallest event (len > 0). */
-static void find_min(SimQueue *q)
+static inline void bucket_mark_empty(SimQueue *q, guint bi)
 {
-    guint bi = lowest_nonempty(q);
-    const QueueBucket *b = &q->b[bi];
-    guint32 best = 0;
-    for (guint32 i = 1; i < b->len; i++) {
-        if (ev_before(&b->ev[i], &b->ev[best])) {
-            best = i;
+    guint64 word = q->nonempty[bi / 64] & ~(G_GUINT64_CONSTANT(1) << (bi % 64));
+    q->nonempty[bi / 64] = word;
+    /* Without a branch: whether the word emptied is a coin toss. */
+    q->summary &= ~((guint64)(word == 0) << (bi / 64));
+}
+
+/* Sorts @a of @n descending, fast when it is nearly so. */
+static void sort_insertion(SimEvent *a, guint32 n)
+{
+    for (guint32 i = 1; i < n; i++) {
+        if (!ev_before(&a[i - 1], &a[i])) {
+            continue;
+        }
+        SimEvent v = a[i];
+        guint32 j = i;
+        while (j > 0 && ev_before(&a[j - 1], &v)) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
+}
+
+#define QUEUE_SORT_BITS ((QUEUE_SHIFT + 1) / 2)
+#define QUEUE_SORT_DIGITS (1u << QUEUE_SORT_BITS)
+
+/* One stable counting pass of @n from @from to @to by the digit of time
+ * at @shift; @flip writes the result reversed. */
+static void sort_pass(const SimEvent *from, SimEvent *to, guint32 n,
+                      guint shift, gboolean flip)
+{
+    guint32 count[QUEUE_SORT_DIGITS + 1] = { 0 };
+    for (guint32 i = 0; i < n; i++) {
+        count[((guint64)from[i].time >> shift) % QUEUE_SORT_DIGITS + 1]++;
+    }
+    for (guint d = 1; d <= QUEUE_SORT_DIGITS; d++) {
+        count[d] += count[d - 1];
+    }
+    for (guint32 i = 0; i < n; i++) {
+        guint32 at = count[((guint64)from[i].time >> shift) % QUEUE_SORT_DIGITS]++;
+        to[flip ? n - 1 - at : at] = from[i];
+    }
+}
+
+/* Orders a freshly loaded front, one window, descending. Small loads by
+ * insertion; big ones (thousands at 1M pending) by two counting passes
+ * over the time bits within the window. The passes are stable and a
+ * bucket is filled in push order, i.e. seq order when seq comes from a
+ * counter, so equal times end in seq order; the insertion pass after
+ * them makes sure of it for any seqs. */
+static void front_order(SimQueue *q)
+{
+    QueueBucket *f = &q->front;
+    if (f->len > QUEUE_SORTED_MAX) {
+        QueueBucket *t = &q->scratch;
+        if (t->cap < f->len) {
+            t->cap = f->len;
+            g_free(t->ev);
+            t->ev = g_new(SimEvent, t->cap);
+        }
+        sort_pass(f->ev, t->ev, f->len, 0, FALSE);
+        sort_pass(t->ev, f->ev, f->len, QUEUE_SORT_BITS, TRUE);
+    }
+    sort_insertion(f->ev, f->len);
+}
+
+/* Splits bucket @bi (above level 0, just marked empty): its smallest
+ * window to the front, the rest to the buckets below. */
+static G_GNUC_NO_INLINE void queue_split(SimQueue *q, guint bi)
+{
+    QueueBucket *b = &q->b[bi];
+    guint64 min = G_MAXUINT64;
+    for (guint32 i = 0; i < b->len; i++) {
+        min = MIN(min, window_of(b->ev[i].time));
+    }
+    /* Buckets above keep their index: the new cur agrees with the old one
+     * above this bucket's digit. */
+    q->cur = min;
+    QueueBucket *f = &q->front;
+    for (guint32 i = 0; i < b->len; i++) {
+        const SimEvent *ev = &b->ev[i];
+        guint64 w = window_of(ev->time);
+        if (w == min) {
+            if (G_UNLIKELY(f->len == f->cap)) {
+                bucket_grow(q, f);
+            }
+            f->ev[f->len++] = *ev;
+        } else {
+            bucket_append(q, bucket_of(q, w), ev);
         }
     }
-    q->min_b = bi;
-    q->min_i = best;
+    b->len = 0;
+    bucket_trim(q, b);
+    front_order(q);
+}
+
+/* Refills the empty front from the lowest non-empty bucket (len > 0).
+ * The common case, a level-0 bucket of one or a few events, stays short:
+ * at low rates it happens at almost every pop. */
+static inline void queue_load(SimQueue *q)
+{
+    guint bi = lowest_nonempty(q);
+    bucket_mark_empty(q, bi);
+    if (G_UNLIKELY(bi >= QUEUE_DIGITS)) {
+        queue_split(q, bi);
+        return;
+    }
+    /* One window: it becomes the front as it is, arrays swapped. */
+    QueueBucket *b = &q->b[bi];
+    q->cur = (q->cur & ~(guint64)(QUEUE_DIGITS - 1)) | bi;
+    QueueBucket t = q->front;
+    q->front = *b;
+    *b = t;
+    if (G_UNLIKELY(b->cap > QUEUE_KEEP)) {
+        bucket_trim(q, b);
+    }
+    if (q->front.len > 1) {
+        front_order(q);
+    }
+}
+
+/* The smallest event (len > 0): the front's last, unless the late heap
+ * has a smaller one. */
+static inline const SimEvent *front_top(const SimQueue *q)
+{
+    const QueueBucket *f = &q->front;
+    const QueueBucket *h = &q->late;
+    if (G_LIKELY(h->len == 0)) {
+        return &f->ev[f->len - 1];
+    }
+    if (f->len == 0 || ev_before(&h->ev[0], &f->ev[f->len - 1])) {
+        return &h->ev[0];
+    }
+    return &f->ev[f->len - 1];
+}
+
+static void late_pop(SimQueue *q, SimEvent *out)
+{
+    QueueBucket *h = &q->late;
+    *out = h->ev[0];
+    guint32 n = --h->len;
+    if (n > 0) {
+        heap_sift_down(h->ev, n, 0, &h->ev[n]);
+    }
+}
+
+/* Pops the smallest into *@out (len > 0). */
+static inline void queue_take(SimQueue *q, SimEvent *out)
+{
+    QueueBucket *f = &q->front;
+    if (G_LIKELY(q->late.len == 0)) {
+        *out = f->ev[--f->len];
+    } else if (front_top(q) == &q->late.ev[0]) {
+        late_pop(q, out);
+    } else {
+        *out = f->ev[--f->len];
+    }
+    if (--q->len > 0 && f->len == 0 && q->late.len == 0) {
+        queue_load(q);
+    }
 }
 
 gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
@@ -157,62 +427,30 @@ gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
     if (q->len == 0) {
         return FALSE;
     }
-    guint bi = q->min_b;
-    QueueBucket *b = &q->b[bi];
-    *out = b->ev[q->min_i];
-    b->ev[q->min_i] = b->ev[--b->len];
-    q->len--;
-    /* An empty queue takes any key again (sim_engine_clear() pops events
-     * later than the clock it keeps). */
-    q->last_time = q->len > 0 ? out->time : 0;
-    q->last_seq = q->len > 0 ? out->seq : 0;
-    /* The rest of this bucket now differs from the new last key lower
-     * down: spread it over the buckets below. Higher buckets keep their
-     * index (the new last key agrees with the old one above bit bi). */
-    if (b->len > 0 && bi > 0) {
-        /* Buckets below bi were empty, so the smallest of what moves is
-         * the new minimum: track it on the way. */
-        const SimEvent *min = NULL;
-        for (guint32 i = 0; i < b->len; i++) {
-            const SimEvent *ev = &b->ev[i];
-            guint to = bucket_of(q, ev->time, ev->seq);
-            guint32 at = bucket_append(q, to, ev);
-            if (min == NULL || ev_before(ev, min)) {
-                min = ev;
-                q->min_b = to;
-                q->min_i = at;
-            }
-        }
-        b->len = 0;
-    } else if (b->len > 0) {
-        find_min(q);
+    queue_take(q, out);
+    return TRUE;
+}
+
+gboolean sim_queue_pop_due(SimQueue *q, SimTime until, SimEvent *out)
+{
+    g_return_val_if_fail(q != NULL && out != NULL, FALSE);
+    if (q->len == 0 || front_top(q)->time > until) {
+        return FALSE;
     }
-    if (b->len == 0) {
-        q->nonempty[bi / 64] &= ~(G_GUINT64_CONSTANT(1) << (bi % 64));
-        if (q->nonempty[bi / 64] == 0) {
-            q->summary &= ~(G_GUINT64_CONSTANT(1) << (bi / 64));
-        }
-        if (b->cap > QUEUE_KEEP) {
-            g_clear_pointer(&b->ev, g_free);
-            b->cap = 0;
-        }
-        if (q->len > 0 && bi == q->min_b) {
-            find_min(q); /* nothing moved: the next bucket up has it */
-        }
-    }
+    queue_take(q, out);
     return TRUE;
 }
 
 const SimEvent *sim_queue_peek(SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, NULL);
-    return q->len > 0 ? &q->b[q->min_b].ev[q->min_i] : NULL;
+    return q->len > 0 ? front_top(q) : NULL;
 }
 
 SimTime sim_queue_next_time(const SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, SIM_TIME_MAX);
-    return q->len > 0 ? q->b[q->min_b].ev[q->min_i].time : SIM_TIME_MAX;
+    return q->len > 0 ? front_top(q)->time : SIM_TIME_MAX;
 }
 
 gsize sim_queue_len(const SimQueue *q)

@@ -25,4 +25,4 @@ tests_test_queue_LDADD = $(test_ldadd)
 tests_test_engine_CFLAGS = $(test_cflags)
 tests_test_engine_LDADD = $(test_ldadd)
 
-# bench/bench-queue.c is built by hand (see its header), never by make.
+# bench/bench-queue.c is built by `make bench` (bench/bench.mk) or by hand.

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 #include <glib.h>
@@ -141,6 +142,169 @@ static void test_queue_extreme_times(void **state)
     }
 }
 
+static int cmp_key(const void *pa, const void *pb)
+{
+    const SimEvent *a = pa, *b = pb;
+    if (a->time != b->time) {
+        return a->time < b->time ? -1 : 1;
+    }
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Pops everything, checking against @want (sorted with cmp_key). */
+static void drain_matches(SimQueue *q, const SimEvent *want, gsize n)
+{
+    for (gsize i = 0; i < n; i++) {
+        SimEvent ev;
+        assert_true(sim_queue_pop(q, &ev));
+        assert_int_equal(ev.time, want[i].time);
+        assert_int_equal(ev.seq, want[i].seq);
+    }
+    assert_int_equal(sim_queue_len(q), 0);
+}
+
+/* Thousands in one 4us window (what 1M pending gives), with equal times:
+ * the big load is sorted by counting passes and must keep seq order. */
+static void test_queue_big_window_keeps_ties(void **state)
+{
+    const gsize n = 20000;
+    g_autoptr(SimQueue) q = sim_queue_new();
+    g_autofree SimEvent *want = g_new(SimEvent, n);
+    Rng r;
+    rng_init_named(&r, 3, "test-queue/window");
+    for (gsize i = 0; i < n; i++) {
+        /* The first event sets the window; the rest a window or two on. */
+        SimEvent ev = { .time = i == 0 ? 0 : 5000 + rng_below(&r, 3000),
+                        .seq = i };
+        sim_queue_push(q, &ev);
+        want[i] = ev;
+    }
+    qsort(want, n, sizeof *want, cmp_key);
+    drain_matches(q, want, n);
+}
+
+/* Pushes into the current window that must pass many events there (a
+ * burst at one time, then more at that time and just after it, as
+ * handlers do at "now"): they take the late heap, in order. */
+static void test_queue_pushes_into_a_busy_window(void **state)
+{
+    g_autoptr(SimQueue) q = sim_queue_new();
+    GArray *want = g_array_new(FALSE, FALSE, sizeof(SimEvent));
+    guint64 seq = 0;
+    for (int i = 0; i < 5000; i++) {
+        SimEvent ev = { .time = 100, .seq = seq++ };
+        sim_queue_push(q, &ev);
+    }
+    SimEvent first;
+    assert_true(sim_queue_pop(q, &first));
+    assert_int_equal(first.seq, 0);
+    for (int i = 0; i < 5000; i++) {
+        SimEvent ev = { .time = 100 + i % 3, .seq = seq++ };
+        sim_queue_push(q, &ev);
+    }
+    /* What is left, sorted: everything but the first. */
+    gsize n = sim_queue_len(q);
+    for (guint64 s = 1; s < 5000; s++) {
+        SimEvent ev = { .time = 100, .seq = s };
+        g_array_append_val(want, ev);
+    }
+    for (int i = 0; i < 5000; i++) {
+        SimEvent ev = { .time = 100 + i % 3, .seq = 5000 + (guint64)i };
+        g_array_append_val(want, ev);
+    }
+    g_array_sort(want, cmp_key);
+    assert_int_equal(want->len, n);
+    drain_matches(q, (const SimEvent *)(gpointer)want->data, n);
+    g_array_unref(want);
+}
+
+/* An engine's pattern at scale: 1M pending, each pop followed by pushes at
+ * now (ties), just after, a few ms on and now and then seconds on, checked
+ * against a reference sort of everything pushed. */
+static void test_queue_interleaved_1m_against_sort(void **state)
+{
+    const gsize pending = 1000000, ops = 1000000;
+    g_autoptr(SimQueue) q = sim_queue_new();
+    GArray *all = g_array_new(FALSE, FALSE, sizeof(SimEvent));
+    Rng r;
+    rng_init_named(&r, 4, "test-queue/1m");
+    guint64 seq = 0;
+    for (gsize i = 0; i < pending; i++) {
+        SimEvent ev = { .time = rng_below(&r, 20 * 1000000), .seq = seq++ };
+        sim_queue_push(q, &ev);
+        g_array_append_val(all, ev);
+    }
+    GArray *popped = g_array_new(FALSE, FALSE, sizeof(SimEvent));
+    for (gsize i = 0; i < ops; i++) {
+        SimEvent ev;
+        assert_true(sim_queue_pop(q, &ev));
+        g_array_append_val(popped, ev);
+        guint64 kind = rng_below(&r, 100);
+        SimTime d = kind < 10   ? 0
+                    : kind < 20 ? rng_below(&r, 5000)
+                    : kind < 99 ? rng_below(&r, 4000000)
+                                : rng_below(&r, 15) * 1000000000;
+        SimEvent next = { .time = ev.time + d, .seq = seq++ };
+        sim_queue_push(q, &next);
+        g_array_append_val(all, next);
+    }
+    SimEvent ev;
+    while (sim_queue_pop(q, &ev)) {
+        g_array_append_val(popped, ev);
+    }
+    g_array_sort(all, cmp_key);
+    assert_int_equal(popped->len, all->len);
+    for (guint i = 0; i < all->len; i++) {
+        const SimEvent *a = &g_array_index(all, SimEvent, i);
+        const SimEvent *b = &g_array_index(popped, SimEvent, i);
+        assert_int_equal(a->time, b->time);
+        assert_int_equal(a->seq, b->seq);
+    }
+    g_array_unref(all);
+    g_array_unref(popped);
+}
+
+/* Emptied, the queue takes any time again, earlier ones included. */
+static void test_queue_reuse_after_empty(void **state)
+{
+    g_autoptr(SimQueue) q = sim_queue_new();
+    SimEvent ev = { .time = 5 * SIM_S, .seq = 0 };
+    sim_queue_push(q, &ev);
+    SimEvent far = { .time = 9 * SIM_S, .seq = 1 };
+    sim_queue_push(q, &far);
+    assert_true(sim_queue_pop(q, &ev));
+    assert_true(sim_queue_pop(q, &ev));
+    assert_int_equal(ev.seq, 1);
+    for (guint64 i = 0; i < 3; i++) {
+        SimEvent e2 = { .time = (SimTime)(3 - i), .seq = 10 + i };
+        sim_queue_push(q, &e2);
+    }
+    assert_int_equal(sim_queue_next_time(q), 1);
+    const guint64 want[] = { 12, 11, 10 };
+    for (guint i = 0; i < 3; i++) {
+        assert_true(sim_queue_pop_due(q, SIM_TIME_MAX, &ev));
+        assert_int_equal(ev.seq, want[i]);
+    }
+    assert_false(sim_queue_pop_due(q, SIM_TIME_MAX, &ev));
+}
+
+/* sim_queue_pop_due() takes the smallest only if due by @until. */
+static void test_queue_pop_due_boundary(void **state)
+{
+    g_autoptr(SimQueue) q = sim_queue_new();
+    SimEvent a = { .time = 10, .seq = 0 }, b = { .time = 20, .seq = 1 };
+    sim_queue_push(q, &b);
+    sim_queue_push(q, &a);
+    SimEvent ev = { .seq = 99 };
+    assert_false(sim_queue_pop_due(q, 9, &ev));
+    assert_int_equal(ev.seq, 99);
+    assert_true(sim_queue_pop_due(q, 10, &ev));
+    assert_int_equal(ev.seq, 0);
+    assert_false(sim_queue_pop_due(q, 19, &ev));
+    assert_true(sim_queue_pop_due(q, 20, &ev));
+    assert_int_equal(sim_queue_len(q), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +314,11 @@ int main(void)
         cmocka_unit_test(test_queue_reverse_order_pushes),
         cmocka_unit_test(test_queue_interleaved_hold_model),
         cmocka_unit_test(test_queue_extreme_times),
+        cmocka_unit_test(test_queue_big_window_keeps_ties),
+        cmocka_unit_test(test_queue_pushes_into_a_busy_window),
+        cmocka_unit_test(test_queue_interleaved_1m_against_sort),
+        cmocka_unit_test(test_queue_reuse_after_empty),
+        cmocka_unit_test(test_queue_pop_due_boundary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
