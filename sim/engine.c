@@ -35,8 +35,8 @@ typedef struct {
 } SimKind;
 
 struct _SimEngine {
+    SimEngineClock clock; /* first: sim_now() in engine.h reads it */
     SimQueue *queue;   /* pending events, each with a registered kind */
-    SimTime now;       /* never decreases */
     guint64 next_seq;  /* next tie-breaker; one counter for all kinds */
     guint64 handled;   /* events handled, all sim_run() calls */
     GArray *kinds;     /* of SimKind; index 0 unused, so kinds start at 1 */
@@ -44,6 +44,8 @@ struct _SimEngine {
     gboolean stop;     /* sim_stop() called during this sim_run() */
     gboolean clearing; /* inside sim_engine_clear(): no scheduling */
 };
+
+G_STATIC_ASSERT(G_STRUCT_OFFSET(struct _SimEngine, clock) == 0);
 
 static void sim_kind_clear(gpointer p)
 {
@@ -98,7 +100,7 @@ static G_GNUC_NO_INLINE void schedule_refuse(const SimEngine *e,
                                             guint32 kind)
 {
     g_return_if_fail(e != NULL);
-    g_return_if_fail(at >= e->now);
+    g_return_if_fail(at >= e->clock.now);
     g_return_if_fail(kind > 0 && kind < e->kinds->len);
     g_return_if_fail(!e->clearing);
 }
@@ -108,7 +110,7 @@ void sim_schedule(
 {
     /* One well-predicted test for the four preconditions; kind - 1 wraps
      * for kind 0, and kinds->len >= 1 (slot 0). */
-    if (G_UNLIKELY(e == NULL || at < e->now ||
+    if (G_UNLIKELY(e == NULL || at < e->clock.now ||
                    kind - 1 >= e->kinds->len - 1 || e->clearing)) {
         schedule_refuse(e, at, kind);
         return;
@@ -123,14 +125,9 @@ void sim_schedule_in(
 {
     g_return_if_fail(e != NULL);
     g_return_if_fail(delay >= 0);
-    SimTime at = delay > SIM_TIME_MAX - e->now ? SIM_TIME_MAX : e->now + delay;
+    SimTime now = e->clock.now;
+    SimTime at = delay > SIM_TIME_MAX - now ? SIM_TIME_MAX : now + delay;
     sim_schedule(e, at, kind, arg, data);
-}
-
-SimTime sim_now(const SimEngine *e)
-{
-    g_return_val_if_fail(e != NULL, 0);
-    return e->now;
 }
 
 SimTime sim_next_time(const SimEngine *e)
@@ -143,7 +140,7 @@ guint64 sim_run(SimEngine *e, SimTime until)
 {
     g_return_val_if_fail(e != NULL, 0);
     g_return_val_if_fail(!e->running, 0);
-    if (until < e->now) {
+    if (until < e->clock.now) {
         return 0;
     }
     TRACE_PUT(G_MININT64);
@@ -153,7 +150,7 @@ guint64 sim_run(SimEngine *e, SimTime until)
     e->stop = FALSE;
     SimEvent ev;
     while (!e->stop && sim_queue_pop_due(e->queue, until, &ev)) {
-        e->now = ev.time;
+        e->clock.now = ev.time;
         /* Count before the call, so a handler reading the counter sees
          * itself included. */
         n++;
@@ -164,7 +161,7 @@ guint64 sim_run(SimEngine *e, SimTime until)
     }
     /* Rules 2 and 3 of engine.h: idle up to a finite @until. */
     if (!e->stop && until != SIM_TIME_MAX) {
-        e->now = until;
+        e->clock.now = until;
     }
     e->running = FALSE;
     return n;
