@@ -34,6 +34,9 @@ struct _Upstream {
     guint64 eps_version;
     const K8sServicePort *eps_port;
     const GArray *eps;
+    guint *ready;         /* indices of eps's Ready endpoints */
+    guint n_ready, ready_cap;
+    gboolean ejections;   /* a host was ever ejected (outlier detection) */
 };
 
 static void pool_free(gpointer p)
@@ -65,6 +68,7 @@ void upstream_free(Upstream *u)
     g_hash_table_unref(u->rr);
     g_hash_table_unref(u->pools);
     g_free(u->cands);
+    g_free(u->ready);
     g_free(u);
 }
 
@@ -262,6 +266,7 @@ void upstream_report(Upstream *u, const GatewayCluster *gc, gint pod,
     SimTime dur = gc->base_ejection_time * h->times;
     dur = MIN(dur, MAX(gc->base_ejection_time, gc->max_ejection_time));
     h->ejected_until = next_tick(now + dur, gc->outlier_interval);
+    u->ejections = TRUE;
     h->consecutive = 0;
     if (tr != NULL) {
         g_autofree char *d = sim_time_format(h->ejected_until - now);
@@ -380,6 +385,16 @@ static const GArray *cluster_endpoints(Upstream *u, const GatewayCluster *gc)
         u->eps = endpoint_set_lookup(u->w->eps, gc->service, gc->service_port);
         u->eps_version = v;
         u->eps_port = gc->service_port;
+        if (u->ready_cap < u->eps->len) {
+            u->ready_cap = u->eps->len;
+            u->ready = g_renew(guint, u->ready, u->ready_cap);
+        }
+        u->n_ready = 0;
+        for (guint i = 0; i < u->eps->len; i++) {
+            if (g_array_index(u->eps, EndpointAddr, i).ready) {
+                u->ready[u->n_ready++] = i;
+            }
+        }
     }
     return u->eps;
 }
@@ -399,7 +414,15 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     }
     guint n = 0;
     guint healthy = 0, ejected = 0;
-    for (guint pass = 0; pass < 3 && n == 0; pass++) {
+    const guint *cands = u->cands;
+    if (n_avoid == 0 && gc->subset_labels == NULL && !u->ejections) {
+        /* What the passes below find when no host was ever ejected, none
+         * is to be avoided and no subset narrows the cluster: the Ready
+         * endpoints, worked out once per endpoint list. */
+        cands = u->ready;
+        n = healthy = u->n_ready;
+    }
+    for (guint pass = 0; pass < 3 && n == 0 && cands == u->cands; pass++) {
         /* Pass 0: ready, in the subset, not ejected, not tried before.
          * Pass 1: previous_hosts is a preference: with every host tried,
          * any healthy one will do (host_selection_retry_max_attempts).
@@ -448,22 +471,22 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     switch (gc->lb) {
     case GATEWAY_LB_ROUND_ROBIN: {
         guint cur = GPOINTER_TO_UINT(g_hash_table_lookup(u->rr, gc));
-        pick = u->cands[cur % n];
+        pick = cands[cur % n];
         g_hash_table_insert(u->rr, (gpointer)gc, GUINT_TO_POINTER(cur + 1));
         why = "ROUND_ROBIN (DestinationRule)";
         break;
     }
     case GATEWAY_LB_RANDOM:
-        pick = u->cands[rng_below(rng, n)];
+        pick = cands[rng_below(rng, n)];
         why = "RANDOM (DestinationRule)";
         break;
     case GATEWAY_LB_RING_HASH:
         if (hash_input != NULL) {
-            pick = u->cands[jump_hash(rng_hash(hash_input), n)];
+            pick = cands[jump_hash(rng_hash(hash_input), n)];
             why = "consistent hash of the request's key (DestinationRule "
                   "consistentHash): the same key, the same pod";
         } else {
-            pick = u->cands[rng_below(rng, n)];
+            pick = cands[rng_below(rng, n)];
             why = "consistent hash without its key in the request: random";
         }
         break;
@@ -473,8 +496,8 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
          * A dead host that refuses at once never counts a request, so it
          * wins against any busy host: the known black-hole effect that
          * outlier detection exists for. */
-        guint a = u->cands[rng_below(rng, n)];
-        guint b = u->cands[rng_below(rng, n)];
+        guint a = cands[rng_below(rng, n)];
+        guint b = cands[rng_below(rng, n)];
         const EndpointAddr *ea = &g_array_index(eps, EndpointAddr, a);
         const EndpointAddr *eb = &g_array_index(eps, EndpointAddr, b);
         pick = load_of(u, eb) < load_of(u, ea) ? b : a;
