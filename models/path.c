@@ -74,7 +74,7 @@ Request *path_request_new(Path *p)
     }
     Request *r = p->free_list;
     p->free_list = r->next;
-    memset(r, 0, sizeof *r);
+    memset(r, 0, G_STRUCT_OFFSET(Request, dec));
     r->id = ++p->next_id;
     r->app_pod = -1;
     r->out.flags = "-";

@@ -75,11 +75,9 @@ struct _Request {
     guint32 gw_gen;            /* its generation when the request arrived */
     gint gw_port;              /* port on the gateway pod (targetPort) */
     GatewaySnapshot *snap;     /* config the gateway used (owned ref) */
-    GatewayDecision dec;       /* its decision */
     gboolean has_dec;          /* dec must be cleared */
     gint app_pod;              /* upstream pod index, -1 none */
     guint32 app_gen;           /* that pod's generation when admitted */
-    char up_ip[46];            /* the current attempt's endpoint address */
     gint up_port;              /* and port */
     RequestPool pool;          /* the attempt and the circuit breaker */
     gboolean upstream_open;    /* counted in its host's active requests
@@ -104,7 +102,6 @@ struct _Request {
     const char *src_at_gw;     /* source address Envoy sees (node IP when
                                 * kube-proxy masqueraded, K-12) */
     const char *hash_input;    /* consistent-hash key, or NULL */
-    char hash_buf[64];         /* storage for a cookie/query hash key */
     guint attempts;            /* upstream attempts made */
     gint tried[REQUEST_MAX_ATTEMPTS]; /* pods tried (previous_hosts) */
     gint status;               /* app status once served */
@@ -115,6 +112,14 @@ struct _Request {
                                 * request_release() (models/path.c) */
     RequestOutcome out;        /* filled as it ends */
     Request *next;             /* free list / app queue link */
+    /* Not zeroed by path_request_new(): each is written before it is read
+     * (dec by gateway_decide(), read only once has_dec or a pool says it
+     * was; up_ip where the attempt's endpoint is chosen; hash_buf through
+     * hash_input). A third of the struct, which a new request need not
+     * write out. Keep them last: the zeroing stops at dec. */
+    GatewayDecision dec;       /* its decision */
+    char up_ip[46];            /* the current attempt's endpoint address */
+    char hash_buf[64];         /* storage for a cookie/query hash key */
 };
 
 G_END_DECLS
