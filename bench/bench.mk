@@ -1,6 +1,7 @@
 # bench/bench.mk: `make bench`, the figures of issue 7 (never pass/fail):
 # built with the configured flags and run by bench/bench.sh; the published
-# figures come from `./configure --enable-lto` (no sanitizers). Included
+# figures come from `./configure --enable-lto` and `make pgo` (no
+# sanitizers; docs/performance.md). Included
 # by Makefile.am.
 EXTRA_PROGRAMS = bench/bench-queue bench/bench-router
 bench_bench_queue_SOURCES = bench/bench-queue.c
@@ -8,10 +9,10 @@ bench_bench_queue_LDADD = libingress.a $(DEPS_LIBS)
 bench_bench_router_SOURCES = bench/bench-router.c
 bench_bench_router_LDADD = libingress.a $(DEPS_LIBS)
 CLEANFILES = $(EXTRA_PROGRAMS)
-EXTRA_DIST += bench/bench.sh
+EXTRA_DIST += bench/bench.sh docs/performance.md
 
 bench: ingress-sim $(EXTRA_PROGRAMS)
-	SIM_BUILD_FLAGS='$(CFLAGS) $(LTO_CFLAGS) $(PGO_CFLAGS)'"$$(test -f pgo-data/stamp && echo ' -fprofile-use (make pgo)')" \
+	@SIM_BUILD_FLAGS='$(CFLAGS) $(LTO_CFLAGS) $(PGO_CFLAGS)'"$$(test -f pgo-data/stamp && echo ' -fprofile-use (make pgo)')" \
 	SIM_BIN='$(abs_top_builddir)/ingress-sim' \
 	SIM_BENCH_BIN='$(abs_top_builddir)/bench' \
 	SIM_SRCDIR='$(abs_top_srcdir)' $(SHELL) '$(srcdir)/bench/bench.sh'
