@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 
+#include "models/ipv4.h"
 #include "models/replay-private.h"
 #include "models/replay-window.h"
 
@@ -450,12 +451,18 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
         r->headers = r->owned_headers;
     }
     r->traffic = rp->name;
+    /* The address parsed once here, as the generators do, rather than by
+     * kube-proxy's walk and each later reader (Request.client_addr). */
     if (h->client_ip[0] != '\0') {
         memcpy(r->client_ip, h->client_ip, sizeof r->client_ip);
+        if (!ipv4_parse(r->client_ip, &r->client_addr)) {
+            r->client_addr = 0;
+        }
     } else {
         /* As the generators: clients from 198.51.100.0/24 (TEST-NET-2). */
-        g_snprintf(r->client_ip, sizeof r->client_ip, "198.51.100.%u",
-                   (guint)(1 + rp->sent % 250));
+        guint k = (guint)(1 + rp->sent % 250);
+        g_snprintf(r->client_ip, sizeof r->client_ip, "198.51.100.%u", k);
+        r->client_addr = (198u << 24) | (51u << 16) | (100u << 8) | k;
     }
     r->owned = g_steal_pointer(&it->block);
     r->release_owned = header_pool_take;
