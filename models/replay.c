@@ -362,24 +362,33 @@ static const char *present(const char *v)
     return v != NULL && *v != '\0' && strcmp(v, "-") != 0 ? v : NULL;
 }
 
-/* A dotted-quad IPv4 address (what the load balancer and kube-proxy
- * models take as a source address). */
-static gboolean is_ipv4(const char *s)
+/* Moves *@s past a dotted quad (four parts of 1-3 digits, each <= 255)
+ * and returns TRUE, or returns FALSE. */
+static gboolean skip_quad(const char **s)
 {
+    const char *p = *s;
     for (guint part = 0; part < 4; part++) {
         guint v = 0, digits = 0;
-        while (g_ascii_isdigit(*s) && digits < 4) {
-            v = v * 10 + (guint)(*s++ - '0');
+        while (g_ascii_isdigit(*p) && digits < 4) {
+            v = v * 10 + (guint)(*p++ - '0');
             digits++;
         }
         if (digits == 0 || digits > 3 || v > 255) {
             return FALSE;
         }
-        if (part < 3 && *s++ != '.') {
+        if (part < 3 && *p++ != '.') {
             return FALSE;
         }
     }
-    return *s == '\0';
+    *s = p;
+    return TRUE;
+}
+
+/* A dotted-quad IPv4 address (what the load balancer and kube-proxy
+ * models take as a source address). */
+static gboolean is_ipv4(const char *s)
+{
+    return skip_quad(&s) && *s == '\0';
 }
 
 /* The client of "a.b.c.d:port" (a dotted quad, then a port as
@@ -389,18 +398,8 @@ static gboolean is_ipv4(const char *s)
 static gboolean client_of_remote(const char *remote, ReplayView *v)
 {
     const char *s = remote;
-    for (guint part = 0; part < 4; part++) {
-        guint n = 0, digits = 0;
-        while (g_ascii_isdigit(*s) && digits < 4) {
-            n = n * 10 + (guint)(*s++ - '0');
-            digits++;
-        }
-        if (digits == 0 || digits > 3 || n > 255) {
-            return FALSE;
-        }
-        if (part < 3 && *s++ != '.') {
-            return FALSE;
-        }
+    if (!skip_quad(&s)) {
+        return FALSE;
     }
     gint port = 0;
     gsize len = (gsize)(s - remote);
