@@ -416,7 +416,17 @@ static inline void queue_take(SimQueue *q, SimEvent *out)
     } else {
         *out = f->ev[--f->len];
     }
-    if (--q->len > 0 && f->len == 0 && q->late.len == 0) {
+    q->len--;
+}
+
+/* Loads the next window when the front is used up (len > 0). Not at the
+ * pop that empties it: the handler of that event has yet to push, mostly
+ * at or just after now, and with the front already moved to the next
+ * pending window (a timer 0.6 s away at the start of a run) every such
+ * push would land behind it, in the front, passing all the others. */
+static inline void front_ready(SimQueue *q)
+{
+    if (q->front.len == 0 && q->late.len == 0) {
         queue_load(q);
     }
 }
@@ -427,6 +437,7 @@ gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
     if (q->len == 0) {
         return FALSE;
     }
+    front_ready(q);
     queue_take(q, out);
     return TRUE;
 }
@@ -434,7 +445,11 @@ gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
 gboolean sim_queue_pop_due(SimQueue *q, SimTime until, SimEvent *out)
 {
     g_return_val_if_fail(q != NULL && out != NULL, FALSE);
-    if (q->len == 0 || front_top(q)->time > until) {
+    if (q->len == 0) {
+        return FALSE;
+    }
+    front_ready(q);
+    if (front_top(q)->time > until) {
         return FALSE;
     }
     queue_take(q, out);
@@ -444,13 +459,23 @@ gboolean sim_queue_pop_due(SimQueue *q, SimTime until, SimEvent *out)
 const SimEvent *sim_queue_peek(SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, NULL);
-    return q->len > 0 ? front_top(q) : NULL;
+    if (q->len == 0) {
+        return NULL;
+    }
+    front_ready(q);
+    return front_top(q);
 }
 
 SimTime sim_queue_next_time(const SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, SIM_TIME_MAX);
-    return q->len > 0 ? front_top(q)->time : SIM_TIME_MAX;
+    if (q->len == 0) {
+        return SIM_TIME_MAX;
+    }
+    /* Loading the next window changes no answer of the queue's: the
+     * const is the caller's view. */
+    front_ready((SimQueue *)q);
+    return front_top(q)->time;
 }
 
 gsize sim_queue_len(const SimQueue *q)

@@ -54,7 +54,10 @@ gboolean sim_queue_pop_due(SimQueue *q, SimTime until, SimEvent *out);
  * valid until the next push, pop or peek. O(1). */
 const SimEvent *sim_queue_peek(SimQueue *q);
 
-/* Time of the smallest event, or SIM_TIME_MAX if empty. O(1). */
+/* Time of the smallest event, or SIM_TIME_MAX if empty. O(1) amortized:
+ * like a pop or a peek, it may load the next time window (the queue
+ * loads one only when it is needed, not at the pop that empties the one
+ * before, so the handler of that pop pushes into the window it ran in). */
 SimTime sim_queue_next_time(const SimQueue *q);
 
 /* Events pending. */

@@ -288,6 +288,44 @@ static void test_queue_reuse_after_empty(void **state)
     assert_false(sim_queue_pop_due(q, SIM_TIME_MAX, &ev));
 }
 
+/* The pop that empties the front leaves the next window unloaded until it
+ * is needed: events pushed then, before a far timer, still come first and
+ * in order, whether the next call is a pop, a peek or next_time. */
+static void test_queue_far_timer_then_near_pushes(void **state)
+{
+    g_autoptr(SimQueue) q = sim_queue_new();
+    SimEvent a = { .time = 0, .seq = 0 }, far = { .time = SIM_S, .seq = 1 };
+    sim_queue_push(q, &a);
+    sim_queue_push(q, &far);
+    SimEvent ev;
+    assert_true(sim_queue_pop(q, &ev));
+    assert_int_equal(ev.seq, 0);
+    guint64 seq = 2;
+    for (guint i = 0; i < 300; i++) { /* what a handler at 0 schedules */
+        SimEvent e = { .time = (SimTime)(i % 7) * SIM_MS, .seq = seq++ };
+        sim_queue_push(q, &e);
+    }
+    assert_int_equal(sim_queue_next_time(q), 0);
+    assert_int_equal(sim_queue_peek(q)->time, 0);
+    SimTime last = 0;
+    guint64 last_seq = 0;
+    guint popped = 0;
+    while (sim_queue_len(q) > 1) {
+        assert_true(sim_queue_pop(q, &ev));
+        assert_true(ev.time > last || (ev.time == last && ev.seq > last_seq));
+        assert_true(ev.time < SIM_S);
+        last = ev.time;
+        last_seq = ev.seq;
+        if (++popped % 50 == 0) { /* and a push at now as a handler runs */
+            SimEvent e = { .time = last, .seq = seq++ };
+            sim_queue_push(q, &e);
+        }
+    }
+    assert_int_equal(popped, 306);
+    assert_true(sim_queue_pop(q, &ev));
+    assert_int_equal(ev.seq, 1); /* the timer, last */
+}
+
 /* sim_queue_pop_due() takes the smallest only if due by @until. */
 static void test_queue_pop_due_boundary(void **state)
 {
@@ -318,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_queue_pushes_into_a_busy_window),
         cmocka_unit_test(test_queue_interleaved_1m_against_sort),
         cmocka_unit_test(test_queue_reuse_after_empty),
+        cmocka_unit_test(test_queue_far_timer_then_near_pushes),
         cmocka_unit_test(test_queue_pop_due_boundary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
