@@ -35,6 +35,21 @@ scenario() {
         "$SIM_SRCDIR/scenarios/article.yaml"
 }
 
+# The same scenario (nodes, latencies, capacities, seed) with its traffic
+# replaced by the access log $2 of a run of it, replayed to its last line.
+replay_scenario() {
+    awk -v trace="$2" '
+        /^  duration:/ { next }
+        /^  traffic:/ {
+            print "  traffic:"
+            print "  - {name: replay, trace: {file: " trace ", format: istio-text}}"
+            skip = 1
+            next
+        }
+        skip && /^  [a-z]/ { skip = 0 }
+        !skip { print }' "$1"
+}
+
 # run FILE: prints "seconds rss_kb events requests"
 run_once() {
     if [ -x /usr/bin/time ]; then
@@ -72,23 +87,7 @@ for n in $BENCH_SIZES; do
     # The same traffic replayed from the access log of one run.
     "$SIM_BIN" run "$work/s.yaml" --quiet --out "$work/out" \
         --access-log "$work/access.log" >/dev/null
-    cat > "$work/r.yaml" <<YAML
-apiVersion: ingress-sim/v1
-kind: Scenario
-metadata: {name: replay}
-spec:
-  include: [$SIM_SRCDIR/scenarios/article/manifests.yaml, $SIM_SRCDIR/scenarios/article/gateway-service.yaml]
-  loadBalancer:
-    listeners:
-    - {port: 80, nodePort: 30080}
-    - {port: 443, nodePort: 30443}
-    - {port: 3306, nodePort: 30306}
-  workloads:
-    default/counter: {concurrency: 4096, queueLimit: 10000000}
-    default/mysql: {concurrency: 4096}
-  traffic:
-  - {name: replay, trace: {file: $work/access.log, format: istio-text}}
-YAML
+    replay_scenario "$work/s.yaml" "$work/access.log" > "$work/r.yaml"
     : > "$work/rep"
     for i in $(seq "$BENCH_RUNS"); do run_once "$work/r.yaml" >> "$work/rep"; done
     report "replayed, $n requests" "$work/rep"
