@@ -195,12 +195,15 @@ void results_record(Results *r, const RequestOutcome *o)
         break;
     }
     gboolean timed = o->kind != OUTCOME_FAILURE;
+    /* The histograms this outcome's latency goes into, recorded at once. */
+    Hist *hists[2 + RESULTS_N_TALLIES];
+    guint n_hists = 0;
     if (timed) {
-        hist_record(r->latency, lat);
         if (sec->latency == NULL) {
             sec->latency = hist_new();
         }
-        hist_record(sec->latency, lat);
+        hists[n_hists++] = r->latency;
+        hists[n_hists++] = sec->latency;
         for (guint p = 0; p < PHASE_N; p++) {
             r->phase_ns[p] += (guint64)o->phase[p];
         }
@@ -231,9 +234,10 @@ void results_record(Results *r, const RequestOutcome *o)
         }
         t->count++;
         if (timed && with_latency[i]) {
-            hist_record(t->latency, lat);
+            hists[n_hists++] = t->latency;
         }
     }
+    hist_record_each(hists, n_hists, lat);
 }
 
 void results_event(Results *r, SimTime at, const char *what)

@@ -84,17 +84,10 @@ static guint64 *hist_row(Hist *h, guint row)
     return h->rows[row];
 }
 
-void hist_record_n(Hist *h, gint64 v, guint64 n)
+/* Counts @v (>= 0, in cell @row/@sub) @n times into @h. */
+static inline void
+hist_add(Hist *h, guint row, guint sub, gint64 v, guint64 n)
 {
-    g_return_if_fail(h != NULL);
-    if (n == 0) {
-        return;
-    }
-    if (v < 0) {
-        v = 0;
-    }
-    guint row, sub;
-    hist_locate((guint64)v, &row, &sub);
     guint64 *cell = &hist_row(h, row)[sub];
     if (*cell == 0) {
         h->row_nonempty[row]++;
@@ -111,9 +104,36 @@ void hist_record_n(Hist *h, gint64 v, guint64 n)
     }
 }
 
+void hist_record_n(Hist *h, gint64 v, guint64 n)
+{
+    g_return_if_fail(h != NULL);
+    if (n == 0) {
+        return;
+    }
+    if (v < 0) {
+        v = 0;
+    }
+    guint row, sub;
+    hist_locate((guint64)v, &row, &sub);
+    hist_add(h, row, sub, v, n);
+}
+
 void hist_record(Hist *h, gint64 v)
 {
     hist_record_n(h, v, 1);
+}
+
+void hist_record_each(Hist *const *hs, guint n, gint64 v)
+{
+    g_return_if_fail(hs != NULL || n == 0);
+    if (v < 0) {
+        v = 0;
+    }
+    guint row, sub;
+    hist_locate((guint64)v, &row, &sub);
+    for (guint i = 0; i < n; i++) {
+        hist_add(hs[i], row, sub, v, 1);
+    }
 }
 
 void hist_merge(Hist *dst, const Hist *src)

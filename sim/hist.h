@@ -34,6 +34,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Hist, hist_free)
 void hist_record(Hist *h, gint64 v);
 /* Counts @v @n times; @n == 0 changes nothing. */
 void hist_record_n(Hist *h, gint64 v, guint64 n);
+/* hist_record(@hs[i], @v) for each of the @n histograms: one outcome
+ * lands in several (all, its second, its route, its traffic), and where
+ * it lands is worked out once. */
+void hist_record_each(Hist *const *hs, guint n, gint64 v);
 
 /* Adds @src's counts into @dst. Exact: afterwards every query on @dst
  * answers as if @dst had recorded all of @src's values too. @src is

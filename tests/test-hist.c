@@ -281,11 +281,40 @@ static void test_hist_deserialize_rejects_inconsistent_text(void **state)
     assert_int_equal(hist_percentile(ok, 50.0), 3);
 }
 
+/* hist_record_each() leaves each histogram as hist_record() into each
+ * would, value by value (serialized: every bucket, count, sum, min, max). */
+static void test_hist_record_each_is_record_into_each(void **state)
+{
+    (void)state;
+    Hist *each[3] = { hist_new(), hist_new(), hist_new() };
+    Hist *one[3] = { hist_new(), hist_new(), hist_new() };
+    Rng r;
+    rng_init(&r, 3, 9);
+    for (guint i = 0; i < 20000; i++) {
+        gint64 v = (gint64)(rng_u32(&r) >> (rng_u32(&r) % 32)) - 5;
+        guint n = 1 + i % 3; /* into the first one, two or three */
+        hist_record_each(each, n, v);
+        for (guint k = 0; k < n; k++) {
+            hist_record(one[k], v);
+        }
+    }
+    for (guint k = 0; k < 3; k++) {
+        g_autofree char *a = hist_serialize(each[k]);
+        g_autofree char *b = hist_serialize(one[k]);
+        assert_string_equal(a, b);
+        assert_true(hist_count(each[k]) > 0);
+        hist_free(each[k]);
+        hist_free(one[k]);
+    }
+    hist_record_each(NULL, 0, 7); /* nothing to record into */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hist_percentiles_within_1pct_of_exact),
         cmocka_unit_test(test_hist_empty),
+        cmocka_unit_test(test_hist_record_each_is_record_into_each),
         cmocka_unit_test(test_hist_edges_small_negative_huge),
         cmocka_unit_test(test_hist_buckets_contain_their_values),
         cmocka_unit_test(test_hist_merge_equals_recording_all_into_one),
