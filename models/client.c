@@ -99,9 +99,8 @@ void client_fill(Request *r, const TrafficSpec *ts, const RequestTemplate *t)
     r->scheme = t->url.scheme;
     r->lb_port = t->url.port;
     r->host = t->url.host;
-    r->authority = kv_list_get(t->headers, "host") != NULL
-                       ? kv_list_get(t->headers, "host")
-                       : t->url.authority;
+    const char *host = kv_list_get(t->headers, "host");
+    r->authority = host != NULL ? host : t->url.authority;
     r->path = t->url.path;
     r->method = t->method;
     r->headers = t->headers;
