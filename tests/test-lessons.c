@@ -397,6 +397,24 @@ static void test_readiness_flap_moves_load(void **state)
     run_clear(&run);
 }
 
+/* Documents the small scenarios below share: a catch-all HTTP Gateway on
+ * port 80, and Service q (port 80 to 8080) with a VirtualService sending
+ * every host there. */
+#define GATEWAY_ALL_HTTP                                                     \
+    "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"               \
+    "metadata: {name: gw, namespace: istio-system}\n"                        \
+    "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"                \
+    "  - port: {number: 80, name: http, protocol: HTTP}\n"                   \
+    "    hosts: ['*']\n"
+#define VIRTUAL_SERVICE_ALL_TO_Q                                             \
+    "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"        \
+    "metadata: {name: q}\nspec:\n  hosts: ['*']\n"                           \
+    "  gateways: [istio-system/gw]\n"                                        \
+    "  http: [{route: [{destination: {host: q}}]}]\n"
+#define SERVICE_Q                                                            \
+    "---\napiVersion: v1\nkind: Service\nmetadata: {name: q}\n"              \
+    "spec: {selector: {app: q}, ports: [{port: 80, targetPort: 8080}]}\n"
+
 /* The probe's timing comes from the container's readinessProbe: period
  * 2 s, failureThreshold 1, successThreshold 2. Fails at 3 s: the probe at
  * 4 s fails, NotReady at 4 s. The pod crashes at 5 s and restarts at 6 s
@@ -414,17 +432,9 @@ static void test_readiness_probe_timing_from_manifest(void **state)
         "  - {at: 3s, readiness-fail: default/q-0}\n"
         "  - {at: 5s, pod-crash: default/q-0}\n"
         "  - {at: 7s, readiness-pass: default/q-0}\n"
-        "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"
-        "metadata: {name: gw, namespace: istio-system}\n"
-        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
-        "  - port: {number: 80, name: http, protocol: HTTP}\n"
-        "    hosts: ['*']\n"
-        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
-        "metadata: {name: q}\nspec:\n  hosts: ['*']\n"
-        "  gateways: [istio-system/gw]\n"
-        "  http: [{route: [{destination: {host: q}}]}]\n"
-        "---\napiVersion: v1\nkind: Service\nmetadata: {name: q}\n"
-        "spec: {selector: {app: q}, ports: [{port: 80, targetPort: 8080}]}\n"
+        GATEWAY_ALL_HTTP
+        VIRTUAL_SERVICE_ALL_TO_Q
+        SERVICE_Q
         "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: q}\n"
         "spec:\n  replicas: 2\n  selector: {matchLabels: {app: q}}\n"
         "  template:\n    metadata: {labels: {app: q}}\n"
@@ -461,17 +471,9 @@ static char *queue_scenario(guint pods, double rate, guint seconds)
         "      concurrency: 1\n      queueLimit: 1000000\n"
         "  traffic:\n  - arrival: {poisson: {rate: %g/s}}\n"
         "    requests: [{url: 'http://q.example.com/'}]\n"
-        "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"
-        "metadata: {name: gw, namespace: istio-system}\n"
-        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
-        "  - port: {number: 80, name: http, protocol: HTTP}\n"
-        "    hosts: ['*']\n"
-        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
-        "metadata: {name: q}\nspec:\n  hosts: ['*']\n"
-        "  gateways: [istio-system/gw]\n"
-        "  http: [{route: [{destination: {host: q}}]}]\n"
-        "---\napiVersion: v1\nkind: Service\nmetadata: {name: q}\n"
-        "spec: {selector: {app: q}, ports: [{port: 80, targetPort: 8080}]}\n"
+        GATEWAY_ALL_HTTP
+        VIRTUAL_SERVICE_ALL_TO_Q
+        SERVICE_Q
         "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: q}\n"
         "spec:\n  replicas: %u\n  selector: {matchLabels: {app: q}}\n"
         "  template:\n    metadata: {labels: {app: q}}\n"
@@ -740,11 +742,7 @@ static char *router_scenario_spec(const char *spec_extra,
         "      responses:\n      - {pathPrefix: /flaky, status: 503}\n"
         "      - {pathPrefix: /slow, delay: 3s}\n"
         "%s"
-        "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"
-        "metadata: {name: gw, namespace: istio-system}\n"
-        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
-        "  - port: {number: 80, name: http, protocol: HTTP}\n"
-        "    hosts: ['*']\n"
+        GATEWAY_ALL_HTTP
         "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
         "metadata: {name: a}\nspec:\n  hosts: ['*']\n"
         "  gateways: [istio-system/gw]\n"
@@ -1023,21 +1021,13 @@ static char *pool_scenario(guint pending)
         "      serviceTime: 150ms\n      concurrency: 10\n"
         "  traffic:\n  - arrival: {constant: {rate: 10/s}}\n"
         "    requests: [{url: 'http://q.example.com/'}]\n"
-        "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"
-        "metadata: {name: gw, namespace: istio-system}\n"
-        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
-        "  - port: {number: 80, name: http, protocol: HTTP}\n"
-        "    hosts: ['*']\n"
-        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
-        "metadata: {name: q}\nspec:\n  hosts: ['*']\n"
-        "  gateways: [istio-system/gw]\n"
-        "  http: [{route: [{destination: {host: q}}]}]\n"
+        GATEWAY_ALL_HTTP
+        VIRTUAL_SERVICE_ALL_TO_Q
         "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
         "metadata: {name: q}\nspec:\n  host: q\n  trafficPolicy:\n"
         "    connectionPool:\n      tcp: {maxConnections: 1}\n"
         "      http: {http1MaxPendingRequests: %u}\n"
-        "---\napiVersion: v1\nkind: Service\nmetadata: {name: q}\n"
-        "spec: {selector: {app: q}, ports: [{port: 80, targetPort: 8080}]}\n"
+        SERVICE_Q
         "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: q}\n"
         "spec:\n  replicas: 1\n  selector: {matchLabels: {app: q}}\n"
         "  template:\n    metadata: {labels: {app: q}}\n"
