@@ -13,20 +13,23 @@ typedef struct {
     SimTime ejected_until; /* 0: not ejected */
 } HostHealth;
 
-/* A cluster's connection pool as the circuit breakers see it (R4.3). */
+/* A cluster's connection pool as the circuit breakers see it (R4.3), and
+ * its round-robin cursor. Kept by cluster name: a config push compiles new
+ * GatewayCluster structs, but Envoy keeps the pool (and its counts) of a
+ * cluster that is still there, reading the limits from the new config. */
 typedef struct {
     guint64 active; /* attempts holding an upstream connection */
     GQueue pending; /* waiters for a connection, oldest first */
+    guint rr;       /* ROUND_ROBIN: picks made so far */
 } ClusterPool;
 
 struct _Upstream {
     World *w;             /* borrowed */
     gint64 *active;       /* active requests per pod (World.pods index) */
     HostHealth *health;   /* outlier state per pod */
-    GHashTable *rr;       /* const GatewayCluster* -> cursor (guint) */
-    GHashTable *pools;    /* const GatewayCluster* -> ClusterPool* (owned) */
-    const GatewayCluster *last_gc; /* the pool last looked up: a request */
-    ClusterPool *last_cp;          /* looks its up twice or more */
+    GHashTable *pools;    /* interned cluster name -> ClusterPool* (owned) */
+    const char *last_name; /* the pool last looked up: a request */
+    ClusterPool *last_cp;  /* looks its up twice or more */
     guint *cands;         /* scratch: candidate EndpointAddr indices */
     guint cands_cap;
     /* The endpoint list last looked up, by set version and Service port:
@@ -52,7 +55,6 @@ Upstream *upstream_new(World *w)
     u->w = w;
     u->active = g_new0(gint64, w->n_pods + 1);
     u->health = g_new0(HostHealth, w->n_pods + 1);
-    u->rr = g_hash_table_new(g_direct_hash, g_direct_equal);
     u->pools =
         g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, pool_free);
     return u;
@@ -65,7 +67,6 @@ void upstream_free(Upstream *u)
     }
     g_free(u->active);
     g_free(u->health);
-    g_hash_table_unref(u->rr);
     g_hash_table_unref(u->pools);
     g_free(u->cands);
     g_free(u->ready);
@@ -88,15 +89,16 @@ void upstream_end(Upstream *u, gint pod)
 
 /* ---- circuit breakers ------------------------------------------------------ */
 
-/* Pools are never removed, so the remembered one stays valid. */
+/* Pools are never removed, so the remembered one stays valid. Names are
+ * interned (gateway-compile.c): the pointer is the key. */
 static ClusterPool *pool_find(Upstream *u, const GatewayCluster *gc)
 {
-    if (u->last_gc == gc && gc != NULL) {
+    if (u->last_name == gc->name && gc->name != NULL) {
         return u->last_cp;
     }
-    ClusterPool *cp = g_hash_table_lookup(u->pools, gc);
+    ClusterPool *cp = g_hash_table_lookup(u->pools, gc->name);
     if (cp != NULL) {
-        u->last_gc = gc;
+        u->last_name = gc->name;
         u->last_cp = cp;
     }
     return cp;
@@ -108,7 +110,7 @@ static ClusterPool *pool_of(Upstream *u, const GatewayCluster *gc)
     if (cp == NULL) {
         cp = g_new0(ClusterPool, 1);
         g_queue_init(&cp->pending);
-        g_hash_table_insert(u->pools, (gpointer)gc, cp);
+        g_hash_table_insert(u->pools, (gpointer)gc->name, cp);
     }
     return cp;
 }
@@ -470,9 +472,7 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     const char *why = NULL;
     switch (gc->lb) {
     case GATEWAY_LB_ROUND_ROBIN: {
-        guint cur = GPOINTER_TO_UINT(g_hash_table_lookup(u->rr, gc));
-        pick = cands[cur % n];
-        g_hash_table_insert(u->rr, (gpointer)gc, GUINT_TO_POINTER(cur + 1));
+        pick = cands[pool_of(u, gc)->rr++ % n];
         why = "ROUND_ROBIN (DestinationRule)";
         break;
     }

@@ -1081,6 +1081,43 @@ static void test_pending_limit_overflows(void **state)
     run_clear(&run);
 }
 
+/* A config push does not empty the circuit breaker: Envoy keeps the pool
+ * of a cluster that is still there (upstream.c keys pools by cluster
+ * name). Re-applying the unchanged VirtualService every 100 ms leaves
+ * every count as in the run without pushes. */
+static void test_config_push_keeps_the_pool(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("lessons-XXXXXX", NULL);
+    assert_non_null(dir);
+    g_autofree char *vs = g_build_filename(dir, "vs.yaml", NULL);
+    assert_true(g_file_set_contents(vs, VIRTUAL_SERVICE_ALL_TO_Q + 4, -1,
+                                    NULL)); /* without its "---\n" */
+    g_autoptr(GString) failures = g_string_new("  failures:\n");
+    for (guint i = 1; i < 20; i++) {
+        g_string_append_printf(failures, "  - {at: %ums, apply: '%s'}\n",
+                               i * 100, vs);
+    }
+    g_autofree char *plain = pool_scenario(2);
+    const char *at = "    requests: [{url: 'http://q.example.com/'}]\n";
+    char *cut = strstr(plain, at);
+    assert_non_null(cut);
+    cut += strlen(at);
+    g_autofree char *pushed = g_strdup_printf(
+        "%.*s%s%s", (int)(cut - plain), plain, failures->str, cut);
+    Run a = { 0 }, b = { 0 };
+    run_text(&a, plain);
+    run_text(&b, pushed);
+    gint64 uo = count_status(&a, 503, "gateway");
+    assert_true(uo > 0);
+    assert_int_equal(count_status(&b, 503, "gateway"), uo);
+    assert_int_equal(count_status(&b, 200, "app"), count_status(&a, 200, "app"));
+    assert_true(has_event(&b, "config"));
+    run_clear(&a);
+    run_clear(&b);
+    g_remove(vs);
+    g_rmdir(dir);
+}
+
 /* A timed-out attempt keeps its pod busy to the end (Envoy reset the
  * stream; the app never hears of it), and every struct goes back: the run
  * balances with nothing in flight. Requests come from a replayed CSV, so
@@ -1159,6 +1196,7 @@ int main(void)
         cmocka_unit_test(test_retry_on_5xx_covers_connect_failure),
         cmocka_unit_test(test_pending_requests_wait_for_a_connection),
         cmocka_unit_test(test_pending_limit_overflows),
+        cmocka_unit_test(test_config_push_keeps_the_pool),
         cmocka_unit_test(test_orphaned_attempts_keep_pods_busy),
         cmocka_unit_test(test_rate_steps_constant_exact),
         cmocka_unit_test(test_rate_steps_poisson_windows),
