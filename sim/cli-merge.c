@@ -237,7 +237,16 @@ static gboolean pool_shards(GPtrArray *by_shard, const ShardSet *set,
             set_tally_add(tally, &run);
         }
     }
-    g_assert(replications_n(reps) == set->replications);
+    if (replications_n(reps) != set->replications) {
+        /* Pass 1 counted them; only a file rewritten since can differ. */
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
+                    "%s:1:1: error: changed while merging: %u replications "
+                    "in the shards, %u when they were checked",
+                    (const char *)g_ptr_array_index(by_shard,
+                                                    by_shard->len - 1),
+                    replications_n(reps), set->replications);
+        return FALSE;
+    }
     return TRUE;
 }
 

@@ -557,23 +557,6 @@ static gboolean read_header(ShardFile *f, JsonObject *o, GError **error)
 
 /* json-glib says "<data>:LINE:COL: Parse error: what"; we say
  * "PATH:LINE:COL: error: what", as for every input file. */
-static void set_parse_error(const char *path, const char *msg, GError **error)
-{
-    static const char sep[] = ": Parse error: ";
-    const char *rest = g_str_has_prefix(msg, "<data>:") ? msg + 7 : NULL;
-    const char *pe = rest != NULL ? strstr(rest, sep) : NULL;
-    guint line = 0, col = 0;
-    if (pe != NULL && sscanf(rest, "%u:%u", &line, &col) == 2) {
-        /* At the end of the file json-glib counts columns from 0. */
-        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
-                    "%s:%u:%u: error: %s", path, line, MAX(col, 1),
-                    pe + strlen(sep));
-    } else {
-        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
-                    "%s:1:1: error: %s", path, msg);
-    }
-}
-
 ShardFile *shard_file_load(const char *path, GError **error)
 {
     g_autoptr(ShardFile) f = g_new0(ShardFile, 1);
@@ -581,13 +564,8 @@ ShardFile *shard_file_load(const char *path, GError **error)
     f->line_starts = g_array_new(FALSE, FALSE, sizeof(gsize));
     f->run_pos = g_array_new(FALSE, FALSE, sizeof(gsize));
     f->members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    GError *local = NULL;
     gsize len = 0;
-    if (!g_file_get_contents(path, &f->text, &len, &local)) {
-        /* As the scenario loader says it of a file it cannot read. */
-        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_IO,
-                    "%s:1:1: error: cannot read: %s", path, local->message);
-        g_error_free(local);
+    if (!cli_json_read(path, &f->text, &len, error)) {
         return NULL;
     }
     gsize zero = 0;
@@ -607,13 +585,10 @@ ShardFile *shard_file_load(const char *path, GError **error)
     g_signal_connect(f->parser, "object-end", G_CALLBACK(on_end), &ctx);
     g_signal_connect(f->parser, "array-end", G_CALLBACK(on_end), &ctx);
     g_signal_connect(f->parser, "object-member", G_CALLBACK(on_member), &ctx);
-    gboolean parsed =
-        json_parser_load_from_data(f->parser, f->text, (gssize)len, &local);
+    gboolean parsed = cli_json_parse(f->parser, path, f->text, len, error);
     g_signal_handlers_disconnect_by_data(f->parser, &ctx);
     g_clear_pointer(&ctx.elems, g_array_unref);
     if (!parsed) {
-        set_parse_error(path, local->message, error);
-        g_error_free(local);
         return NULL;
     }
     JsonNode *root = json_parser_get_root(f->parser);

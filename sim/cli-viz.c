@@ -80,9 +80,8 @@ int cli_diagram(int argc, char **argv)
     JsonNode *results = NULL;
     if (results_file != NULL) {
         parser = json_parser_new();
-        if (!json_parser_load_from_file(parser, results_file, &error)) {
-            g_printerr("ingress-sim diagram: %s: %s\n", results_file,
-                       error->message);
+        if (!cli_json_load(parser, results_file, &error)) {
+            cli_print_error(error);
             g_error_free(error);
             return CLI_ERROR;
         }
@@ -151,8 +150,8 @@ int cli_chart(int argc, char **argv)
     }
     GError *error = NULL;
     g_autoptr(JsonParser) parser = json_parser_new();
-    if (!json_parser_load_from_file(parser, argv[1], &error)) {
-        g_printerr("ingress-sim chart: %s: %s\n", argv[1], error->message);
+    if (!cli_json_load(parser, argv[1], &error)) {
+        cli_print_error(error);
         g_error_free(error);
         return CLI_ERROR;
     }

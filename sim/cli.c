@@ -105,6 +105,123 @@ Scenario *cli_load(const char *path)
     return s;
 }
 
+/* Line and column (from 1) of byte @at of @text. */
+static void text_position(const char *text, gsize at, guint *line, guint *col)
+{
+    *line = 1;
+    *col = 1;
+    for (gsize i = 0; i < at; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+/* The byte where @text first opens a level deeper than @max (strings
+ * skipped), or -1. */
+static gssize json_too_deep(const char *text, gsize len, guint max)
+{
+    guint depth = 0;
+    gboolean in_string = FALSE;
+    for (gsize i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                in_string = FALSE;
+            }
+        } else if (c == '"') {
+            in_string = TRUE;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) {
+                return (gssize)i;
+            }
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return -1;
+}
+
+/* json-glib's "<data>:LINE:COL: Parse error: MSG" as PATH:LINE:COL. */
+static void json_parse_error(const char *path, const char *msg, GError **error)
+{
+    static const char sep[] = ": Parse error: ";
+    const char *rest = g_str_has_prefix(msg, "<data>:") ? msg + 7 : NULL;
+    const char *pe = rest != NULL ? strstr(rest, sep) : NULL;
+    guint line = 0, col = 0;
+    if (pe != NULL && sscanf(rest, "%u:%u", &line, &col) == 2) {
+        /* At the end of the file json-glib counts columns from 0. */
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
+                    "%s:%u:%u: error: %s", path, line, MAX(col, 1),
+                    pe + strlen(sep));
+    } else {
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
+                    "%s:1:1: error: %s", path, msg);
+    }
+}
+
+gboolean cli_json_read(const char *path, char **text, gsize *len,
+                       GError **error)
+{
+    g_return_val_if_fail(path != NULL && text != NULL && len != NULL, FALSE);
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_IO,
+                    g_file_test(path, G_FILE_TEST_EXISTS)
+                        ? "%s:1:1: error: not a regular file"
+                        : "%s:1:1: error: cannot read: no such file",
+                    path);
+        return FALSE;
+    }
+    g_autofree char *t = NULL;
+    gsize n = 0;
+    GError *local = NULL;
+    if (!g_file_get_contents(path, &t, &n, &local)) {
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_IO,
+                    "%s:1:1: error: cannot read: %s", path, local->message);
+        g_error_free(local);
+        return FALSE;
+    }
+    gssize deep = json_too_deep(t, n, CLI_JSON_MAX_DEPTH);
+    if (deep >= 0) {
+        guint line, col;
+        text_position(t, (gsize)deep, &line, &col);
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_TOO_LARGE,
+                    "%s:%u:%u: error: JSON nested deeper than %d levels",
+                    path, line, col, CLI_JSON_MAX_DEPTH);
+        return FALSE;
+    }
+    *text = g_steal_pointer(&t);
+    *len = n;
+    return TRUE;
+}
+
+gboolean cli_json_parse(JsonParser *parser, const char *path,
+                        const char *text, gsize len, GError **error)
+{
+    g_return_val_if_fail(parser != NULL && path != NULL && text != NULL,
+                         FALSE);
+    GError *local = NULL;
+    if (!json_parser_load_from_data(parser, text, (gssize)len, &local)) {
+        json_parse_error(path, local->message, error);
+        g_error_free(local);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean cli_json_load(JsonParser *parser, const char *path, GError **error)
+{
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    return cli_json_read(path, &text, &len, error) &&
+           cli_json_parse(parser, path, text, len, error);
+}
+
 gboolean cli_write_atomic(const char *path, const char *contents, gssize len,
                           GError **error)
 {

@@ -62,6 +62,24 @@ gboolean cli_write_atomic(const char *path, const char *contents, gssize len,
 /* JSON text of @node, pretty and with a final newline (transfer full). */
 char *cli_json_text(JsonNode *node, gboolean pretty);
 
+/* JSON files the commands read (results.json, shard.json) nest no deeper
+ * than this: json-glib's parser recurses once a level, and a hostile file
+ * of 100k '[' overflowed the stack. */
+#define CLI_JSON_MAX_DEPTH 64
+
+/* Reads the JSON file @path into @text (transfer full) and @len: a
+ * regular file only (a FIFO would block, a pipe cannot be read again),
+ * nested at most CLI_JSON_MAX_DEPTH deep; errors as "PATH:LINE:COLUMN:
+ * error: ...". */
+gboolean cli_json_read(const char *path, char **text, gsize *len,
+                       GError **error);
+/* Parses @text (@len bytes, read from @path) with @parser, whose signal
+ * handlers see the parse; a syntax error as "PATH:LINE:COLUMN: error:". */
+gboolean cli_json_parse(JsonParser *parser, const char *path,
+                        const char *text, gsize len, GError **error);
+/* cli_json_read() then cli_json_parse(). */
+gboolean cli_json_load(JsonParser *parser, const char *path, GError **error);
+
 /* One traced request (what `trace` and `diagram --url` share). */
 typedef struct {
     const char *url;          /* as typed */

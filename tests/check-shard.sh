@@ -123,6 +123,17 @@ sed -e 's/"replications" *: *4/"replications":2147483647/' \
     -e 's/"shards" *: *2/"shards":2147483647/' "$b1" > "$tmp/huge.json"
 expect_error 1 "^$tmp/huge.json:[0-9]+:[0-9]+: error: .*replications" \
     "$SIM_BIN" merge "$tmp/huge.json" --out "$tmp/X"
+# Hostile nesting is refused before json-glib recurses into it (it
+# overflowed the stack at 100k levels); a FIFO is refused, not read.
+awk 'BEGIN { for (i = 0; i < 100000; i++) printf "["; print "" }' \
+    > "$tmp/deep.json"
+expect_error 1 "^$tmp/deep.json:1:65: error: JSON nested deeper than 64" \
+    "$SIM_BIN" merge "$tmp/deep.json" --out "$tmp/X"
+expect_error 1 "^$tmp/deep.json:1:65: error: JSON nested deeper than 64" \
+    "$SIM_BIN" chart "$tmp/deep.json" -o "$tmp/X.png"
+mkfifo "$tmp/fifo.json"
+expect_error 1 "^$tmp/fifo.json:1:1: error: not a regular file" \
+    "$SIM_BIN" merge "$tmp/fifo.json" --out "$tmp/X"
 [ ! -e "$tmp/X" ] || fail "a refused merge left $tmp/X behind"
 
 # SIGINT to a running set: every replication stops, nothing is written
