@@ -548,7 +548,15 @@ AccessLog *access_log_open(const char *path,
      * final name, under a name of our own, and renamed at the end. */
     g_autofree char *target = realpath(path, NULL);
     if (target == NULL) {
-        target = g_strdup(path); /* not there yet */
+        /* Not there yet; or a symlink to a file not there yet, which is
+         * made where the link points. */
+        g_autofree char *link = g_file_read_link(path, NULL);
+        if (link != NULL && !g_path_is_absolute(link)) {
+            g_autofree char *dir = g_path_get_dirname(path);
+            target = g_build_filename(dir, link, NULL);
+        } else {
+            target = link != NULL ? g_steal_pointer(&link) : g_strdup(path);
+        }
     }
     GStatBuf st;
     gboolean special = g_stat(target, &st) == 0 && !S_ISREG(st.st_mode);
@@ -570,7 +578,8 @@ AccessLog *access_log_open(const char *path,
     }
     if (fp == NULL) {
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot create access log %s: %s", path, g_strerror(e));
+                    "%s:1:1: error: cannot create access log: %s", path,
+                    g_strerror(e));
         return NULL;
     }
     AccessLog *al = g_new0(AccessLog, 1);
@@ -757,9 +766,9 @@ static void writer_free(AccessLog *al)
     g_free(al);
 }
 
-gboolean access_log_close(AccessLog *al, GError **error)
+gboolean access_log_finish(AccessLog *al, GError **error)
 {
-    g_return_val_if_fail(al != NULL, FALSE);
+    g_return_val_if_fail(al != NULL && al->fp != NULL, FALSE);
     int e = al->write_errno;
     if (fflush(al->fp) != 0 && e == 0) {
         e = errno;
@@ -768,23 +777,28 @@ gboolean access_log_close(AccessLog *al, GError **error)
         e = errno;
     }
     al->fp = NULL;
-    if (e == 0 && al->tmp != NULL && g_rename(al->tmp, al->path) != 0) {
-        e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot rename %s to %s: %s", al->tmp, al->path,
-                    g_strerror(e));
-        g_remove(al->tmp);
-        writer_free(al);
-        return FALSE;
-    }
     if (e != 0) {
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot write access log %s: %s", al->path,
+                    "%s:1:1: error: cannot write access log: %s", al->path,
                     g_strerror(e));
-        if (al->tmp != NULL) {
-            g_remove(al->tmp);
-        }
-        writer_free(al);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean access_log_close(AccessLog *al, GError **error)
+{
+    g_return_val_if_fail(al != NULL, FALSE);
+    if (al->fp != NULL && !access_log_finish(al, error)) {
+        access_log_discard(al);
+        return FALSE;
+    }
+    if (al->tmp != NULL && g_rename(al->tmp, al->path) != 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "%s:1:1: error: cannot rename %s into place: %s",
+                    al->path, al->tmp, g_strerror(e));
+        access_log_discard(al);
         return FALSE;
     }
     writer_free(al);

@@ -114,7 +114,8 @@ void access_log_format_time(gint64 unix_ms, char *buf, gsize len);
 
 typedef struct _AccessLog AccessLog;
 
-/* Opens "@path.tmp" for writing; access_log_close() renames it to @path.
+/* Opens a temporary file beside @path (a special file such as a FIFO is
+ * written directly); access_log_close() renames it to @path.
  * @w is borrowed (pod and node addresses) and must outlive the writer.
  * NULL with a G_FILE_ERROR when the file cannot be created. */
 AccessLog *access_log_open(const char *path,
@@ -131,8 +132,13 @@ void access_log_on_done(const Request *r, gpointer al);
 void access_log_fields_for(AccessLog *al, const Request *r, AccessLogFields *a);
 /* Lines written so far. */
 guint64 access_log_n_lines(const AccessLog *al);
-/* Flushes, closes and renames the file into place, then frees @al. On
- * failure (a write or the rename failed) the temporary file is removed and
+/* Flushes and closes the file, not yet in place: FALSE with
+ * "PATH:1:1: error: ..." when a write failed (a full disk), so a caller
+ * can give up before writing anything else. Then access_log_close() or
+ * access_log_discard(). */
+gboolean access_log_finish(AccessLog *al, GError **error);
+/* access_log_finish() if not done, then renames the file into place and
+ * frees @al. On failure the temporary file is removed, @al freed and
  * @error set. */
 gboolean access_log_close(AccessLog *al, GError **error);
 /* Closes, removes the temporary file and frees @al (a run that failed).

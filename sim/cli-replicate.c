@@ -409,15 +409,15 @@ int cli_set_write(const Scenario *s, guint64 seed, const Replications *set,
     g_autofree char *text = cli_json_text(json, TRUE);
     GError *error = NULL;
     int rc = CLI_OK;
-    g_autofree char *path = g_build_filename(o->dir, "results.json", NULL);
-    if (g_mkdir_with_parents(o->dir, 0755) != 0) {
-        g_printerr("ingress-sim %s: cannot create %s: %s\n", o->cmd, o->dir,
-                   g_strerror(errno));
-        rc = CLI_ERROR;
-    } else if (!cli_write_atomic(path, text, -1, &error) ||
-               !viz_write_run(s, seed, json, o->dir, NULL, &error)) {
-        g_printerr("ingress-sim %s: %s\n", o->cmd, error->message);
+    g_autofree char *made = NULL;
+    g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func(g_free);
+    if (!cli_make_dir(o->dir, &made, &error) ||
+        !cli_write_outputs(s, seed, json, text, o->dir, written, &error) ||
+        (o->writer != NULL && !shard_writer_commit(o->writer, &error))) {
+        cli_print_error(error);
         g_clear_error(&error);
+        cli_remove_files(written);
+        cli_unmake_dir(o->dir, made != NULL ? made : o->made);
         rc = CLI_ERROR;
     }
     if (o->json) {

@@ -52,6 +52,9 @@ typedef struct {
     gboolean json;         /* results.json on stdout, not the summary */
     gboolean quiet;        /* no summary */
     const ShardSet *shard; /* nullable: the set is this shard's share */
+    ShardWriter *writer;   /* nullable: committed after the outputs */
+    const char *made;      /* nullable: the topmost folder the command
+                            * made (cli_make_dir()), removed on failure */
 } SetOutput;
 
 /* Writes DIR/results.json (replications_to_json(), "partial": false, and

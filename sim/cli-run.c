@@ -78,9 +78,8 @@ static int run_set(const Scenario *s, const char *scenario_path,
     guint first = 0, count = r;
     ShardSet set = { 0 };
     GError *error = NULL;
-    int rc = CLI_OK;
     g_autoptr(ShardWriter) writer = NULL;
-    gboolean made_dir = !g_file_test(dir, G_FILE_TEST_EXISTS);
+    g_autofree char *made = NULL;
     if (o->shard != NULL) {
         shard_block(k, n, r, &first, &count);
         set = (ShardSet){
@@ -100,12 +99,15 @@ static int run_set(const Scenario *s, const char *scenario_path,
             shard_set_clear(&set);
             return CLI_ERROR;
         }
-        if (g_mkdir_with_parents(dir, 0755) != 0) {
-            g_printerr("ingress-sim run: cannot create %s: %s\n", dir,
-                       g_strerror(errno));
-            shard_set_clear(&set);
-            return CLI_ERROR;
-        }
+    }
+    /* The output folder before the set runs, not after hours of it. */
+    if (!cli_make_dir(dir, &made, &error)) {
+        cli_print_error(error);
+        g_clear_error(&error);
+        shard_set_clear(&set);
+        return CLI_ERROR;
+    }
+    if (o->shard != NULL) {
         writer = shard_writer_new(dir, &set, &error);
     }
     g_autoptr(Replications) reps = replications_new(s->name, seed);
@@ -124,23 +126,22 @@ static int run_set(const Scenario *s, const char *scenario_path,
     if ((o->shard != NULL && writer == NULL) ||
         !cli_replicate(&spec, reps, &tally,
                        writer != NULL ? shard_add_run : NULL, writer,
-                       &error) ||
-        (writer != NULL && !shard_writer_commit(writer, &error))) {
+                       &error)) {
         gboolean interrupted =
             g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
         cli_print_error(error);
         g_clear_error(&error);
         g_clear_pointer(&writer, shard_writer_free);
-        if (made_dir) {
-            g_rmdir(dir); /* only when empty: nothing half-written left */
-        }
+        cli_unmake_dir(dir, made);
         shard_set_clear(&set);
         return interrupted ? 130 : CLI_ERROR;
     }
+    /* shard.json is committed last, with the results and pictures. */
     SetOutput out = { .cmd = "run", .dir = dir, .json = o->json,
                       .quiet = o->quiet,
-                      .shard = o->shard != NULL ? &set : NULL };
-    rc = cli_set_write(s, seed, reps, &tally, &out);
+                      .shard = o->shard != NULL ? &set : NULL,
+                      .writer = writer, .made = made };
+    int rc = cli_set_write(s, seed, reps, &tally, &out);
     shard_set_clear(&set);
     return rc;
 }
@@ -320,21 +321,19 @@ int cli_run(int argc, char **argv)
     runner_set_max_pending(runner, (gsize)max_pending);
     /* The output folder before the run, not after hours of it. */
     const char *dir = out != NULL ? out : "out";
-    gboolean made_dir = !g_file_test(dir, G_FILE_TEST_IS_DIR);
-    if (g_mkdir_with_parents(dir, 0755) != 0) {
-        g_printerr("ingress-sim run: error: cannot create %s: %s\n", dir,
-                   g_strerror(errno));
+    g_autofree char *made = NULL;
+    if (!cli_make_dir(dir, &made, &error)) {
+        cli_print_error(error);
+        g_error_free(error);
         return CLI_ERROR;
     }
     AccessLog *al = NULL;
     if (access_log != NULL) {
         al = access_log_open(access_log, al_fmt, w, &error);
         if (al == NULL) {
-            g_printerr("ingress-sim run: error: %s\n", error->message);
+            cli_print_error(error);
             g_error_free(error);
-            if (made_dir) {
-                g_rmdir(dir);
-            }
+            cli_unmake_dir(dir, made);
             return CLI_ERROR;
         }
         path_set_done(runner_path(runner), access_log_on_done, al);
@@ -350,9 +349,7 @@ int cli_run(int argc, char **argv)
         /* Stopped to protect memory: an error, and nothing written. */
         access_log_discard(g_steal_pointer(&al));
         cli_print_error(runner_error(runner));
-        if (made_dir) {
-            g_rmdir(dir);
-        }
+        cli_unmake_dir(dir, made);
         return CLI_ERROR;
     }
     gboolean partial = runner_cancelled(runner);
@@ -364,19 +361,18 @@ int cli_run(int argc, char **argv)
                                    partial);
     g_autofree char *text = cli_json_text(json, TRUE);
     int rc = CLI_OK;
-    g_autofree char *path = g_build_filename(dir, "results.json", NULL);
-    if (!cli_write_atomic(path, text, -1, &error) ||
-        !viz_write_run(s, seed, json, dir, NULL, &error)) {
-        g_printerr("ingress-sim run: error: %s\n", error->message);
+    /* The access log lands with the results, or not at all: its writes
+     * are checked first (a full disk), its rename comes last, and any
+     * failure removes what was written. */
+    g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func(g_free);
+    if ((al != NULL && !access_log_finish(al, &error)) ||
+        !cli_write_outputs(s, seed, json, text, dir, written, &error) ||
+        (al != NULL && !access_log_close(g_steal_pointer(&al), &error))) {
+        cli_print_error(error);
         g_clear_error(&error);
-        rc = CLI_ERROR;
-    }
-    /* The access log lands with the results, or not at all. */
-    if (al != NULL && rc != CLI_OK) {
         access_log_discard(g_steal_pointer(&al));
-    } else if (al != NULL && !access_log_close(g_steal_pointer(&al), &error)) {
-        g_printerr("ingress-sim run: error: %s\n", error->message);
-        g_clear_error(&error);
+        cli_remove_files(written);
+        cli_unmake_dir(dir, made);
         rc = CLI_ERROR;
     }
     if (o.json) {

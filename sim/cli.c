@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "sim/cli.h"
+#include "viz/viz.h"
 
 gboolean cli_parse(const char *name, const char *params, const char *summary,
                    const char *description, const GOptionEntry *entries,
@@ -103,6 +104,84 @@ Scenario *cli_load(const char *path)
         g_printerr("%s\n", (const char *)g_ptr_array_index(s->cluster->skipped, i));
     }
     return s;
+}
+
+gboolean cli_make_dir(const char *dir, char **made, GError **error)
+{
+    g_return_val_if_fail(dir != NULL && made != NULL, FALSE);
+    *made = NULL;
+    /* The topmost missing folder: the parent chain up to one that exists. */
+    g_autofree char *top = NULL;
+    g_autofree char *at = g_strdup(dir);
+    while (!g_file_test(at, G_FILE_TEST_EXISTS)) {
+        g_free(top);
+        top = g_strdup(at);
+        char *parent = g_path_get_dirname(at);
+        if (strcmp(parent, at) == 0) {
+            g_free(parent);
+            break;
+        }
+        g_free(at);
+        at = parent;
+    }
+    if (g_mkdir_with_parents(dir, 0755) != 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "%s:1:1: error: cannot create folder: %s", dir,
+                    g_strerror(e));
+        cli_unmake_dir(dir, top);
+        return FALSE;
+    }
+    *made = g_steal_pointer(&top);
+    return TRUE;
+}
+
+void cli_unmake_dir(const char *dir, const char *made)
+{
+    if (dir == NULL || made == NULL) {
+        return;
+    }
+    g_autofree char *at = g_strdup(dir);
+    for (;;) {
+        if (g_rmdir(at) != 0 || strcmp(at, made) == 0) {
+            return; /* not empty (or gone): its parents are not either */
+        }
+        char *parent = g_path_get_dirname(at);
+        if (strcmp(parent, at) == 0) {
+            g_free(parent);
+            return;
+        }
+        g_free(at);
+        at = parent;
+    }
+}
+
+void cli_remove_files(const GPtrArray *written)
+{
+    for (guint i = 0; written != NULL && i < written->len; i++) {
+        g_remove(g_ptr_array_index(written, i));
+    }
+}
+
+gboolean cli_write_outputs(const Scenario *s, guint64 seed, JsonNode *json,
+                           const char *text, const char *dir,
+                           GPtrArray *written, GError **error)
+{
+    g_autoptr(GPtrArray) mine = g_ptr_array_new_with_free_func(g_free);
+    char *path = g_build_filename(dir, "results.json", NULL);
+    if (!cli_write_atomic(path, text, -1, error)) {
+        g_free(path);
+        return FALSE;
+    }
+    g_ptr_array_add(mine, path);
+    if (!viz_write_run(s, seed, json, dir, mine, error)) {
+        cli_remove_files(mine);
+        return FALSE;
+    }
+    for (guint i = 0; written != NULL && i < mine->len; i++) {
+        g_ptr_array_add(written, g_strdup(g_ptr_array_index(mine, i)));
+    }
+    return TRUE;
 }
 
 /* Line and column (from 1) of byte @at of @text. */

@@ -62,6 +62,25 @@ gboolean cli_write_atomic(const char *path, const char *contents, gssize len,
 /* JSON text of @node, pretty and with a final newline (transfer full). */
 char *cli_json_text(JsonNode *node, gboolean pretty);
 
+/* Creates the output folder @dir and its missing parents. *@made gets the
+ * topmost folder this created (transfer full), NULL when @dir was there:
+ * what cli_unmake_dir() removes again when the command fails. FALSE with
+ * "DIR:1:1: error: cannot create folder: ..." */
+gboolean cli_make_dir(const char *dir, char **made, GError **error);
+/* Removes @dir and its parents up to @made (nullable: nothing), each only
+ * when empty: a failed command leaves no folder it made behind. */
+void cli_unmake_dir(const char *dir, const char *made);
+
+/* Writes @dir/results.json (@text, the document @json) and the run's
+ * pictures of @s. All or nothing: on failure every file it wrote is
+ * removed again. @written (nullable) gets their paths (transfer full), for
+ * a caller whose later step can still fail (cli_remove_files()). */
+gboolean cli_write_outputs(const Scenario *s, guint64 seed, JsonNode *json,
+                           const char *text, const char *dir,
+                           GPtrArray *written, GError **error);
+/* Removes each path of @written (char*). */
+void cli_remove_files(const GPtrArray *written);
+
 /* JSON files the commands read (results.json, shard.json) nest no deeper
  * than this: json-glib's parser recurses once a level, and a hostile file
  * of 100k '[' overflowed the stack. */

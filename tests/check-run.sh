@@ -75,4 +75,40 @@ echo mine > "$tmp/link.log.tmp"
 [ -L "$tmp/link.log" ] || fail "--access-log replaced a symlink"
 grep -q '"GET / HTTP/1.1"' "$tmp/target.log" || fail "the symlink's target was not written"
 [ "$(cat "$tmp/link.log.tmp")" = mine ] || fail "--access-log clobbered link.log.tmp"
+# A dangling symlink is followed too: the log is made where it points.
+ln -s made.log "$tmp/dangling.log"
+"$SIM_BIN" run "$SIM_SRCDIR/scenarios/article.yaml" --duration 1s --quiet \
+    --out "$tmp/dl" --access-log "$tmp/dangling.log"
+[ -L "$tmp/dangling.log" ] && [ -s "$tmp/made.log" ] ||
+    fail "--access-log replaced a dangling symlink"
+
+# All or nothing: an access log that cannot be written (a full disk), a
+# picture that cannot be, or a run that fails leaves no results, no
+# pictures and no folder it made, parents included.
+art="$SIM_SRCDIR/scenarios/article.yaml"
+set +e
+"$SIM_BIN" run "$art" --duration 1s --quiet --out "$tmp/full/a/b" \
+    --access-log /dev/full 2> "$tmp/full.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "access log on /dev/full exited $rc"
+grep -q "^/dev/full:1:1: error: cannot write access log" "$tmp/full.err" ||
+    fail "$(cat "$tmp/full.err")"
+[ ! -e "$tmp/full" ] || fail "a failed access log left $(ls -R "$tmp/full")"
+mkdir -p "$tmp/pic/diagram.svg"
+set +e
+"$SIM_BIN" run "$art" --duration 1s --quiet --out "$tmp/pic" 2>/dev/null
+rc=$?
+"$SIM_BIN" run "$art" --duration 1s --quiet --replications 2 --shard 1/1 \
+    --out "$tmp/pic" 2>/dev/null
+rc2=$?
+"$SIM_BIN" run "$art" --duration 1s --quiet --replications 2 --shard 1/1 \
+    --max-pending 1 --out "$tmp/mp/a/b" 2>/dev/null
+rc3=$?
+set -e
+[ "$rc" -eq 1 ] && [ "$rc2" -eq 1 ] && [ "$rc3" -eq 1 ] ||
+    fail "failed writes exited $rc, $rc2, $rc3"
+[ "$(ls "$tmp/pic")" = diagram.svg ] ||
+    fail "a failed picture left $(ls "$tmp/pic")"
+[ ! -e "$tmp/mp" ] || fail "a failed set left $(ls -R "$tmp/mp")"
 echo "check-run: all passed"
