@@ -881,6 +881,16 @@ static void upstream_connect(Path *p, Request *r)
      * Cite: envoy source/common/router/upstream_request.cc,
      * UpstreamRequest::onPoolReady() -> setupPerTryTimeout(). */
     SimTime ptt = per_try_timeout(r);
+    if (ptt == 0 && r->tr != NULL && r->dec.retry != NULL &&
+        r->dec.retry->per_try_timeout > 0 && !r->dec.tcp) {
+        g_autofree char *pt = sim_time_format(r->dec.retry->per_try_timeout);
+        g_autofree char *rt = sim_time_format(r->dec.timeout);
+        trace_addf(r->tr, 8, "Envoy upstream", node, now,
+                   "Envoy's router ignores a per-try timeout that is not "
+                   "shorter than the route timeout (router.cc finalTimeout)",
+                   "perTryTimeout %s not armed: the route timeout is %s", pt,
+                   rt);
+    }
     if (ptt > 0) {
         r->try_deadline = now + ptt;
         r->try_queue0 = r->phase[PHASE_APP_QUEUE];
@@ -988,6 +998,15 @@ static void answered_by_app(Path *p, Request *r)
                       "retry_on covers the answer's status (5xx, "
                       "gateway-error, retriable-4xx or a listed code)")) {
         return;
+    }
+    if (!covered && r->tr != NULL && r->dec.retry != NULL &&
+        r->status >= 500) {
+        const PodState *gw = &p->w->pods[r->gw_pod];
+        trace_addf(r->tr, 8, "Envoy upstream", node_name(p, gw->node),
+                   sim_now(p->w->engine),
+                   "retry_on does not cover this status: the answer goes "
+                   "back as it is (R13)",
+                   "%d not retried", r->status);
     }
     respond(p, r, 9, r->status, covered ? "URX" : "-", FALSE);
 }

@@ -893,6 +893,20 @@ static void test_route_timeout_answers_at_deadline(void **state)
     SimTime took = res.out.done - res.out.sent;
     assert_true(took >= 1 * SIM_S && took < 1 * SIM_S + 20 * SIM_MS);
     trace_result_clear(&res);
+    /* A per-try timeout not shorter than the route's is not armed, and
+     * the trace says so (one decision path: every decision its reason). */
+    g_autofree char *y2 = router_scenario(
+        "    timeout: 1s\n    retries: {attempts: 2, perTryTimeout: 2s}\n");
+    trace_url(y2, "http://a.example.com/slow", &res);
+    assert_int_equal(res.out.status, 504);
+    gboolean said = FALSE;
+    for (guint i = 0; i < trace_len(res.tr); i++) {
+        const TraceStep *st = trace_step(res.tr, i);
+        said = said || (st->decision != NULL &&
+                        strstr(st->decision, "perTryTimeout 2s not armed") != NULL);
+    }
+    assert_true(said);
+    trace_result_clear(&res);
 }
 
 /* R13, Envoy's per-try timeout with Istio's default retry_on (retries set
