@@ -211,6 +211,17 @@ Results *shard_run_parse(JsonNode *node, ShardRun *run, GError **error)
         g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
                     "replication %u: state.%s", run->index, local->message);
         g_error_free(local);
+        return NULL;
+    }
+    /* "drained" says the balance holds; the state's counts must agree, or
+     * a merged set would claim a balance it does not have. */
+    if (run->drained && results_n_in_flight(r) != 0) {
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
+                    "replication %u is marked drained, but its state has %"
+                    G_GUINT64_FORMAT " requests sent and never ended",
+                    run->index, results_n_in_flight(r));
+        results_free(r);
+        return NULL;
     }
     return r;
 }

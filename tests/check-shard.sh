@@ -118,6 +118,12 @@ expect_error 1 "^$tmp/cut.json:15:1: error: " \
 sed 's/"replication":1,"seed":2,/"replication":1,"seed":9,/' "$b1" > "$tmp/ed.json"
 expect_error 1 "^$tmp/ed.json:15:1: error: run 2 is replication 1 with seed 9" \
     "$SIM_BIN" merge "$tmp/ed.json" "$b2" --out "$tmp/X"
+# A state whose counts do not balance cannot claim to be drained.
+sed '0,/"totals":\[/s/"totals":\[\([0-9]*\),[0-9]*,/"totals":[\1,0,/' \
+    "$b1" > "$tmp/unbal.json"
+! cmp -s "$b1" "$tmp/unbal.json" || fail "the edit of totals did not apply"
+expect_error 1 "^$tmp/unbal.json:[0-9]+:[0-9]+: error: replication 0 is marked drained, but its state has [0-9]+ requests sent and never ended" \
+    "$SIM_BIN" merge "$tmp/unbal.json" "$b2" --out "$tmp/X"
 # A forged header must not make merge allocate per claimed shard.
 sed -e 's/"replications" *: *4/"replications":2147483647/' \
     -e 's/"shards" *: *2/"shards":2147483647/' "$b1" > "$tmp/huge.json"
