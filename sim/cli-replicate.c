@@ -133,7 +133,10 @@ static gboolean child_start(const ReplicateSpec *spec, guint index,
         if (getppid() != parent) {
             _exit(1); /* the parent died before the line above */
         }
-        signal(SIGINT, SIG_DFL);
+        /* Ctrl-C reaches the whole process group; the parent stops the
+         * children itself (SIGTERM), so that it, not a child's death by
+         * SIGINT, decides what the set reports (exit 130). */
+        signal(SIGINT, SIG_IGN);
         signal(SIGTERM, SIG_DFL);
         close(out[0]);
         close(err[0]);
