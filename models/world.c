@@ -400,12 +400,6 @@ void world_schedule_failures(World *w)
     }
 }
 
-PodState *world_pod_by_ip(const World *w, const char *ip)
-{
-    guint32 addr;
-    return ipv4_parse(ip, &addr) ? world_pod_by_addr(w, addr) : NULL;
-}
-
 static guint addr_slot(const World *w, guint32 addr)
 {
     return (guint)((addr * 0x9E3779B1u) >> 7) & w->addr_mask;

@@ -104,9 +104,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(World, world_free)
 /* Schedules the scenario's failure timeline. */
 void world_schedule_failures(World *w);
 
-/* The pod with IP @ip, or NULL. */
-PodState *world_pod_by_ip(const World *w, const char *ip);
-/* The same by address (host order), as kube-proxy's walk gives it. */
+/* The pod with address @addr (host order, as kube-proxy's walk gives
+ * it), or NULL. */
 PodState *world_pod_by_addr(const World *w, guint32 addr);
 NodeState *world_node(const World *w, const char *name);
 /* Is the pod alive and its node up (it can answer a SYN)? */
