@@ -62,7 +62,8 @@ struct _PathConn {
 
 /* ---- requests ------------------------------------------------------------ */
 
-Request *path_request_new(Path *p)
+/* A struct from the free list (slabs), counted live, not yet set up. */
+static Request *request_take(Path *p)
 {
     if (p->free_list == NULL) {
         Request *slab = g_new0(Request, SLAB_SIZE);
@@ -74,11 +75,17 @@ Request *path_request_new(Path *p)
     }
     Request *r = p->free_list;
     p->free_list = r->next;
+    p->live++;
+    return r;
+}
+
+Request *path_request_new(Path *p)
+{
+    Request *r = request_take(p);
     memset(r, 0, G_STRUCT_OFFSET(Request, dec));
     r->id = ++p->next_id;
     r->app_pod = -1;
     r->out.flags = "-";
-    p->live++;
     return r;
 }
 
@@ -1351,7 +1358,9 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
  * continuing request: same id, trace, decision and owned strings. */
 static Request *orphan_attempt(Path *p, Request *r)
 {
-    Request *c = path_request_new(p);
+    /* Not path_request_new(): the continuing request keeps @r's id, and
+     * no id is used up (later requests' x-request-id follow from theirs). */
+    Request *c = request_take(p);
     *c = *r;
     c->next = NULL;
     c->to_app = FALSE;

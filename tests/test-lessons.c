@@ -1132,6 +1132,12 @@ static void test_config_push_keeps_the_pool(void **state)
     g_rmdir(dir);
 }
 
+static void note_max_id(const Request *r, gpointer data)
+{
+    guint64 *max = data;
+    *max = MAX(*max, r->id);
+}
+
 /* A timed-out attempt keeps its pod busy to the end (Envoy reset the
  * stream; the app never hears of it), and every struct goes back: the run
  * balances with nothing in flight. Requests come from a replayed CSV, so
@@ -1166,9 +1172,20 @@ static void test_orphaned_attempts_keep_pods_busy(void **state)
     assert_true(g_string_replace(y, "spec:\n  workloads:\n    default/a:\n",
                                  traffic, 1) == 1);
     Run run = { 0 };
-    run_text(&run, y->str);
+    GError *error = NULL;
+    run.s = scenario_load_string("orphans.yaml", y->str, &error);
+    assert_non_null(run.s);
+    run.r = runner_new(run.s, run.s->seed, &error);
+    assert_non_null(run.r);
+    guint64 max_id = 0;
+    path_set_done(runner_path(run.r), note_max_id, &max_id);
+    assert_true(runner_run(run.r, NULL, NULL));
+    run.json = results_to_json(runner_world(run.r)->results);
     Results *res = runner_world(run.r)->results;
     assert_int_equal(results_n_sent(res), 20);
+    /* The continuing copy of an abandoned attempt takes no id: the 20
+     * requests are 1..20, whatever the orphans. */
+    assert_int_equal(max_id, 20);
     assert_int_equal(results_n_in_flight(res), 0);
     assert_int_equal(path_in_flight(runner_path(run.r)), 0);
     JsonObject *flags =
