@@ -541,6 +541,18 @@ static gboolean read_header(ShardFile *f, JsonObject *o, GError **error)
         !header_uint(f, o, "shard", 1, n, &k, error)) {
         return FALSE;
     }
+    SimTime d = 0;
+    g_autofree char *why = NULL;
+    if (s->duration != NULL && !sim_time_parse(s->duration, &d, &why)) {
+        shard_file_error(f, "duration", 0, error, "duration '%s': %s",
+                         s->duration, why);
+        return FALSE;
+    }
+    if (s->duration != NULL) {
+        /* Compared as the canonical text: "5000ms" and "5s" are one. */
+        g_free(s->duration);
+        s->duration = sim_time_format(d);
+    }
     s->seed = seed;
     s->replications = (guint)r;
     s->shards = (guint)n;

@@ -100,6 +100,15 @@ expect_error 1 "^$tmp/seed2/shard.json:9:3: error: seed 2 here, 1 in $b1" \
 expect_error 1 "^$tmp/other/shard.json:5:3: error: scenario 'pod-crash' here, 'node-down' in $b1" \
     "$SIM_BIN" merge "$b1" "$tmp/other/shard.json" --out "$tmp/X"
 run --replications 4 --shard 2/2 --duration 20s --out "$tmp/dur"
+# Durations are compared as times: 20s and 20000ms are one set; a
+# duration that is no time is refused where it stands.
+run --replications 4 --shard 1/2 --duration 20000ms --out "$tmp/dur1"
+"$SIM_BIN" merge "$tmp/dur1/shard.json" "$tmp/dur/shard.json" --quiet \
+    --out "$tmp/durm" || fail "20000ms and 20s shards did not merge"
+sed 's/"duration" *: *"20s"/"duration" : "abc"/' "$tmp/dur/shard.json" \
+    > "$tmp/durbad.json"
+expect_error 1 "^$tmp/durbad.json:8:3: error: duration 'abc': invalid duration" \
+    "$SIM_BIN" merge "$tmp/dur1/shard.json" "$tmp/durbad.json" --out "$tmp/X"
 expect_error 1 "^$tmp/dur/shard.json:8:3: error: duration '20s' here" \
     "$SIM_BIN" merge "$b1" "$tmp/dur/shard.json" --out "$tmp/X"
 # The scenario (or a file it includes) changed since the shards ran.
