@@ -184,6 +184,19 @@ static gboolean member_uint(JsonObject *o, const char *name, guint64 max,
     return TRUE;
 }
 
+/* The first member of @o not in @known (NULL-terminated), or NULL: a
+ * shard file names nothing it does not use, as a scenario does not. */
+static const char *unknown_member(JsonObject *o, const char *const *known)
+{
+    g_autoptr(GList) names = json_object_get_members(o);
+    for (GList *l = names; l != NULL; l = l->next) {
+        if (!g_strv_contains(known, l->data)) {
+            return l->data;
+        }
+    }
+    return NULL;
+}
+
 Results *shard_run_parse(JsonNode *node, ShardRun *run, GError **error)
 {
     JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node)
@@ -200,6 +213,15 @@ Results *shard_run_parse(JsonNode *node, ShardRun *run, GError **error)
                     "not a run: expected {\"replication\": N, \"seed\": N, "
                     "\"drained\": true|false, \"events\": N, \"state\": "
                     "{...}}");
+        return NULL;
+    }
+    static const char *const run_members[] = { "replication", "seed",
+                                                "drained", "events", "state",
+                                                NULL };
+    const char *odd = unknown_member(o, run_members);
+    if (odd != NULL) {
+        g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_SYNTAX,
+                    "unknown field '%s' in a run", odd);
         return NULL;
     }
     run->index = (guint)i;
@@ -509,6 +531,16 @@ static gboolean read_header(ShardFile *f, JsonObject *o, GError **error)
         return FALSE;
     }
     if (!header_str(f, o, "format", FALSE, &format, error)) {
+        return FALSE;
+    }
+    static const char *const header_members[] = {
+        "format",   "version", "ingress_sim",  "scenario", "scenario_file",
+        "scenario_sha256", "duration", "seed", "replications", "shard",
+        "shards",   "runs",    NULL
+    };
+    const char *odd = unknown_member(o, header_members);
+    if (odd != NULL) {
+        shard_file_error(f, odd, 0, error, "unknown field '%s'", odd);
         return FALSE;
     }
     if (strcmp(format, SHARD_FORMAT) != 0) {

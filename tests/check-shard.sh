@@ -127,6 +127,15 @@ expect_error 1 "^$tmp/cut.json:15:1: error: " \
 sed 's/"replication":1,"seed":2,/"replication":1,"seed":9,/' "$b1" > "$tmp/ed.json"
 expect_error 1 "^$tmp/ed.json:15:1: error: run 2 is replication 1 with seed 9" \
     "$SIM_BIN" merge "$tmp/ed.json" "$b2" --out "$tmp/X"
+# A shard file names nothing it does not use.
+sed 's/"format" : "ingress-sim shard"/"bogus" : 3,\n  "format" : "ingress-sim shard"/' \
+    "$b1" > "$tmp/bogus.json"
+expect_error 1 "^$tmp/bogus.json:2:3: error: unknown field 'bogus'" \
+    "$SIM_BIN" merge "$tmp/bogus.json" "$b2" --out "$tmp/X"
+sed '0,/"replication":0,/s/"replication":0,/"zzz":1,"replication":0,/' \
+    "$b1" > "$tmp/zzz.json"
+expect_error 1 "^$tmp/zzz.json:[0-9]+:[0-9]+: error: unknown field 'zzz' in a run" \
+    "$SIM_BIN" merge "$tmp/zzz.json" "$b2" --out "$tmp/X"
 # A state whose counts do not balance cannot claim to be drained.
 sed '0,/"totals":\[/s/"totals":\[\([0-9]*\),[0-9]*,/"totals":[\1,0,/' \
     "$b1" > "$tmp/unbal.json"
