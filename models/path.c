@@ -1311,6 +1311,16 @@ static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
     answered_by_app(p, r);
 }
 
+/* A timeout at @now, before the hop to the app pod ends (r->mark): the
+ * breakdown counts the part of the hop the client waited for, not the
+ * whole hop upstream_connect() added. Shared by both timeouts. */
+static void hop_cut_short(Request *r, SimTime now)
+{
+    if (r->to_app && now < r->mark) {
+        r->phase[PHASE_UPSTREAM] -= r->mark - now;
+    }
+}
+
 /* R13: the route timeout fires while the request is upstream: Envoy
  * answers 504 UT and resets the upstream request; the app's late answer
  * is discarded. arg: the request's id (low 32 bits), so a timer that
@@ -1338,6 +1348,7 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     /* The breakdown counts what the client waited for: the app's part
      * ends at the deadline, queueing first, the rest service. */
+    hop_cut_short(r, sim_now(e));
     SimTime waited = sim_now(e) - r->sent;
     for (guint i = 0; i < PHASE_N; i++) {
         if (i != PHASE_APP_QUEUE && i != PHASE_APP_SERVICE) {
@@ -1438,11 +1449,8 @@ static void on_try_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     /* What the client waited for at the app on this attempt ends now:
      * queueing first, then service; a hop not yet made is not counted. */
-    SimTime at_app = now - r->mark;
-    if (at_app < 0) {
-        r->phase[PHASE_UPSTREAM] += at_app;
-        at_app = 0;
-    }
+    hop_cut_short(r, now);
+    SimTime at_app = MAX(now - r->mark, 0);
     gboolean served = r->phase[PHASE_APP_SERVICE] > r->try_service0;
     SimTime queued =
         served ? r->phase[PHASE_APP_QUEUE] - r->try_queue0 : at_app;

@@ -909,6 +909,33 @@ static void test_route_timeout_answers_at_deadline(void **state)
     trace_result_clear(&res);
 }
 
+/* A route timeout during the hop to the app pod (12 s between nodes,
+ * timeout 10 s) counts only the part of the hop the client waited for:
+ * the phases add up to what the client saw, for every pod it may pick. */
+static void test_route_timeout_mid_hop_breakdown(void **state)
+{
+    g_autofree char *y = router_scenario_spec(
+        "  latency: {nodeToNode: 12s}\n", "    timeout: 10s\n");
+    guint n_504 = 0;
+    for (guint seed = 1; seed <= 12; seed++) {
+        GError *error = NULL;
+        g_autoptr(Scenario) s = scenario_load_string("hop.yaml", y, &error);
+        assert_non_null(s);
+        TraceRequest req = { .url = "http://a.example.com/", .seed = seed };
+        TraceResult res;
+        assert_true(cli_trace_one(s, &req, &res, &error));
+        /* 200: the pod it picked shares the gateway's node (no hop). */
+        n_504 += res.out.status == 504;
+        SimTime sum = 0;
+        for (guint i = 0; i < PHASE_N; i++) {
+            sum += res.out.phase[i];
+        }
+        assert_int_equal(sum, res.out.done - res.out.sent);
+        trace_result_clear(&res);
+    }
+    assert_true(n_504 > 0);
+}
+
 /* R13, Envoy's per-try timeout with Istio's default retry_on (retries set
  * without retryOn): the timed-out attempt is reset and not retried, since
  * the default retry_on has no 5xx, gateway-error or reset: 504 UT after
@@ -1220,6 +1247,7 @@ int main(void)
         cmocka_unit_test(test_readiness_probe_timing_from_manifest),
         cmocka_unit_test(test_retry_on_status_only_when_asked),
         cmocka_unit_test(test_route_timeout_answers_at_deadline),
+        cmocka_unit_test(test_route_timeout_mid_hop_breakdown),
         cmocka_unit_test(test_route_timeout_while_connecting),
         cmocka_unit_test(test_per_try_timeout_default_retry_on),
         cmocka_unit_test(test_per_try_timeout_retried_then_urx),
