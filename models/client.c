@@ -29,6 +29,7 @@ typedef struct {
 
 struct _Client {
     char ips[CLIENT_ADDRESSES][16]; /* "198.51.100.1" ... ".250" */
+    guint32 addrs[CLIENT_ADDRESSES]; /* the same, parsed */
     World *w;              /* borrowed */
     Path *path;            /* borrowed */
     Generator *gens;       /* one per traffic entry */
@@ -99,8 +100,7 @@ void client_fill(Request *r, const TrafficSpec *ts, const RequestTemplate *t)
     r->scheme = t->url.scheme;
     r->lb_port = t->url.port;
     r->host = t->url.host;
-    const char *host = kv_list_get(t->headers, "host");
-    r->authority = host != NULL ? host : t->url.authority;
+    r->authority = t->authority;
     r->path = t->url.path;
     r->method = t->method;
     r->headers = t->headers;
@@ -202,7 +202,7 @@ static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
      * addresses are formatted once, not per request. */
     guint client = (guint)(g->sent % g->ts->clients);
     memcpy(r->client_ip, c->ips[client], sizeof r->client_ip);
-    r->client_addr = (198u << 24) | (51u << 16) | (100u << 8) | (client + 1);
+    r->client_addr = c->addrs[client];
     g->sent++;
     if (g->pools != NULL && (r->scheme == URL_HTTP || r->scheme == URL_HTTPS)) {
         r->conn = take_conn(c, g, client, g->origin[ti], sim_now(e));
@@ -214,11 +214,18 @@ static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
 }
 
+guint32 client_test_net_addr(guint k, char *ip)
+{
+    g_return_val_if_fail(k >= 1 && k <= 254, 0);
+    g_snprintf(ip, 16, "198.51.100.%u", k);
+    return (198u << 24) | (51u << 16) | (100u << 8) | k;
+}
+
 Client *client_new(World *w, Path *p)
 {
     Client *c = g_new0(Client, 1);
     for (guint i = 0; i < CLIENT_ADDRESSES; i++) {
-        g_snprintf(c->ips[i], sizeof c->ips[i], "198.51.100.%u", i + 1);
+        c->addrs[i] = client_test_net_addr(i + 1, c->ips[i]);
     }
     c->w = w;
     c->path = p;

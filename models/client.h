@@ -26,4 +26,10 @@ gboolean client_pending(const Client *c);
 /* Fills @r from template @t (strings borrowed from the scenario). */
 void client_fill(Request *r, const TrafficSpec *ts, const RequestTemplate *t);
 
+/* A client without an address of its own (generated traffic, a trace line
+ * that names none) is the @k-th of 198.51.100.0/24 (TEST-NET-2), 1 <= @k <=
+ * SCENARIO_MAX_CLIENTS: written into @ip (16 bytes), returned in host
+ * order. */
+guint32 client_test_net_addr(guint k, char *ip);
+
 G_END_DECLS

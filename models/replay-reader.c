@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 
+#include "models/client.h"
 #include "models/ipv4.h"
 #include "models/replay-private.h"
 #include "models/replay-window.h"
@@ -460,9 +461,8 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
         }
     } else {
         /* As the generators: clients from 198.51.100.0/24 (TEST-NET-2). */
-        guint k = (guint)(1 + rp->sent % 250);
-        g_snprintf(r->client_ip, sizeof r->client_ip, "198.51.100.%u", k);
-        r->client_addr = (198u << 24) | (51u << 16) | (100u << 8) | k;
+        r->client_addr = client_test_net_addr((guint)(1 + rp->sent % 250),
+                                              r->client_ip);
     }
     r->owned = g_steal_pointer(&it->block);
     r->release_owned = header_pool_take;
