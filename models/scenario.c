@@ -824,6 +824,8 @@ static gboolean parse_requests(const YNode *rl, TrafficSpec *t, GError **error)
                 kv_list_set(rt.headers, lk, g_ptr_array_index(raw->values, k));
             }
         }
+        const char *host = kv_list_get(rt.headers, "host");
+        rt.authority = host != NULL ? host : rt.url.authority;
         t->total_weight += rt.weight;
         g_array_append_val(t->requests, rt);
     }

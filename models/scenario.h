@@ -115,6 +115,8 @@ typedef struct {
     Url url;
     char *method;      /* default GET */
     KvList *headers;   /* lower-cased names */
+    const char *authority; /* what the client sends as Host: the "host"
+                            * header, else the URL's (borrowed from them) */
 } RequestTemplate;
 
 typedef enum {
