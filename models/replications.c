@@ -104,23 +104,20 @@ double replications_t975(guint df)
 }
 
 typedef struct {
-    double mean, stddev, low, high; /* stddev, low, high: NaN when n < 2 */
+    double mean, stddev, low, high;
 } Interval;
 
+/* Mean and Student's t interval of @n >= 2 values (with one replication
+ * there is no set to describe: its documents are a plain run's). */
 static Interval interval_of(const double *x, guint n)
 {
-    Interval iv = { 0.0, NAN, NAN, NAN };
-    if (n == 0) {
-        return iv;
-    }
+    Interval iv = { 0.0, 0.0, 0.0, 0.0 };
+    g_return_val_if_fail(n >= 2, iv);
     double sum = 0.0;
     for (guint i = 0; i < n; i++) {
         sum += x[i];
     }
     iv.mean = sum / n;
-    if (n < 2) {
-        return iv;
-    }
     double ss = 0.0;
     for (guint i = 0; i < n; i++) {
         ss += (x[i] - iv.mean) * (x[i] - iv.mean);
@@ -164,15 +161,6 @@ static Interval figure_interval(const Replications *set, guint which)
     return interval_of(x, n);
 }
 
-static void add_maybe(JsonBuilder *b, double v)
-{
-    if (isnan(v)) {
-        json_builder_add_null_value(b);
-    } else {
-        json_builder_add_double_value(b, v);
-    }
-}
-
 JsonNode *replications_to_json(const Replications *set)
 {
     g_return_val_if_fail(set != NULL, NULL);
@@ -210,16 +198,12 @@ JsonNode *replications_to_json(const Replications *set)
         json_builder_set_member_name(b, "mean");
         json_builder_add_double_value(b, iv.mean);
         json_builder_set_member_name(b, "stddev");
-        add_maybe(b, iv.stddev);
+        json_builder_add_double_value(b, iv.stddev);
         json_builder_set_member_name(b, "ci95");
-        if (isnan(iv.low)) {
-            json_builder_add_null_value(b);
-        } else {
-            json_builder_begin_array(b);
-            json_builder_add_double_value(b, iv.low);
-            json_builder_add_double_value(b, iv.high);
-            json_builder_end_array(b);
-        }
+        json_builder_begin_array(b);
+        json_builder_add_double_value(b, iv.low);
+        json_builder_add_double_value(b, iv.high);
+        json_builder_end_array(b);
         json_builder_end_object(b);
     }
     json_builder_end_object(b);

@@ -39,7 +39,7 @@ const Results *replications_pooled(const Replications *set);
  *   "across_replications": {"n", "confidence": 0.95,
  *       FIGURE: {"mean", "stddev", "ci95": [low, high]}...}
  * for the figures sent, failures, failure_ratio (failures / sent), p50_ms
- * and p99_ms; stddev and ci95 are null with fewer than two replications.
+ * and p99_ms (there is always more than one replication here).
  * The interval is mean +- t(0.975, n-1) * stddev / sqrt(n), Student's t
  * from a table (exact to 9 digits up to 30 degrees of freedom, within
  * 3e-5 beyond), so no libm call can make two machines disagree.
