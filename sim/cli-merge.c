@@ -155,12 +155,18 @@ static int check_shards(char **paths, guint n_paths, ShardSet *set,
             set->duration != NULL
                 ? g_strdup_printf(" --duration %s", set->duration)
                 : g_strdup("");
+        /* Located at the first shard given: the set it belongs to. */
+        const char *at = NULL;
+        for (guint k = 0; k < where->len && at == NULL; k++) {
+            at = g_ptr_array_index(where, k);
+        }
         g_set_error(error, SCENARIO_ERROR, SCENARIO_ERROR_BAD_REFERENCE,
-                    "ingress-sim merge: error: the set of %u replications "
+                    "%s: error: the set of %u replications "
                     "of '%s' (seed %" G_GUINT64_FORMAT ") is in %u shards; "
                     "missing: %s. Run each with: ingress-sim run %s "
                     "--replications %u --shard K/%u --seed %" G_GUINT64_FORMAT
                     "%s",
+                    at != NULL ? at : "ingress-sim merge",
                     set->replications, set->scenario, set->seed, set->shards,
                     missing, set->scenario_file, set->replications,
                     set->shards, set->seed, dur);

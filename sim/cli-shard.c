@@ -259,8 +259,8 @@ struct _ShardWriter {
 
 static gboolean writer_failed(ShardWriter *w, GError **error)
 {
-    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "cannot write %s: %s",
-                w->path, g_strerror(errno));
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO,
+                "%s:1:1: error: cannot write: %s", w->path, g_strerror(errno));
     return FALSE;
 }
 
