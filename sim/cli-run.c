@@ -244,14 +244,10 @@ int cli_run(int argc, char **argv)
         return CLI_USAGE;
     }
     if (argc != 2) {
-        g_printerr("ingress-sim run: expected one SCENARIO\nTry "
-                   "'ingress-sim run --help'.\n");
-        return CLI_USAGE;
+        return run_usage("expected one SCENARIO");
     }
     if (max_pending <= 0) {
-        g_printerr("ingress-sim run: --max-pending: must be greater than "
-                   "0\nTry 'ingress-sim run --help'.\n");
-        return CLI_USAGE;
+        return run_usage("--max-pending: must be greater than 0");
     }
     if (o.replications < 1 || o.replications > RUN_MAX_REPLICATIONS) {
         g_autofree char *m = g_strdup_printf(
@@ -261,8 +257,8 @@ int cli_run(int argc, char **argv)
     }
     if (o.jobs < 0 || o.jobs > RUN_MAX_JOBS) {
         g_autofree char *m = g_strdup_printf(
-            "--jobs: %" G_GINT64_FORMAT " is not between 1 and %d (0: one "
-            "per core)",
+            "--jobs: %" G_GINT64_FORMAT " is not between 0 (one per core) "
+            "and %d",
             o.jobs, RUN_MAX_JOBS);
         return run_usage(m);
     }
@@ -290,10 +286,10 @@ int cli_run(int argc, char **argv)
     AccessLogFormat al_fmt = ACCESS_LOG_TEXT;
     if (access_log_format != NULL &&
         !access_log_format_parse(access_log_format, &al_fmt)) {
-        g_printerr("ingress-sim run: --access-log-format: '%s' is not text "
-                   "or json\nTry 'ingress-sim run --help'.\n",
-                   access_log_format);
-        return CLI_USAGE;
+        g_autofree char *m = g_strdup_printf(
+            "--access-log-format: '%s' is not text or json",
+            access_log_format);
+        return run_usage(m);
     }
     g_autoptr(Scenario) s = cli_load(argv[1]);
     if (s == NULL) {

@@ -193,7 +193,7 @@ expect_error 2 "--shard: 'x' is not K/N" run --shard x --out "$tmp/Z"
 expect_error 2 "--shard 1/2 needs at least 2 replications" run --shard 1/2 --out "$tmp/Z"
 expect_error 2 "--replications: 0 is not between 1 and 100000" run --replications 0 --out "$tmp/Z"
 expect_error 2 "--replications: 99999999999 is not between 1 and 100000" run --replications 99999999999 --out "$tmp/Z"
-expect_error 2 "--jobs: -1 is not between 1 and 1024" run --replications 2 --jobs -1 --out "$tmp/Z"
+expect_error 2 "--jobs: -1 is not between 0 \(one per core\) and 1024" run --replications 2 --jobs -1 --out "$tmp/Z"
 expect_error 2 "--access-log writes one run's requests" run --replications 2 --access-log "$tmp/al" --out "$tmp/Z"
 expect_error 2 "expected SHARD.json files" "$SIM_BIN" merge
 [ ! -e "$tmp/Z" ] || fail "a usage error left $tmp/Z behind"
