@@ -77,6 +77,9 @@ Tally *results__tally(GHashTable *h, const char *key);
  * nodes, gateway_pods. */
 void results__tally_tables(const Results *r,
                            GHashTable *t[RESULTS_N_TALLIES]);
+/* Per tally table (the order above): its latency is reported
+ * (results.json's routes and traffic); the others only count. */
+extern const gboolean results__tally_latency[RESULTS_N_TALLIES];
 /* GArray clear function of TimelineEvent. */
 void results__event_clear(gpointer p);
 /* @h's keys in @cmp order, never hash order: same run, same bytes.

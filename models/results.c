@@ -146,6 +146,10 @@ void results_sent(Results *r, SimTime at)
     second_at(r, at)->sent++;
 }
 
+const gboolean results__tally_latency[RESULTS_N_TALLIES] = {
+    TRUE, FALSE, FALSE, TRUE, FALSE, FALSE
+};
+
 void results__tally_tables(const Results *r,
                            GHashTable *t[RESULTS_N_TALLIES])
 {
@@ -213,11 +217,6 @@ void results_record(Results *r, const RequestOutcome *o)
                                             o->node,    o->gateway_pod };
     GHashTable *tables[RESULTS_N_TALLIES];
     results__tally_tables(r, tables);
-    /* Only routes and traffic report latency (results.json); the other
-     * tallies count, and their histograms stay empty. */
-    static const gboolean with_latency[RESULTS_N_TALLIES] = {
-        TRUE, FALSE, FALSE, TRUE, FALSE, FALSE
-    };
     for (guint i = 0; i < RESULTS_N_TALLIES; i++) {
         if (keys[i] == NULL) {
             continue;
@@ -233,7 +232,7 @@ void results_record(Results *r, const RequestOutcome *o)
             r->recent[i][slot].tally = t;
         }
         t->count++;
-        if (timed && with_latency[i]) {
+        if (timed && results__tally_latency[i]) {
             hists[n_hists++] = t->latency;
         }
     }
@@ -464,7 +463,7 @@ JsonNode *results_to_json(const Results *r)
     }
     json_builder_end_object(b);
 
-    add_tallies(b, "routes", r->routes, TRUE);
+    add_tallies(b, "routes", r->routes, results__tally_latency[0]);
 
     /* "cdf_ms": {route: [[ms, fraction], ...]}, for the latency CDF chart
      * (viz/chart.c): fraction of the route's timed outcomes at or below ms,
@@ -527,11 +526,11 @@ JsonNode *results_to_json(const Results *r)
         json_builder_end_array(b);
     }
     json_builder_end_object(b);
-    add_tallies(b, "clusters", r->clusters, FALSE);
-    add_tallies(b, "pods", r->pods, FALSE);
-    add_tallies(b, "traffic", r->traffic, TRUE);
-    add_tallies(b, "nodes", r->nodes, FALSE);
-    add_tallies(b, "gateway_pods", r->gateway_pods, FALSE);
+    add_tallies(b, "clusters", r->clusters, results__tally_latency[1]);
+    add_tallies(b, "pods", r->pods, results__tally_latency[2]);
+    add_tallies(b, "traffic", r->traffic, results__tally_latency[3]);
+    add_tallies(b, "nodes", r->nodes, results__tally_latency[4]);
+    add_tallies(b, "gateway_pods", r->gateway_pods, results__tally_latency[5]);
 
     json_builder_set_member_name(b, "series");
     json_builder_begin_array(b);
