@@ -97,7 +97,7 @@ grep -q "^/dev/full:1:1: error: cannot write access log" "$tmp/full.err" ||
 [ ! -e "$tmp/full" ] || fail "a failed access log left $(ls -R "$tmp/full")"
 mkdir -p "$tmp/pic/diagram.svg"
 set +e
-"$SIM_BIN" run "$art" --duration 1s --quiet --out "$tmp/pic" 2>/dev/null
+"$SIM_BIN" run "$art" --duration 1s --quiet --out "$tmp/pic" 2> "$tmp/pic.err"
 rc=$?
 "$SIM_BIN" run "$art" --duration 1s --quiet --replications 2 --shard 1/1 \
     --out "$tmp/pic" 2>/dev/null
@@ -110,5 +110,7 @@ set -e
     fail "failed writes exited $rc, $rc2, $rc3"
 [ "$(ls "$tmp/pic")" = diagram.svg ] ||
     fail "a failed picture left $(ls "$tmp/pic")"
+grep -q "^$tmp/pic/diagram.svg:1:1: error: cannot write" "$tmp/pic.err" ||
+    fail "$(cat "$tmp/pic.err")"
 [ ! -e "$tmp/mp" ] || fail "a failed set left $(ls -R "$tmp/mp")"
 echo "check-run: all passed"

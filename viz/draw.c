@@ -841,8 +841,8 @@ gboolean viz_write(const char *path,
     GError *werr = NULL;
     /* A temporary file beside @path, then rename(2) over it. */
     if (!g_file_set_contents(path, data_, (gssize)len, &werr)) {
-        g_set_error(error, VIZ_ERROR, VIZ_ERROR_WRITE, "cannot write %s: %s",
-                    path, werr->message);
+        g_set_error(error, VIZ_ERROR, VIZ_ERROR_WRITE,
+                    "%s:1:1: error: cannot write: %s", path, werr->message);
         g_error_free(werr);
         if (items != NULL && *items != NULL) {
             g_ptr_array_unref(*items);
