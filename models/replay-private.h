@@ -28,6 +28,17 @@ typedef struct {
     const char *const *hdr_names;   /* lower-case, distinct */
     const char *const *hdr_values;  /* the value of each name */
     char client_ip[16];             /* as ReplayRecord */
+    /* What the parser knew anyway, so the reader measures nothing again:
+     * the bytes of method, authority, path and sni (0 for a NULL sni),
+     * of each header value and each header name, and client_ip read as
+     * ipv4_parse() reads it (0: empty or not an address). */
+    gsize method_len;
+    gsize authority_len;
+    gsize path_len;
+    gsize sni_len;
+    const gsize *hdr_value_lens;    /* n_headers of them */
+    const gsize *hdr_name_lens;     /* n_headers of them */
+    guint32 client_addr;
 } ReplayView;
 
 /* replay_parser_line() without copies: @text (@n bytes, NUL at text[n],

@@ -37,6 +37,7 @@ typedef struct {
     gint key_set;       /* Replay.key_sets[] holding their names, or -1:
                          * each name is in the block before its value */
     char client_ip[16]; /* as ReplayRecord */
+    guint32 client_addr; /* ReplayView.client_addr */
     guint32 at[6];      /* offsets of the five strings and the headers */
 } LineHead;
 
@@ -204,16 +205,14 @@ static char *pack(Replay *rp, const ReplayView *v)
 {
     const char *s[5] = { v->method, v->host, v->authority, v->path,
                          v->sni != NULL ? v->sni : "" };
-    gsize len[5];
-    gsize total = sizeof(LineHead);
-    for (guint i = 0; i < 5; i++) {
-        len[i] = i == 1 ? v->host_len : strlen(s[i]);
-        total += len[i] + 1;
-    }
+    const gsize len[5] = { v->method_len, v->host_len, v->authority_len,
+                           v->path_len, v->sni_len };
+    gsize total = sizeof(LineHead) + len[0] + len[1] + len[2] + len[3] +
+                  len[4] + 5;
     gint key_set = v->n_headers > 0 ? key_set_of(rp, v) : -1;
     for (guint i = 0; i < v->n_headers; i++) {
-        total += strlen(v->hdr_values[i]) + 1;
-        total += key_set < 0 ? strlen(v->hdr_names[i]) + 1 : 0;
+        total += v->hdr_value_lens[i] + 1;
+        total += key_set < 0 ? v->hdr_name_lens[i] + 1 : 0;
     }
     char *block = g_malloc(total);
     LineHead *h = (LineHead *)(void *)block;
@@ -223,6 +222,7 @@ static char *pack(Replay *rp, const ReplayView *v)
     h->n_headers = v->n_headers;
     h->key_set = key_set;
     memcpy(h->client_ip, v->client_ip, sizeof h->client_ip);
+    h->client_addr = v->client_addr;
     guint32 at = sizeof(LineHead);
     for (guint i = 0; i < 5; i++) {
         h->at[i] = at;
@@ -231,10 +231,9 @@ static char *pack(Replay *rp, const ReplayView *v)
     h->at[5] = at;
     for (guint i = 0; i < v->n_headers; i++) {
         if (key_set < 0) {
-            at = put(block, at, v->hdr_names[i], strlen(v->hdr_names[i]),
-                     FALSE);
+            at = put(block, at, v->hdr_names[i], v->hdr_name_lens[i], FALSE);
         }
-        at = put(block, at, v->hdr_values[i], strlen(v->hdr_values[i]), FALSE);
+        at = put(block, at, v->hdr_values[i], v->hdr_value_lens[i], FALSE);
     }
     return block;
 }
@@ -456,9 +455,7 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
      * kube-proxy's walk and each later reader (Request.client_addr). */
     if (h->client_ip[0] != '\0') {
         memcpy(r->client_ip, h->client_ip, sizeof r->client_ip);
-        if (!ipv4_parse(r->client_ip, &r->client_addr)) {
-            r->client_addr = 0;
-        }
+        r->client_addr = h->client_addr;
     } else {
         /* As the generators: clients from 198.51.100.0/24 (TEST-NET-2). */
         r->client_addr = client_test_net_addr((guint)(1 + rp->sent % 250),

@@ -10,6 +10,7 @@
 
 #include "models/accesslog.h"
 #include "models/host.h"
+#include "models/ipv4.h"
 #include "models/replay-private.h"
 
 gboolean replay_format_parse(const char *name, ReplayFormat *out)
@@ -105,6 +106,8 @@ struct _ReplayParser {
     ReplayRecord csv;             /* a CSV line, resolved */
     const char *hdr_names[3];     /* an Istio line's headers */
     const char *hdr_values[3];
+    GArray *lens;                 /* gsize: the view's header lengths,
+                                   * values then names */
 };
 
 ReplayParser *replay_parser_new(const Scenario *s, ReplayFormat fmt)
@@ -121,6 +124,7 @@ ReplayParser *replay_parser_new(const Scenario *s, ReplayFormat fmt)
     if (fmt == REPLAY_ISTIO_JSON) {
         p->json = json_parser_new_immutable();
     }
+    p->lens = g_array_new(FALSE, FALSE, sizeof(gsize));
     return p;
 }
 
@@ -133,6 +137,7 @@ void replay_parser_free(ReplayParser *p)
     g_clear_object(&p->json);
     access_log_fields_clear(&p->json_fields);
     replay_record_clear(&p->csv);
+    g_array_unref(p->lens);
     g_free(p);
 }
 
@@ -785,12 +790,32 @@ static void view_of_record(const ReplayRecord *rec, ReplayView *v)
     memcpy(v->client_ip, rec->client_ip, sizeof v->client_ip);
 }
 
-ReplayLine replay__parse_line(ReplayParser *p,
-                              char *text,
-                              gsize n,
-                              gboolean first,
-                              ReplayView *v,
-                              char **why)
+/* The lengths and the client address of @v (ReplayView). */
+static void view_measure(ReplayParser *p, ReplayView *v)
+{
+    v->method_len = strlen(v->method);
+    v->authority_len = strlen(v->authority);
+    v->path_len = strlen(v->path);
+    v->sni_len = v->sni != NULL ? strlen(v->sni) : 0;
+    g_array_set_size(p->lens, 2 * v->n_headers);
+    gsize *lens = (gsize *)(void *)p->lens->data;
+    for (guint i = 0; i < v->n_headers; i++) {
+        lens[i] = strlen(v->hdr_values[i]);
+        lens[v->n_headers + i] = strlen(v->hdr_names[i]);
+    }
+    v->hdr_value_lens = lens;
+    v->hdr_name_lens = lens + v->n_headers;
+    if (v->client_ip[0] == '\0' || !ipv4_parse(v->client_ip, &v->client_addr)) {
+        v->client_addr = 0;
+    }
+}
+
+static ReplayLine parse_line(ReplayParser *p,
+                             char *text,
+                             gsize n,
+                             gboolean first,
+                             ReplayView *v,
+                             char **why)
 {
     while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r')) {
         n--;
@@ -827,6 +852,20 @@ ReplayLine replay__parse_line(ReplayParser *p,
         return REPLAY_LINE_BAD;
     }
     return resolve(p, &a, -1, v, why);
+}
+
+ReplayLine replay__parse_line(ReplayParser *p,
+                              char *text,
+                              gsize n,
+                              gboolean first,
+                              ReplayView *v,
+                              char **why)
+{
+    ReplayLine rc = parse_line(p, text, n, first, v, why);
+    if (rc == REPLAY_LINE_OK) {
+        view_measure(p, v);
+    }
+    return rc;
 }
 
 /* A view's strings, copied into @rec. */
