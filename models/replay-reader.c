@@ -25,23 +25,49 @@ G_STATIC_ASSERT(READ_BLOCK > 2 * (REPLAY_MAX_LINE + 1));
  * three names, always the same literals, so a few lists cover a log). */
 #define KEY_SETS_N 8
 
-/* The head of a buffered line's block, one allocation that its request
- * takes over (Request.owned): this, then method, host, authority, path and
- * sni NUL-terminated, then the headers: their values, each after its name
- * unless the names are a shared list. */
-typedef struct {
+/* Line blocks come in sizes BLOCK_GRAIN apart, up to BLOCK_CLASSES of
+ * them, and are kept for reuse (LinePool): a malloc() and a free() a line
+ * cost more than the rest of its copying. A longer line's block is
+ * allocated and freed on its own. */
+#define BLOCK_GRAIN 64
+#define BLOCK_CLASSES 16
+
+/* The head of a buffered line's block, which its request takes over
+ * (Request.owned): this, then method, host, authority, path and sni
+ * NUL-terminated, then the headers: their values, each after its name
+ * unless the names are a shared list. The header list the request reads
+ * (Request.owned_headers) is kv, filled when the block is: its arrays stay
+ * with the block when it goes back to the pool. */
+typedef struct _LineHead LineHead;
+struct _LineHead {
+    KvList kv;          /* the headers: keys a shared list or own_keys,
+                         * values this block's strings */
+    GPtrArray *values;  /* kv.values' array, NULL until a line has
+                         * headers; kept across reuse */
+    GPtrArray *own_keys; /* names of a line without a shared list, NULL
+                         * until one; kept across reuse */
+    LineHead *next_free; /* in LinePool.spare */
+    guint cls;          /* size class (1..BLOCK_CLASSES), 0: no class */
     UrlScheme scheme;   /* as ReplayRecord */
     gint lb_port;       /* as ReplayRecord */
     gboolean has_sni;   /* the sni string is meaningful */
     guint n_headers;    /* headers after the five strings */
-    gint key_set;       /* Replay.key_sets[] holding their names, or -1:
-                         * each name is in the block before its value */
     char client_ip[16]; /* as ReplayRecord */
     guint32 client_addr; /* ReplayView.client_addr */
-    guint32 at[6];      /* offsets of the five strings and the headers */
-} LineHead;
+    guint32 at[5];      /* offsets of the five strings */
+};
 
-typedef struct _HeaderPool HeaderPool;
+/* What requests give back and the next lines reuse: blocks by size class
+ * and the shared lists of header names. Requests can outlive their Replay
+ * (runner.c frees the client before the path releases what is still in
+ * flight), so the pool counts its users: the Replay and each request
+ * holding a block from it. */
+typedef struct {
+    guint refs;
+    LineHead *spare[BLOCK_CLASSES + 1]; /* free blocks of each class */
+    GPtrArray *key_sets[KEY_SETS_N];    /* char*, no free function */
+    guint n_key_sets;                   /* key_sets in use */
+} LinePool;
 
 struct _Replay {
     World *w;              /* borrowed */
@@ -72,12 +98,78 @@ struct _Replay {
     guint64 sent;          /* requests sent */
     guint64 bad;           /* lines that did not parse */
     guint64 late;          /* lines behind the reorder window */
-    /* Header names as a KvList's keys (char*, no free function): each
-     * request's list takes a reference instead of an array of its own. */
-    GPtrArray *key_sets[KEY_SETS_N];
-    guint n_key_sets;      /* key_sets in use */
-    HeaderPool *pool;      /* header lists for reuse (one reference) */
+    LinePool *pool;        /* blocks for reuse (one reference) */
 };
+
+/* ---- the pool ------------------------------------------------------------ */
+
+static LinePool *line_pool_new(void)
+{
+    LinePool *lp = g_new0(LinePool, 1);
+    lp->refs = 1;
+    return lp;
+}
+
+static void block_free(LineHead *h)
+{
+    if (h->values != NULL) {
+        g_ptr_array_unref(h->values);
+    }
+    if (h->own_keys != NULL) {
+        g_ptr_array_unref(h->own_keys);
+    }
+    g_free(h);
+}
+
+static void line_pool_unref(LinePool *lp)
+{
+    if (--lp->refs > 0) {
+        return;
+    }
+    for (guint c = 0; c <= BLOCK_CLASSES; c++) {
+        while (lp->spare[c] != NULL) {
+            LineHead *h = lp->spare[c];
+            lp->spare[c] = h->next_free;
+            block_free(h);
+        }
+    }
+    for (guint i = 0; i < lp->n_key_sets; i++) {
+        g_ptr_array_unref(lp->key_sets[i]);
+    }
+    g_free(lp);
+}
+
+/* A block of at least @size bytes, its arrays (if any) kept. */
+static LineHead *line_block_new(LinePool *lp, gsize size)
+{
+    guint cls = (guint)((size + BLOCK_GRAIN - 1) / BLOCK_GRAIN);
+    LineHead *h;
+    if (cls > BLOCK_CLASSES) {
+        h = g_malloc(size);
+        cls = 0;
+        h->values = h->own_keys = NULL;
+    } else if (lp->spare[cls] != NULL) {
+        h = lp->spare[cls];
+        lp->spare[cls] = h->next_free;
+    } else {
+        h = g_malloc((gsize)cls * BLOCK_GRAIN);
+        h->values = h->own_keys = NULL;
+    }
+    h->cls = cls;
+    return h;
+}
+
+/* Takes @block back (a block of line_block_new()'s). */
+static void line_block_free(LinePool *lp, char *block)
+{
+    LineHead *h = (LineHead *)(void *)block;
+    if (h->cls == 0) {
+        block_free(h);
+        return;
+    }
+    h->next_free = lp->spare[h->cls];
+    lp->spare[h->cls] = h;
+}
 
 /* ---- lines --------------------------------------------------------------- */
 
@@ -172,35 +264,45 @@ static guint32 put(char *block, guint32 at, const char *s, gsize n, gboolean fol
     return at + (guint32)n + 1;
 }
 
-/* The shared list of @v's header names (string literals), or -1 when
- * they are no literals or the lists are all taken. */
-static gint key_set_of(Replay *rp, const ReplayView *v)
+/* The shared list of @v's header names (string literals), or NULL when
+ * they are no literals or the pool's lists are all taken. */
+static GPtrArray *key_set_of(LinePool *lp, const ReplayView *v)
 {
     if (!v->hdr_static) {
-        return -1;
+        return NULL;
     }
-    for (guint i = 0; i < rp->n_key_sets; i++) {
-        const GPtrArray *k = rp->key_sets[i];
+    for (guint i = 0; i < lp->n_key_sets; i++) {
+        GPtrArray *k = lp->key_sets[i];
         gboolean same = k->len == v->n_headers;
         for (guint j = 0; same && j < k->len; j++) {
             same = g_ptr_array_index(k, j) == (gpointer)v->hdr_names[j];
         }
         if (same) {
-            return (gint)i;
+            return k;
         }
     }
-    if (rp->n_key_sets == KEY_SETS_N) {
-        return -1;
+    if (lp->n_key_sets == KEY_SETS_N) {
+        return NULL;
     }
     GPtrArray *k = g_ptr_array_sized_new(v->n_headers);
     for (guint j = 0; j < v->n_headers; j++) {
         g_ptr_array_add(k, (gpointer)v->hdr_names[j]);
     }
-    rp->key_sets[rp->n_key_sets] = k;
-    return (gint)rp->n_key_sets++;
+    lp->key_sets[lp->n_key_sets++] = k;
+    return k;
 }
 
-/* The block of @v: one allocation, what its request needs. */
+/* @a sized @n, made if NULL: its slots are set by the caller. */
+static GPtrArray *sized(GPtrArray *a, guint n)
+{
+    if (a == NULL) {
+        a = g_ptr_array_sized_new(n);
+    }
+    g_ptr_array_set_size(a, n);
+    return a;
+}
+
+/* The block of @v, what its request needs: strings and header list. */
 static char *pack(Replay *rp, const ReplayView *v)
 {
     const char *s[5] = { v->method, v->host, v->authority, v->path,
@@ -209,18 +311,17 @@ static char *pack(Replay *rp, const ReplayView *v)
                            v->path_len, v->sni_len };
     gsize total = sizeof(LineHead) + len[0] + len[1] + len[2] + len[3] +
                   len[4] + 5;
-    gint key_set = v->n_headers > 0 ? key_set_of(rp, v) : -1;
+    GPtrArray *keys = v->n_headers > 0 ? key_set_of(rp->pool, v) : NULL;
     for (guint i = 0; i < v->n_headers; i++) {
         total += v->hdr_value_lens[i] + 1;
-        total += key_set < 0 ? v->hdr_name_lens[i] + 1 : 0;
+        total += keys == NULL ? v->hdr_name_lens[i] + 1 : 0;
     }
-    char *block = g_malloc(total);
-    LineHead *h = (LineHead *)(void *)block;
+    LineHead *h = line_block_new(rp->pool, total);
+    char *block = (char *)h;
     h->scheme = v->scheme;
     h->lb_port = v->lb_port;
     h->has_sni = v->sni != NULL;
     h->n_headers = v->n_headers;
-    h->key_set = key_set;
     memcpy(h->client_ip, v->client_ip, sizeof h->client_ip);
     h->client_addr = v->client_addr;
     guint32 at = sizeof(LineHead);
@@ -228,13 +329,25 @@ static char *pack(Replay *rp, const ReplayView *v)
         h->at[i] = at;
         at = put(block, at, s[i], len[i], i == 1 && v->host_fold);
     }
-    h->at[5] = at;
+    if (v->n_headers == 0) {
+        return block;
+    }
+    h->values = sized(h->values, v->n_headers);
+    if (keys == NULL) {
+        keys = h->own_keys = sized(h->own_keys, v->n_headers);
+    }
     for (guint i = 0; i < v->n_headers; i++) {
-        if (key_set < 0) {
+        if (keys == h->own_keys) {
+            keys->pdata[i] = block + at;
             at = put(block, at, v->hdr_names[i], v->hdr_name_lens[i], FALSE);
         }
+        h->values->pdata[i] = block + at;
         at = put(block, at, v->hdr_values[i], v->hdr_value_lens[i], FALSE);
     }
+    /* The arrays have no free function: the strings are the block's, and
+     * the names a shared list's or the block's. */
+    h->kv.keys = keys;
+    h->kv.values = h->values;
     return block;
 }
 
@@ -321,7 +434,9 @@ static SimTime arrival_of(const Replay *rp, gint64 t_ns)
 static void finish(Replay *rp)
 {
     close_file(rp);
-    replay_window_clear(rp->window);
+    while (replay_window_len(rp->window) > 0) {
+        line_block_free(rp->pool, replay_window_pop(rp->window).block);
+    }
 }
 
 static void schedule_next(Replay *rp)
@@ -345,7 +460,7 @@ static void schedule_next(Replay *rp)
     SimTime now = sim_now(rp->w->engine);
     SimTime at = MAX(arrival_of(rp, it.t_ns), now);
     if (at >= rp->stop || at == SIM_TIME_MAX) {
-        g_free(it.block);
+        line_block_free(rp->pool, it.block);
         finish(rp);
         return;
     }
@@ -354,89 +469,21 @@ static void schedule_next(Replay *rp)
     sim_schedule(rp->w->engine, at, rp->ev_arrival, 0, NULL);
 }
 
-/* Header lists that requests gave back, for the next lines: a list is a
- * struct and two arrays, three allocations and three frees a line
- * otherwise. Requests can outlive their Replay (runner.c frees the client
- * before the path releases what is still in flight), so the pool counts
- * its users: the Replay and each request holding a list from it. */
-struct _HeaderPool {
-    guint refs;
-    GPtrArray *spare; /* KvList*, keys NULL, values empty */
-};
-
-static void spare_free(gpointer p)
+/* Request.release_owned for replayed requests: the block, and the header
+ * list in it, go back to the pool. */
+static void line_release(Request *r, gpointer data)
 {
-    KvList *kv = p;
-    g_ptr_array_unref(kv->values);
-    g_free(kv);
-}
-
-static HeaderPool *header_pool_new(void)
-{
-    HeaderPool *hp = g_new0(HeaderPool, 1);
-    hp->refs = 1;
-    hp->spare = g_ptr_array_new_with_free_func(spare_free);
-    return hp;
-}
-
-static void header_pool_unref(HeaderPool *hp)
-{
-    if (--hp->refs == 0) {
-        g_ptr_array_unref(hp->spare);
-        g_free(hp);
-    }
-}
-
-/* Request.release_owned for replayed requests: the list goes back to the
- * pool (its key array, shared or its own, is dropped), the block is
- * freed. */
-static void header_pool_take(Request *r, gpointer data)
-{
-    HeaderPool *hp = data;
-    KvList *kv = g_steal_pointer(&r->owned_headers);
-    if (kv != NULL) {
-        g_clear_pointer(&kv->keys, g_ptr_array_unref);
-        g_ptr_array_set_size(kv->values, 0);
-        g_ptr_array_add(hp->spare, kv);
-    }
-    g_clear_pointer(&r->owned, g_free);
-    header_pool_unref(hp);
-}
-
-/* The headers that start at @w as a KvList whose arrays have no free
- * function: the strings stay the block's, which the request owns beside
- * the list (Request.owned), so kv_list_free() frees the list alone. The
- * names are @keys (shared, one more reference) or, when NULL, in the block
- * before each value. Names are distinct (the parsers saw to it), as
- * kv_list_set() would have made them. The list comes from @hp's spares
- * when it has one. */
-static KvList *
-headers_in_block(HeaderPool *hp, const char *w, guint n, GPtrArray *keys)
-{
-    KvList *kv;
-    if (hp->spare->len > 0) {
-        kv = g_ptr_array_steal_index_fast(hp->spare, hp->spare->len - 1);
-    } else {
-        kv = g_new(KvList, 1);
-        kv->values = g_ptr_array_sized_new(n);
-    }
-    kv->keys = keys != NULL ? g_ptr_array_ref(keys) : g_ptr_array_sized_new(n);
-    for (guint i = 0; i < n; i++) {
-        if (keys == NULL) {
-            g_ptr_array_add(kv->keys, (gpointer)w);
-            w += strlen(w) + 1;
-        }
-        g_ptr_array_add(kv->values, (gpointer)w);
-        w += strlen(w) + 1;
-    }
-    return kv;
+    LinePool *lp = data;
+    r->owned_headers = NULL; /* the block's kv */
+    line_block_free(lp, g_steal_pointer(&r->owned));
+    line_pool_unref(lp);
 }
 
 /* The request of @it, which hands its block over to @r. */
 static void fill_request(Replay *rp, Request *r, ReplayItem *it)
 {
-    const char *b = it->block;
-    const LineHead *h = (const LineHead *)(const void *)b;
+    char *b = it->block;
+    LineHead *h = (LineHead *)(void *)b;
     r->scheme = h->scheme;
     r->lb_port = h->lb_port;
     r->method = b + h->at[0];
@@ -445,14 +492,15 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
     r->path = b + h->at[3];
     r->sni = h->has_sni ? b + h->at[4] : NULL;
     if (h->n_headers > 0) {
-        r->owned_headers = headers_in_block(
-            rp->pool, b + h->at[5], h->n_headers,
-            h->key_set >= 0 ? rp->key_sets[h->key_set] : NULL);
+        /* Request.owned_headers, but freed by line_release(), not by
+         * kv_list_free(): it lives in the block. */
+        r->owned_headers = &h->kv;
         r->headers = r->owned_headers;
     }
     r->traffic = rp->name;
-    /* The address parsed once here, as the generators do, rather than by
-     * kube-proxy's walk and each later reader (Request.client_addr). */
+    /* The address parsed once, by the parser, as the generators do,
+     * rather than by kube-proxy's walk and each later reader
+     * (Request.client_addr). */
     if (h->client_ip[0] != '\0') {
         memcpy(r->client_ip, h->client_ip, sizeof r->client_ip);
         r->client_addr = h->client_addr;
@@ -462,7 +510,7 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
                                               r->client_ip);
     }
     r->owned = g_steal_pointer(&it->block);
-    r->release_owned = header_pool_take;
+    r->release_owned = line_release;
     r->release_data = rp->pool;
     rp->pool->refs++;
 }
@@ -522,7 +570,7 @@ Replay *replay_open(World *w, Path *p, const TrafficSpec *ts, GError **error)
     rp->parser = replay_parser_new(w->s, fmt);
     rp->buf = g_malloc(READ_BLOCK + 1);
     rp->window = replay_window_new();
-    rp->pool = header_pool_new();
+    rp->pool = line_pool_new();
     rp->max_read_t = G_MININT64;
     rp->start = ts->start;
     rp->speed = ts->speed > 0 ? ts->speed : 1.0;
@@ -569,14 +617,11 @@ void replay_free(Replay *rp)
     }
     finish(rp);
     if (rp->has_next) {
-        g_clear_pointer(&rp->next.block, g_free);
+        line_block_free(rp->pool, g_steal_pointer(&rp->next.block));
     }
     replay_window_free(rp->window);
     replay_parser_free(rp->parser);
-    /* Requests still out keep the lists they use, and the pool. */
-    for (guint i = 0; i < rp->n_key_sets; i++) {
-        g_ptr_array_unref(rp->key_sets[i]);
-    }
-    header_pool_unref(rp->pool);
+    /* Requests still out keep the pool, and the lists they use. */
+    line_pool_unref(rp->pool);
     g_free(rp);
 }

@@ -23,10 +23,10 @@ void replay_window_free(ReplayWindow *w);
 guint replay_window_len(const ReplayWindow *w);
 /* The earliest line held, (t_ns, line) order; NULL when empty. Valid until
  * the next push or pop. */
-const ReplayItem *replay_window_min(const ReplayWindow *w);
-/* Adds @it (its block is the window's now). Cost: O(1) for a line in
- * start order, a short move for one a little behind (a log is written in
- * end order), O(log n) for one far behind. */
+const ReplayItem *replay_window_min(ReplayWindow *w);
+/* Adds @it (its block is the window's now). Cost: the engine queue's
+ * (sim/queue.h), O(1) amortized whatever the order, for any line within
+ * 146 years of the first pushed; O(log n) for one further away. */
 void replay_window_push(ReplayWindow *w, const ReplayItem *it);
 /* Takes the earliest line out (its block is the caller's). The window
  * must not be empty. */

@@ -199,6 +199,39 @@ static void test_window_order(void **state)
     g_rand_free(rng);
 }
 
+/* Start times at the ends of gint64, beyond the queue's 146 years from
+ * the first line, still come out in (start, line) order. */
+static void test_window_far_times(void **state)
+{
+    static const gint64 t[] = {
+        0,
+        G_MAXINT64,
+        G_MININT64,
+        (G_GINT64_CONSTANT(1) << 62) + 5, /* after the queue's span */
+        -(G_GINT64_CONSTANT(1) << 62) - 5, /* before it */
+        -(G_GINT64_CONSTANT(1) << 62),    /* its first ns */
+        G_MAXINT64,                       /* a tie: line order */
+        -1,
+    };
+    static const guint64 want[] = { 3, 5, 6, 8, 1, 4, 2, 7 };
+    ReplayWindow *w = replay_window_new();
+    for (guint i = 0; i < G_N_ELEMENTS(t); i++) {
+        ReplayItem it = { t[i], i + 1, g_strdup("x") };
+        replay_window_push(w, &it);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        const ReplayItem *min = replay_window_min(w);
+        assert_non_null(min);
+        assert_int_equal(min->line, want[i]);
+        ReplayItem got = replay_window_pop(w);
+        assert_int_equal(got.line, want[i]);
+        assert_true(got.t_ns == t[want[i] - 1]);
+        g_free(got.block);
+    }
+    assert_null(replay_window_min(w));
+    replay_window_free(w);
+}
+
 /* T-1 line of a request that reached the gateway on its https port. */
 static void test_text_line_fields(void **state)
 {
@@ -920,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_format_names_and_times),
         cmocka_unit_test(test_time_memo_is_exact),
         cmocka_unit_test(test_window_order),
+        cmocka_unit_test(test_window_far_times),
         cmocka_unit_test(test_text_line_fields),
         cmocka_unit_test(test_text_xff_and_plain_http),
         cmocka_unit_test(test_text_tcp_and_tls_lines),
