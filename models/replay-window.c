@@ -1,27 +1,44 @@
-/* replay-window.c: the reorder window of a replayed trace: the engine's
- * own event queue (sim/queue.c) keyed by start time and line number, and
- * a heap for lines too far from the first to have a queue time. */
+/* replay-window.c: the reorder window of a replayed trace: a ring of
+ * one-millisecond buckets of lines, and a heap for the lines that fall
+ * outside the ring's 131 seconds. */
 #include "config.h"
 
-#include "models/replay-window.h"
-#include "sim/queue.h"
+#include <string.h>
 
-/* Queue times are ns from WINDOW_BEFORE before the first line pushed, up
- * to G_MAXINT64: 146 years either side of it. A line outside that goes to
- * the heap (a log of a real day never does).
- *
- * Why the queue: a log is written in end order, so at high rates a line
- * comes hundreds or thousands of lines behind the newest; a sorted run
- * with a heap for stragglers (what this was) cost ~550 instructions a
- * line, the queue's time windows and radix buckets a third of that. */
-#define WINDOW_BEFORE (G_GINT64_CONSTANT(1) << 62)
+#include "models/replay-window.h"
+
+/* Why a ring of buckets: a log is written in end order, so at high rates
+ * a line comes hundreds or thousands of lines behind the newest. A sorted
+ * run with a heap for stragglers, then the engine's event queue, cost
+ * about 500 instructions a line for that; here a line is appended to its
+ * bucket and taken from its head, a few dozen. A bucket is one ms, the
+ * resolution of Envoy's %START_TIME%: the lines of a bucket then share
+ * their start time and come in line order, so a bucket is sorted as it
+ * fills. Finer times are sorted when their bucket comes first. */
+#define RING_BITS 17
+#define RING (1u << RING_BITS)
+#define RING_MASK (RING - 1)
+#define BUCKET_NS 1000000
+#define WORDS (RING / 64)
+#define NONE G_MAXUINT32
+
+typedef struct {
+    ReplayItem it;
+    guint32 next; /* the next line of its bucket, NONE: the last */
+} Node;
 
 struct _ReplayWindow {
-    SimQueue *q;        /* SimEvent: time from the start time, seq the
-                         * line number, data the block, kind:arg the start
-                         * time itself (high:low 32 bits) */
-    gboolean has_base;  /* base is set (a line was pushed) */
-    gint64 base;        /* queue time 0: the first line's - WINDOW_BEFORE */
+    Node *nodes;        /* cap of them: lines of the ring, and free ones */
+    guint32 cap;        /* slots in nodes */
+    guint32 used;       /* nodes ever handed out (the rest never were) */
+    guint32 free_node;  /* a free node linked through next, NONE: none */
+    guint32 *head;      /* RING: each bucket's first node, NONE: empty */
+    guint32 *tail;      /* RING: each bucket's last node */
+    guint64 *full;      /* WORDS bits: the bucket has a line */
+    guint64 *unsorted;  /* WORDS bits: a line came after a later one */
+    guint64 summary[WORDS / 64]; /* bits: the word of full has a bit */
+    guint64 cur;        /* the ring's first bucket (absolute number) */
+    guint ring_len;     /* lines in the ring */
     GArray *heap;       /* ReplayItem: min-heap of the lines outside */
     ReplayItem min;     /* replay_window_min()'s answer */
 };
@@ -31,40 +48,25 @@ static gboolean item_less(const ReplayItem *a, const ReplayItem *b)
     return a->t_ns < b->t_ns || (a->t_ns == b->t_ns && a->line < b->line);
 }
 
+/* The absolute bucket of @t_ns: monotonic over all of gint64 (the sign
+ * bit flipped makes the order unsigned). */
+static guint64 bucket_of(gint64 t_ns)
+{
+    return ((guint64)t_ns ^ G_GUINT64_CONSTANT(0x8000000000000000)) /
+           BUCKET_NS;
+}
+
 ReplayWindow *replay_window_new(void)
 {
     ReplayWindow *w = g_new0(ReplayWindow, 1);
-    w->q = sim_queue_new();
+    w->free_node = NONE;
     w->heap = g_array_new(FALSE, FALSE, sizeof(ReplayItem));
     return w;
 }
 
-void replay_window_clear(ReplayWindow *w)
-{
-    SimEvent ev;
-    while (sim_queue_pop(w->q, &ev)) {
-        g_free(ev.data);
-    }
-    for (guint i = 0; i < w->heap->len; i++) {
-        g_free(g_array_index(w->heap, ReplayItem, i).block);
-    }
-    g_array_set_size(w->heap, 0);
-}
-
-void replay_window_free(ReplayWindow *w)
-{
-    if (w == NULL) {
-        return;
-    }
-    replay_window_clear(w);
-    sim_queue_free(w->q);
-    g_array_unref(w->heap);
-    g_free(w);
-}
-
 guint replay_window_len(const ReplayWindow *w)
 {
-    return (guint)sim_queue_len(w->q) + w->heap->len;
+    return w->ring_len + w->heap->len;
 }
 
 /* ---- the heap ------------------------------------------------------------ */
@@ -112,77 +114,186 @@ static ReplayItem heap_pop(GArray *h)
     return top;
 }
 
-/* ---- the window ---------------------------------------------------------- */
+/* ---- the ring ------------------------------------------------------------ */
 
-/* Does @t_ns have a queue time (*@out)? Exact: t_ns - base computed in
- * unsigned, which cannot overflow, and compared before it is a SimTime. */
-static gboolean queue_time(const ReplayWindow *w, gint64 t_ns, SimTime *out)
+static void ring_alloc(ReplayWindow *w)
 {
-    if (t_ns < w->base) {
-        return FALSE;
-    }
-    guint64 d = (guint64)t_ns - (guint64)w->base;
-    if (d > (guint64)G_MAXINT64) {
-        return FALSE;
-    }
-    *out = (SimTime)d;
-    return TRUE;
+    w->head = g_new(guint32, RING);
+    memset(w->head, 0xff, RING * sizeof *w->head); /* NONE */
+    w->tail = g_new(guint32, RING);
+    w->full = g_new0(guint64, WORDS);
+    w->unsorted = g_new0(guint64, WORDS);
 }
 
-static ReplayItem item_of(const SimEvent *ev)
+static guint32 node_new(ReplayWindow *w, const ReplayItem *it)
 {
-    guint64 t = (guint64)ev->kind << 32 | ev->arg;
-    ReplayItem it = { (gint64)t, ev->seq, ev->data };
+    guint32 n = w->free_node;
+    if (n != NONE) {
+        w->free_node = w->nodes[n].next;
+    } else {
+        if (w->used == w->cap) {
+            w->cap = MAX(2 * w->cap, 1024);
+            w->nodes = g_renew(Node, w->nodes, w->cap);
+        }
+        n = w->used++;
+    }
+    w->nodes[n].it = *it;
+    w->nodes[n].next = NONE;
+    return n;
+}
+
+static void set_full(ReplayWindow *w, guint slot, gboolean on)
+{
+    guint64 bit = G_GUINT64_CONSTANT(1) << (slot % 64);
+    if (on) {
+        w->full[slot / 64] |= bit;
+        w->summary[slot / 4096] |= G_GUINT64_CONSTANT(1) << (slot / 64 % 64);
+    } else {
+        w->full[slot / 64] &= ~bit;
+        if (w->full[slot / 64] == 0) {
+            w->summary[slot / 4096] &=
+                ~(G_GUINT64_CONSTANT(1) << (slot / 64 % 64));
+        }
+    }
+}
+
+/* The first bucket with a line in [@from, @to), NONE: none. */
+static guint first_full_in(const ReplayWindow *w, guint from, guint to)
+{
+    guint word = from / 64;
+    guint64 bits = w->full[word] & (~G_GUINT64_CONSTANT(0) << (from % 64));
+    guint found = NONE;
+    if (bits != 0) {
+        found = word * 64 + (guint)__builtin_ctzll(bits);
+    } else {
+        /* The words after it, found by the summary. */
+        for (guint s = (word + 1) / 64; s < G_N_ELEMENTS(w->summary); s++) {
+            guint64 sb = w->summary[s];
+            if (s == (word + 1) / 64) {
+                sb &= ~G_GUINT64_CONSTANT(0) << ((word + 1) % 64);
+            }
+            if (sb != 0) {
+                guint wd = s * 64 + (guint)__builtin_ctzll(sb);
+                found = wd * 64 + (guint)__builtin_ctzll(w->full[wd]);
+                break;
+            }
+        }
+    }
+    return found < to ? found : NONE;
+}
+
+/* Sorts bucket @slot by (start, line): it holds times finer than a ms
+ * that came out of order. Insertion sort: near-linear on a nearly sorted
+ * bucket, which one filled in end order is. */
+static void bucket_sort(ReplayWindow *w, guint slot)
+{
+    g_autoptr(GArray) a = g_array_new(FALSE, FALSE, sizeof(guint32));
+    for (guint32 n = w->head[slot]; n != NONE; n = w->nodes[n].next) {
+        g_array_append_val(a, n);
+    }
+    guint32 *x = (guint32 *)(void *)a->data;
+    for (guint i = 1; i < a->len; i++) {
+        guint32 v = x[i];
+        guint j = i;
+        while (j > 0 && item_less(&w->nodes[v].it, &w->nodes[x[j - 1]].it)) {
+            x[j] = x[j - 1];
+            j--;
+        }
+        x[j] = v;
+    }
+    for (guint i = 0; i + 1 < a->len; i++) {
+        w->nodes[x[i]].next = x[i + 1];
+    }
+    w->nodes[x[a->len - 1]].next = NONE;
+    w->head[slot] = x[0];
+    w->tail[slot] = x[a->len - 1];
+    w->unsorted[slot / 64] &= ~(G_GUINT64_CONSTANT(1) << (slot % 64));
+}
+
+/* The ring's earliest line, the cursor moved to its bucket and the bucket
+ * sorted; NULL when the ring is empty. */
+static const ReplayItem *ring_front(ReplayWindow *w)
+{
+    if (w->ring_len == 0) {
+        return NULL;
+    }
+    guint slot = (guint)(w->cur & RING_MASK);
+    if (w->head[slot] == NONE) {
+        guint next = first_full_in(w, slot, RING);
+        if (next == NONE) {
+            next = first_full_in(w, 0, slot);
+        }
+        w->cur += (next - slot) & RING_MASK;
+        slot = next;
+    }
+    if (w->unsorted[slot / 64] & (G_GUINT64_CONSTANT(1) << (slot % 64))) {
+        bucket_sort(w, slot);
+    }
+    return &w->nodes[w->head[slot]].it;
+}
+
+/* Takes the ring's earliest line out; ring_front() found it. */
+static ReplayItem ring_pop(ReplayWindow *w)
+{
+    guint slot = (guint)(w->cur & RING_MASK);
+    guint32 n = w->head[slot];
+    ReplayItem it = w->nodes[n].it;
+    w->head[slot] = w->nodes[n].next;
+    if (w->head[slot] == NONE) {
+        set_full(w, slot, FALSE);
+    }
+    w->nodes[n].next = w->free_node;
+    w->free_node = n;
+    w->ring_len--;
     return it;
 }
 
+/* ---- the window ---------------------------------------------------------- */
+
 void replay_window_push(ReplayWindow *w, const ReplayItem *it)
 {
-    if (!w->has_base) {
-        w->has_base = TRUE;
-        /* In unsigned: wraps instead of overflowing before 1824. */
-        w->base = (gint64)((guint64)it->t_ns - (guint64)WINDOW_BEFORE);
-        if (w->base > it->t_ns) {
-            w->base = G_MININT64;
-        }
+    guint64 b = bucket_of(it->t_ns);
+    if (w->head == NULL) {
+        ring_alloc(w);
     }
-    SimTime at = 0;
-    if (!queue_time(w, it->t_ns, &at)) {
+    if (w->ring_len == 0) {
+        w->cur = b; /* the ring starts over where the lines are */
+    }
+    if (b < w->cur || b - w->cur >= RING) {
         heap_push(w->heap, it);
         return;
     }
-    SimEvent ev = {
-        .time = at,
-        .seq = it->line,
-        .kind = (guint32)((guint64)it->t_ns >> 32),
-        .arg = (guint32)(guint64)it->t_ns,
-        .data = it->block,
-    };
-    sim_queue_push(w->q, &ev);
+    guint slot = (guint)(b & RING_MASK);
+    guint32 n = node_new(w, it);
+    if (w->head[slot] == NONE) {
+        w->head[slot] = n;
+        set_full(w, slot, TRUE);
+    } else {
+        guint32 t = w->tail[slot];
+        if (item_less(it, &w->nodes[t].it)) {
+            w->unsorted[slot / 64] |= G_GUINT64_CONSTANT(1) << (slot % 64);
+        }
+        w->nodes[t].next = n;
+    }
+    w->tail[slot] = n;
+    w->ring_len++;
 }
 
-/* Where the earliest line is: 1 the queue, 2 the heap, 0 neither. */
+/* Where the earliest line is: 1 the ring, 2 the heap, 0 neither. */
 static guint earliest(ReplayWindow *w, ReplayItem *out)
 {
-    const SimEvent *top = sim_queue_peek(w->q);
+    const ReplayItem *r = ring_front(w);
     if (w->heap->len > 0) {
         const ReplayItem *h = &g_array_index(w->heap, ReplayItem, 0);
-        if (top == NULL) {
+        if (r == NULL || item_less(h, r)) {
             *out = *h;
             return 2;
         }
-        ReplayItem q = item_of(top);
-        if (item_less(h, &q)) {
-            *out = *h;
-            return 2;
-        }
-        *out = q;
-        return 1;
     }
-    if (top == NULL) {
+    if (r == NULL) {
         return 0;
     }
-    *out = item_of(top);
+    *out = *r;
     return 1;
 }
 
@@ -195,14 +306,33 @@ ReplayItem replay_window_pop(ReplayWindow *w)
 {
     ReplayItem it = { 0, 0, NULL };
     switch (earliest(w, &it)) {
-    case 1: {
-        SimEvent ev;
-        sim_queue_pop(w->q, &ev);
-        return it;
-    }
+    case 1:
+        return ring_pop(w);
     case 2:
         return heap_pop(w->heap);
     default:
         g_assert_not_reached();
     }
+}
+
+void replay_window_clear(ReplayWindow *w)
+{
+    while (replay_window_len(w) > 0) {
+        g_free(replay_window_pop(w).block);
+    }
+}
+
+void replay_window_free(ReplayWindow *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    replay_window_clear(w);
+    g_array_unref(w->heap);
+    g_free(w->nodes);
+    g_free(w->head);
+    g_free(w->tail);
+    g_free(w->full);
+    g_free(w->unsorted);
+    g_free(w);
 }

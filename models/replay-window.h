@@ -24,9 +24,10 @@ guint replay_window_len(const ReplayWindow *w);
 /* The earliest line held, (t_ns, line) order; NULL when empty. Valid until
  * the next push or pop. */
 const ReplayItem *replay_window_min(ReplayWindow *w);
-/* Adds @it (its block is the window's now). Cost: the engine queue's
- * (sim/queue.h), O(1) amortized whatever the order, for any line within
- * 146 years of the first pushed; O(log n) for one further away. */
+/* Adds @it (its block is the window's now). Cost: O(1) for a line within
+ * 131 s after the earliest held (and not before the last taken out), in
+ * any order; O(log n) for one outside. A bucket of lines with times finer
+ * than a ms that came out of order is sorted once, when it comes first. */
 void replay_window_push(ReplayWindow *w, const ReplayItem *it);
 /* Takes the earliest line out (its block is the caller's). The window
  * must not be empty. */

@@ -199,6 +199,72 @@ static void test_window_order(void **state)
     g_rand_free(rng);
 }
 
+/* The window at the scale of real logs: times in ms steps (the window's
+ * buckets) and in finer ones, lines up to a few seconds behind, some
+ * beyond the ring's 131 s either way, gaps of minutes; pops between
+ * pushes, in (start, line) order against a brute-force reference. */
+static void test_window_order_ms(void **state)
+{
+    static const gint64 step[] = { 1000000, 1000, 333333 };
+    for (guint k = 0; k < G_N_ELEMENTS(step); k++) {
+        GRand *rng = g_rand_new_with_seed(11 + k);
+        g_autoptr(GArray) ref = g_array_new(FALSE, FALSE, sizeof(ReplayItem));
+        ReplayWindow *w = replay_window_new();
+        guint64 line = 0;
+        gint64 t = 1700000000 * G_GINT64_CONSTANT(1000000000);
+        guint64 popped = 0;
+        for (guint round = 0; round < 30000; round++) {
+            guint pushes = (guint)g_rand_int_range(rng, 0, 4);
+            for (guint i = 0; i < pushes; i++) {
+                t += step[k] * g_rand_int_range(rng, 0, 3);
+                gint64 back = 0;
+                switch (g_rand_int_range(rng, 0, 50)) {
+                case 0:
+                    back = 200 * G_GINT64_CONSTANT(1000000000); /* far */
+                    break;
+                case 1:
+                    t += 300 * G_GINT64_CONSTANT(1000000000); /* a gap */
+                    break;
+                case 2:
+                    back = -140 * G_GINT64_CONSTANT(1000000000); /* ahead */
+                    break;
+                default:
+                    back = step[k] * g_rand_int_range(rng, 0, 3000);
+                    break;
+                }
+                ReplayItem it = { t - back, ++line, g_strdup("x") };
+                g_array_append_val(ref, it);
+                replay_window_push(w, &it);
+            }
+            assert_int_equal(replay_window_len(w), ref->len);
+            if (ref->len == 0 || g_rand_int_range(rng, 0, 3) == 0) {
+                continue;
+            }
+            guint m = 0;
+            for (guint i = 1; i < ref->len; i++) {
+                const ReplayItem *a = &g_array_index(ref, ReplayItem, i);
+                const ReplayItem *b = &g_array_index(ref, ReplayItem, m);
+                if (a->t_ns < b->t_ns ||
+                    (a->t_ns == b->t_ns && a->line < b->line)) {
+                    m = i;
+                }
+            }
+            const ReplayItem *min = replay_window_min(w);
+            assert_non_null(min);
+            assert_int_equal(min->line, g_array_index(ref, ReplayItem, m).line);
+            ReplayItem got = replay_window_pop(w);
+            assert_int_equal(got.line, g_array_index(ref, ReplayItem, m).line);
+            assert_true(got.t_ns == g_array_index(ref, ReplayItem, m).t_ns);
+            g_free(got.block);
+            g_array_remove_index_fast(ref, m);
+            popped++;
+        }
+        assert_true(popped > 10000);
+        replay_window_free(w); /* frees the blocks still held */
+        g_rand_free(rng);
+    }
+}
+
 /* Start times at the ends of gint64, beyond the queue's 146 years from
  * the first line, still come out in (start, line) order. */
 static void test_window_far_times(void **state)
@@ -954,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_time_memo_is_exact),
         cmocka_unit_test(test_window_order),
         cmocka_unit_test(test_window_far_times),
+        cmocka_unit_test(test_window_order_ms),
         cmocka_unit_test(test_text_line_fields),
         cmocka_unit_test(test_text_xff_and_plain_http),
         cmocka_unit_test(test_text_tcp_and_tls_lines),
