@@ -1,6 +1,8 @@
 /* replay-reader.c: the streaming reader of a replayed trace: reads lines in
  * big blocks, parses each where it lies, and keeps one arrival scheduled
  * and a bounded reorder window of lines in memory. */
+/* strchrnul(): one pass finds a line's end and any NUL before it. */
+#define _GNU_SOURCE 1
 #include "config.h"
 
 #include <errno.h>
@@ -247,16 +249,37 @@ static void close_file(Replay *rp)
 
 /* ---- blocks -------------------------------------------------------------- */
 
+/* g_ascii_tolower() of @n bytes of @s into @w, eight bytes at a time: a
+ * byte is an upper-case letter when it is ASCII (high bit clear) and its
+ * low seven bits added to two constants carry into the high bit for >=
+ * 'A' but not for > 'Z'; such a byte gets 0x20. */
+static void ascii_down(char *w, const char *s, gsize n)
+{
+    const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101);
+    const guint64 highs = 0x80 * ones;
+    gsize i = 0;
+    for (; i + 8 <= n; i += 8) {
+        guint64 x;
+        memcpy(&x, s + i, 8);
+        guint64 low7 = x & (0x7f * ones);
+        guint64 ge_a = low7 + (0x80 - 'A') * ones;
+        guint64 gt_z = low7 + (0x7f - 'Z') * ones;
+        guint64 upper = (ge_a ^ gt_z) & ~x & highs;
+        x |= upper >> 2;
+        memcpy(w + i, &x, 8);
+    }
+    for (; i < n; i++) {
+        w[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 'a' - 'A') : s[i];
+    }
+}
+
 /* Copies @n bytes of @s to @w as a string (lower case if @fold); returns
  * the offset after it. */
 static guint32 put(char *block, guint32 at, const char *s, gsize n, gboolean fold)
 {
     char *w = block + at;
     if (fold) {
-        for (gsize i = 0; i < n; i++) {
-            /* g_ascii_tolower(), inline: it is a call a byte */
-            w[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 'a' - 'A') : s[i];
-        }
+        ascii_down(w, s, n);
     } else {
         memcpy(w, s, n);
     }
@@ -353,10 +376,24 @@ static char *pack(Replay *rp, const ReplayView *v)
 
 /* ---- reading ------------------------------------------------------------- */
 
+static void parse_one(Replay *rp, char *s, gsize len);
+
 /* Reads one line into the window (or counts it bad). */
 static void read_one(Replay *rp)
 {
-    char *s = NULL;
+    char *s = rp->buf + rp->head;
+    /* The usual line, whole in the buffer and without a NUL: found in
+     * one pass up to its newline (the NUL after the data stops it). The
+     * rest takes next_piece(), which cuts lines as fgets() did. */
+    rp->buf[rp->tail] = '\0';
+    char *e = strchrnul(s, '\n');
+    if (*e == '\n' && (gsize)(e - s) <= REPLAY_MAX_LINE) {
+        rp->head += (gsize)(e - s) + 1;
+        rp->line_no++;
+        *e = '\0';
+        parse_one(rp, s, (gsize)(e - s));
+        return;
+    }
     gsize n = next_piece(rp, &s);
     if (n == 0) {
         if (rp->read_error) {
@@ -384,6 +421,13 @@ static void read_one(Replay *rp)
     /* else: a last line without its newline, the NUL goes at buf[tail],
      * or a NUL already ends it */
     s[len] = '\0';
+    parse_one(rp, s, len);
+}
+
+/* Parses line rp->line_no, @s (@len bytes and a NUL), into the window,
+ * or counts it bad. */
+static void parse_one(Replay *rp, char *s, gsize len)
+{
     ReplayView v;
     g_autofree char *why = NULL;
     switch (replay__parse_line(rp->parser, s, len, rp->line_no == 1, &v,

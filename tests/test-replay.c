@@ -928,6 +928,71 @@ static void test_header_lists_reused_and_outlive_the_replay(void **state)
     g_rmdir(dir);
 }
 
+/* The reader's own copy of a TEXT line: the host lower-cased eight bytes
+ * at a time (hosts of every length around that), the client address as
+ * the parser read it. */
+static void host_and_client_match(const Request *r, gpointer data)
+{
+    guint *n = data;
+    g_autofree char *want = g_ascii_strdown(r->authority, -1);
+    char *colon = strchr(want, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+    }
+    assert_string_equal(r->host, want);
+    guint32 addr = 0;
+    assert_true(ipv4_parse(r->client_ip, &addr));
+    assert_int_equal(r->client_addr, addr);
+    (*n)++;
+}
+
+static void test_reader_folds_host_and_reads_client(void **state)
+{
+    static const char letters[] = "aBcDeFgHiJkLmNoPqRsTuVwXyZ@[`{09-.";
+    GString *t = g_string_new(NULL);
+    for (guint i = 0; i < 40; i++) {
+        GString *host = g_string_new(NULL);
+        for (guint j = 0; j <= i; j++) {
+            g_string_append_c(host, letters[(i + j) % (sizeof letters - 1)]);
+        }
+        g_string_append_printf(
+            t,
+            "[2024-01-01T00:00:00.%03uZ] \"GET /%u HTTP/1.1\" 200 - "
+            "via_upstream - \"-\" 0 0 1 1 \"-\" \"-\" \"id-%u\" "
+            "\"%s%s\" \"10.0.0.1:80\" outbound|80||a.default.svc.cluster.local "
+            "10.0.0.2:1 10.0.0.2:80 192.0.%u.%u:%u - -\n",
+            i, i, i, host->str, i % 2 ? ":8080" : "", i, 255 - i, 1000 + i);
+        g_string_free(host, TRUE);
+    }
+    g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
+    g_autofree char *trace = g_build_filename(dir, "t.log", NULL);
+    assert_true(g_file_set_contents(trace, t->str, -1, NULL));
+    g_string_free(t, TRUE);
+    g_autofree char *yaml = g_strdup_printf(
+        "kind: Scenario\napiVersion: ingress-sim/v1\nspec:\n  traffic:\n"
+        "  - trace: {file: '%s', format: istio-text}\n",
+        trace);
+    GError *error = NULL;
+    g_autoptr(Scenario) s = scenario_load_string("t.yaml", yaml, &error);
+    assert_non_null(s);
+    World *w = world_new(s, 1, &error);
+    assert_non_null(w);
+    Path *p = path_new(w);
+    Replay *rp = replay_open(w, p, g_ptr_array_index(s->traffic, 0), &error);
+    assert_non_null(rp);
+    guint done = 0;
+    path_set_done(p, host_and_client_match, &done);
+    replay_start(rp);
+    sim_run(w->engine, 10 * SIM_S);
+    assert_int_equal(replay_n_bad(rp), 0);
+    assert_int_equal(done, 40);
+    replay_free(rp);
+    path_free(p);
+    world_free(w);
+    g_remove(trace);
+    g_rmdir(dir);
+}
+
 /* Lines out of start order within the window replay in start order; a line
  * behind what was already replayed goes at once and counts as late. */
 static void test_reorder_window(void **state)
@@ -1021,6 +1086,7 @@ int main(void)
         cmocka_unit_test(test_window_order),
         cmocka_unit_test(test_window_far_times),
         cmocka_unit_test(test_window_order_ms),
+        cmocka_unit_test(test_reader_folds_host_and_reads_client),
         cmocka_unit_test(test_text_line_fields),
         cmocka_unit_test(test_text_xff_and_plain_http),
         cmocka_unit_test(test_text_tcp_and_tls_lines),
