@@ -464,6 +464,14 @@ static void fill(Replay *rp)
 
 static SimTime arrival_of(const Replay *rp, gint64 t_ns)
 {
+    /* At speed 1 the offset is the difference itself, when a double holds
+     * it exactly (104 days): what llround() below gives, without it. */
+    const gint64 exact = G_GINT64_CONSTANT(1) << 53;
+    gint64 d = t_ns - rp->t_first;
+    if (rp->speed == 1.0 && d > 0 && d < exact &&
+        SIM_TIME_MAX - rp->start >= exact) {
+        return rp->start + d;
+    }
     double off = (double)(t_ns - rp->t_first) / rp->speed;
     if (off <= 0) {
         return rp->start;
