@@ -31,42 +31,49 @@ G_STATIC_ASSERT(READ_BLOCK > 2 * (REPLAY_MAX_LINE + 1));
  * them, and are kept for reuse (LinePool): a malloc() and a free() a line
  * cost more than the rest of its copying. A longer line's block is
  * allocated and freed on its own. */
-#define BLOCK_GRAIN 64
-#define BLOCK_CLASSES 16
+#define BLOCK_GRAIN 32
+#define BLOCK_CLASSES 32
 
 /* The head of a buffered line's block, which its request takes over
  * (Request.owned): this, then method, host, authority, path and sni
  * NUL-terminated, then the headers: their values, each after its name
- * unless the names are a shared list. The header list the request reads
- * (Request.owned_headers) is kv, filled when the block is: its arrays stay
- * with the block when it goes back to the pool. */
+ * unless the names are a shared list. */
 typedef struct _LineHead LineHead;
 struct _LineHead {
-    KvList kv;          /* the headers: keys a shared list or own_keys,
-                         * values this block's strings */
-    GPtrArray *values;  /* kv.values' array, NULL until a line has
-                         * headers; kept across reuse */
-    GPtrArray *own_keys; /* names of a line without a shared list, NULL
-                         * until one; kept across reuse */
     LineHead *next_free; /* in LinePool.spare */
     guint cls;          /* size class (1..BLOCK_CLASSES), 0: no class */
     UrlScheme scheme;   /* as ReplayRecord */
     gint lb_port;       /* as ReplayRecord */
     gboolean has_sni;   /* the sni string is meaningful */
     guint n_headers;    /* headers after the five strings */
+    GPtrArray *keys;    /* their names, a LinePool.key_sets list; NULL:
+                         * each name is in the block before its value */
     char client_ip[16]; /* as ReplayRecord */
     guint32 client_addr; /* ReplayView.client_addr */
-    guint32 at[5];      /* offsets of the five strings */
+    guint32 at[6];      /* offsets of the five strings and the headers */
 };
 
-/* What requests give back and the next lines reuse: blocks by size class
- * and the shared lists of header names. Requests can outlive their Replay
- * (runner.c frees the client before the path releases what is still in
- * flight), so the pool counts its users: the Replay and each request
- * holding a block from it. */
+/* A request's header list (Request.owned_headers): the names a shared
+ * list or own_keys, the values its block's strings. Only requests in
+ * flight hold one, not the lines waiting in the window, so a few
+ * thousand go round the pool with their arrays. */
+typedef struct _HeaderList HeaderList;
+struct _HeaderList {
+    KvList kv;           /* first: what the request reads */
+    GPtrArray *own_keys; /* names of a line without a shared list, NULL
+                          * until one; kept across reuse */
+    HeaderList *next_free; /* in LinePool.spare_lists */
+};
+
+/* What requests give back and the next lines reuse: blocks by size class,
+ * header lists, and the shared lists of header names. Requests can
+ * outlive their Replay (runner.c frees the client before the path
+ * releases what is still in flight), so the pool counts its users: the
+ * Replay and each request holding a block from it. */
 typedef struct {
     guint refs;
     LineHead *spare[BLOCK_CLASSES + 1]; /* free blocks of each class */
+    HeaderList *spare_lists;            /* free header lists */
     GPtrArray *key_sets[KEY_SETS_N];    /* char*, no free function */
     guint n_key_sets;                   /* key_sets in use */
 } LinePool;
@@ -112,17 +119,6 @@ static LinePool *line_pool_new(void)
     return lp;
 }
 
-static void block_free(LineHead *h)
-{
-    if (h->values != NULL) {
-        g_ptr_array_unref(h->values);
-    }
-    if (h->own_keys != NULL) {
-        g_ptr_array_unref(h->own_keys);
-    }
-    g_free(h);
-}
-
 static void line_pool_unref(LinePool *lp)
 {
     if (--lp->refs > 0) {
@@ -132,8 +128,17 @@ static void line_pool_unref(LinePool *lp)
         while (lp->spare[c] != NULL) {
             LineHead *h = lp->spare[c];
             lp->spare[c] = h->next_free;
-            block_free(h);
+            g_free(h);
         }
+    }
+    while (lp->spare_lists != NULL) {
+        HeaderList *l = lp->spare_lists;
+        lp->spare_lists = l->next_free;
+        g_ptr_array_unref(l->kv.values);
+        if (l->own_keys != NULL) {
+            g_ptr_array_unref(l->own_keys);
+        }
+        g_free(l);
     }
     for (guint i = 0; i < lp->n_key_sets; i++) {
         g_ptr_array_unref(lp->key_sets[i]);
@@ -141,7 +146,7 @@ static void line_pool_unref(LinePool *lp)
     g_free(lp);
 }
 
-/* A block of at least @size bytes, its arrays (if any) kept. */
+/* A block of at least @size bytes. */
 static LineHead *line_block_new(LinePool *lp, gsize size)
 {
     guint cls = (guint)((size + BLOCK_GRAIN - 1) / BLOCK_GRAIN);
@@ -149,13 +154,11 @@ static LineHead *line_block_new(LinePool *lp, gsize size)
     if (cls > BLOCK_CLASSES) {
         h = g_malloc(size);
         cls = 0;
-        h->values = h->own_keys = NULL;
     } else if (lp->spare[cls] != NULL) {
         h = lp->spare[cls];
         lp->spare[cls] = h->next_free;
     } else {
         h = g_malloc((gsize)cls * BLOCK_GRAIN);
-        h->values = h->own_keys = NULL;
     }
     h->cls = cls;
     return h;
@@ -166,11 +169,54 @@ static void line_block_free(LinePool *lp, char *block)
 {
     LineHead *h = (LineHead *)(void *)block;
     if (h->cls == 0) {
-        block_free(h);
+        g_free(h);
         return;
     }
     h->next_free = lp->spare[h->cls];
     lp->spare[h->cls] = h;
+}
+
+/* The header list of @h's line (@block), from the pool's spares when it
+ * has one: its arrays have no free function (the strings are the
+ * block's, the names a shared list's or the block's). */
+static KvList *header_list_new(LinePool *lp, const LineHead *h,
+                               const char *block)
+{
+    HeaderList *l = lp->spare_lists;
+    if (l != NULL) {
+        lp->spare_lists = l->next_free;
+    } else {
+        l = g_new0(HeaderList, 1);
+        l->kv.values = g_ptr_array_sized_new(h->n_headers);
+    }
+    guint n = h->n_headers;
+    g_ptr_array_set_size(l->kv.values, n);
+    if (h->keys != NULL) {
+        l->kv.keys = h->keys;
+    } else {
+        if (l->own_keys == NULL) {
+            l->own_keys = g_ptr_array_sized_new(n);
+        }
+        g_ptr_array_set_size(l->own_keys, n);
+        l->kv.keys = l->own_keys;
+    }
+    const char *w = block + h->at[5];
+    for (guint i = 0; i < n; i++) {
+        if (h->keys == NULL) {
+            l->kv.keys->pdata[i] = (gpointer)w;
+            w += strlen(w) + 1;
+        }
+        l->kv.values->pdata[i] = (gpointer)w;
+        w += strlen(w) + 1;
+    }
+    return &l->kv;
+}
+
+static void header_list_free(LinePool *lp, KvList *kv)
+{
+    HeaderList *l = (HeaderList *)(void *)kv;
+    l->next_free = lp->spare_lists;
+    lp->spare_lists = l;
 }
 
 /* ---- lines --------------------------------------------------------------- */
@@ -315,17 +361,7 @@ static GPtrArray *key_set_of(LinePool *lp, const ReplayView *v)
     return k;
 }
 
-/* @a sized @n, made if NULL: its slots are set by the caller. */
-static GPtrArray *sized(GPtrArray *a, guint n)
-{
-    if (a == NULL) {
-        a = g_ptr_array_sized_new(n);
-    }
-    g_ptr_array_set_size(a, n);
-    return a;
-}
-
-/* The block of @v, what its request needs: strings and header list. */
+/* The block of @v, what its request needs. */
 static char *pack(Replay *rp, const ReplayView *v)
 {
     const char *s[5] = { v->method, v->host, v->authority, v->path,
@@ -345,6 +381,7 @@ static char *pack(Replay *rp, const ReplayView *v)
     h->lb_port = v->lb_port;
     h->has_sni = v->sni != NULL;
     h->n_headers = v->n_headers;
+    h->keys = keys;
     memcpy(h->client_ip, v->client_ip, sizeof h->client_ip);
     h->client_addr = v->client_addr;
     guint32 at = sizeof(LineHead);
@@ -352,25 +389,13 @@ static char *pack(Replay *rp, const ReplayView *v)
         h->at[i] = at;
         at = put(block, at, s[i], len[i], i == 1 && v->host_fold);
     }
-    if (v->n_headers == 0) {
-        return block;
-    }
-    h->values = sized(h->values, v->n_headers);
-    if (keys == NULL) {
-        keys = h->own_keys = sized(h->own_keys, v->n_headers);
-    }
+    h->at[5] = at;
     for (guint i = 0; i < v->n_headers; i++) {
-        if (keys == h->own_keys) {
-            keys->pdata[i] = block + at;
+        if (keys == NULL) {
             at = put(block, at, v->hdr_names[i], v->hdr_name_lens[i], FALSE);
         }
-        h->values->pdata[i] = block + at;
         at = put(block, at, v->hdr_values[i], v->hdr_value_lens[i], FALSE);
     }
-    /* The arrays have no free function: the strings are the block's, and
-     * the names a shared list's or the block's. */
-    h->kv.keys = keys;
-    h->kv.values = h->values;
     return block;
 }
 
@@ -526,7 +551,9 @@ static void schedule_next(Replay *rp)
 static void line_release(Request *r, gpointer data)
 {
     LinePool *lp = data;
-    r->owned_headers = NULL; /* the block's kv */
+    if (r->owned_headers != NULL) {
+        header_list_free(lp, g_steal_pointer(&r->owned_headers));
+    }
     line_block_free(lp, g_steal_pointer(&r->owned));
     line_pool_unref(lp);
 }
@@ -544,9 +571,8 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
     r->path = b + h->at[3];
     r->sni = h->has_sni ? b + h->at[4] : NULL;
     if (h->n_headers > 0) {
-        /* Request.owned_headers, but freed by line_release(), not by
-         * kv_list_free(): it lives in the block. */
-        r->owned_headers = &h->kv;
+        /* Given back by line_release(), not freed by kv_list_free(). */
+        r->owned_headers = header_list_new(rp->pool, h, b);
         r->headers = r->owned_headers;
     }
     r->traffic = rp->name;
