@@ -375,18 +375,28 @@ static gboolean envoy_time_shape(const char *t, guint from, gint64 *ms)
     return *ms < 60000;
 }
 
-/* envoy_time_shape(@t, TIME_PREFIX_LEN, @ms) for a @t of 24 bytes, its
- * tests written out: "SS.mmmZ" at byte 17. */
+/* envoy_time_shape(@t, TIME_PREFIX_LEN, @ms) for a @t of 24 bytes (and
+ * its NUL): the eight bytes "SS.mmmZ\0" at byte 17 as one word. Each byte
+ * xor its expected one ('0' for a digit) is zero, or at most 9 for a
+ * digit: + 0x76 sets bit 7 of a byte above 9 (bit 7 of the byte itself
+ * too is tested), with no carry from one byte into the next. */
 static inline gboolean envoy_seconds(const char *t, gint64 *ms)
 {
-    const char *s = t + TIME_PREFIX_LEN;
-    if (!is_digit(s[0]) || !is_digit(s[1]) || s[2] != '.' ||
-        !is_digit(s[3]) || !is_digit(s[4]) || !is_digit(s[5]) ||
-        s[6] != 'Z') {
+    const guint64 want = G_GUINT64_CONSTANT(0x005a3030302e3030);
+    const guint64 other = G_GUINT64_CONSTANT(0xffff000000ff0000);
+    const guint64 digit7 = G_GUINT64_CONSTANT(0x00007f7f7f007f7f);
+    const guint64 digit8 = G_GUINT64_CONSTANT(0x0000808080008080);
+    const guint64 low7 = G_GUINT64_CONSTANT(0x7676767676767676);
+    guint64 x;
+    memcpy(&x, t + TIME_PREFIX_LEN, sizeof x);
+    x = GUINT64_FROM_LE(x) ^ want;
+    if ((x & other) != 0 || ((((x & digit7) + low7) | x) & digit8) != 0) {
         return FALSE;
     }
-    *ms = ((s[0] - '0') * 10 + (s[1] - '0')) * 1000 + (s[3] - '0') * 100 +
-          (s[4] - '0') * 10 + (s[5] - '0');
+    guint b0 = (guint)(x & 0xff), b1 = (guint)(x >> 8 & 0xff);
+    guint b3 = (guint)(x >> 24 & 0xff), b4 = (guint)(x >> 32 & 0xff);
+    guint b5 = (guint)(x >> 40 & 0xff);
+    *ms = (gint64)((b0 * 10 + b1) * 1000 + b3 * 100 + b4 * 10 + b5);
     return *ms < 60000;
 }
 
