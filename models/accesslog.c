@@ -369,6 +369,8 @@ typedef struct {
                            * constant once inlined) */
     const guint64 *words; /* block_bits() of the first blocks, up to the
                            * one that holds the end or SPLIT_WORDS */
+    guint32 want;         /* the fields to set, 1 << AccessLogField (a
+                           * constant once inlined) */
     AccessLogSpans *out;  /* the values and their bytes */
 } Split;
 
@@ -407,10 +409,14 @@ G_ALWAYS_INLINE static inline void split_seek(Split *sp, gsize pos)
     sp->bits &= ~G_GUINT64_CONSTANT(0) << (pos & 63);
 }
 
-/* Sets field @f to line[@s, @e) ("-" is unset) and ends it with a NUL. */
+/* Sets field @f to line[@s, @e) ("-" is unset) and ends it with a NUL,
+ * if it is wanted. */
 G_ALWAYS_INLINE static inline void
 split_set(Split *sp, AccessLogField f, gsize s, gsize e)
 {
+    if ((sp->want & 1u << f) == 0) {
+        return;
+    }
     char *v = sp->line + s;
     gboolean unset = e - s == 1 && v[0] == '-';
     sp->out->a.f[f] = unset ? NULL : v;
@@ -550,12 +556,13 @@ static gboolean split_fail(AccessLogSpans *out, char **why, char *msg)
     return FALSE;
 }
 
-/* access_log_split_text_len(), with the scan of @portable (a constant:
- * each caller gets its own copy). */
+/* access_log_split_text_len(), with the scan of @portable and setting
+ * the fields of @want (constants: each caller gets its own copy). */
 G_ALWAYS_INLINE static inline gboolean split_text(char *line,
                                                   gsize n,
                                                   AccessLogSpans *out,
                                                   gboolean portable,
+                                                  guint32 want,
                                                   char **why)
 {
     while (n > 0 &&
@@ -568,7 +575,7 @@ G_ALWAYS_INLINE static inline gboolean split_text(char *line,
     for (gsize k = 0; k < n_words; k++) {
         words[k] = block_bits(line, n, 64 * k, portable);
     }
-    Split sp = { line, n, 0, words[0], portable, words, out };
+    Split sp = { line, n, 0, words[0], portable, words, want, out };
     out->a.store = NULL; /* every field is set below */
 
     /* [%START_TIME%] */
@@ -638,7 +645,16 @@ gboolean
 access_log_split_text_len(char *line, gsize n, AccessLogSpans *out, char **why)
 {
     g_return_val_if_fail(line != NULL && out != NULL, FALSE);
-    return split_text(line, n, out, FALSE, why);
+    return split_text(line, n, out, FALSE, ACCESS_LOG_ALL_FIELDS, why);
+}
+
+gboolean access_log_split_request(char *line,
+                                  gsize n,
+                                  AccessLogSpans *out,
+                                  char **why)
+{
+    g_return_val_if_fail(line != NULL && out != NULL, FALSE);
+    return split_text(line, n, out, FALSE, ACCESS_LOG_REQUEST_FIELDS, why);
 }
 
 gboolean access_log__split_text_portable(char *line,
@@ -647,7 +663,7 @@ gboolean access_log__split_text_portable(char *line,
                                          char **why)
 {
     g_return_val_if_fail(line != NULL && out != NULL, FALSE);
-    return split_text(line, n, out, TRUE, why);
+    return split_text(line, n, out, TRUE, ACCESS_LOG_ALL_FIELDS, why);
 }
 
 gboolean

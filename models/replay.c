@@ -444,9 +444,11 @@ typedef struct {
     const gsize *lens;        /* and their bytes, 0: absent */
 } Fields;
 
-/* present() of field @f, and its bytes into *@len (0 when absent). */
+/* present() of field @f, and its bytes into *@len (0 when absent). A
+ * TEXT line sets the ACCESS_LOG_REQUEST_FIELDS only. */
 static inline const char *field(const Fields *fs, AccessLogField f, gsize *len)
 {
+    g_assert((ACCESS_LOG_REQUEST_FIELDS & 1u << f) != 0);
     *len = fs->lens[f];
     return *len != 0 ? fs->a->f[f] : NULL;
 }
@@ -1030,7 +1032,7 @@ static ReplayLine parse_line(ReplayParser *p,
         break;
     }
     AccessLogSpans a;
-    if (!access_log_split_text_len(t, n - (gsize)(t - text), &a, why)) {
+    if (!access_log_split_request(t, n - (gsize)(t - text), &a, why)) {
         return REPLAY_LINE_BAD;
     }
     Fields fs = { &a.a, a.len };
