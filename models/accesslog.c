@@ -350,6 +350,10 @@ block_bits(const char *line, gsize n, gsize base, gboolean portable)
     return blank_bits(pad, portable); /* base is 0 */
 }
 
+/* Every field, for split_text()'s @want. */
+#define ACCESS_LOG_ALL_FIELDS ((1u << ACCESS_LOG_N_FIELDS) - 1)
+G_STATIC_ASSERT(ACCESS_LOG_N_FIELDS < 32);
+
 /* Blocks of blanks the splitter finds before it starts, in one loop: a
  * line of up to 512 bytes (Istio's lines have 200 to 400) needs no more. */
 #define SPLIT_WORDS 8
@@ -587,10 +591,11 @@ G_ALWAYS_INLINE static inline gboolean split_text(char *line,
     gsize e = (gsize)(close - line) + 1; /* a blank, if all is well */
     gboolean blank = line[e] == ' ';
     split_set(&sp, ACCESS_LOG_START_TIME, 1, e - 1);
-    split_seek(&sp, e + 1);
-    const char *what = blank ? split_request(&sp, &e)
-                             : "no quoted \"METHOD PATH PROTOCOL\" after the "
-                               "time";
+    const char *what = "no quoted \"METHOD PATH PROTOCOL\" after the time";
+    if (blank) {
+        split_seek(&sp, e + 1); /* e < n - 1: a field follows the blank */
+        what = split_request(&sp, &e);
+    }
     if (what != NULL) {
         return split_fail(out, why, g_strdup(what));
     }

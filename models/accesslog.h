@@ -107,7 +107,8 @@ gboolean access_log_split_text(char *line, AccessLogFields *out, char **why);
 /* One TEXT line's fields as access_log_split_text_len() gives them. */
 typedef struct {
     AccessLogFields a;              /* as access_log_split_text() */
-    gsize len[ACCESS_LOG_N_FIELDS]; /* the bytes of each, 0 when unset */
+    gsize len[ACCESS_LOG_N_FIELDS]; /* the bytes of each: 0 when unset,
+                                     * and for a quoted "" */
 } AccessLogSpans;
 
 /* access_log_split_text() for a reader that knows the line's length: @n
@@ -126,7 +127,6 @@ access_log_split_text_len(char *line, gsize n, AccessLogSpans *out, char **why);
      1u << ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS |                              \
      1u << ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS |                             \
      1u << ACCESS_LOG_REQUESTED_SERVER_NAME)
-#define ACCESS_LOG_ALL_FIELDS ((1u << ACCESS_LOG_N_FIELDS) - 1)
 /* access_log_split_text_len() that sets the ACCESS_LOG_REQUEST_FIELDS
  * only: the others are checked as ever (a line bad for one of them is
  * bad), but neither set in @out nor NUL-ended in @line; read none of them.
@@ -135,8 +135,8 @@ gboolean access_log_split_request(char *line,
                                   gsize n,
                                   AccessLogSpans *out,
                                   char **why);
-/* The same, always with the portable scan that stands in for SSE2
- * elsewhere: for tests, which check that both give the same fields. */
+/* access_log_split_text_len(), always with the portable scan that stands
+ * in for SSE2 elsewhere: for tests, which check that both agree. */
 gboolean access_log__split_text_portable(char *line,
                                          gsize n,
                                          AccessLogSpans *out,

@@ -492,6 +492,15 @@ static void test_split_long_lines(void **state)
     assert_string_equal(x.s.a.f[ACCESS_LOG_START_TIME], t);
     assert_int_equal(x.s.len[ACCESS_LOG_START_TIME], 100);
     split2_clear(&x);
+    /* Lines that end at their ']', of each length around a block's. */
+    for (gsize n = 2; n < 200; n++) {
+        g_autofree char *time = g_strnfill(n - 2, '1');
+        g_autofree char *only = g_strdup_printf("[%s]", time);
+        split_both(only, &x);
+        assert_string_equal(
+            x.why, "no quoted \"METHOD PATH PROTOCOL\" after the time");
+        split2_clear(&x);
+    }
     /* No ']' at all, in a line longer than 32 bytes. */
     split_both("[2024-05-01T12:00:00.123Z \"GET / HTTP/1.1\" 200", &x);
     assert_string_equal(x.why, "does not start with [START_TIME]");
