@@ -574,10 +574,14 @@ G_ALWAYS_INLINE static inline gboolean split_text(char *line,
         n--;
     }
     line[n] = '\0';
+    /* The whole blocks, then the one the end cuts (or starts). */
     guint64 words[SPLIT_WORDS];
-    gsize n_words = MIN(n / 64 + 1, SPLIT_WORDS);
-    for (gsize k = 0; k < n_words; k++) {
-        words[k] = block_bits(line, n, 64 * k, portable);
+    gsize n_whole = MIN(n / 64, SPLIT_WORDS);
+    for (gsize k = 0; k < n_whole; k++) {
+        words[k] = blank_bits(line + 64 * k, portable);
+    }
+    if (n_whole < SPLIT_WORDS) {
+        words[n_whole] = block_bits(line, n, 64 * n_whole, portable);
     }
     Split sp = { line, n, 0, words[0], portable, words, want, out };
     out->a.store = NULL; /* every field is set below */
