@@ -323,6 +323,7 @@ G_ALWAYS_INLINE static inline guint64 blank_bits(const char *p,
 #ifdef __SSE2__
     return portable ? blank_bits_swar(p) : blank_bits_sse2(p);
 #else
+    (void)portable; /* the only scan there is */
     return blank_bits_swar(p);
 #endif
 }
@@ -537,6 +538,8 @@ find_close(char *line, gsize n, gboolean portable)
             return line + __builtin_ctz(m);
         }
     }
+#else
+    (void)portable;
 #endif
     return memchr(line, ']', n);
 }
