@@ -9,6 +9,9 @@
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h> /* the TEXT tokenizer's compares */
+#endif
 
 #include <glib/gstdio.h>
 
@@ -267,203 +270,412 @@ void access_log_append(GString *out,
 
 /* ---- the TEXT tokenizer -------------------------------------------------- */
 
-/* The first @c in [@p, @end), or @end. Eight bytes at a time: a line has
- * a few hundred bytes in two dozen fields, and memchr() costs more to call
- * than to run on a short field. A byte of x ^ c is zero where x holds c;
- * the test below flags exactly those bytes (its high bit), with no carry
- * from one byte into the next. */
-static inline const char *find_byte(const char *p, const char *end, char c)
+/* The splitter finds a line's blanks 64 bytes at a time, as the bits of a
+ * word (bit i for byte base + i): one pass of compares over the line, then
+ * a bit scan a field, where a byte-by-byte search costs a compare and a
+ * branch a byte. Bytes at or past the end count as blanks, so that the end
+ * ends a field as a blank does and every search stops there. */
+
+/* The blanks of the 64 bytes at @p, eight bytes at a time. A byte of
+ * x ^ "        " is zero where x holds a blank; the test below sets the
+ * high bit of exactly those bytes, with no carry from one byte into the
+ * next. The multiply gathers the eight flags into the top byte: each
+ * lands alone on its bit (flag j on bit 56 + j), none on another's. */
+static guint64 blank_bits_swar(const char *p)
 {
     const guint64 low7 = G_GUINT64_CONSTANT(0x7f7f7f7f7f7f7f7f);
-    const guint64 pat = G_GUINT64_CONSTANT(0x0101010101010101) * (guint8)c;
-    for (; end - p >= 8; p += 8) {
+    const guint64 pat = G_GUINT64_CONSTANT(0x2020202020202020);
+    const guint64 gather = G_GUINT64_CONSTANT(0x0102040810204080);
+    guint64 bits = 0;
+    for (guint i = 0; i < 8; i++) {
         guint64 x;
-        memcpy(&x, p, sizeof x);
-        x ^= pat;
+        memcpy(&x, p + 8 * i, sizeof x);
+        x = GUINT64_FROM_LE(x) ^ pat;
         guint64 zero = ~(((x & low7) + low7) | x | low7);
-        if (zero != 0) {
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-            return p + (__builtin_ctzll(zero) >> 3);
-#else
-            return p + (__builtin_clzll(zero) >> 3);
+        bits |= (((zero >> 7) * gather) >> 56) << (8 * i);
+    }
+    return bits;
+}
+
+#ifdef __SSE2__
+/* The blanks of the 16 bytes at @p (SSE2 is x86-64's baseline). */
+static inline guint64 blank_bits_16(const char *p, __m128i blank)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    return (guint64)(guint)_mm_movemask_epi8(_mm_cmpeq_epi8(x, blank));
+}
+
+/* blank_bits_swar(), sixteen bytes a compare. */
+G_ALWAYS_INLINE static inline guint64 blank_bits_sse2(const char *p)
+{
+    const __m128i blank = _mm_set1_epi8(' ');
+    return blank_bits_16(p, blank) | blank_bits_16(p + 16, blank) << 16 |
+           blank_bits_16(p + 32, blank) << 32 |
+           blank_bits_16(p + 48, blank) << 48;
+}
 #endif
-        }
-    }
-    while (p < end && *p != c) {
-        p++;
-    }
-    return p;
+
+/* The blanks of 64 bytes, by SSE2 where the build has it unless
+ * @portable. */
+G_ALWAYS_INLINE static inline guint64 blank_bits(const char *p,
+                                                 gboolean portable)
+{
+#ifdef __SSE2__
+    return portable ? blank_bits_swar(p) : blank_bits_sse2(p);
+#else
+    (void)portable; /* the only scan there is */
+    return blank_bits_swar(p);
+#endif
 }
 
-/* The splitter's place in the line. Each field is NUL-terminated as soon
- * as it is taken: the byte after it (']', a blank or a closing quote) is
- * behind the scan by then, which never looks back. */
+/* The blanks of the block at @base of @line (@n bytes), all bits when
+ * the block starts at or past the end. The block the end cuts is the 64
+ * bytes that end at the end, moved into place (or, on a line shorter than
+ * that, a copy padded with blanks): the buffer may end with the line. */
+G_ALWAYS_INLINE static inline guint64
+block_bits(const char *line, gsize n, gsize base, gboolean portable)
+{
+    if (base >= n) {
+        return ~G_GUINT64_CONSTANT(0);
+    }
+    if (n - base >= 64) {
+        return blank_bits(line + base, portable);
+    }
+    guint64 past = ~G_GUINT64_CONSTANT(0) << (n - base); /* 1..63 */
+    if (n >= 64) {
+        return blank_bits(line + n - 64, portable) >> (base + 64 - n) | past;
+    }
+    char pad[64];
+    memset(pad, ' ', sizeof pad);
+    memcpy(pad, line, n);
+    return blank_bits(pad, portable); /* base is 0 */
+}
+
+/* Every field, for split_text()'s @want. */
+#define ACCESS_LOG_ALL_FIELDS ((1u << ACCESS_LOG_N_FIELDS) - 1)
+G_STATIC_ASSERT(ACCESS_LOG_N_FIELDS < 32);
+
+/* Blocks of blanks the splitter finds before it starts, in one loop: a
+ * line of up to 512 bytes (Istio's lines have 200 to 400) needs no more. */
+#define SPLIT_WORDS 8
+
+/* The splitter's place in the line: the blanks not handed out yet, in
+ * order as the splitter reaches them. Each field is NUL-terminated as
+ * soon as it is taken: the byte after it (']', a blank or a closing quote)
+ * is behind the scan by then, which never looks back. The helpers below
+ * are inlined into split_text(), which keeps all this in registers (else
+ * each store through a char pointer would reload it). */
 typedef struct {
-    char *p;           /* the next byte to read */
-    char *end;         /* the end of the trimmed line (a NUL) */
-    gboolean blank;    /* blanks came before p (the next field may start) */
-} Scan;
+    char *line;           /* the trimmed line */
+    gsize n;              /* its bytes; line[n] is a NUL */
+    gsize base;           /* the 64-byte block of bits */
+    guint64 bits;         /* its blanks not handed out yet */
+    gboolean portable;    /* the SWAR scan even where SSE2 is there (a
+                           * constant once inlined) */
+    const guint64 *words; /* block_bits() of the first blocks, up to the
+                           * one that holds the end or SPLIT_WORDS */
+    guint32 want;         /* the fields to set, 1 << AccessLogField (a
+                           * constant once inlined) */
+    AccessLogSpans *out;  /* the values and their bytes */
+} Split;
 
-/* Past the blanks at the scan. */
-static inline void scan_blanks(Scan *sc)
+/* block_bits() out of line, for the blocks past SPLIT_WORDS. */
+G_NO_INLINE static guint64
+far_block_bits(const char *line, gsize n, gsize base, gboolean portable)
 {
-    while (*sc->p == ' ') {
-        sc->p++;
-        sc->blank = TRUE;
+    return block_bits(line, n, base, portable);
+}
+
+/* The next blank (or the end, or a position past it) not handed out. */
+G_ALWAYS_INLINE static inline gsize split_pop(Split *sp)
+{
+    while (G_UNLIKELY(sp->bits == 0)) {
+        sp->base += 64;
+        sp->bits = sp->base < 64 * SPLIT_WORDS
+                       ? sp->words[sp->base / 64]
+                       : far_block_bits(sp->line, sp->n, sp->base,
+                                        sp->portable);
     }
+    gsize at = sp->base + (guint)__builtin_ctzll(sp->bits);
+    sp->bits &= sp->bits - 1;
+    return at;
 }
 
-/* Ends the field @s .. @e (at a blank, a quote or the end) and moves the
- * scan past it and the blanks after it. Returns the value: NULL for "-". */
-static inline char *scan_end_field(Scan *sc, char *s, char *e)
+/* Hands out no blank before @pos (the start of the scan). */
+G_ALWAYS_INLINE static inline void split_seek(Split *sp, gsize pos)
 {
-    char *v = e - s == 1 && s[0] == '-' ? NULL : s;
-    sc->blank = e < sc->end; /* a blank or a closing quote */
-    sc->p = e < sc->end ? e + 1 : e;
-    *e = '\0';
-    scan_blanks(sc);
-    return v;
+    if (pos - sp->base >= 64) {
+        sp->base = pos & ~(gsize)63;
+        sp->bits = sp->base < 64 * SPLIT_WORDS
+                       ? sp->words[sp->base / 64]
+                       : far_block_bits(sp->line, sp->n, sp->base,
+                                        sp->portable);
+    }
+    sp->bits &= ~G_GUINT64_CONSTANT(0) << (pos & 63);
 }
 
-/* A "..." field: it ends at the first '"' followed by a blank or the end.
- * The scan then stands after the blanks that follow. */
-static inline gboolean scan_quoted(Scan *sc, char **value, gsize *len)
+/* Sets field @f to line[@s, @e) ("-" is unset) and ends it with a NUL,
+ * if it is wanted. */
+G_ALWAYS_INLINE static inline void
+split_set(Split *sp, AccessLogField f, gsize s, gsize e)
 {
-    if (!sc->blank || *sc->p != '"') {
+    if ((sp->want & 1u << f) == 0) {
+        return;
+    }
+    char *v = sp->line + s;
+    gboolean unset = e - s == 1 && v[0] == '-';
+    sp->out->a.f[f] = unset ? NULL : v;
+    sp->out->len[f] = unset ? 0 : e - s;
+    sp->line[e] = '\0';
+}
+
+/* Where the field after the blank at @e (< n) starts: past more blanks,
+ * handed out as they are passed. Trailing blanks are gone: a blank has a
+ * field after it. */
+G_ALWAYS_INLINE static inline gsize split_start(Split *sp, gsize e)
+{
+    gsize s = e + 1;
+    while (G_UNLIKELY(sp->line[s] == ' ')) {
+        split_pop(sp);
+        s++;
+    }
+    return s;
+}
+
+/* A word after the blank *@e (< n): up to the next blank or the end,
+ * which goes into *@e; where it starts goes into *@s. FALSE: a quote
+ * where a word should start. */
+G_ALWAYS_INLINE static inline gboolean
+split_word(Split *sp, gsize *e, gsize *s, AccessLogField f)
+{
+    *s = split_start(sp, *e);
+    if (sp->line[*s] == '"') {
         return FALSE;
     }
-    char *s = sc->p + 1;
-    for (char *q = s;; q++) {
-        q = (char *)find_byte(q, sc->end, '"');
-        if (q == sc->end) {
-            return FALSE;
-        }
-        if (q[1] == ' ' || q[1] == '\0') {
-            *len = (gsize)(q - s);
-            /* A closing quote is followed by a blank or the end. */
-            sc->blank = q + 1 < sc->end;
-            sc->p = q + 1;
-            *q = '\0';
-            *value = *len == 1 && s[0] == '-' ? NULL : s;
-            scan_blanks(sc);
-            return TRUE;
-        }
-    }
-}
-
-/* A word: up to the next blank or the end. */
-static inline gboolean scan_word(Scan *sc, char **value, gsize *len)
-{
-    char *s = sc->p;
-    if (!sc->blank || *s == '\0' || *s == ' ' || *s == '"') {
-        return FALSE;
-    }
-    char *e = (char *)find_byte(s, sc->end, ' ');
-    *len = (gsize)(e - s);
-    *value = scan_end_field(sc, s, e);
+    *e = split_pop(sp);
+    split_set(sp, f, *s, *e);
     return TRUE;
 }
 
-static gboolean is_digits_n(const char *s, gsize n)
+/* The end of a "..." field whose value starts at @s: the first '"' at or
+ * after @s followed by a blank or the end is the closing one (Envoy does
+ * not escape quotes inside values). Returns the blank (or the end) after
+ * it, or G_MAXSIZE when there is none. The first and the last blank
+ * inside the value go into @first/@last (G_MAXSIZE: none). */
+G_ALWAYS_INLINE static inline gsize
+split_close(Split *sp, gsize s, gsize *first, gsize *last)
+{
+    *first = *last = G_MAXSIZE;
+    for (;;) {
+        gsize b = split_pop(sp);
+        if (G_LIKELY(b > s && sp->line[b - 1] == '"')) {
+            return b;
+        }
+        if (b >= sp->n) {
+            return G_MAXSIZE;
+        }
+        *first = MIN(*first, b);
+        *last = b;
+    }
+}
+
+/* A "..." field after the blank *@e (< n); the blank or the end after it
+ * goes into *@e. FALSE: no opening quote, or no closing one. */
+G_ALWAYS_INLINE static inline gboolean
+split_quoted(Split *sp, gsize *e, AccessLogField f)
+{
+    gsize s = split_start(sp, *e);
+    gsize first, last;
+    if (sp->line[s] != '"') {
+        return FALSE;
+    }
+    gsize b = split_close(sp, s + 1, &first, &last);
+    if (b == G_MAXSIZE) {
+        return FALSE;
+    }
+    split_set(sp, f, s + 1, b - 1);
+    *e = b;
+    return TRUE;
+}
+
+/* "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" after the
+ * blank *@e (< n), split at its first and its last blank (a path may hold
+ * blanks); the blank or the end after it goes into *@e. Its own "-" is
+ * not unset: it needs three parts. NULL, or what is wrong. */
+G_ALWAYS_INLINE static inline const char *split_request(Split *sp, gsize *e)
+{
+    gsize o = split_start(sp, *e);
+    gsize sp1, sp2;
+    gsize b = sp->line[o] == '"' ? split_close(sp, o + 1, &sp1, &sp2)
+                                 : G_MAXSIZE;
+    if (b == G_MAXSIZE) {
+        return "no quoted \"METHOD PATH PROTOCOL\" after the time";
+    }
+    if (sp1 == G_MAXSIZE || sp1 == sp2) {
+        return "\"METHOD PATH PROTOCOL\" needs three parts";
+    }
+    split_set(sp, ACCESS_LOG_METHOD, o + 1, sp1);
+    split_set(sp, ACCESS_LOG_PATH, sp1 + 1, sp2);
+    split_set(sp, ACCESS_LOG_PROTOCOL, sp2 + 1, b - 1);
+    *e = b;
+    return NULL;
+}
+
+/* memchr(@line, ']', @n): a default %START_TIME% ends at byte 25, so two
+ * SSE2 compares find it where the line has 32 bytes. */
+G_ALWAYS_INLINE static inline char *
+find_close(char *line, gsize n, gboolean portable)
+{
+#ifdef __SSE2__
+    if (!portable && n >= 32) {
+        const __m128i close = _mm_set1_epi8(']');
+        __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)line);
+        __m128i x1 =
+            _mm_loadu_si128((const __m128i *)(const void *)(line + 16));
+        guint m = (guint)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, close)) |
+                  (guint)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, close)) << 16;
+        if (m != 0) {
+            return line + __builtin_ctz(m);
+        }
+    }
+#else
+    (void)portable;
+#endif
+    return memchr(line, ']', n);
+}
+
+/* Are the @n bytes at @s decimal digits, and at least one? */
+static inline gboolean is_digits_n(const char *s, gsize n)
 {
     for (gsize i = 0; i < n; i++) {
-        if (!g_ascii_isdigit(s[i])) {
+        if ((guint)(guchar)s[i] - '0' > 9) {
             return FALSE;
         }
     }
     return n > 0;
 }
 
-gboolean access_log_split_text(char *line, AccessLogFields *out, char **why)
+/* A bad line: @msg (transfer full) into @why, no values. */
+static gboolean split_fail(AccessLogSpans *out, char **why, char *msg)
 {
-    g_return_val_if_fail(line != NULL && out != NULL, FALSE);
+    *why = msg;
     memset(out, 0, sizeof *out);
-    gsize n = strlen(line);
+    return FALSE;
+}
+
+/* access_log_split_text_len(), with the scan of @portable and setting
+ * the fields of @want (constants: each caller gets its own copy). */
+G_ALWAYS_INLINE static inline gboolean split_text(char *line,
+                                                  gsize n,
+                                                  AccessLogSpans *out,
+                                                  gboolean portable,
+                                                  guint32 want,
+                                                  char **why)
+{
     while (n > 0 &&
            (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) {
         n--;
     }
     line[n] = '\0';
-    Scan sc = { line, line + n, FALSE };
-    const char *what = NULL;
+    /* The whole blocks, then the one the end cuts (or starts). */
+    guint64 words[SPLIT_WORDS];
+    gsize n_whole = MIN(n / 64, SPLIT_WORDS);
+    for (gsize k = 0; k < n_whole; k++) {
+        words[k] = blank_bits(line + 64 * k, portable);
+    }
+    if (n_whole < SPLIT_WORDS) {
+        words[n_whole] = block_bits(line, n, 64 * n_whole, portable);
+    }
+    Split sp = { line, n, 0, words[0], portable, words, want, out };
+    out->a.store = NULL; /* every field is set below */
 
     /* [%START_TIME%] */
-    char *close = *line == '[' ? memchr(line, ']', n) : NULL;
+    char *close = line[0] == '[' ? find_close(line, n, portable) : NULL;
     if (close == NULL) {
-        what = "does not start with [START_TIME]";
-        goto bad;
+        return split_fail(out, why,
+                          g_strdup("does not start with [START_TIME]"));
     }
-    out->f[ACCESS_LOG_START_TIME] = scan_end_field(&sc, line + 1, close);
-    /* scan_end_field() took the byte after ']' for a blank: check it. */
-    sc.blank = close[1] == ' ';
-    /* "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" */
-    char *q = NULL;
-    gsize len = 0;
-    {
-        /* The quoted part's own "-" is not unset: it needs three parts. */
-        char *at = sc.p;
-        if (!sc.blank || *at != '"' || !scan_quoted(&sc, &q, &len)) {
-            what = "no quoted \"METHOD PATH PROTOCOL\" after the time";
-            goto bad;
-        }
-        q = at + 1;
+    gsize e = (gsize)(close - line) + 1; /* a blank, if all is well */
+    gboolean blank = line[e] == ' ';
+    split_set(&sp, ACCESS_LOG_START_TIME, 1, e - 1);
+    const char *what = "no quoted \"METHOD PATH PROTOCOL\" after the time";
+    if (blank) {
+        split_seek(&sp, e + 1); /* e < n - 1: a field follows the blank */
+        what = split_request(&sp, &e);
     }
-    {
-        char *sp1 = memchr(q, ' ', len);
-        char *sp2 = NULL;
-        for (char *c = q + len; c > q; c--) {
-            if (c[-1] == ' ') {
-                sp2 = c - 1;
-                break;
-            }
-        }
-        if (sp1 == NULL || sp2 == sp1) {
-            what = "\"METHOD PATH PROTOCOL\" needs three parts";
-            goto bad;
-        }
-        char *proto_end = q + len;
-        out->f[ACCESS_LOG_METHOD] = sp1 - q == 1 && q[0] == '-' ? NULL : q;
-        *sp1 = '\0';
-        out->f[ACCESS_LOG_PATH] =
-            sp2 - sp1 == 2 && sp1[1] == '-' ? NULL : sp1 + 1;
-        *sp2 = '\0';
-        out->f[ACCESS_LOG_PROTOCOL] =
-            proto_end - sp2 == 2 && sp2[1] == '-' ? NULL : sp2 + 1;
+    if (what != NULL) {
+        return split_fail(out, why, g_strdup(what));
     }
     /* Unrolled, each field's kind is a constant: no table walk a field. */
 #pragma GCC unroll 32
     for (guint i = 0; i < G_N_ELEMENTS(text_tail); i++) {
         AccessLogField f = text_tail[i].field;
-        char *v = NULL;
-        char *s = sc.p;
-        gboolean ok = text_tail[i].quoted ? scan_quoted(&sc, &v, &len)
-                                          : scan_word(&sc, &v, &len);
+        gsize s = 0;
+        gboolean ok = e < n && (text_tail[i].quoted
+                                    ? split_quoted(&sp, &e, f)
+                                    : split_word(&sp, &e, &s, f));
         if (!ok) {
-            *why = g_strdup_printf("field %u (%s) missing or malformed", i + 5,
-                                   field_keys[f]);
-            memset(out, 0, sizeof *out);
-            return FALSE;
+            return split_fail(out, why,
+                              g_strdup_printf("field %u (%s) missing or "
+                                              "malformed",
+                                              i + 5, field_keys[f]));
         }
-        if (v != NULL && field_is_number(f) && !is_digits_n(v, len)) {
-            *why = g_strdup_printf("field %u (%s) is not a number: '%.*s'",
-                                   i + 5, field_keys[f], (int)len, s);
-            memset(out, 0, sizeof *out);
-            return FALSE;
+        /* (From what the scan holds: the stores above may alias it.) */
+        gsize len = e - s;
+        if (field_is_number(f) && !(len == 1 && line[s] == '-') &&
+            !is_digits_n(line + s, len)) {
+            return split_fail(out, why,
+                              g_strdup_printf("field %u (%s) is not a "
+                                              "number: '%.*s'",
+                                              i + 5, field_keys[f], (int)len,
+                                              line + s));
         }
-        out->f[f] = v;
     }
-    if (!sc.blank || *sc.p == '\0') {
-        what = "no ROUTE_NAME at the end of the line";
-        goto bad;
+    /* %ROUTE_NAME%: the rest of the line, after the blanks. */
+    if (e >= n) {
+        return split_fail(out, why,
+                          g_strdup("no ROUTE_NAME at the end of the line"));
     }
-    out->f[ACCESS_LOG_ROUTE_NAME] =
-        sc.end - sc.p == 1 && sc.p[0] == '-' ? NULL : sc.p;
+    e++;
+    while (line[e] == ' ') {
+        e++;
+    }
+    split_set(&sp, ACCESS_LOG_ROUTE_NAME, e, n);
     return TRUE;
+}
 
-bad:
-    *why = g_strdup(what);
-    memset(out, 0, sizeof *out);
-    return FALSE;
+gboolean access_log_split_text(char *line, AccessLogFields *out, char **why)
+{
+    g_return_val_if_fail(line != NULL && out != NULL, FALSE);
+    AccessLogSpans spans;
+    gboolean ok = access_log_split_text_len(line, strlen(line), &spans, why);
+    *out = spans.a;
+    return ok;
+}
+
+gboolean
+access_log_split_text_len(char *line, gsize n, AccessLogSpans *out, char **why)
+{
+    g_return_val_if_fail(line != NULL && out != NULL, FALSE);
+    return split_text(line, n, out, FALSE, ACCESS_LOG_ALL_FIELDS, why);
+}
+
+gboolean access_log_split_request(char *line,
+                                  gsize n,
+                                  AccessLogSpans *out,
+                                  char **why)
+{
+    g_return_val_if_fail(line != NULL && out != NULL, FALSE);
+    return split_text(line, n, out, FALSE, ACCESS_LOG_REQUEST_FIELDS, why);
+}
+
+gboolean access_log__split_text_portable(char *line,
+                                         gsize n,
+                                         AccessLogSpans *out,
+                                         char **why)
+{
+    g_return_val_if_fail(line != NULL && out != NULL, FALSE);
+    return split_text(line, n, out, TRUE, ACCESS_LOG_ALL_FIELDS, why);
 }
 
 gboolean

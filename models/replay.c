@@ -97,6 +97,7 @@ struct _ReplayParser {
     gint64 time_base;         /* that minute's ns since the epoch */
     struct {
         char addr[PORT_MEMO_LEN]; /* "ip:port", NUL-terminated */
+        gsize len;                /* its bytes */
         gint lb_port;             /* replay_parser_lb_port() of it */
     } ports[PORT_MEMO_N];
     guint n_ports;            /* entries in use */
@@ -106,7 +107,9 @@ struct _ReplayParser {
     ReplayRecord csv;             /* a CSV line, resolved */
     const char *hdr_names[3];     /* an Istio line's headers */
     const char *hdr_values[3];
-    GArray *lens;                 /* gsize: the view's header lengths,
+    gsize hdr_name_lens[3];       /* their bytes */
+    gsize hdr_value_lens[3];
+    GArray *lens;                 /* gsize: a CSV view's header lengths,
                                    * values then names */
 };
 
@@ -141,6 +144,12 @@ void replay_parser_free(ReplayParser *p)
     g_free(p);
 }
 
+/* g_ascii_isdigit(@c) in one compare (unsigned), without its table. */
+static inline gboolean is_digit(char c)
+{
+    return (guint)(guchar)c - '0' <= 9;
+}
+
 /* A port as g_ascii_string_to_unsigned(@text, 10, 1, 65535) reads it
  * (decimal digits only, leading zeros allowed, no sign or blank), at a
  * tenth of its cost: every line has two addresses. */
@@ -151,7 +160,7 @@ static gboolean parse_port(const char *text, gint *port)
         return FALSE;
     }
     for (const char *c = text; *c != '\0'; c++) {
-        if (!g_ascii_isdigit(*c)) {
+        if (!is_digit(*c)) {
             return FALSE;
         }
         v = v * 10 + (guint)(*c - '0');
@@ -161,6 +170,25 @@ static gboolean parse_port(const char *text, gint *port)
     }
     *port = (gint)v;
     return v >= 1;
+}
+
+/* Would parse_port() take the @n bytes at @text (NUL-ended)? The same
+ * test with the length known: digits, at least one, and 1..65535; up to
+ * nine digits cannot overflow before the last compare. */
+static inline gboolean is_port(const char *text, gsize n)
+{
+    if (n == 0 || n > 9) {
+        gint port;
+        return parse_port(text, &port);
+    }
+    guint v = 0;
+    for (gsize i = 0; i < n; i++) {
+        if (!is_digit(text[i])) {
+            return FALSE;
+        }
+        v = v * 10 + (guint)(text[i] - '0');
+    }
+    return v >= 1 && v <= 65535;
 }
 
 /* "ip:port" / "[v6]:port" into its parts. FALSE: no port. */
@@ -290,26 +318,39 @@ gint replay_parser_lb_port(const ReplayParser *p, const char *address)
     return map_port(p, PORT_IS_UNKNOWN, port);
 }
 
-/* replay_parser_lb_port(), remembered for the last few addresses: the
- * lookup walks nodes, pods and Service ports (a few hundred instructions
- * a line otherwise). */
-static gint lb_port_memo(ReplayParser *p, const char *address)
+/* Are the @n bytes at @a and @b the same? Two loads a side for 8 to 16
+ * bytes ("10.244.0.2:8080" has 15), the most common address length;
+ * memcmp() otherwise. */
+static inline gboolean same_bytes(const char *a, const char *b, gsize n)
 {
-    if (address == NULL) {
-        return replay_parser_lb_port(p, address);
+    if (n >= 8 && n <= 16) {
+        guint64 a0, a1, b0, b1;
+        memcpy(&a0, a, 8);
+        memcpy(&b0, b, 8);
+        memcpy(&a1, a + n - 8, 8);
+        memcpy(&b1, b + n - 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
     }
-    gsize n = strlen(address);
-    if (n >= PORT_MEMO_LEN) {
+    return memcmp(a, b, n) == 0;
+}
+
+/* replay_parser_lb_port() of @address (@n bytes, NUL-ended), remembered
+ * for the last few addresses: the lookup walks nodes, pods and Service
+ * ports (a few hundred instructions a line otherwise). */
+static gint lb_port_memo(ReplayParser *p, const char *address, gsize n)
+{
+    if (address == NULL || n >= PORT_MEMO_LEN) {
         return replay_parser_lb_port(p, address);
     }
     for (guint i = 0; i < p->n_ports; i++) {
-        if (memcmp(p->ports[i].addr, address, n + 1) == 0) {
+        if (p->ports[i].len == n && same_bytes(p->ports[i].addr, address, n)) {
             return p->ports[i].lb_port;
         }
     }
     guint slot = p->n_ports < PORT_MEMO_N ? p->n_ports++
                                           : p->next_port++ % PORT_MEMO_N;
     memcpy(p->ports[slot].addr, address, n + 1);
+    p->ports[slot].len = n;
     p->ports[slot].lb_port = replay_parser_lb_port(p, address);
     return p->ports[slot].lb_port;
 }
@@ -334,17 +375,45 @@ static gboolean envoy_time_shape(const char *t, guint from, gint64 *ms)
     return *ms < 60000;
 }
 
-/* replay_parse_time(), with the minute remembered: lines of one minute
- * differ in their seconds only, and glib's parse (a GDateTime a line)
- * costs more than the rest of the line. Exact: for a given minute glib's
- * result is that minute plus the milliseconds (tests/test-replay.c checks
- * it for every millisecond of a minute). */
-static gboolean parse_time_memo(ReplayParser *p, const char *text, gint64 *ns)
+/* envoy_time_shape(@t, TIME_PREFIX_LEN, @ms) for a @t of 24 bytes (and
+ * its NUL): the eight bytes "SS.mmmZ\0" at byte 17 as one word. Each byte
+ * xor its expected one ('0' for a digit) is zero, or at most 9 for a
+ * digit: + 0x76 sets bit 7 of a byte above 9 (bit 7 of the byte itself
+ * too is tested), with no carry from one byte into the next. */
+static inline gboolean envoy_seconds(const char *t, gint64 *ms)
+{
+    const guint64 want = G_GUINT64_CONSTANT(0x005a3030302e3030);
+    const guint64 other = G_GUINT64_CONSTANT(0xffff000000ff0000);
+    const guint64 digit7 = G_GUINT64_CONSTANT(0x00007f7f7f007f7f);
+    const guint64 digit8 = G_GUINT64_CONSTANT(0x0000808080008080);
+    const guint64 low7 = G_GUINT64_CONSTANT(0x7676767676767676);
+    guint64 x;
+    memcpy(&x, t + TIME_PREFIX_LEN, sizeof x);
+    x = GUINT64_FROM_LE(x) ^ want;
+    if ((x & other) != 0 || ((((x & digit7) + low7) | x) & digit8) != 0) {
+        return FALSE;
+    }
+    guint b0 = (guint)(x & 0xff), b1 = (guint)(x >> 8 & 0xff);
+    guint b3 = (guint)(x >> 24 & 0xff), b4 = (guint)(x >> 32 & 0xff);
+    guint b5 = (guint)(x >> 40 & 0xff);
+    *ms = (gint64)((b0 * 10 + b1) * 1000 + b3 * 100 + b4 * 10 + b5);
+    return *ms < 60000;
+}
+
+/* replay_parse_time() of @text (@n bytes, NUL-ended), with the minute
+ * remembered: lines of one minute differ in their seconds only, and
+ * glib's parse (a GDateTime a line) costs more than the rest of the line.
+ * Exact: for a given minute glib's result is that minute plus the
+ * milliseconds (tests/test-replay.c checks it for every millisecond of a
+ * minute). */
+static gboolean
+parse_time_memo(ReplayParser *p, const char *text, gsize n, gint64 *ns)
 {
     gint64 ms = 0;
     /* The remembered prefix has the shape: check the seconds only. */
-    if (memcmp(text, p->time_prefix, TIME_PREFIX_LEN) == 0 &&
-        envoy_time_shape(text, TIME_PREFIX_LEN, &ms)) {
+    if (n == sizeof "YYYY-MM-DDTHH:MM:SS.mmmZ" - 1 &&
+        memcmp(text, p->time_prefix, TIME_PREFIX_LEN) == 0 &&
+        envoy_seconds(text, &ms)) {
         *ns = p->time_base + ms * 1000000;
         return TRUE;
     }
@@ -365,6 +434,23 @@ static gboolean parse_time_memo(ReplayParser *p, const char *text, gint64 *ns)
 static const char *present(const char *v)
 {
     return v != NULL && *v != '\0' && strcmp(v, "-") != 0 ? v : NULL;
+}
+
+/* A line's fields with their bytes, what resolve() reads: lens[f] is 0
+ * exactly when field f is absent as present() says ("-", "" or unset).
+ * The TEXT splitter's lengths are that already (it leaves no "-"). */
+typedef struct {
+    const AccessLogFields *a; /* the values */
+    const gsize *lens;        /* and their bytes, 0: absent */
+} Fields;
+
+/* present() of field @f, and its bytes into *@len (0 when absent). A
+ * TEXT line sets the ACCESS_LOG_REQUEST_FIELDS only. */
+static inline const char *field(const Fields *fs, AccessLogField f, gsize *len)
+{
+    g_assert((ACCESS_LOG_REQUEST_FIELDS & 1u << f) != 0);
+    *len = fs->lens[f];
+    return *len != 0 ? fs->a->f[f] : NULL;
 }
 
 /* Moves *@s past a dotted quad (four parts of 1-3 digits, each <= 255)
@@ -396,23 +482,68 @@ static gboolean is_ipv4(const char *s)
     return skip_quad(&s) && *s == '\0';
 }
 
+/* One part of a dotted quad at @s as skip_quad() takes it (1-3 digits,
+ * <= 255), appended to *@addr; *@lead0 is set when it has a leading zero.
+ * Returns the byte after it, or NULL. The digits are read one by one, so
+ * nothing past the string's NUL. */
+static inline const char *
+quad_part(const char *s, guint32 *addr, gboolean *lead0)
+{
+    guint d0 = (guint)(guchar)s[0] - '0';
+    if (d0 > 9) {
+        return NULL;
+    }
+    guint d1 = (guint)(guchar)s[1] - '0';
+    if (d1 > 9) {
+        *addr = *addr << 8 | d0;
+        return s + 1;
+    }
+    *lead0 = *lead0 || d0 == 0;
+    guint d2 = (guint)(guchar)s[2] - '0';
+    if (d2 > 9) {
+        *addr = *addr << 8 | (d0 * 10 + d1);
+        return s + 2;
+    }
+    guint val = d0 * 100 + d1 * 10 + d2;
+    if (val > 255 || is_digit(s[3])) {
+        return NULL;
+    }
+    *addr = *addr << 8 | val;
+    return s + 3;
+}
+
 /* The client of "a.b.c.d:port" (a dotted quad, then a port as
  * split_address() takes one) into @v: what split_address() and is_ipv4()
- * make of it, in one pass. FALSE: not of that form (the caller takes the
- * long way, which also covers every other form). */
-static gboolean client_of_remote(const char *remote, ReplayView *v)
+ * make of it, and the address as ipv4_parse() reads the quad, in one
+ * pass. skip_quad()'s rules (1-3 digits a part, each <= 255); a part with
+ * a leading zero, which ipv4_parse() refuses, gives address 0. FALSE: not
+ * of that form (the caller takes the long way, which also covers every
+ * other form). */
+static gboolean client_of_remote(const char *remote, gsize n, ReplayView *v)
 {
     const char *s = remote;
-    if (!skip_quad(&s)) {
-        return FALSE;
+    guint32 addr = 0;
+    gboolean lead0 = FALSE;
+    for (guint part = 0; part < 4; part++) {
+        s = quad_part(s, &addr, &lead0);
+        if (s == NULL || (part < 3 && *s++ != '.')) {
+            return FALSE;
+        }
     }
-    gint port = 0;
     gsize len = (gsize)(s - remote);
-    if (*s != ':' || !parse_port(s + 1, &port)) {
+    if (*s != ':' || !is_port(s + 1, n - len - 1)) {
         return FALSE;
     }
-    memcpy(v->client_ip, remote, len); /* at most 15 bytes */
+    /* 7 to 15 bytes: two overlapping copies, not a call to memcpy(). */
+    if (len >= 8) {
+        memcpy(v->client_ip, remote, 8);
+        memcpy(v->client_ip + len - 8, remote + len - 8, 8);
+    } else {
+        memcpy(v->client_ip, remote, 4);
+        memcpy(v->client_ip + len - 4, remote + len - 4, 4);
+    }
     v->client_ip[len] = '\0';
+    v->client_addr = lead0 ? 0 : addr;
     return TRUE;
 }
 
@@ -442,62 +573,98 @@ static void add_header(ReplayRecord *rec, const char *name, const char *value)
     kv_list_set(rec->headers, name, value);
 }
 
-/* An Istio line's header: names are fixed and distinct, values borrowed. */
-static void view_header(ReplayParser *p,
-                        ReplayView *v,
-                        const char *name,
-                        const char *value)
+/* An Istio line's header: names are fixed and distinct (@name a string
+ * literal), values borrowed (@len bytes). */
+#define view_header(p, v, name, value, len)                                 \
+    view_header_n((p), (v), "" name, sizeof(name) - 1, (value), (len))
+static void view_header_n(ReplayParser *p,
+                          ReplayView *v,
+                          const char *name,
+                          gsize name_len,
+                          const char *value,
+                          gsize len)
 {
     if (value == NULL) {
         return;
     }
     p->hdr_names[v->n_headers] = name;
+    p->hdr_name_lens[v->n_headers] = name_len;
     p->hdr_values[v->n_headers] = value;
+    p->hdr_value_lens[v->n_headers] = len;
     v->n_headers++;
 }
 
-/* @a: the line's fields; @port: a T-4 compact "port" (LB port), or -1. */
+/* The bytes of @authority's host (host_authority_len()) for @n bytes,
+ * NUL-ended: without a colon, all of them. */
+static inline gsize authority_host_len(const char *authority, gsize n)
+{
+    return memchr(authority, ':', n) == NULL ? n
+                                             : host_authority_len(authority);
+}
+
+/* Is @proto (@n bytes) "TCP" in any case (g_ascii_strcasecmp())? */
+static inline gboolean is_tcp(const char *proto, gsize n)
+{
+    return n == 3 && (proto[0] | 0x20) == 't' && (proto[1] | 0x20) == 'c' &&
+           (proto[2] | 0x20) == 'p';
+}
+
+/* @fs: the line's fields; @port: a T-4 compact "port" (LB port), or -1.
+ * Fills all of @v, the lengths and the client's address too. */
 static ReplayLine resolve(ReplayParser *p,
-                          const AccessLogFields *a,
+                          const Fields *fs,
                           gint port,
                           ReplayView *v,
                           char **why)
 {
-    const char *start = present(a->f[ACCESS_LOG_START_TIME]);
+    /* Every field first: a store into @v could alias the lengths. */
+    gsize start_len, method_len, path_len, proto_len, authority_len, sni_len;
+    gsize local_len, xff_len, remote_len, ua_len, id_len;
+    const char *start = field(fs, ACCESS_LOG_START_TIME, &start_len);
+    const char *method = field(fs, ACCESS_LOG_METHOD, &method_len);
+    const char *path = field(fs, ACCESS_LOG_PATH, &path_len);
+    const char *proto = field(fs, ACCESS_LOG_PROTOCOL, &proto_len);
+    const char *authority = field(fs, ACCESS_LOG_AUTHORITY, &authority_len);
+    const char *sni = field(fs, ACCESS_LOG_REQUESTED_SERVER_NAME, &sni_len);
+    const char *local =
+        field(fs, ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS, &local_len);
+    const char *xff = field(fs, ACCESS_LOG_X_FORWARDED_FOR, &xff_len);
+    const char *remote =
+        field(fs, ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS, &remote_len);
+    const char *ua = field(fs, ACCESS_LOG_USER_AGENT, &ua_len);
+    const char *id = field(fs, ACCESS_LOG_REQUEST_ID, &id_len);
     if (start == NULL) {
         *why = g_strdup("no start time");
         return REPLAY_LINE_BAD;
     }
-    if (!parse_time_memo(p, start, &v->t_ns)) {
+    if (!parse_time_memo(p, start, start_len, &v->t_ns)) {
         *why = g_strdup_printf("start time '%s' is neither RFC 3339 nor "
                                "epoch milliseconds",
                                start);
         return REPLAY_LINE_BAD;
     }
-    const char *method = present(a->f[ACCESS_LOG_METHOD]);
-    const char *path = present(a->f[ACCESS_LOG_PATH]);
-    const char *proto = present(a->f[ACCESS_LOG_PROTOCOL]);
-    const char *authority = present(a->f[ACCESS_LOG_AUTHORITY]);
-    const char *sni = present(a->f[ACCESS_LOG_REQUESTED_SERVER_NAME]);
-    gboolean tcp = (proto != NULL && g_ascii_strcasecmp(proto, "TCP") == 0) ||
+    gboolean tcp = (proto != NULL && is_tcp(proto, proto_len)) ||
                    (proto == NULL && method == NULL && path == NULL);
     if (port <= 0) {
-        port = lb_port_memo(
-            p, present(a->f[ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS]));
+        port = lb_port_memo(p, local, local_len);
     }
     if (port <= 0) {
         port = sni != NULL ? 443 : 80;
     }
     v->lb_port = port;
     v->sni = sni;
+    v->sni_len = sni_len;
     if (tcp) {
         v->scheme = sni != NULL ? URL_TLS : URL_TCP;
         v->method = "";
+        v->method_len = 0;
         v->authority = "";
+        v->authority_len = 0;
         v->host = sni != NULL ? sni : "";
-        v->host_len = strlen(v->host);
+        v->host_len = sni_len;
         v->host_fold = FALSE;
         v->path = "/";
+        v->path_len = 1;
     } else {
         if (method == NULL || path == NULL || authority == NULL) {
             *why = g_strdup_printf("an HTTP line needs method, path and "
@@ -509,41 +676,51 @@ static ReplayLine resolve(ReplayParser *p,
         }
         v->scheme = sni != NULL || port == 443 ? URL_HTTPS : URL_HTTP;
         v->method = method;
+        v->method_len = method_len;
         v->path = path;
+        v->path_len = path_len;
         v->authority = authority;
+        v->authority_len = authority_len;
         /* The host: without its port, lower case. */
         v->host = authority;
-        v->host_len = host_authority_len(authority);
+        v->host_len = authority_host_len(authority, authority_len);
         v->host_fold = TRUE;
     }
     v->client_ip[0] = '\0';
+    v->client_addr = 0;
     /* The client: X-Forwarded-For's first entry (T-4: behind a SNAT the
      * original client is only there), else the downstream remote address,
      * with or without its port. */
-    const char *xff = present(a->f[ACCESS_LOG_X_FORWARDED_FOR]);
-    const char *remote = present(a->f[ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS]);
-    char ip[64] = "";
-    gint rport = 0;
-    if (xff == NULL && remote != NULL && client_of_remote(remote, v)) {
+    if (xff == NULL && remote != NULL &&
+        client_of_remote(remote, remote_len, v)) {
         /* the usual line: the remote address is "a.b.c.d:port" */
-    } else if (xff == NULL || !first_xff(xff, ip, sizeof ip) || !is_ipv4(ip)) {
-        ip[0] = '\0';
-        if (remote != NULL && !split_address(remote, ip, sizeof ip, &rport)) {
-            g_strlcpy(ip, remote, sizeof ip);
+    } else {
+        char ip[64] = "";
+        gint rport = 0;
+        if (xff == NULL || !first_xff(xff, ip, sizeof ip) || !is_ipv4(ip)) {
+            ip[0] = '\0';
+            if (remote != NULL &&
+                !split_address(remote, ip, sizeof ip, &rport)) {
+                g_strlcpy(ip, remote, sizeof ip);
+            }
         }
-    }
-    if (is_ipv4(ip)) {
-        memcpy(v->client_ip, ip, strlen(ip) + 1); /* at most 15 bytes */
+        if (is_ipv4(ip)) {
+            memcpy(v->client_ip, ip, strlen(ip) + 1); /* at most 15 bytes */
+            if (!ipv4_parse(v->client_ip, &v->client_addr)) {
+                v->client_addr = 0;
+            }
+        }
     }
     v->n_headers = 0;
     v->hdr_static = TRUE;
     v->hdr_names = p->hdr_names;
     v->hdr_values = p->hdr_values;
+    v->hdr_name_lens = p->hdr_name_lens;
+    v->hdr_value_lens = p->hdr_value_lens;
     if (!tcp) {
-        view_header(p, v, "x-forwarded-for", xff);
-        view_header(p, v, "user-agent", present(a->f[ACCESS_LOG_USER_AGENT]));
-        view_header(p, v, "x-request-id",
-                    present(a->f[ACCESS_LOG_REQUEST_ID]));
+        view_header(p, v, "x-forwarded-for", xff, xff_len);
+        view_header(p, v, "user-agent", ua, ua_len);
+        view_header(p, v, "x-request-id", id, id_len);
     }
     return REPLAY_LINE_OK;
 }
@@ -635,7 +812,12 @@ parse_json(ReplayParser *p, const char *line, ReplayView *v, char **why)
         *why = g_strdup("a member has the wrong type");
         return REPLAY_LINE_BAD;
     }
-    return resolve(p, a, port, v, why);
+    gsize lens[ACCESS_LOG_N_FIELDS];
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        lens[i] = present(a->f[i]) != NULL ? strlen(a->f[i]) : 0;
+    }
+    Fields fs = { a, lens };
+    return resolve(p, &fs, port, v, why);
 }
 
 /* ---- CSV ----------------------------------------------------------------- */
@@ -790,7 +972,8 @@ static void view_of_record(const ReplayRecord *rec, ReplayView *v)
     memcpy(v->client_ip, rec->client_ip, sizeof v->client_ip);
 }
 
-/* The lengths and the client address of @v (ReplayView). */
+/* The lengths and the client address of @v (ReplayView): for a CSV line,
+ * whose values are the record's (an Istio line's resolve() knows them). */
 static void view_measure(ReplayParser *p, ReplayView *v)
 {
     v->method_len = strlen(v->method);
@@ -841,17 +1024,19 @@ static ReplayLine parse_line(ReplayParser *p,
         ReplayLine rc = parse_csv(p, t, first, &p->csv, why);
         if (rc == REPLAY_LINE_OK) {
             view_of_record(&p->csv, v);
+            view_measure(p, v);
         }
         return rc;
     }
     case REPLAY_ISTIO_TEXT:
         break;
     }
-    AccessLogFields a;
-    if (!access_log_split_text(t, &a, why)) {
+    AccessLogSpans a;
+    if (!access_log_split_request(t, n - (gsize)(t - text), &a, why)) {
         return REPLAY_LINE_BAD;
     }
-    return resolve(p, &a, -1, v, why);
+    Fields fs = { &a.a, a.len };
+    return resolve(p, &fs, -1, v, why);
 }
 
 ReplayLine replay__parse_line(ReplayParser *p,
@@ -861,11 +1046,7 @@ ReplayLine replay__parse_line(ReplayParser *p,
                               ReplayView *v,
                               char **why)
 {
-    ReplayLine rc = parse_line(p, text, n, first, v, why);
-    if (rc == REPLAY_LINE_OK) {
-        view_measure(p, v);
-    }
-    return rc;
+    return parse_line(p, text, n, first, v, why);
 }
 
 /* A view's strings, copied into @rec. */

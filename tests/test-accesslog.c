@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "models/accesslog.h"
+#include "models/replay.h"
 #include "models/runner.h"
 
 /* A gateway line as Istio's default TEXT format writes it (T-1), with a
@@ -186,6 +187,359 @@ static void test_text_round_trip(void **state)
         access_log_fields_clear(&a);
         access_log_fields_clear(&b);
     }
+}
+
+/* ---- the splitter's two scans (SSE2 where built, and the portable one) -- */
+
+/* One split of a copy of @line by each scan: they must agree on every
+ * value (where it lies in the line), every length and the message. */
+typedef struct {
+    gboolean ok;      /* did it split */
+    char *why;        /* else why (owned) */
+    char *copy;       /* the line the values lie in (owned) */
+    AccessLogSpans s; /* the values */
+} Split2;
+
+static void split2_clear(Split2 *x)
+{
+    g_free(x->why);
+    g_free(x->copy);
+}
+
+static void split_by(const char *line, gboolean portable, Split2 *x)
+{
+    gsize n = strlen(line);
+    x->copy = g_strndup(line, n);
+    x->why = NULL;
+    x->ok = portable
+                ? access_log__split_text_portable(x->copy, n, &x->s, &x->why)
+                : access_log_split_text_len(x->copy, n, &x->s, &x->why);
+}
+
+/* access_log_split_request() of @line agrees with the full split @x on
+ * the line (bad or not, and why) and on the request's fields. */
+static void expect_request_agrees(const char *line, const Split2 *x)
+{
+    gsize n = strlen(line);
+    g_autofree char *copy = g_strndup(line, n);
+    g_autofree char *why = NULL;
+    AccessLogSpans r;
+    assert_int_equal(access_log_split_request(copy, n, &r, &why), x->ok);
+    assert_string_equal(why != NULL ? why : "", x->why != NULL ? x->why : "");
+    for (guint i = 0; x->ok && i < ACCESS_LOG_N_FIELDS; i++) {
+        if ((ACCESS_LOG_REQUEST_FIELDS & 1u << i) == 0) {
+            continue;
+        }
+        const char *a = x->s.a.f[i], *b = r.a.f[i];
+        assert_int_equal(a != NULL ? a - x->copy : -1,
+                         b != NULL ? b - copy : -1);
+        assert_int_equal(x->s.len[i], r.len[i]);
+        if (b != NULL) {
+            assert_int_equal(strlen(b), r.len[i]);
+        }
+    }
+}
+
+/* Splits @line both ways (and the request's fields alone), checks that
+ * they agree and that each length is its value's, and returns the SSE2
+ * split in @x. */
+static void split_both(const char *line, Split2 *x)
+{
+    Split2 y;
+    split_by(line, FALSE, x);
+    split_by(line, TRUE, &y);
+    expect_request_agrees(line, x);
+    assert_int_equal(x->ok, y.ok);
+    assert_string_equal(x->why != NULL ? x->why : "",
+                        y.why != NULL ? y.why : "");
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        const char *a = x->s.a.f[i], *b = y.s.a.f[i];
+        assert_int_equal(a != NULL ? a - x->copy : -1,
+                         b != NULL ? b - y.copy : -1);
+        assert_int_equal(x->s.len[i], y.s.len[i]);
+        assert_int_equal(x->s.len[i], a != NULL ? strlen(a) : 0);
+    }
+    assert_null(x->s.a.store);
+    if (!x->ok) {
+        assert_non_null(x->why);
+    }
+    split2_clear(&y);
+}
+
+/* What access_log_append() writes for @a must split back to @a, by both
+ * scans. */
+static void expect_round_trip(const AccessLogFields *a)
+{
+    g_autoptr(GString) line = g_string_new(NULL);
+    access_log_append(line, ACCESS_LOG_TEXT, a);
+    Split2 x;
+    split_both(line->str, &x);
+    if (!x.ok) {
+        fail_msg("%s: %s", line->str, x.why);
+    }
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        assert_string_equal(a->f[i] != NULL ? a->f[i] : "(unset)",
+                            x.s.a.f[i] != NULL ? x.s.a.f[i] : "(unset)");
+    }
+    split2_clear(&x);
+}
+
+/* Every field starts and ends on each side of the 16- and 64-byte lines
+ * the scans work in: the path grows a byte at a time. */
+static void test_split_fields_straddle_blocks(void **state)
+{
+    for (guint k = 0; k < 200; k++) {
+        AccessLogFields a = { { NULL }, NULL };
+        fill_all(&a);
+        g_free(a.f[ACCESS_LOG_PATH]);
+        a.f[ACCESS_LOG_PATH] = g_strnfill(k + 1, 'p');
+        a.f[ACCESS_LOG_PATH][0] = '/';
+        if (k % 3 == 0) {
+            g_clear_pointer(&a.f[ACCESS_LOG_RESPONSE_FLAGS], g_free);
+            g_clear_pointer(&a.f[ACCESS_LOG_X_FORWARDED_FOR], g_free);
+        }
+        expect_round_trip(&a);
+        access_log_fields_clear(&a);
+    }
+}
+
+/* Lines of 0 to 600 bytes, cut anywhere: both scans agree on every prefix
+ * of a good line, good or bad, around the ends of 64-byte blocks too. */
+static void test_split_every_prefix(void **state)
+{
+    g_autoptr(GString) line = g_string_new(SAMPLE_HTTP);
+    g_string_truncate(line, line->len - 1);
+    g_string_insert(line, 30, "/padding/to/cross/more/blocks/of/the/scan/");
+    for (gsize n = 0; n <= line->len; n++) {
+        g_autofree char *cut = g_strndup(line->str, n);
+        Split2 x;
+        split_both(cut, &x);
+        /* Good once a byte of the route name is there. */
+        assert_int_equal(x.ok,
+                         n > line->len - strlen("default/counter http[0]"));
+        split2_clear(&x);
+    }
+}
+
+/* Envoy does not escape a quote inside a quoted value: only a quote with a
+ * blank (or the end) after it closes. */
+static void test_split_quote_inside_quotes(void **state)
+{
+    Split2 x;
+    split_both("[t] \"GET /a\"b HTTP/1.1\" 200 - - - \"\" 0 0 1 - \"a\"b\" "
+               "\"x\"y z\" \"\" \"h\"\"\" \"-\" - - - - - \"r\"",
+               &x);
+    assert_true(x.ok);
+    assert_string_equal(x.s.a.f[ACCESS_LOG_PATH], "/a\"b");
+    assert_string_equal(x.s.a.f[ACCESS_LOG_X_FORWARDED_FOR], "a\"b");
+    assert_string_equal(x.s.a.f[ACCESS_LOG_USER_AGENT], "x\"y z");
+    /* An empty quoted value is set and empty, not unset. */
+    assert_string_equal(x.s.a.f[ACCESS_LOG_UPSTREAM_TRANSPORT_FAILURE_REASON],
+                        "");
+    assert_int_equal(x.s.len[ACCESS_LOG_UPSTREAM_TRANSPORT_FAILURE_REASON], 0);
+    assert_string_equal(x.s.a.f[ACCESS_LOG_REQUEST_ID], "");
+    assert_string_equal(x.s.a.f[ACCESS_LOG_AUTHORITY], "h\"\"");
+    assert_int_equal(x.s.len[ACCESS_LOG_AUTHORITY], 3);
+    /* A quoted "-" is unset; the route keeps its quotes. */
+    assert_null(x.s.a.f[ACCESS_LOG_UPSTREAM_HOST]);
+    assert_int_equal(x.s.len[ACCESS_LOG_UPSTREAM_HOST], 0);
+    assert_null(x.s.a.f[ACCESS_LOG_UPSTREAM_CLUSTER]);
+    assert_string_equal(x.s.a.f[ACCESS_LOG_ROUTE_NAME], "\"r\"");
+    split2_clear(&x);
+    /* A quote cannot close itself; no closing quote at all. */
+    split_both("[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \" x\" "
+               "\"-\" \"h\" \"-\" - - - - - r",
+               &x);
+    assert_true(x.ok);
+    assert_string_equal(x.s.a.f[ACCESS_LOG_USER_AGENT], " x");
+    split2_clear(&x);
+    split_both("[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \" 1 2",
+               &x);
+    assert_false(x.ok);
+    assert_string_equal(x.why, "field 15 (user_agent) missing or malformed");
+    split2_clear(&x);
+    split_both("[t] \"GET / HTTP/1.1\" 200 - - - \"", &x);
+    assert_string_equal(
+        x.why, "field 9 (upstream_transport_failure_reason) missing or "
+               "malformed");
+    split2_clear(&x);
+}
+
+/* Blanks between fields are one separator however many; trailing blanks
+ * and CRs go. */
+static void test_split_blank_runs_and_trailing(void **state)
+{
+    const char *parts[] = {
+        "[2024-05-01T12:00:00.123Z]", "\"GET  /a  b  HTTP/1.1\"", "200", "-",
+        "via_upstream", "-", "\"-\"", "0", "1234", "15", "14", "\"-\"",
+        "\"curl/8.4.0\"", "\"id\"", "\"h\"", "\"-\"", "c", "-", "-",
+        "10.0.0.9:51234", "-", "default/counter  http[0]",
+    };
+    for (guint k = 1; k < 80; k += 13) {
+        g_autoptr(GString) line = g_string_new(NULL);
+        for (guint i = 0; i < G_N_ELEMENTS(parts); i++) {
+            g_string_append(line, parts[i]);
+            for (guint j = 0; i + 1 < G_N_ELEMENTS(parts) && j < k; j++) {
+                g_string_append_c(line, ' ');
+            }
+        }
+        g_string_append(line, k % 2 ? " \r \r\n" : "   ");
+        Split2 x;
+        split_both(line->str, &x);
+        if (!x.ok) {
+            fail_msg("%u blanks: %s", k, x.why);
+        }
+        assert_string_equal(x.s.a.f[ACCESS_LOG_METHOD], "GET");
+        /* The path is between the first and the last blank. */
+        assert_string_equal(x.s.a.f[ACCESS_LOG_PATH], " /a  b ");
+        assert_string_equal(x.s.a.f[ACCESS_LOG_PROTOCOL], "HTTP/1.1");
+        assert_string_equal(x.s.a.f[ACCESS_LOG_RESPONSE_CODE_DETAILS],
+                            "via_upstream");
+        assert_string_equal(x.s.a.f[ACCESS_LOG_DURATION], "15");
+        assert_string_equal(x.s.a.f[ACCESS_LOG_USER_AGENT], "curl/8.4.0");
+        assert_string_equal(x.s.a.f[ACCESS_LOG_UPSTREAM_CLUSTER], "c");
+        assert_string_equal(x.s.a.f[ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS],
+                            "10.0.0.9:51234");
+        assert_null(x.s.a.f[ACCESS_LOG_REQUESTED_SERVER_NAME]);
+        assert_string_equal(x.s.a.f[ACCESS_LOG_ROUTE_NAME],
+                            "default/counter  http[0]");
+        assert_int_equal(x.s.len[ACCESS_LOG_ROUTE_NAME], 24);
+        split2_clear(&x);
+    }
+}
+
+/* A non-number in each numeric field makes the line bad, saying which. */
+static void test_split_numbers(void **state)
+{
+    static const struct {
+        guint field;    /* 1-based, as the message counts */
+        const char *key;
+    } numeric[] = {
+        { 5, "response_code" },
+        { 10, "bytes_received" },
+        { 11, "bytes_sent" },
+        { 12, "duration" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(numeric); i++) {
+        for (guint bad = 0; bad < 3; bad++) {
+            const char *value = bad == 0 ? "1x" : bad == 1 ? "x" : "+7";
+            char *f[25] = { NULL };
+            f[5] = "200";
+            f[10] = "0";
+            f[11] = "0";
+            f[12] = "8";
+            f[numeric[i].field] = (char *)value;
+            g_autofree char *line = g_strdup_printf(
+                "[t] \"GET / HTTP/1.1\" %s - - - \"-\" %s %s %s - \"-\" "
+                "\"-\" \"-\" \"h\" \"-\" - - - - - r",
+                f[5], f[10], f[11], f[12]);
+            Split2 x;
+            split_both(line, &x);
+            g_autofree char *want =
+                g_strdup_printf("field %u (%s) is not a number: '%s'",
+                                numeric[i].field, numeric[i].key, value);
+            assert_false(x.ok);
+            assert_string_equal(x.why, want);
+            split2_clear(&x);
+        }
+    }
+    /* "-" is unset, not a bad number; leading zeros are digits. */
+    Split2 x;
+    split_both("[t] \"GET / HTTP/1.1\" - - - - \"-\" 007 - 0 - \"-\" \"-\" "
+               "\"-\" \"h\" \"-\" - - - - - r",
+               &x);
+    assert_true(x.ok);
+    assert_null(x.s.a.f[ACCESS_LOG_RESPONSE_CODE]);
+    assert_string_equal(x.s.a.f[ACCESS_LOG_BYTES_RECEIVED], "007");
+    assert_null(x.s.a.f[ACCESS_LOG_BYTES_SENT]);
+    assert_string_equal(x.s.a.f[ACCESS_LOG_DURATION], "0");
+    split2_clear(&x);
+}
+
+/* The longest line the replay reads, and [START_TIME] far in. */
+static void test_split_long_lines(void **state)
+{
+    AccessLogFields a = { { NULL }, NULL };
+    fill_all(&a);
+    g_autoptr(GString) line = g_string_new(NULL);
+    access_log_append(line, ACCESS_LOG_TEXT, &a);
+    gsize agent =
+        REPLAY_MAX_LINE - (line->len - 1) + strlen("agent with blanks");
+    g_free(a.f[ACCESS_LOG_USER_AGENT]);
+    a.f[ACCESS_LOG_USER_AGENT] = g_strnfill(agent, 'a');
+    for (gsize i = 7; i < agent; i += 7) {
+        a.f[ACCESS_LOG_USER_AGENT][i] = ' ';
+    }
+    g_string_truncate(line, 0);
+    access_log_append(line, ACCESS_LOG_TEXT, &a);
+    assert_int_equal(line->len, REPLAY_MAX_LINE + 1); /* with its newline */
+    expect_round_trip(&a);
+    Split2 x;
+    split_both(line->str, &x);
+    assert_int_equal(x.s.len[ACCESS_LOG_USER_AGENT], agent);
+    assert_string_equal(x.s.a.f[ACCESS_LOG_ROUTE_NAME],
+                        "VirtualService default/mysql tcp[0]");
+    split2_clear(&x);
+    access_log_fields_clear(&a);
+    /* A time of 100 bytes: its ']' is past what the SSE2 look-up covers. */
+    g_autofree char *t = g_strnfill(100, '9');
+    g_autofree char *l2 = g_strdup_printf(
+        "[%s] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" \"-\" "
+        "\"h\" \"-\" - - - - - r",
+        t);
+    split_both(l2, &x);
+    assert_true(x.ok);
+    assert_string_equal(x.s.a.f[ACCESS_LOG_START_TIME], t);
+    assert_int_equal(x.s.len[ACCESS_LOG_START_TIME], 100);
+    split2_clear(&x);
+    /* Lines that end at their ']', of each length around a block's. */
+    for (gsize n = 2; n < 200; n++) {
+        g_autofree char *time = g_strnfill(n - 2, '1');
+        g_autofree char *only = g_strdup_printf("[%s]", time);
+        split_both(only, &x);
+        assert_string_equal(
+            x.why, "no quoted \"METHOD PATH PROTOCOL\" after the time");
+        split2_clear(&x);
+    }
+    /* No ']' at all, in a line longer than 32 bytes. */
+    split_both("[2024-05-01T12:00:00.123Z \"GET / HTTP/1.1\" 200", &x);
+    assert_string_equal(x.why, "does not start with [START_TIME]");
+    split2_clear(&x);
+}
+
+/* Random lines, mostly of T-1's shape and broken at random: the scans
+ * agree (split_both() checks every value and length). */
+static void test_split_scans_agree(void **state)
+{
+    static const char alphabet[] = "  \"\"-[]09ax:./\r";
+    GRand *rng = g_rand_new_with_seed(20261126);
+    for (guint round = 0; round < 20000; round++) {
+        g_autoptr(GString) line = g_string_new(round % 2 ? SAMPLE_HTTP
+                                                         : SAMPLE_TCP);
+        guint edits = g_rand_int_range(rng, 0, 6);
+        for (guint e = 0; e < edits && line->len > 0; e++) {
+            gsize at = (gsize)g_rand_int_range(rng, 0, (gint32)line->len);
+            char c = alphabet[g_rand_int_range(rng, 0, sizeof alphabet - 1)];
+            switch (g_rand_int_range(rng, 0, 4)) {
+            case 0:
+                line->str[at] = c;
+                break;
+            case 1:
+                g_string_insert_c(line, (gssize)at, c);
+                break;
+            case 2:
+                g_string_erase(line, (gssize)at, 1);
+                break;
+            default:
+                g_string_truncate(line, at);
+                break;
+            }
+        }
+        Split2 x;
+        split_both(line->str, &x);
+        split2_clear(&x);
+    }
+    g_rand_free(rng);
 }
 
 static void test_text_writer_keeps_one_line(void **state)
@@ -496,6 +850,13 @@ int main(void)
         cmocka_unit_test(test_text_bad_shapes),
         cmocka_unit_test(test_text_quote_inside_value),
         cmocka_unit_test(test_text_round_trip),
+        cmocka_unit_test(test_split_fields_straddle_blocks),
+        cmocka_unit_test(test_split_every_prefix),
+        cmocka_unit_test(test_split_quote_inside_quotes),
+        cmocka_unit_test(test_split_blank_runs_and_trailing),
+        cmocka_unit_test(test_split_numbers),
+        cmocka_unit_test(test_split_long_lines),
+        cmocka_unit_test(test_split_scans_agree),
         cmocka_unit_test(test_text_writer_keeps_one_line),
         cmocka_unit_test(test_json_writer_exact),
         cmocka_unit_test(test_format_names),

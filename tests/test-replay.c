@@ -14,6 +14,8 @@
 #include <glib/gstdio.h>
 
 #include "models/accesslog.h"
+#include "models/ipv4.h"
+#include "models/replay-private.h"
 #include "models/replay-window.h"
 #include "models/replay.h"
 #include "models/runner.h"
@@ -124,6 +126,10 @@ static void test_time_memo_is_exact(void **state)
         "2024-01-01T00:00:07.250+01:00", "2024-01-01T00:00:07.250Z",
         "2024-01-01t00:00:07.250Z", "1704067200123",
         "2024-02-30T00:00:01.000Z", "2024-02-30T00:00:02.000Z",
+        "2024-02-30T00:00:02.000ZZ", "2024-02-30T00:00:02.0000Z",
+        "2024-01-01T00:00:07.250Z", "2024-01-01T00:00:07.25Z",
+        "2024-01-01T00:00:07.2500Z", "2024-01-01T00:00:07.250ZZ",
+        "2024-01-01T00:00:7.250Z",
     };
     for (guint i = 0; i < G_N_ELEMENTS(times); i++) {
         g_autofree char *line = g_strdup_printf(
@@ -327,6 +333,239 @@ static void test_text_line_fields(void **state)
     assert_string_equal(kv_list_get(r.headers, "x-request-id"),
                         "6f1c2d3e-1111-4222-8333-444455556666");
     replay_record_clear(&r);
+}
+
+/* ---- what the parser hands the reader (replay-private.h) ---------------- */
+
+/* replay__parse_line() of a copy of @line (as the reader hands it: its
+ * length known, no newline needed): the view's lengths must be its
+ * strings', and its client address ipv4_parse() of its client_ip. */
+static ReplayLine parse_view(ReplayParser *p,
+                             const char *line,
+                             char **copy,
+                             ReplayView *v)
+{
+    gsize n = strlen(line);
+    *copy = g_strndup(line, n);
+    g_autofree char *why = NULL;
+    ReplayLine rc = replay__parse_line(p, *copy, n, FALSE, v, &why);
+    if (rc != REPLAY_LINE_OK) {
+        return rc;
+    }
+    assert_int_equal(v->method_len, strlen(v->method));
+    assert_int_equal(v->authority_len, strlen(v->authority));
+    assert_int_equal(v->path_len, strlen(v->path));
+    assert_int_equal(v->sni_len, v->sni != NULL ? strlen(v->sni) : 0);
+    assert_true(v->host_len <= strlen(v->host));
+    for (guint i = 0; i < v->n_headers; i++) {
+        assert_int_equal(v->hdr_value_lens[i], strlen(v->hdr_values[i]));
+        assert_int_equal(v->hdr_name_lens[i], strlen(v->hdr_names[i]));
+    }
+    guint32 addr = 0;
+    if (v->client_ip[0] != '\0' && !ipv4_parse(v->client_ip, &addr)) {
+        addr = 0;
+    }
+    assert_int_equal(v->client_addr, addr);
+    return rc;
+}
+
+/* An Istio TEXT line with @xff, @authority, @local and @remote put in. */
+static char *text_line(const char *xff,
+                       const char *authority,
+                       const char *local,
+                       const char *remote)
+{
+    return g_strdup_printf(
+        "[2024-05-01T12:00:00.123Z] \"GET /api HTTP/1.1\" 200 - via_upstream "
+        "- \"-\" 0 0 8 2 \"%s\" \"curl/8\" \"id-1\" \"%s\" \"10.244.0.3:8080\" "
+        "outbound|80||c %s %s %s - default/counter http[0]",
+        xff, authority, "10.244.0.2:32770", local, remote);
+}
+
+/* The client's address is read while the remote address is checked:
+ * exactly what ipv4_parse() makes of the client_ip the line gives. */
+static void test_view_client_address(void **state)
+{
+    g_autoptr(ReplayParser) p = replay_parser_new(NULL, REPLAY_ISTIO_TEXT);
+    static const struct {
+        const char *xff;    /* "-": none */
+        const char *remote; /* %DOWNSTREAM_REMOTE_ADDRESS% */
+        const char *ip;     /* client_ip */
+        guint32 addr;       /* client_addr */
+    } cases[] = {
+        { "-", "10.0.0.9:51234", "10.0.0.9", 0x0a000009 },
+        { "-", "198.51.100.22:53432", "198.51.100.22", 0xc6336416 },
+        { "-", "255.255.255.255:1", "255.255.255.255", 0xffffffff },
+        { "-", "0.0.0.0:65535", "0.0.0.0", 0 },
+        /* skip_quad() takes a leading zero, ipv4_parse() does not */
+        { "-", "01.2.3.4:80", "01.2.3.4", 0 },
+        { "-", "1.2.3.004:80", "1.2.3.004", 0 },
+        /* not "a.b.c.d:port": the long way */
+        { "-", "1.2.3.4", "1.2.3.4", 0x01020304 },
+        { "-", "1.2.3.4:0", "", 0 },
+        { "-", "1.2.3.4:65536", "", 0 },
+        { "-", "1.2.3.4:000080", "1.2.3.4", 0x01020304 },
+        { "-", "256.1.1.1:1", "", 0 },
+        { "-", "1.2.3.4.5:6", "", 0 },
+        { "-", "1234.1.1.1:1", "", 0 },
+        { "-", "[2001:db8::1]:4444", "", 0 },
+        { "-", "-", "", 0 },
+        /* X-Forwarded-For's first entry first */
+        { " 198.51.100.9, 10.0.0.1", "10.0.0.9:5", "198.51.100.9",
+          0xc6336409 },
+        { "300.1.1.1", "10.0.0.9:5", "10.0.0.9", 0x0a000009 },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *line = text_line(cases[i].xff, "h.example.com",
+                                          "10.244.0.2:8080", cases[i].remote);
+        g_autofree char *copy = NULL;
+        ReplayView v;
+        assert_int_equal(parse_view(p, line, &copy, &v), REPLAY_LINE_OK);
+        if (strcmp(v.client_ip, cases[i].ip) != 0 ||
+            v.client_addr != cases[i].addr) {
+            fail_msg("%s: client '%s' %08x, want '%s' %08x", cases[i].remote,
+                     v.client_ip, v.client_addr, cases[i].ip, cases[i].addr);
+        }
+    }
+}
+
+/* The lengths come from the splitter (TEXT) or the JSON values, the host
+ * from the authority; TCP and TLS lines have fixed ones. */
+static void test_view_lengths(void **state)
+{
+    g_autoptr(ReplayParser) p = replay_parser_new(NULL, REPLAY_ISTIO_TEXT);
+    static const struct {
+        const char *authority;
+        gsize host_len;
+    } hosts[] = {
+        { "Counter.Example.com:443", 19 }, { "counter.example.com", 19 },
+        { "[::1]:8443", 5 },               { "[::1]", 5 },
+        { "a:b:c", 5 },                    { "h:", 1 },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(hosts); i++) {
+        g_autofree char *line = text_line("1.2.3.4", hosts[i].authority,
+                                          "10.244.0.2:8080", "10.0.0.9:5");
+        g_autofree char *copy = NULL;
+        ReplayView v;
+        assert_int_equal(parse_view(p, line, &copy, &v), REPLAY_LINE_OK);
+        assert_string_equal(v.method, "GET");
+        assert_int_equal(v.method_len, 3);
+        assert_int_equal(v.path_len, 4);
+        assert_int_equal(v.authority_len, strlen(hosts[i].authority));
+        assert_int_equal(v.host_len, hosts[i].host_len);
+        assert_true(v.host_fold);
+        assert_int_equal(v.n_headers, 3);
+        assert_string_equal(v.hdr_names[0], "x-forwarded-for");
+        assert_int_equal(v.hdr_name_lens[0], 15);
+        assert_int_equal(v.hdr_value_lens[0], 7);
+        assert_int_equal(v.hdr_name_lens[1], 10);
+        assert_int_equal(v.hdr_value_lens[1], 6);
+        assert_int_equal(v.hdr_name_lens[2], 12);
+        assert_int_equal(v.hdr_value_lens[2], 4);
+        assert_int_equal(v.client_addr, 0x01020304);
+    }
+    /* TLS passthrough: the host is the SNI, no method or authority. */
+    g_autofree char *copy = NULL;
+    ReplayView v;
+    assert_int_equal(
+        parse_view(p,
+                   "[2024-05-01T12:00:01.000Z] \"- - -\" 0 - - - \"-\" 1 2 3 "
+                   "- \"-\" \"-\" \"-\" \"-\" \"-\" - - 10.244.0.2:8443 "
+                   "10.0.0.9:40000 db.example.com -\r\n",
+                   &copy, &v),
+        REPLAY_LINE_OK);
+    assert_int_equal(v.scheme, URL_TLS);
+    assert_int_equal(v.method_len, 0);
+    assert_int_equal(v.authority_len, 0);
+    assert_int_equal(v.path_len, 1);
+    assert_int_equal(v.sni_len, 14);
+    assert_int_equal(v.host_len, 14);
+    assert_false(v.host_fold);
+    assert_int_equal(v.n_headers, 0);
+    assert_int_equal(v.client_addr, 0x0a000009);
+    g_clear_pointer(&copy, g_free);
+    /* JSON: "-" and "" are absent, as in TEXT. */
+    g_autoptr(ReplayParser) j = replay_parser_new(NULL, REPLAY_ISTIO_JSON);
+    assert_int_equal(
+        parse_view(j,
+                   "{\"start_time\":\"2024-05-01T12:00:00.123Z\","
+                   "\"method\":\"PUT\",\"path\":\"/x y\",\"protocol\":"
+                   "\"HTTP/2\",\"authority\":\"H.example.com:8443\","
+                   "\"x_forwarded_for\":\"-\",\"user_agent\":\"\","
+                   "\"request_id\":\"abc\",\"downstream_local_address\":"
+                   "\"10.244.0.2:8080\",\"downstream_remote_address\":"
+                   "\"01.2.3.4:9\",\"requested_server_name\":\"sni\"}",
+                   &copy, &v),
+        REPLAY_LINE_OK);
+    assert_int_equal(v.method_len, 3);
+    assert_int_equal(v.path_len, 4);
+    assert_int_equal(v.authority_len, 18);
+    assert_int_equal(v.host_len, 13);
+    assert_int_equal(v.sni_len, 3);
+    assert_int_equal(v.n_headers, 1);
+    assert_string_equal(v.hdr_names[0], "x-request-id");
+    assert_int_equal(v.hdr_value_lens[0], 3);
+    assert_string_equal(v.client_ip, "01.2.3.4");
+    assert_int_equal(v.client_addr, 0);
+}
+
+/* The port memo tells addresses of the same length apart (two 8-byte
+ * compares for 8 to 16 bytes, memcmp() beyond) and keeps long ones out. */
+static void test_view_port_memo(void **state)
+{
+    g_autoptr(Scenario) s = load_article();
+    g_autoptr(ReplayParser) p = replay_parser_new(s, REPLAY_ISTIO_TEXT);
+    const K8sNode *node = g_ptr_array_index(s->cluster->nodes, 0);
+    g_autofree char *gw1 = g_strdup_printf("%s:8080", gateway_ip(s));
+    g_autofree char *gw2 = g_strdup_printf("%s:8443", gateway_ip(s));
+    g_autofree char *np = g_strdup_printf("%s:30443", node->ip);
+    g_autofree char *nines = g_strnfill(60, '9');
+    g_autofree char *lng = g_strdup_printf("%s:80", nines);
+    const char *locals[] = { gw1, gw2, np, "10.1.2.3:30080", "10.1.2.3:30081",
+                             "10.1.2.33:8443", "10.1.2.3:8443",
+                             ACCESS_LOG_LB_ADDRESS ":3306", "1.2.3.4:1",
+                             "10.111.222.33:30443", lng, "1:2", "x" };
+    for (guint round = 0; round < 3; round++) {
+        for (guint i = 0; i < G_N_ELEMENTS(locals); i++) {
+            g_autofree char *line =
+                text_line("-", "h", locals[i], "10.0.0.9:5");
+            g_autofree char *copy = NULL;
+            ReplayView v;
+            assert_int_equal(parse_view(p, line, &copy, &v), REPLAY_LINE_OK);
+            gint want = replay_parser_lb_port(p, locals[i]);
+            if (want <= 0) {
+                want = 80;
+            }
+            if (v.lb_port != want) {
+                fail_msg("%s: port %d, want %d", locals[i], v.lb_port, want);
+            }
+        }
+    }
+}
+
+/* A line of REPLAY_MAX_LINE bytes (the longest the reader hands over) and
+ * one a byte longer parse whole. */
+static void test_view_longest_line(void **state)
+{
+    g_autoptr(ReplayParser) p = replay_parser_new(NULL, REPLAY_ISTIO_TEXT);
+    g_autofree char *shortest = text_line("-", "h", "10.244.0.2:8080",
+                                          "10.0.0.9:5");
+    for (gsize extra = 0; extra < 2; extra++) {
+        gsize path = 4 + REPLAY_MAX_LINE + extra - strlen(shortest);
+        g_autofree char *pad = g_strnfill(path - 1, 'a');
+        g_autofree char *line = g_strdup_printf(
+            "[2024-05-01T12:00:00.123Z] \"GET /%s HTTP/1.1\" 200 - "
+            "via_upstream - \"-\" 0 0 8 2 \"-\" \"curl/8\" \"id-1\" \"h\" "
+            "\"10.244.0.3:8080\" outbound|80||c 10.244.0.2:32770 "
+            "10.244.0.2:8080 10.0.0.9:5 - default/counter http[0]",
+            pad);
+        assert_int_equal(strlen(line), REPLAY_MAX_LINE + extra);
+        g_autofree char *copy = NULL;
+        ReplayView v;
+        assert_int_equal(parse_view(p, line, &copy, &v), REPLAY_LINE_OK);
+        assert_int_equal(v.path_len, path);
+        assert_int_equal(v.client_addr, 0x0a000009);
+    }
 }
 
 /* X-Forwarded-For's first entry is the client (T-4: behind SNAT). */
@@ -1090,6 +1329,10 @@ int main(void)
         cmocka_unit_test(test_text_line_fields),
         cmocka_unit_test(test_text_xff_and_plain_http),
         cmocka_unit_test(test_text_tcp_and_tls_lines),
+        cmocka_unit_test(test_view_client_address),
+        cmocka_unit_test(test_view_lengths),
+        cmocka_unit_test(test_view_port_memo),
+        cmocka_unit_test(test_view_longest_line),
         cmocka_unit_test(test_port_map),
         cmocka_unit_test(test_text_bad_lines),
         cmocka_unit_test(test_json_lines),
