@@ -238,9 +238,22 @@ static ReplayItem ring_pop(ReplayWindow *w)
     guint slot = (guint)(w->cur & RING_MASK);
     guint32 n = w->head[slot];
     ReplayItem it = w->nodes[n].it;
-    w->head[slot] = w->nodes[n].next;
-    if (w->head[slot] == NONE) {
+    guint32 next = w->nodes[n].next;
+    w->head[slot] = next;
+    if (next == NONE) {
         set_full(w, slot, FALSE);
+    } else {
+        /* The next line's block was written ~65k lines ago and is out of
+         * the caches by now; its request reads it at the next arrival.
+         * Ask for it (the head and the strings after) and for the node
+         * after it now. */
+        const Node *nx = &w->nodes[next];
+        for (guint i = 0; i < 4; i++) {
+            __builtin_prefetch(nx->it.block + 64 * i);
+        }
+        if (nx->next != NONE) {
+            __builtin_prefetch(&w->nodes[nx->next]);
+        }
     }
     w->nodes[n].next = w->free_node;
     w->free_node = n;
