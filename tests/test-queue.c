@@ -343,6 +343,48 @@ static void test_queue_pop_due_boundary(void **state)
     assert_int_equal(sim_queue_len(q), 0);
 }
 
+/* sim_queue_pop_due() while the late heap holds events (the engine's
+ * inline pop hands that case to a function of its own): an event due
+ * or not, in the front or in the late heap, and the front emptied while
+ * the late heap is not. */
+static void test_queue_pop_due_with_late_heap(void **state)
+{
+    g_autoptr(SimQueue) q = sim_queue_new();
+    guint64 seq = 0;
+    for (int i = 0; i < 100; i++) {
+        SimEvent ev = { .time = 100, .seq = seq++ };
+        sim_queue_push(q, &ev);
+    }
+    SimEvent ev = { .seq = 999 };
+    assert_true(sim_queue_pop_due(q, 100, &ev)); /* loads the front */
+    assert_int_equal(ev.seq, 0);
+    /* Later than all 99 left in the front: each would pass more than
+     * QUEUE_SORTED_MAX of them, so they go to the late heap. */
+    for (int i = 0; i < 3; i++) {
+        SimEvent late = { .time = 101, .seq = seq++ };
+        sim_queue_push(q, &late);
+    }
+    ev.seq = 999;
+    assert_false(sim_queue_pop_due(q, 99, &ev));
+    assert_int_equal(ev.seq, 999);
+    for (guint64 s = 1; s < 100; s++) {
+        assert_true(sim_queue_pop_due(q, 100, &ev));
+        assert_int_equal(ev.seq, s);
+        assert_int_equal(ev.time, 100);
+    }
+    /* The front is empty now; only the late heap is left, not yet due. */
+    assert_int_equal(sim_queue_len(q), 3);
+    assert_false(sim_queue_pop_due(q, 100, &ev));
+    assert_int_equal(ev.seq, 99);
+    for (guint64 s = 100; s < 103; s++) {
+        assert_true(sim_queue_pop_due(q, 101, &ev));
+        assert_int_equal(ev.seq, s);
+        assert_int_equal(ev.time, 101);
+    }
+    assert_false(sim_queue_pop_due(q, SIM_TIME_MAX, &ev));
+    assert_int_equal(sim_queue_len(q), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_queue_reuse_after_empty),
         cmocka_unit_test(test_queue_far_timer_then_near_pushes),
         cmocka_unit_test(test_queue_pop_due_boundary),
+        cmocka_unit_test(test_queue_pop_due_with_late_heap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
