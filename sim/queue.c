@@ -275,16 +275,53 @@ static G_GNUC_NO_INLINE void queue_split(SimQueue *q, guint bi)
     front_order(q);
 }
 
+/* Spreads level-1 bucket @bi, the lowest non-empty one, over the level-0
+ * buckets (all empty, being lower), each event by its window's lowest
+ * digit, and moves cur into it: the load that follows takes the first
+ * window. Most events pass through a level-1 bucket (level 0 spans 1 ms,
+ * most hops and service times are longer), and queue_split() paid for
+ * each a pass to find the smallest window and the general bucket_of();
+ * here it is one pass with the digit at hand, the bucket's order kept. */
+static G_GNUC_NO_INLINE void queue_spread(SimQueue *q, guint bi)
+{
+    bucket_mark_empty(q, bi);
+    QueueBucket *b = &q->b[bi];
+    for (guint32 i = 0; i < b->len; i++) {
+        const SimEvent *ev = &b->ev[i];
+        guint d = (guint)queue_window_of(ev->time) & (QUEUE_DIGITS - 1);
+        QueueBucket *to = &q->b[d];
+        if (G_UNLIKELY(to->len == to->cap)) {
+            sim_queue__grow(q, to);
+        }
+        to->ev[to->len++] = *ev;
+        q->nonempty[d / 64] |= G_GUINT64_CONSTANT(1) << (d % 64);
+    }
+    for (guint w = 0; w < (QUEUE_DIGITS + 63) / 64; w++) {
+        q->summary |= (guint64)(q->nonempty[w] != 0) << w;
+    }
+    /* Level 1 takes the bucket's digit; level 0 is set by the load. */
+    guint64 low = (G_GUINT64_CONSTANT(1) << (2 * QUEUE_RADIX_BITS)) - 1;
+    q->cur = (q->cur & ~low) | ((guint64)(bi - QUEUE_DIGITS)
+                                << QUEUE_RADIX_BITS);
+    b->len = 0;
+    bucket_trim(q, b);
+}
+
 /* The common case, a level-0 bucket of one or a few events, stays short:
  * at low rates it happens at almost every pop. */
 void sim_queue__load(SimQueue *q)
 {
     guint bi = lowest_nonempty(q);
-    bucket_mark_empty(q, bi);
     if (G_UNLIKELY(bi >= QUEUE_DIGITS)) {
-        queue_split(q, bi);
-        return;
+        if (bi >= 2 * QUEUE_DIGITS) {
+            bucket_mark_empty(q, bi);
+            queue_split(q, bi);
+            return;
+        }
+        queue_spread(q, bi);
+        bi = lowest_nonempty(q);
     }
+    bucket_mark_empty(q, bi);
     /* One window: it becomes the front as it is, arrays swapped. */
     QueueBucket *b = &q->b[bi];
     q->cur = (q->cur & ~(guint64)(QUEUE_DIGITS - 1)) | bi;
