@@ -50,7 +50,8 @@ struct _SimQueue {
     guint64 cur;                   /* the front's window */
     gsize len;                     /* events pending, front and buckets */
     guint64 summary;               /* bit w: nonempty[w] != 0 */
-    guint64 nonempty[QUEUE_WORDS]; /* bit i: bucket i has events */
+    guint64 nonempty[QUEUE_WORDS]; /* bit i: bucket i has events (set
+                                      exactly while b[i].len > 0) */
     QueueBucket spare;             /* len 0: an emptied big array */
     QueueBucket b[QUEUE_BUCKETS];  /* windows after cur */
 };
@@ -93,9 +94,15 @@ static inline void queue_bucket_append(SimQueue *q, guint bi,
     if (G_UNLIKELY(b->len == b->cap)) {
         sim_queue__grow(q, b);
     }
+    /* A bucket's bit is set exactly while it has events, so only the
+     * first event needs to set it: most appends go to a bucket that
+     * already has some, and the two read-modify-writes were a third of
+     * an append. */
+    if (b->len == 0) {
+        q->nonempty[bi / 64] |= G_GUINT64_CONSTANT(1) << (bi % 64);
+        q->summary |= G_GUINT64_CONSTANT(1) << (bi / 64);
+    }
     b->ev[b->len++] = *ev;
-    q->nonempty[bi / 64] |= G_GUINT64_CONSTANT(1) << (bi % 64);
-    q->summary |= G_GUINT64_CONSTANT(1) << (bi / 64);
 }
 
 /* sim_queue_push() without its checks: @ev->time >= 0, which the engine

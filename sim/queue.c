@@ -293,8 +293,10 @@ static G_GNUC_NO_INLINE void queue_spread(SimQueue *q, guint bi)
         if (G_UNLIKELY(to->len == to->cap)) {
             sim_queue__grow(q, to);
         }
+        if (to->len == 0) {
+            q->nonempty[d / 64] |= G_GUINT64_CONSTANT(1) << (d % 64);
+        }
         to->ev[to->len++] = *ev;
-        q->nonempty[d / 64] |= G_GUINT64_CONSTANT(1) << (d % 64);
     }
     for (guint w = 0; w < (QUEUE_DIGITS + 63) / 64; w++) {
         q->summary |= (guint64)(q->nonempty[w] != 0) << w;
