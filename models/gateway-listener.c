@@ -297,8 +297,8 @@ void gateway_decide(const GatewaySnapshot *s,
     const GwListener *l = NULL;
     for (guint i = 0; i < s->listeners->len && l == NULL; i++) {
         const GwListener *x = g_ptr_array_index(s->listeners, i);
-        if (x->port == req->port && (strcmp(x->bind, "0.0.0.0") == 0 ||
-                                     g_strcmp0(x->bind, s->pod->ip) == 0)) {
+        if (x->port == req->port &&
+            (x->any_addr || g_strcmp0(x->bind, s->pod->ip) == 0)) {
             l = x;
         }
     }

@@ -147,8 +147,37 @@ static void test_R3_2_bind_listener_name(void **state)
                   "counter", "default", "['*']", "[gw]", ONLY("counter")));
     const GwListener *l = g_ptr_array_index(f->snap->listeners, 0);
     assert_string_equal(l->name, "10.0.0.1_8080");
+    assert_false(l->any_addr);
     const GwFilterChain *ch = g_ptr_array_index(l->chains, 0);
     assert_string_equal(ch->route_config->name, "http.8080.10.0.0.1");
+    /* Bound to an address that is not the pod's: nothing listens. */
+    assert_string_not_equal(f->snap->pod->ip, "10.0.0.1");
+    GatewayRequest req = gwt_http(8080, "x", "/");
+    GatewayDecision d;
+    gwt_decide(f, &req, &d);
+    assert_int_equal(d.outcome, GATEWAY_REFUSED);
+    gateway_decision_clear(&d);
+
+    /* Bound to the pod's own address: it accepts, as 0.0.0.0 would. */
+    g_autofree char *yaml = g_strdup_printf(
+        SVC("counter", "default", "80") "apiVersion: networking.istio.io/v1\n"
+        "kind: Gateway\nmetadata: {name: gw, namespace: default}\nspec:\n"
+        "  selector: {istio: ingressgateway}\n"
+        "  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n"
+        "    bind: %s\n    hosts: ['*']\n---\n" VS(
+            "counter", "default", "['*']", "[gw]", ONLY("counter")),
+        f->snap->pod->ip);
+    g_autoptr(GwtFixture) own = load_ok(yaml);
+    l = g_ptr_array_index(own->snap->listeners, 0);
+    assert_false(l->any_addr);
+    gwt_decide(own, &req, &d);
+    assert_forward(&d, "outbound|80||counter.default.svc.cluster.local");
+    gateway_decision_clear(&d);
+
+    /* No bind: 0.0.0.0. */
+    g_autoptr(GwtFixture) any = load_ok(article);
+    l = g_ptr_array_index(any->snap->listeners, 0);
+    assert_true(l->any_addr);
 }
 
 /* ---- R2: which Gateways apply -------------------------------------------- */
