@@ -695,6 +695,10 @@ static void test_R7_4_match_fields(void **state)
     assert_string_equal(route_for(f, &req), "exact");
     req.path = "/apix";
     assert_string_equal(route_for(f, &req), "prefix");
+    req.path = "/ap"; /* shorter than the prefix */
+    assert_string_equal(route_for(f, &req), "404");
+    req.path = "/API"; /* case counts without ignoreUriCase */
+    assert_string_equal(route_for(f, &req), "404");
     req.path = "/r/12?x=y";
     assert_string_equal(route_for(f, &req), "regex");
     req.path = "/r/12a";
@@ -722,6 +726,27 @@ static void test_R7_4_match_fields(void **state)
     req.authority = "x";
     req.path = "/q?a=1&v=2";
     assert_string_equal(route_for(f, &req), "query");
+}
+
+/* A prefix with ignoreUriCase: any case of the prefix, then anything;
+ * a path that ends inside the prefix or differs in a letter does not. */
+static void test_R7_4_prefix_ignore_case(void **state)
+{
+    g_autoptr(GwtFixture) f = load_ok(
+        SVC("a", "default", "80") GW_HTTP("gw", "default", "['*']") VS(
+            "a", "default", "['*']", "[gw]",
+            "  - name: ci\n    match:\n    - uri: {prefix: /Ci/}\n"
+            "      ignoreUriCase: true\n" ROUTE_TO("a")));
+    GatewayRequest req = gwt_http(8080, "x", "/ci/x?q=1");
+    assert_string_equal(route_for(f, &req), "ci");
+    req.path = "/CI/";
+    assert_string_equal(route_for(f, &req), "ci");
+    req.path = "/cI";
+    assert_string_equal(route_for(f, &req), "404");
+    req.path = "/cj/";
+    assert_string_equal(route_for(f, &req), "404");
+    req.path = "";
+    assert_string_equal(route_for(f, &req), "404");
 }
 
 /* ---- R8: destinations
@@ -1350,6 +1375,7 @@ int main(void)
         cmocka_unit_test(test_R7_1_match_port_and_gateways_filters),
         cmocka_unit_test(test_R7_2_routes_after_catch_all_dropped),
         cmocka_unit_test(test_R7_4_match_fields),
+        cmocka_unit_test(test_R7_4_prefix_ignore_case),
         cmocka_unit_test(test_R8_1_short_names_and_dotted_names),
         cmocka_unit_test(test_R8_4_port_inference),
         cmocka_unit_test(test_R8_5_subset_from_destination_rule),
