@@ -139,15 +139,28 @@ static inline double zig_unit(guint64 bits)
     return (double)(bits >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
 }
 
-static double dist_std_normal(Rng *r)
+static double std_normal_rest(Rng *r, double u, guint i);
+
+/* A standard normal draw. The layer's rectangle, taken about 99% of the
+ * time, is inline; the rest of that draw (and any redraws) is
+ * std_normal_rest(), out of line: a call per lognormal hop cost about as
+ * much as the rectangle itself. */
+static inline double dist_std_normal(Rng *r)
+{
+    guint64 bits = zig_bits(r);
+    double u = 2.0 * zig_unit(bits) - 1.0; /* [-1, 1) */
+    guint i = (guint)(bits & (ZIG_NORMAL_LAYERS - 1));
+    if (G_LIKELY(fabs(u) < zig.nratio[i])) {
+        return u * zig.nx[i];
+    }
+    return std_normal_rest(r, u, i);
+}
+
+/* dist_std_normal() past its rectangle test: @u and @i of the draw that
+ * failed it, then as many draws as it takes. */
+static G_GNUC_NO_INLINE double std_normal_rest(Rng *r, double u, guint i)
 {
     for (;;) {
-        guint64 bits = zig_bits(r);
-        double u = 2.0 * zig_unit(bits) - 1.0; /* [-1, 1) */
-        guint i = (guint)(bits & (ZIG_NORMAL_LAYERS - 1));
-        if (fabs(u) < zig.nratio[i]) {
-            return u * zig.nx[i];
-        }
         if (i == 0) {
             /* The tail beyond R (Marsaglia 1964). */
             double x, y;
@@ -162,6 +175,12 @@ static double dist_std_normal(Rng *r)
         double y = zig.nf[i] + rng_double(r) * (zig.nf[i + 1] - zig.nf[i]);
         if (y < exp(-0.5 * x * x)) {
             return x;
+        }
+        guint64 bits = zig_bits(r);
+        u = 2.0 * zig_unit(bits) - 1.0;
+        i = (guint)(bits & (ZIG_NORMAL_LAYERS - 1));
+        if (fabs(u) < zig.nratio[i]) {
+            return u * zig.nx[i];
         }
     }
 }
