@@ -161,15 +161,18 @@ guint64 sim_run(SimEngine *e, SimTime until)
     }
     TRACE_PUT(G_MININT64);
     TRACE_PUT(until);
-    guint64 n = 0;
+    /* The count is the engine's, less what it was: one counter per
+     * event, not two; and the queue is looked up once (it is the
+     * engine's for its life), not after every handler. */
+    guint64 handled0 = e->handled;
+    SimQueue *q = e->queue;
     e->running = TRUE;
     e->stop = FALSE;
     SimEvent ev;
-    while (!e->stop && sim_queue__pop_due(e->queue, until, &ev)) {
+    while (!e->stop && sim_queue__pop_due(q, until, &ev)) {
         e->clock.now = ev.time;
         /* Count before the call, so a handler reading the counter sees
          * itself included. */
-        n++;
         e->handled++;
         TRACE_PUT(-1 - (gint64)ev.seq);
         const SimKind *k = sim_kind(e, ev.kind);
@@ -180,7 +183,7 @@ guint64 sim_run(SimEngine *e, SimTime until)
         e->clock.now = until;
     }
     e->running = FALSE;
-    return n;
+    return e->handled - handled0;
 }
 
 void sim_stop(SimEngine *e)
