@@ -53,7 +53,8 @@ struct _Upstream {
     /* Endpoint lists last looked up, by set version and Service port,
      * direct-mapped by the port's address, as the pools above. */
     UpstreamEps recent_eps[UPSTREAM_RECENT];
-    gboolean ejections;   /* a host was ever ejected (outlier detection) */
+    SimTime ejected_max;  /* latest ejected_until of any host: from then
+                           * on none is ejected (0: none ever was) */
 };
 
 static void pool_free(gpointer p)
@@ -297,7 +298,7 @@ void upstream_report(Upstream *u, const GatewayCluster *gc, gint pod,
     SimTime dur = gc->base_ejection_time * h->times;
     dur = MIN(dur, MAX(gc->base_ejection_time, gc->max_ejection_time));
     h->ejected_until = next_tick(now + dur, gc->outlier_interval);
-    u->ejections = TRUE;
+    u->ejected_max = MAX(u->ejected_max, h->ejected_until);
     h->consecutive = 0;
     if (tr != NULL) {
         g_autofree char *d = sim_time_format(h->ejected_until - now);
@@ -448,10 +449,12 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     guint n = 0;
     guint healthy = 0, ejected = 0;
     const guint *cands = u->cands;
-    if (n_avoid == 0 && gc->subset_labels == NULL && !u->ejections) {
-        /* What the passes below find when no host was ever ejected, none
+    if (n_avoid == 0 && gc->subset_labels == NULL && at >= u->ejected_max) {
+        /* What the passes below find when no host is ejected now, none
          * is to be avoided and no subset narrows the cluster: the Ready
-         * endpoints, worked out once per endpoint list. */
+         * endpoints, worked out once per endpoint list. (Not only until
+         * the first ejection ever: once every ejection has run out, the
+         * passes would find the same again.) */
         cands = ce->ready;
         n = healthy = ce->n_ready;
     }

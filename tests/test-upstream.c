@@ -197,6 +197,47 @@ static void test_endpoints_of_many_ports(void **state)
     upstream_free(u);
 }
 
+/* Outlier detection ejects a counter pod for a while: picks avoid it
+ * then, and after the ejection has run out they take all three pods
+ * again (the shortcut over the Ready list is back once no host is
+ * ejected, not only before the first ejection ever). */
+static void test_picks_after_an_ejection_ends(void **state)
+{
+    g_autoptr(Scenario) s = article();
+    GError *error = NULL;
+    g_autoptr(Runner) run = runner_new(s, 1, &error);
+    assert_non_null(run);
+    World *w = runner_world(run);
+    GatewayCluster gc = *gateway_find_cluster(gateway_of(w), COUNTER);
+    gc.outlier_detection = TRUE;
+    gc.consecutive_5xx = 1;
+    gc.outlier_interval = SIM_S;
+    gc.base_ejection_time = 5 * SIM_S;
+    gc.max_ejection_time = 5 * SIM_S;
+    gc.max_ejection_percent = 100;
+    Upstream *u = upstream_new(w);
+    Rng rng;
+    rng_init_named(&rng, 1, "test-upstream/eject");
+    UpstreamHost h;
+    assert_true(upstream_pick(u, &gc, &rng, NULL, NULL, 0, &h, NULL, 0, NULL));
+    gint bad = h.pod;
+    upstream_report(u, &gc, bad, TRUE, SIM_S, NULL, NULL);
+    assert_true(upstream_ejected(u, bad, 2 * SIM_S));
+    assert_false(upstream_ejected(u, bad, 6 * SIM_S)); /* 1 s + 5 s */
+    for (SimTime at = 2 * SIM_S; at < 12 * SIM_S; at += SIM_S) {
+        guint seen = 0;
+        for (guint i = 0; i < 30; i++) {
+            assert_true(upstream_pick(u, &gc, &rng, NULL, NULL, 0, &h, NULL,
+                                      at, NULL));
+            seen |= 1u << h.pod;
+        }
+        gboolean ejected = at < 6 * SIM_S;
+        assert_int_equal(__builtin_popcount(seen), ejected ? 2 : 3);
+        assert_int_equal((seen >> bad) & 1, ejected ? 0 : 1);
+    }
+    upstream_free(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_pools_are_per_cluster),
         cmocka_unit_test(test_pools_of_many_clusters),
         cmocka_unit_test(test_endpoints_of_many_ports),
+        cmocka_unit_test(test_picks_after_an_ejection_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
