@@ -185,15 +185,25 @@ static G_GNUC_NO_INLINE double std_normal_rest(Rng *r, double u, guint i)
     }
 }
 
-static double dist_std_exponential(Rng *r)
+static double std_exponential_rest(Rng *r, double u, guint i);
+
+/* A standard exponential draw, split as dist_std_normal(): the
+ * rectangle inline, the rest out of line. */
+static inline double dist_std_exponential(Rng *r)
+{
+    guint64 bits = zig_bits(r);
+    double u = zig_unit(bits);
+    guint i = (guint)(bits & (ZIG_EXP_LAYERS - 1));
+    if (G_LIKELY(u < zig.eratio[i])) {
+        return u * zig.ex[i];
+    }
+    return std_exponential_rest(r, u, i);
+}
+
+/* dist_std_exponential() past its rectangle test, as std_normal_rest(). */
+static G_GNUC_NO_INLINE double std_exponential_rest(Rng *r, double u, guint i)
 {
     for (;;) {
-        guint64 bits = zig_bits(r);
-        double u = zig_unit(bits);
-        guint i = (guint)(bits & (ZIG_EXP_LAYERS - 1));
-        if (u < zig.eratio[i]) {
-            return u * zig.ex[i];
-        }
         if (i == 0) {
             /* Memoryless: the tail is R plus another exponential. */
             return ZIG_EXP_R - log(1.0 - rng_double(r));
@@ -203,10 +213,16 @@ static double dist_std_exponential(Rng *r)
         if (y < exp(-x)) {
             return x;
         }
+        guint64 bits = zig_bits(r);
+        u = zig_unit(bits);
+        i = (guint)(bits & (ZIG_EXP_LAYERS - 1));
+        if (u < zig.eratio[i]) {
+            return u * zig.ex[i];
+        }
     }
 }
 
-/* dist_sample() of every law but the lognormal. */
+/* dist_sample() of the laws it does not take itself. */
 static G_GNUC_NO_INLINE SimTime sample_other(const Dist *d, Rng *r)
 {
     if (d->kind != DIST_CONSTANT) {
@@ -236,11 +252,16 @@ static G_GNUC_NO_INLINE SimTime sample_other(const Dist *d, Rng *r)
 SimTime dist_sample(const Dist *d, Rng *r)
 {
     g_return_val_if_fail(d != NULL && r != NULL, 0);
-    /* Most hops that are not constant are lognormal: that law alone
-     * here, with no frame to set up for the others' loops. */
+    /* Most hops that are not constant are lognormal, most service times
+     * exponential: those two here, with no frame to set up for the
+     * others' loops. */
     if (G_LIKELY(d->kind == DIST_LOGNORMAL)) {
         zig_init();
         return dist_round(exp(d->p1 + d->p2 * dist_std_normal(r)));
+    }
+    if (d->kind == DIST_EXPONENTIAL) { /* most service times */
+        zig_init();
+        return dist_round(d->p1 * dist_std_exponential(r));
     }
     return sample_other(d, r);
 }

@@ -269,6 +269,24 @@ static void test_dist_normal_draws_are_pinned(void **state)
     assert_true(h == G_GUINT64_CONSTANT(0x4d36bd821b6ce872));
 }
 
+/* The same for the exponential: 100k draws pinned (the same before and
+ * after its rectangle test went inline), 61 of them past R. */
+static void test_dist_exponential_draws_are_pinned(void **state)
+{
+    Rng r;
+    rng_init_named(&r, 5, "test-dist/pinned-exp");
+    Dist d = dist_exponential(10 * SIM_MS);
+    guint64 h = G_GUINT64_CONSTANT(0xcbf29ce484222325);
+    guint far = 0;
+    for (guint i = 0; i < 100000; i++) {
+        SimTime v = dist_sample(&d, &r);
+        far += v > 77 * SIM_MS; /* past R = 7.7 means */
+        h = (h ^ (guint64)v) * G_GUINT64_CONSTANT(0x100000001b3);
+    }
+    assert_int_equal(far, 61);
+    assert_true(h == G_GUINT64_CONSTANT(0xb8cc2af4fd9ff4b0));
+}
+
 static void test_dist_describe(void **state)
 {
     Dist laws[] = {
@@ -324,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_dist_exponential_cdf_matches_into_the_tail),
         cmocka_unit_test(test_dist_sample_is_deterministic_per_stream),
         cmocka_unit_test(test_dist_normal_draws_are_pinned),
+        cmocka_unit_test(test_dist_exponential_draws_are_pinned),
         cmocka_unit_test(test_dist_describe),
         cmocka_unit_test(test_dist_lognormal_describe_recovers_parameters),
     };
