@@ -41,7 +41,8 @@ static gboolean str_has_prefix(const char *s,
 {
     for (gsize i = 0; i < plen; i++) {
         if (s[i] != prefix[i] &&
-            (!caseless || g_ascii_tolower(s[i]) != g_ascii_tolower(prefix[i]))) {
+            (!caseless ||
+             g_ascii_tolower(s[i]) != g_ascii_tolower(prefix[i]))) {
             return FALSE;
         }
     }

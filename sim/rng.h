@@ -62,9 +62,9 @@ guint32 rng__below_retry(Rng *r, guint32 n, guint64 m);
 
 /* Uniform on [0, @n), exactly (no modulo bias): Lemire's multiply-and-reject,
  * one draw almost always. @n must be > 0. D. Lemire, "Fast Random Integer
- * Generation in an Interval", ACM TOMACS 2019: the high word of x*n is uniform once low words below 2^32 mod n
- * are rejected; the division is only paid when a rejection is possible,
- * out of line. */
+ * Generation in an Interval", ACM TOMACS 2019: the high word of x*n is
+ * uniform once low words below 2^32 mod n are rejected; the division is
+ * only paid when a rejection is possible, out of line. */
 static inline guint32 rng_below(Rng *r, guint32 n)
 {
     g_return_val_if_fail(n > 0, 0);

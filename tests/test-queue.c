@@ -346,10 +346,10 @@ static void test_queue_pop_due_boundary(void **state)
 /* Events 1-4 ms ahead sit in level-1 buckets (1 ms each) and are spread
  * over level 0 when their millisecond comes; events 300 ms and 70 s ahead
  * sit higher and are split the general way; events 100 and 700 us ahead
- * go to level 0 or 1 depending on where the spreads left the front. Each kind is pushed from
- * several "nows" with ties, and the drain must match a reference sort:
- * the bucket each window lands in and the front's window (cur) both
- * follow from these moves. */
+ * go to level 0 or 1 depending on where the spreads left the front. Each
+ * kind is pushed from several "nows" with ties, and the drain must match
+ * a reference sort: the bucket each window lands in and the front's
+ * window (cur) both follow from these moves. */
 static void test_queue_spread_and_split_keep_order(void **state)
 {
     g_autoptr(SimQueue) q = sim_queue_new();
