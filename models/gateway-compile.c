@@ -1889,6 +1889,7 @@ static void build_listener(GatewaySnapshot *s, const MPort *mp)
     GwListener *l = g_new0(GwListener, 1);
     l->name = g_steal_pointer(&lname);
     l->bind = g_strdup(mp->bind != NULL ? mp->bind : "0.0.0.0");
+    l->any_addr = strcmp(l->bind, "0.0.0.0") == 0;
     l->port = mp->port;
     l->chains = g_steal_pointer(&chains);
     l->sni = host_sni_table_new();

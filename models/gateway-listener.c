@@ -31,7 +31,7 @@ const char *gateway_outcome_name(GatewayOutcome o)
     return "?";
 }
 
-void gateway_decision_clear(GatewayDecision *d)
+void gateway_decision_release(GatewayDecision *d)
 {
     if (d == NULL) {
         return;
@@ -40,11 +40,19 @@ void gateway_decision_clear(GatewayDecision *d)
      * instead of four calls, once per request. */
     if (d->reason_buf != NULL || d->location != NULL || d->path_buf != NULL ||
         d->authority_buf != NULL) {
-        g_free(d->reason_buf);
-        g_free(d->location);
-        g_free(d->path_buf);
-        g_free(d->authority_buf);
+        g_clear_pointer(&d->reason_buf, g_free);
+        g_clear_pointer(&d->location, g_free);
+        g_clear_pointer(&d->path_buf, g_free);
+        g_clear_pointer(&d->authority_buf, g_free);
     }
+}
+
+void gateway_decision_clear(GatewayDecision *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    gateway_decision_release(d);
     memset(d, 0, sizeof *d);
 }
 
@@ -289,8 +297,8 @@ void gateway_decide(const GatewaySnapshot *s,
     const GwListener *l = NULL;
     for (guint i = 0; i < s->listeners->len && l == NULL; i++) {
         const GwListener *x = g_ptr_array_index(s->listeners, i);
-        if (x->port == req->port && (strcmp(x->bind, "0.0.0.0") == 0 ||
-                                     g_strcmp0(x->bind, s->pod->ip) == 0)) {
+        if (x->port == req->port &&
+            (x->any_addr || g_strcmp0(x->bind, s->pod->ip) == 0)) {
             l = x;
         }
     }

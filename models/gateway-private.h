@@ -57,6 +57,8 @@ typedef struct {
 typedef struct {
     char *name;        /* "0.0.0.0_8080" */
     char *bind;        /* "0.0.0.0" or the server's bind */
+    gboolean any_addr; /* bind is "0.0.0.0": no address to compare with
+                        * the pod's, per request */
     gint port;         /* resolved (target) port */
     GPtrArray *chains; /* GwFilterChain*, owned, build order */
     HostSniTable *sni; /* server_names -> chain; match-all entry */

@@ -229,6 +229,15 @@ void gateway_decide(const GatewaySnapshot *s,
                     const char *node);
 void gateway_decision_clear(GatewayDecision *d);
 
+/* Frees what @d owns and sets those pointers to NULL, leaving the other
+ * fields as they were: for a decision read again only after the next
+ * gateway_decide(), which overwrites all of it (a request going back to
+ * its pool). Zeroing the 248 bytes as gateway_decision_clear() does was,
+ * with the zeroing in gateway_decide(), twice per request. Fields that
+ * pointed into the freed buffers (reason, path, authority) dangle until
+ * then. NULL is a no-op. */
+void gateway_decision_release(GatewayDecision *d);
+
 /* The clusters of the snapshot, sorted by name (GatewayCluster*,
  * transfer none), and a lookup by name (NULL when absent). */
 const GPtrArray *gateway_clusters(const GatewaySnapshot *s);

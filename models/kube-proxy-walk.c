@@ -538,7 +538,9 @@ static gint proto_of(const char *p, const char **name)
         gint num;
     } protos[] = { { "tcp", 6 }, { "udp", 17 }, { "sctp", 132 } };
     for (guint i = 0; i < G_N_ELEMENTS(protos); i++) {
-        if (strcmp(p, protos[i].name) == 0) { /* as the path writes it */
+        /* As the path writes it: the same literal, which the linker
+         * usually merges with ours, so the pointers mostly match. */
+        if (p == protos[i].name || strcmp(p, protos[i].name) == 0) {
             *name = protos[i].name;
             return protos[i].num;
         }
@@ -768,6 +770,20 @@ static gboolean memo_follow(const KpMemo *m, Rng *rng, guint32 *drawn,
     return FALSE;
 }
 
+static void walk_unmemoized(const KubeProxyTable *t,
+                            KubeProxyState *state,
+                            const KpPacket *pkt,
+                            Rng *rng,
+                            SimTime now,
+                            KpResult *out,
+                            Trace *tr,
+                            const char *node_name,
+                            KpMemo *memo,
+                            guint32 *drawn,
+                            guint n_drawn,
+                            gint proto,
+                            const char *proto_name);
+
 void kube_proxy_walk(const KubeProxyTable *t,
                      KubeProxyState *state,
                      const KpPacket *pkt,
@@ -795,6 +811,28 @@ void kube_proxy_walk(const KubeProxyTable *t,
             return;
         }
     }
+    walk_unmemoized(t, state, pkt, rng, now, out, tr, node_name, memo, drawn,
+                    n_drawn, proto, proto_name);
+}
+
+/* kube_proxy_walk() past its memo: a walk for real (following the memo's
+ * draws so far, @drawn of @n_drawn, when there is one). Apart, so that
+ * the memo's path does not set up this one's frame of a few hundred
+ * bytes on every packet. */
+static G_GNUC_NO_INLINE void walk_unmemoized(const KubeProxyTable *t,
+                                             KubeProxyState *state,
+                                             const KpPacket *pkt,
+                                             Rng *rng,
+                                             SimTime now,
+                                             KpResult *out,
+                                             Trace *tr,
+                                             const char *node_name,
+                                             KpMemo *memo,
+                                             guint32 *drawn,
+                                             guint n_drawn,
+                                             gint proto,
+                                             const char *proto_name)
+{
     memset(out, 0, sizeof *out);
     out->verdict = KP_ACCEPT_LOCAL;
     g_return_if_fail(t != NULL);

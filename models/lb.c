@@ -23,8 +23,22 @@ struct _Lb {
     guint rr;              /* round-robin cursor */
     Rng rng;               /* "lb": random choices and check draws */
     guint32 ev_check;      /* event kind: arg = backend index */
-    guint *scratch;        /* n_backends slots for lb_pick */
+    guint *up;             /* backends in rotation (indices, in spec
+                            * order), kept by rotation_update() */
+    guint n_up;
 };
+
+/* Lists the backends in rotation, for lb_pick(): at the start and when a
+ * health check moves one in or out, not on every connection. */
+static void rotation_update(Lb *lb)
+{
+    lb->n_up = 0;
+    for (guint i = 0; i < lb->n_backends; i++) {
+        if (lb->backends[i].in_rotation) {
+            lb->up[lb->n_up++] = i;
+        }
+    }
+}
 
 /* A TCP check on nodePort succeeds when the node is up and its kube-proxy
  * forwards that port to a pod that answers; an HTTP check on kube-proxy's
@@ -67,6 +81,7 @@ static void on_check(SimEngine *e, gpointer ctx, const SimEvent *ev)
         b->passes++;
         if (!b->in_rotation && b->passes >= h->healthy_threshold) {
             b->in_rotation = TRUE;
+            rotation_update(lb);
             g_autofree char *what =
                 g_strdup_printf("load balancer: %s back in rotation", name);
             results_event(lb->w->results, sim_now(e), what);
@@ -76,6 +91,7 @@ static void on_check(SimEngine *e, gpointer ctx, const SimEvent *ev)
         b->fails++;
         if (b->in_rotation && b->fails >= h->unhealthy_threshold) {
             b->in_rotation = FALSE;
+            rotation_update(lb);
             g_autofree char *what =
                 g_strdup_printf("load balancer: %s out of rotation", name);
             results_event(lb->w->results, sim_now(e), what);
@@ -91,12 +107,13 @@ Lb *lb_new(World *w)
     lb->spec = &w->s->lb;
     lb->n_backends = lb->spec->backends->len;
     lb->backends = g_new0(Backend, lb->n_backends);
-    lb->scratch = g_new0(guint, lb->n_backends + 1);
+    lb->up = g_new0(guint, lb->n_backends + 1);
     for (guint i = 0; i < lb->n_backends; i++) {
         NodeState *ns = world_node(w, g_ptr_array_index(lb->spec->backends, i));
         lb->backends[i].node = ns->node->index;
         lb->backends[i].in_rotation = TRUE;
     }
+    rotation_update(lb);
     rng_init_named(&lb->rng, w->seed, "lb");
     lb->ev_check = sim_engine_register(w->engine, "lb-health-check", on_check,
                                       NULL, lb);
@@ -109,7 +126,7 @@ void lb_free(Lb *lb)
         return;
     }
     g_free(lb->backends);
-    g_free(lb->scratch);
+    g_free(lb->up);
     g_free(lb);
 }
 
@@ -157,13 +174,8 @@ LbVerdict lb_pick(Lb *lb, gint port, const char *client_ip, guint *node,
         }
         return LB_NO_LISTENER;
     }
-    guint *up = lb->scratch;
-    guint n = 0;
-    for (guint i = 0; i < lb->n_backends; i++) {
-        if (lb->backends[i].in_rotation) {
-            up[n++] = i;
-        }
-    }
+    const guint *up = lb->up;
+    guint n = lb->n_up;
     if (n == 0) {
         if (tr != NULL) {
             trace_addf(tr, 2, "load balancer", NULL, at,

@@ -24,3 +24,11 @@ libingress_a_SOURCES += \
 unit_tests += tests/test-ipv4
 tests_test_ipv4_CFLAGS = $(test_cflags)
 tests_test_ipv4_LDADD = $(test_ldadd)
+
+unit_tests += tests/test-upstream
+tests_test_upstream_CFLAGS = $(test_cflags)
+tests_test_upstream_LDADD = $(test_ldadd)
+
+unit_tests += tests/test-lb
+tests_test_lb_CFLAGS = $(test_cflags)
+tests_test_lb_LDADD = $(test_ldadd)

@@ -92,7 +92,10 @@ Request *path_request_new(Path *p)
 static void request_release(Path *p, Request *r)
 {
     if (r->has_dec) {
-        gateway_decision_clear(&r->dec);
+        /* Not cleared: dec is read only once has_dec, which
+         * path_request_new() zeroes, and gateway_decide() then writes
+         * all of it (see request.h). */
+        gateway_decision_release(&r->dec);
     }
     gateway_snapshot_unref(r->snap);
     r->snap = NULL;

@@ -9,7 +9,7 @@ G_BEGIN_DECLS
 
 /* Tally tables, and lookups remembered per table (a power of 2). */
 #define RESULTS_N_TALLIES 6
-#define RESULTS_RECENT 8
+#define RESULTS_RECENT 64
 
 typedef struct {
     guint64 count; /* outcomes */
@@ -53,10 +53,12 @@ struct _Results {
     GPtrArray *bad_examples; /* char* "file:line", the first
                               * RESULTS_BAD_EXAMPLES */
     /* Per tally table (results.c's order), the tallies last looked up,
-     * direct-mapped by key address: a request's route, cluster, traffic
-     * and pods are nearly always ones seen just before, and a hash lookup
-     * each was a tenth of recording it. Tallies are never removed, so an
-     * entry stays valid; results_new() zeroes it. */
+     * direct-mapped by a hash of the key's address: a request's route,
+     * cluster, traffic and pods are nearly always ones seen just before,
+     * and a hash lookup each was a tenth of recording it. 64 slots, not 8:
+     * a table has a handful of keys, and two of them sharing a slot (1 in
+     * 8 per pair before) made every other request miss. Tallies are never
+     * removed, so an entry stays valid; results_new() zeroes it. */
     struct {
         const char *key;
         Tally *tally;

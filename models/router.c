@@ -29,23 +29,46 @@ static gboolean ascii_prefix(const char *s,
 /* Cite: envoy source/common/router/config_impl.cc, PrefixRouteEntryImpl,
  * PathRouteEntryImpl, RegexRouteEntryImpl,
  * PathSeparatedPrefixRouteEntryImpl::matches(). R7.4. */
+/* ascii_prefix(s, strlen(s), prefix, plen, caseless) without measuring
+ * @s: a shorter @s differs from @prefix at its NUL (@prefix has none in
+ * its first @plen bytes), as g_ascii_strncasecmp() stops there too. The
+ * usual route is a prefix "/", and strlen() and memcmp() calls were most
+ * of matching it. */
+static gboolean str_has_prefix(const char *s,
+                               const char *prefix,
+                               gsize plen,
+                               gboolean caseless)
+{
+    for (gsize i = 0; i < plen; i++) {
+        if (s[i] != prefix[i] &&
+            (!caseless ||
+             g_ascii_tolower(s[i]) != g_ascii_tolower(prefix[i]))) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 static gboolean path_matches(const GwRoute *r, const char *path)
 {
-    gsize nq = path_len_no_query(path);
+    /* The query is cut only where it matters: not for a prefix. */
+    gsize nq;
     switch (r->path_kind) {
     case GW_PATH_PREFIX:
-        return ascii_prefix(path, strlen(path), r->path, r->path_len,
-                            r->ignore_case);
+        return str_has_prefix(path, r->path, r->path_len, r->ignore_case);
     case GW_PATH_EXACT:
+        nq = path_len_no_query(path);
         return nq == r->path_len &&
                ascii_prefix(path, nq, r->path, r->path_len, r->ignore_case);
     case GW_PATH_REGEX:
+        nq = path_len_no_query(path);
         /* GRegex reads past the end of invalid UTF-8 (a replayed log line
          * may hold any bytes): such a path matches no regex. */
         return g_utf8_validate(path, (gssize)nq, NULL) &&
                g_regex_match_full(r->path_re, path, (gssize)nq, 0, 0, NULL,
                                   NULL);
     case GW_PATH_SEPARATED_PREFIX:
+        nq = path_len_no_query(path);
         return ascii_prefix(path, nq, r->path, r->path_len, FALSE) &&
                (nq == r->path_len || path[r->path_len] == '/');
     }

@@ -23,23 +23,38 @@ typedef struct {
     guint rr;       /* ROUND_ROBIN: picks made so far */
 } ClusterPool;
 
+/* Entries of each of the Upstream's lookup memos (a power of 2). */
+#define UPSTREAM_RECENT 8
+
+/* One Service port's endpoint list as last looked up. */
+typedef struct {
+    guint64 version;                /* endpoint set version of eps */
+    const K8sServicePort *port;     /* the key; NULL: empty entry */
+    const GArray *eps;              /* EndpointAddr, borrowed */
+    guint *ready;                   /* indices of eps's Ready endpoints */
+    guint n_ready, ready_cap;
+} UpstreamEps;
+
 struct _Upstream {
     World *w;             /* borrowed */
     gint64 *active;       /* active requests per pod (World.pods index) */
     HostHealth *health;   /* outlier state per pod */
     GHashTable *pools;    /* interned cluster name -> ClusterPool* (owned) */
-    const char *last_name; /* the pool last looked up: a request */
-    ClusterPool *last_cp;  /* looks its up twice or more */
+    /* Pools last looked up, direct-mapped by a hash of the name's
+     * address: a request looks its pool up two or three times, and
+     * requests to two clusters interleave (one remembered pool missed
+     * at every switch). Pools are never removed. */
+    struct {
+        const char *name;
+        ClusterPool *cp;
+    } recent_pools[UPSTREAM_RECENT];
     guint *cands;         /* scratch: candidate EndpointAddr indices */
     guint cands_cap;
-    /* The endpoint list last looked up, by set version and Service port:
-     * consecutive requests mostly go to one cluster. */
-    guint64 eps_version;
-    const K8sServicePort *eps_port;
-    const GArray *eps;
-    guint *ready;         /* indices of eps's Ready endpoints */
-    guint n_ready, ready_cap;
-    gboolean ejections;   /* a host was ever ejected (outlier detection) */
+    /* Endpoint lists last looked up, by set version and Service port,
+     * direct-mapped by the port's address, as the pools above. */
+    UpstreamEps recent_eps[UPSTREAM_RECENT];
+    SimTime ejected_max;  /* latest ejected_until of any host: from then
+                           * on none is ejected (0: none ever was) */
 };
 
 static void pool_free(gpointer p)
@@ -69,7 +84,9 @@ void upstream_free(Upstream *u)
     g_free(u->health);
     g_hash_table_unref(u->pools);
     g_free(u->cands);
-    g_free(u->ready);
+    for (guint i = 0; i < UPSTREAM_RECENT; i++) {
+        g_free(u->recent_eps[i].ready);
+    }
     g_free(u);
 }
 
@@ -89,17 +106,30 @@ void upstream_end(Upstream *u, gint pod)
 
 /* ---- circuit breakers ------------------------------------------------------ */
 
-/* Pools are never removed, so the remembered one stays valid. Names are
- * interned (gateway-compile.c): the pointer is the key. */
-static ClusterPool *pool_find(Upstream *u, const GatewayCluster *gc)
+/* The slot of @key in a memo of UPSTREAM_RECENT: the top bits of its
+ * address times 2^64 / phi. Interned names lie a few bytes apart, so the
+ * low bits of the address alone would put neighbours together. */
+static inline guint recent_slot(gconstpointer key)
 {
-    if (u->last_name == gc->name && gc->name != NULL) {
-        return u->last_cp;
+    G_STATIC_ASSERT((UPSTREAM_RECENT & (UPSTREAM_RECENT - 1)) == 0);
+    guint64 h = (guint64)GPOINTER_TO_SIZE(key) *
+                G_GUINT64_CONSTANT(0x9e3779b97f4a7c15);
+    return (guint)(h >> (64 - __builtin_ctz(UPSTREAM_RECENT)));
+}
+
+/* Pools are never removed, so a remembered one stays valid. Names are
+ * interned (gateway-compile.c): the pointer is the key. Inline: two or
+ * three calls per request, each a few instructions on a hit. */
+static inline ClusterPool *pool_find(Upstream *u, const GatewayCluster *gc)
+{
+    guint slot = recent_slot(gc->name);
+    if (u->recent_pools[slot].name == gc->name && gc->name != NULL) {
+        return u->recent_pools[slot].cp;
     }
     ClusterPool *cp = g_hash_table_lookup(u->pools, gc->name);
     if (cp != NULL) {
-        u->last_name = gc->name;
-        u->last_cp = cp;
+        u->recent_pools[slot].name = gc->name;
+        u->recent_pools[slot].cp = cp;
     }
     return cp;
 }
@@ -268,7 +298,7 @@ void upstream_report(Upstream *u, const GatewayCluster *gc, gint pod,
     SimTime dur = gc->base_ejection_time * h->times;
     dur = MIN(dur, MAX(gc->base_ejection_time, gc->max_ejection_time));
     h->ejected_until = next_tick(now + dur, gc->outlier_interval);
-    u->ejections = TRUE;
+    u->ejected_max = MAX(u->ejected_max, h->ejected_until);
     h->consecutive = 0;
     if (tr != NULL) {
         g_autofree char *d = sim_time_format(h->ejected_until - now);
@@ -378,27 +408,28 @@ const char *upstream_hash_input(const GatewayCluster *gc,
 }
 
 /* @gc's endpoints as published now (EndpointSets are immutable: a new
- * version is a new list). */
-static const GArray *cluster_endpoints(Upstream *u, const GatewayCluster *gc)
+ * version is a new list), with their Ready ones. */
+static const UpstreamEps *cluster_endpoints(Upstream *u,
+                                            const GatewayCluster *gc)
 {
     guint64 v = endpoint_set_version(u->w->eps);
-    if (u->eps == NULL || u->eps_version != v ||
-        u->eps_port != gc->service_port) {
-        u->eps = endpoint_set_lookup(u->w->eps, gc->service, gc->service_port);
-        u->eps_version = v;
-        u->eps_port = gc->service_port;
-        if (u->ready_cap < u->eps->len) {
-            u->ready_cap = u->eps->len;
-            u->ready = g_renew(guint, u->ready, u->ready_cap);
+    UpstreamEps *m = &u->recent_eps[recent_slot(gc->service_port)];
+    if (m->port != gc->service_port || m->version != v) {
+        m->eps = endpoint_set_lookup(u->w->eps, gc->service, gc->service_port);
+        m->version = v;
+        m->port = gc->service_port;
+        if (m->ready_cap < m->eps->len) {
+            m->ready_cap = m->eps->len;
+            m->ready = g_renew(guint, m->ready, m->ready_cap);
         }
-        u->n_ready = 0;
-        for (guint i = 0; i < u->eps->len; i++) {
-            if (g_array_index(u->eps, EndpointAddr, i).ready) {
-                u->ready[u->n_ready++] = i;
+        m->n_ready = 0;
+        for (guint i = 0; i < m->eps->len; i++) {
+            if (g_array_index(m->eps, EndpointAddr, i).ready) {
+                m->ready[m->n_ready++] = i;
             }
         }
     }
-    return u->eps;
+    return m;
 }
 
 gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
@@ -409,7 +440,8 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     if (gc->service == NULL || gc->service_port == NULL) {
         return FALSE;
     }
-    const GArray *eps = cluster_endpoints(u, gc);
+    const UpstreamEps *ce = cluster_endpoints(u, gc);
+    const GArray *eps = ce->eps;
     if (u->cands_cap < eps->len) {
         u->cands_cap = MAX(eps->len, 2 * u->cands_cap);
         u->cands = g_renew(guint, u->cands, u->cands_cap);
@@ -417,12 +449,14 @@ gboolean upstream_pick(Upstream *u, const GatewayCluster *gc, Rng *rng,
     guint n = 0;
     guint healthy = 0, ejected = 0;
     const guint *cands = u->cands;
-    if (n_avoid == 0 && gc->subset_labels == NULL && !u->ejections) {
-        /* What the passes below find when no host was ever ejected, none
+    if (n_avoid == 0 && gc->subset_labels == NULL && at >= u->ejected_max) {
+        /* What the passes below find when no host is ejected now, none
          * is to be avoided and no subset narrows the cluster: the Ready
-         * endpoints, worked out once per endpoint list. */
-        cands = u->ready;
-        n = healthy = u->n_ready;
+         * endpoints, worked out once per endpoint list. (Not only until
+         * the first ejection ever: once every ejection has run out, the
+         * passes would find the same again.) */
+        cands = ce->ready;
+        n = healthy = ce->n_ready;
     }
     for (guint pass = 0; pass < 3 && n == 0 && cands == u->cands; pass++) {
         /* Pass 0: ready, in the subset, not ejected, not tried before.

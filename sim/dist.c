@@ -139,15 +139,28 @@ static inline double zig_unit(guint64 bits)
     return (double)(bits >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
 }
 
-static double dist_std_normal(Rng *r)
+static double std_normal_rest(Rng *r, double u, guint i);
+
+/* A standard normal draw. The layer's rectangle, taken about 99% of the
+ * time, is inline; the rest of that draw (and any redraws) is
+ * std_normal_rest(), out of line: a call per lognormal hop cost about as
+ * much as the rectangle itself. */
+static inline double dist_std_normal(Rng *r)
+{
+    guint64 bits = zig_bits(r);
+    double u = 2.0 * zig_unit(bits) - 1.0; /* [-1, 1) */
+    guint i = (guint)(bits & (ZIG_NORMAL_LAYERS - 1));
+    if (G_LIKELY(fabs(u) < zig.nratio[i])) {
+        return u * zig.nx[i];
+    }
+    return std_normal_rest(r, u, i);
+}
+
+/* dist_std_normal() past its rectangle test: @u and @i of the draw that
+ * failed it, then as many draws as it takes. */
+static G_GNUC_NO_INLINE double std_normal_rest(Rng *r, double u, guint i)
 {
     for (;;) {
-        guint64 bits = zig_bits(r);
-        double u = 2.0 * zig_unit(bits) - 1.0; /* [-1, 1) */
-        guint i = (guint)(bits & (ZIG_NORMAL_LAYERS - 1));
-        if (fabs(u) < zig.nratio[i]) {
-            return u * zig.nx[i];
-        }
         if (i == 0) {
             /* The tail beyond R (Marsaglia 1964). */
             double x, y;
@@ -163,18 +176,34 @@ static double dist_std_normal(Rng *r)
         if (y < exp(-0.5 * x * x)) {
             return x;
         }
+        guint64 bits = zig_bits(r);
+        u = 2.0 * zig_unit(bits) - 1.0;
+        i = (guint)(bits & (ZIG_NORMAL_LAYERS - 1));
+        if (fabs(u) < zig.nratio[i]) {
+            return u * zig.nx[i];
+        }
     }
 }
 
-static double dist_std_exponential(Rng *r)
+static double std_exponential_rest(Rng *r, double u, guint i);
+
+/* A standard exponential draw, split as dist_std_normal(): the
+ * rectangle inline, the rest out of line. */
+static inline double dist_std_exponential(Rng *r)
+{
+    guint64 bits = zig_bits(r);
+    double u = zig_unit(bits);
+    guint i = (guint)(bits & (ZIG_EXP_LAYERS - 1));
+    if (G_LIKELY(u < zig.eratio[i])) {
+        return u * zig.ex[i];
+    }
+    return std_exponential_rest(r, u, i);
+}
+
+/* dist_std_exponential() past its rectangle test, as std_normal_rest(). */
+static G_GNUC_NO_INLINE double std_exponential_rest(Rng *r, double u, guint i)
 {
     for (;;) {
-        guint64 bits = zig_bits(r);
-        double u = zig_unit(bits);
-        guint i = (guint)(bits & (ZIG_EXP_LAYERS - 1));
-        if (u < zig.eratio[i]) {
-            return u * zig.ex[i];
-        }
         if (i == 0) {
             /* Memoryless: the tail is R plus another exponential. */
             return ZIG_EXP_R - log(1.0 - rng_double(r));
@@ -184,12 +213,18 @@ static double dist_std_exponential(Rng *r)
         if (y < exp(-x)) {
             return x;
         }
+        guint64 bits = zig_bits(r);
+        u = zig_unit(bits);
+        i = (guint)(bits & (ZIG_EXP_LAYERS - 1));
+        if (u < zig.eratio[i]) {
+            return u * zig.ex[i];
+        }
     }
 }
 
-SimTime dist_sample(const Dist *d, Rng *r)
+/* dist_sample() of the laws it does not take itself. */
+static G_GNUC_NO_INLINE SimTime sample_other(const Dist *d, Rng *r)
 {
-    g_return_val_if_fail(d != NULL && r != NULL, 0);
     if (d->kind != DIST_CONSTANT) {
         zig_init();
     }
@@ -212,6 +247,23 @@ SimTime dist_sample(const Dist *d, Rng *r)
         return dist_round(exp(d->p1 + d->p2 * dist_std_normal(r)));
     }
     g_return_val_if_reached(0);
+}
+
+SimTime dist_sample(const Dist *d, Rng *r)
+{
+    g_return_val_if_fail(d != NULL && r != NULL, 0);
+    /* Most hops that are not constant are lognormal, most service times
+     * exponential: those two here, with no frame to set up for the
+     * others' loops. */
+    if (G_LIKELY(d->kind == DIST_LOGNORMAL)) {
+        zig_init();
+        return dist_round(exp(d->p1 + d->p2 * dist_std_normal(r)));
+    }
+    if (d->kind == DIST_EXPONENTIAL) { /* most service times */
+        zig_init();
+        return dist_round(d->p1 * dist_std_exponential(r));
+    }
+    return sample_other(d, r);
 }
 
 double dist_mean_ns(const Dist *d)

@@ -5,7 +5,7 @@ libingress_a_SOURCES += \
 	sim/rng.c sim/rng.h \
 	sim/dist.c sim/dist.h \
 	sim/hist.c sim/hist.h \
-	sim/queue.c sim/queue.h \
+	sim/queue.c sim/queue.h sim/queue-private.h \
 	sim/engine.c sim/engine.h
 
 unit_tests += \

@@ -244,6 +244,49 @@ static void test_dist_sample_is_deterministic_per_stream(void **state)
     }
 }
 
+/* The exact draws of a normal and a lognormal, pinned: the ziggurat's
+ * rectangle test is inline and the wedge and tail are a function apart,
+ * and results must reproduce across such changes. 100k draws take the
+ * tail (|z| > R = 3.44) some 60 times and the wedges about 1,000. */
+static void test_dist_normal_draws_are_pinned(void **state)
+{
+    Rng r;
+    rng_init_named(&r, 3, "test-dist/pinned");
+    Dist n = dist_normal(1000000000, 100000000);
+    Dist ln = dist_lognormal(300 * SIM_US, SIM_MS);
+    guint64 h = G_GUINT64_CONSTANT(0xcbf29ce484222325);
+    guint tail = 0;
+    for (guint i = 0; i < 100000; i++) {
+        SimTime v = dist_sample(&n, &r);
+        if (v > 1344261986 || v < 655738014) {
+            tail++;
+        }
+        h = (h ^ (guint64)v) * G_GUINT64_CONSTANT(0x100000001b3);
+        h = (h ^ (guint64)dist_sample(&ln, &r)) *
+            G_GUINT64_CONSTANT(0x100000001b3);
+    }
+    assert_int_equal(tail, 61);
+    assert_true(h == G_GUINT64_CONSTANT(0x4d36bd821b6ce872));
+}
+
+/* The same for the exponential: 100k draws pinned (the same before and
+ * after its rectangle test went inline), 61 of them past R. */
+static void test_dist_exponential_draws_are_pinned(void **state)
+{
+    Rng r;
+    rng_init_named(&r, 5, "test-dist/pinned-exp");
+    Dist d = dist_exponential(10 * SIM_MS);
+    guint64 h = G_GUINT64_CONSTANT(0xcbf29ce484222325);
+    guint far = 0;
+    for (guint i = 0; i < 100000; i++) {
+        SimTime v = dist_sample(&d, &r);
+        far += v > 77 * SIM_MS; /* past R = 7.7 means */
+        h = (h ^ (guint64)v) * G_GUINT64_CONSTANT(0x100000001b3);
+    }
+    assert_int_equal(far, 61);
+    assert_true(h == G_GUINT64_CONSTANT(0xb8cc2af4fd9ff4b0));
+}
+
 static void test_dist_describe(void **state)
 {
     Dist laws[] = {
@@ -298,6 +341,8 @@ int main(void)
         cmocka_unit_test(test_dist_normal_cdf_matches_phi_into_the_tails),
         cmocka_unit_test(test_dist_exponential_cdf_matches_into_the_tail),
         cmocka_unit_test(test_dist_sample_is_deterministic_per_stream),
+        cmocka_unit_test(test_dist_normal_draws_are_pinned),
+        cmocka_unit_test(test_dist_exponential_draws_are_pinned),
         cmocka_unit_test(test_dist_describe),
         cmocka_unit_test(test_dist_lognormal_describe_recovers_parameters),
     };

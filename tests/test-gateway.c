@@ -147,8 +147,37 @@ static void test_R3_2_bind_listener_name(void **state)
                   "counter", "default", "['*']", "[gw]", ONLY("counter")));
     const GwListener *l = g_ptr_array_index(f->snap->listeners, 0);
     assert_string_equal(l->name, "10.0.0.1_8080");
+    assert_false(l->any_addr);
     const GwFilterChain *ch = g_ptr_array_index(l->chains, 0);
     assert_string_equal(ch->route_config->name, "http.8080.10.0.0.1");
+    /* Bound to an address that is not the pod's: nothing listens. */
+    assert_string_not_equal(f->snap->pod->ip, "10.0.0.1");
+    GatewayRequest req = gwt_http(8080, "x", "/");
+    GatewayDecision d;
+    gwt_decide(f, &req, &d);
+    assert_int_equal(d.outcome, GATEWAY_REFUSED);
+    gateway_decision_clear(&d);
+
+    /* Bound to the pod's own address: it accepts, as 0.0.0.0 would. */
+    g_autofree char *yaml = g_strdup_printf(
+        SVC("counter", "default", "80") "apiVersion: networking.istio.io/v1\n"
+        "kind: Gateway\nmetadata: {name: gw, namespace: default}\nspec:\n"
+        "  selector: {istio: ingressgateway}\n"
+        "  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n"
+        "    bind: %s\n    hosts: ['*']\n---\n" VS(
+            "counter", "default", "['*']", "[gw]", ONLY("counter")),
+        f->snap->pod->ip);
+    g_autoptr(GwtFixture) own = load_ok(yaml);
+    l = g_ptr_array_index(own->snap->listeners, 0);
+    assert_false(l->any_addr);
+    gwt_decide(own, &req, &d);
+    assert_forward(&d, "outbound|80||counter.default.svc.cluster.local");
+    gateway_decision_clear(&d);
+
+    /* No bind: 0.0.0.0. */
+    g_autoptr(GwtFixture) any = load_ok(article);
+    l = g_ptr_array_index(any->snap->listeners, 0);
+    assert_true(l->any_addr);
 }
 
 /* ---- R2: which Gateways apply -------------------------------------------- */
@@ -666,6 +695,10 @@ static void test_R7_4_match_fields(void **state)
     assert_string_equal(route_for(f, &req), "exact");
     req.path = "/apix";
     assert_string_equal(route_for(f, &req), "prefix");
+    req.path = "/ap"; /* shorter than the prefix */
+    assert_string_equal(route_for(f, &req), "404");
+    req.path = "/API"; /* case counts without ignoreUriCase */
+    assert_string_equal(route_for(f, &req), "404");
     req.path = "/r/12?x=y";
     assert_string_equal(route_for(f, &req), "regex");
     req.path = "/r/12a";
@@ -693,6 +726,27 @@ static void test_R7_4_match_fields(void **state)
     req.authority = "x";
     req.path = "/q?a=1&v=2";
     assert_string_equal(route_for(f, &req), "query");
+}
+
+/* A prefix with ignoreUriCase: any case of the prefix, then anything;
+ * a path that ends inside the prefix or differs in a letter does not. */
+static void test_R7_4_prefix_ignore_case(void **state)
+{
+    g_autoptr(GwtFixture) f = load_ok(
+        SVC("a", "default", "80") GW_HTTP("gw", "default", "['*']") VS(
+            "a", "default", "['*']", "[gw]",
+            "  - name: ci\n    match:\n    - uri: {prefix: /Ci/}\n"
+            "      ignoreUriCase: true\n" ROUTE_TO("a")));
+    GatewayRequest req = gwt_http(8080, "x", "/ci/x?q=1");
+    assert_string_equal(route_for(f, &req), "ci");
+    req.path = "/CI/";
+    assert_string_equal(route_for(f, &req), "ci");
+    req.path = "/cI";
+    assert_string_equal(route_for(f, &req), "404");
+    req.path = "/cj/";
+    assert_string_equal(route_for(f, &req), "404");
+    req.path = "";
+    assert_string_equal(route_for(f, &req), "404");
 }
 
 /* ---- R8: destinations
@@ -1131,6 +1185,49 @@ static void test_R12_rewrite_redirect_direct_fault(void **state)
     gateway_decision_clear(&d);
 }
 
+/* gateway_decision_release() frees what a decision owns (a rewritten
+ * path, a redirect's Location) and nothing else: the decision
+ * can be decided again into, as a pooled request's is, and ASan sees no
+ * leak or double free. gateway_decision_clear() zeroes the rest too. */
+static void test_decision_release_frees_only_what_it_owns(void **state)
+{
+    g_autoptr(GwtFixture) f = load_ok(
+        SVC("a", "default", "80") GW_HTTP("gw", "default", "['*']") VS(
+            "a", "default", "['*']", "[gw]",
+            "  - name: rw\n    match:\n    - uri: {prefix: /api/}\n"
+            "    rewrite: {uri: /, authority: backend.local}\n" ROUTE_TO(
+                "a") "  - name: redir\n    match:\n    - uri: {exact: /old}\n"
+                     "    redirect: {uri: /new}\n"));
+    GatewayRequest req = gwt_http(8080, "x", "/api/users");
+    GatewayDecision d;
+    gwt_decide(f, &req, &d);
+    assert_forward(&d, "outbound|80||a.default.svc.cluster.local");
+    assert_non_null(d.path_buf);
+    assert_string_equal(d.path, "/users");
+    gateway_decision_release(&d);
+    assert_null(d.path_buf);
+    /* The rest is left as it was. */
+    assert_int_equal(d.outcome, GATEWAY_FORWARD);
+    assert_string_equal(d.route, "rw");
+
+    req.path = "/old";
+    gwt_decide(f, &req, &d); /* overwrites all of it */
+    assert_reply(&d, 301, "-");
+    assert_null(d.path_buf);
+    assert_string_equal(d.location, "http://x/new");
+    gateway_decision_release(&d);
+    assert_null(d.location);
+    assert_int_equal(d.status, 301);
+    gateway_decision_release(&d); /* owns nothing now: a no-op */
+    gateway_decision_release(NULL);
+
+    gwt_decide(f, &req, &d);
+    gateway_decision_clear(&d);
+    assert_null(d.location);
+    assert_int_equal(d.status, 0);
+    assert_null(d.route);
+}
+
 static void test_R13_default_timeout_and_retries(void **state)
 {
     g_autoptr(GwtFixture) f =
@@ -1278,6 +1375,7 @@ int main(void)
         cmocka_unit_test(test_R7_1_match_port_and_gateways_filters),
         cmocka_unit_test(test_R7_2_routes_after_catch_all_dropped),
         cmocka_unit_test(test_R7_4_match_fields),
+        cmocka_unit_test(test_R7_4_prefix_ignore_case),
         cmocka_unit_test(test_R8_1_short_names_and_dotted_names),
         cmocka_unit_test(test_R8_4_port_inference),
         cmocka_unit_test(test_R8_5_subset_from_destination_rule),
@@ -1292,6 +1390,7 @@ int main(void)
         cmocka_unit_test(test_R16_missing_secret_handshake_fails),
         cmocka_unit_test(test_R11_tls_modes_with_certificates),
         cmocka_unit_test(test_R12_rewrite_redirect_direct_fault),
+        cmocka_unit_test(test_decision_release_frees_only_what_it_owns),
         cmocka_unit_test(test_R13_default_timeout_and_retries),
         cmocka_unit_test(test_ingress_class_annotation_prefix_path),
         cmocka_unit_test(test_config_dump_shape),

@@ -343,6 +343,95 @@ static void test_queue_pop_due_boundary(void **state)
     assert_int_equal(sim_queue_len(q), 0);
 }
 
+/* Events 1-4 ms ahead sit in level-1 buckets (1 ms each) and are spread
+ * over level 0 when their millisecond comes; events 300 ms and 70 s ahead
+ * sit higher and are split the general way; events 100 and 700 us ahead
+ * go to level 0 or 1 depending on where the spreads left the front. Each
+ * kind is pushed from several "nows" with ties, and the drain must match
+ * a reference sort: the bucket each window lands in and the front's
+ * window (cur) both follow from these moves. */
+static void test_queue_spread_and_split_keep_order(void **state)
+{
+    g_autoptr(SimQueue) q = sim_queue_new();
+    GArray *want = g_array_new(FALSE, FALSE, sizeof(SimEvent));
+    guint64 seq = 0;
+    static const SimTime ahead[] = { 100 * SIM_US, 700 * SIM_US,
+                                     1500 * SIM_US, 2 * SIM_MS,
+                                     3999 * SIM_US, 300 * SIM_MS,
+                                     70 * SIM_S };
+    SimTime now = 0;
+    for (guint round = 0; round < 4; round++) {
+        for (guint i = 0; i < G_N_ELEMENTS(ahead); i++) {
+            for (guint k = 0; k < 3; k++) { /* a tie and two neighbours */
+                SimEvent ev = { .time = now + ahead[i] + (k == 2 ? 4096 : 0),
+                                .seq = seq++ };
+                sim_queue_push(q, &ev);
+                g_array_append_val(want, ev);
+            }
+        }
+        /* Pop what is due at the next "now", 1.2 ms on, as an engine. */
+        now += 1200 * SIM_US;
+        g_array_sort(want, cmp_key);
+        SimEvent ev;
+        while (sim_queue_peek(q)->time <= now) {
+            assert_true(sim_queue_pop(q, &ev));
+            const SimEvent *w = &g_array_index(want, SimEvent, 0);
+            assert_int_equal(ev.time, w->time);
+            assert_int_equal(ev.seq, w->seq);
+            g_array_remove_index(want, 0);
+        }
+    }
+    /* Due by 4.8 ms: the 100 and 700 us ones of every round, and from
+     * rounds 0 (1.5, 2 and 4 ms), 1 (2.7, 3.2) and 2 (3.9, 4.4), three
+     * events each; the 300 ms and 70 s ones are left. */
+    assert_int_equal(want->len, sim_queue_len(q));
+    assert_int_equal(sim_queue_len(q), 4 * 21 - 15 * 3);
+    drain_matches(q, (const SimEvent *)(gpointer)want->data, want->len);
+    g_array_unref(want);
+}
+
+/* sim_queue_pop_due() while the late heap holds events (the engine's
+ * inline pop hands that case to a function of its own): an event due
+ * or not, in the front or in the late heap, and the front emptied while
+ * the late heap is not. */
+static void test_queue_pop_due_with_late_heap(void **state)
+{
+    g_autoptr(SimQueue) q = sim_queue_new();
+    guint64 seq = 0;
+    for (int i = 0; i < 100; i++) {
+        SimEvent ev = { .time = 100, .seq = seq++ };
+        sim_queue_push(q, &ev);
+    }
+    SimEvent ev = { .seq = 999 };
+    assert_true(sim_queue_pop_due(q, 100, &ev)); /* loads the front */
+    assert_int_equal(ev.seq, 0);
+    /* Later than all 99 left in the front: each would pass more than
+     * QUEUE_SORTED_MAX of them, so they go to the late heap. */
+    for (int i = 0; i < 3; i++) {
+        SimEvent late = { .time = 101, .seq = seq++ };
+        sim_queue_push(q, &late);
+    }
+    ev.seq = 999;
+    assert_false(sim_queue_pop_due(q, 99, &ev));
+    assert_int_equal(ev.seq, 999);
+    for (guint64 s = 1; s < 100; s++) {
+        assert_true(sim_queue_pop_due(q, 100, &ev));
+        assert_int_equal(ev.seq, s);
+        assert_int_equal(ev.time, 100);
+    }
+    /* The front is empty now; only the late heap is left, not yet due. */
+    assert_int_equal(sim_queue_len(q), 3);
+    assert_false(sim_queue_pop_due(q, 100, &ev));
+    assert_int_equal(ev.seq, 99);
+    for (guint64 s = 100; s < 103; s++) {
+        assert_true(sim_queue_pop_due(q, 101, &ev));
+        assert_int_equal(ev.seq, s);
+        assert_int_equal(ev.time, 101);
+    }
+    assert_false(sim_queue_pop_due(q, SIM_TIME_MAX, &ev));
+    assert_int_equal(sim_queue_len(q), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +447,8 @@ int main(void)
         cmocka_unit_test(test_queue_reuse_after_empty),
         cmocka_unit_test(test_queue_far_timer_then_near_pushes),
         cmocka_unit_test(test_queue_pop_due_boundary),
+        cmocka_unit_test(test_queue_pop_due_with_late_heap),
+        cmocka_unit_test(test_queue_spread_and_split_keep_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -359,10 +359,58 @@ static void test_shard_spec_parsing(void **state)
     }
 }
 
+/* results_record() remembers recent tallies per table by key address: a
+ * run over more pods than it has slots (so entries are evicted and looked
+ * up again) and back and forth between two adjacent interned names (which
+ * once shared a slot) still counts every outcome to its own pod. */
+static void test_record_counts_each_pod_through_the_memo(void **state)
+{
+    (void)state;
+    g_autoptr(Results) r = results_new("memo", 1);
+    enum { N_PODS = 200, ROUNDS = 3 };
+    char name[32];
+    for (guint round = 0; round < ROUNDS; round++) {
+        for (guint i = 0; i < N_PODS; i++) {
+            g_snprintf(name, sizeof name, "default/memo-%u", i);
+            /* Pod i gets i % 4 + 1 outcomes per round, each followed by
+             * one for "memo-a" or "memo-b" in turn. */
+            for (guint k = 0; k <= i % 4; k++) {
+                RequestOutcome o = {
+                    .kind = OUTCOME_CONNECTION,
+                    .pod = g_intern_string(name),
+                    .sent = 0,
+                    .done = 1000,
+                };
+                results_sent(r, 0);
+                results_record(r, &o);
+                o.pod = g_intern_string(k % 2 ? "default/memo-b"
+                                              : "default/memo-a");
+                results_sent(r, 0);
+                results_record(r, &o);
+            }
+        }
+    }
+    guint64 total = 0;
+    for (guint i = 0; i < N_PODS; i++) {
+        g_snprintf(name, sizeof name, "default/memo-%u", i);
+        assert_int_equal(results_count_pod(r, name), ROUNDS * (i % 4 + 1));
+        total += ROUNDS * (i % 4 + 1);
+    }
+    /* k = 0, 2 go to a and k = 1, 3 to b: of i % 4 + 1 = 1, 2, 3, 4
+     * outcomes, a gets 1, 1, 2, 2 and b 0, 1, 1, 2. */
+    assert_int_equal(results_count_pod(r, "default/memo-a"),
+                     ROUNDS * (N_PODS / 4) * (1 + 1 + 2 + 2));
+    assert_int_equal(results_count_pod(r, "default/memo-b"),
+                     ROUNDS * (N_PODS / 4) * (0 + 1 + 1 + 2));
+    assert_int_equal(results_n_connections(r), 2 * total);
+    assert_int_equal(hist_count(results_latency(r)), 2 * total);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_round_trip_is_exact),
+        cmocka_unit_test(test_record_counts_each_pod_through_the_memo),
         cmocka_unit_test(test_state_round_trip_of_a_run),
         cmocka_unit_test(test_merge_equals_recording_into_one),
         cmocka_unit_test(test_state_rejects_what_it_did_not_write),
