@@ -40,7 +40,6 @@ G_STATIC_ASSERT(READ_BLOCK > 2 * (REPLAY_MAX_LINE + 1));
  * unless the names are a shared list. */
 typedef struct _LineHead LineHead;
 struct _LineHead {
-    LineHead *next_free; /* in LinePool.spare */
     guint cls;          /* size class (1..BLOCK_CLASSES), 0: no class */
     UrlScheme scheme;   /* as ReplayRecord */
     gint lb_port;       /* as ReplayRecord */
@@ -62,21 +61,54 @@ struct _HeaderList {
     KvList kv;           /* first: what the request reads */
     GPtrArray *own_keys; /* names of a line without a shared list, NULL
                           * until one; kept across reuse */
-    HeaderList *next_free; /* in LinePool.spare_lists */
 };
+
+/* A stack of free pointers. Giving a block or a list back pushes its
+ * address here and writes nothing into it: by the time its request ends
+ * (milliseconds, thousands of lines later) it is out of the caches, and
+ * a free list linked through it cost a miss a line. */
+typedef struct {
+    gpointer *v;
+    guint n;
+    guint cap;
+} Spares;
+
+static void spares_push(Spares *st, gpointer p)
+{
+    if (G_UNLIKELY(st->n == st->cap)) {
+        st->cap = MAX(2 * st->cap, 64);
+        st->v = g_renew(gpointer, st->v, st->cap);
+    }
+    st->v[st->n++] = p;
+}
+
+static gpointer spares_pop(Spares *st)
+{
+    return st->n > 0 ? st->v[--st->n] : NULL;
+}
+
+typedef struct _LinePool LinePool;
+
+/* A size class as a request names it (Request.release_data), so that
+ * giving its block back needs nothing read from the block. */
+typedef struct {
+    LinePool *pool;
+    guint cls; /* 0: a block of no class, freed */
+} BlockClass;
 
 /* What requests give back and the next lines reuse: blocks by size class,
  * header lists, and the shared lists of header names. Requests can
  * outlive their Replay (runner.c frees the client before the path
  * releases what is still in flight), so the pool counts its users: the
  * Replay and each request holding a block from it. */
-typedef struct {
+struct _LinePool {
     guint refs;
-    LineHead *spare[BLOCK_CLASSES + 1]; /* free blocks of each class */
-    HeaderList *spare_lists;            /* free header lists */
-    GPtrArray *key_sets[KEY_SETS_N];    /* char*, no free function */
-    guint n_key_sets;                   /* key_sets in use */
-} LinePool;
+    BlockClass classes[BLOCK_CLASSES + 1]; /* each class's name */
+    Spares spare[BLOCK_CLASSES + 1];       /* free blocks of each class */
+    Spares spare_lists;                    /* free HeaderList */
+    GPtrArray *key_sets[KEY_SETS_N];       /* char*, no free function */
+    guint n_key_sets;                      /* key_sets in use */
+};
 
 struct _Replay {
     World *w;              /* borrowed */
@@ -116,6 +148,9 @@ static LinePool *line_pool_new(void)
 {
     LinePool *lp = g_new0(LinePool, 1);
     lp->refs = 1;
+    for (guint c = 0; c <= BLOCK_CLASSES; c++) {
+        lp->classes[c] = (BlockClass){ lp, c };
+    }
     return lp;
 }
 
@@ -125,21 +160,20 @@ static void line_pool_unref(LinePool *lp)
         return;
     }
     for (guint c = 0; c <= BLOCK_CLASSES; c++) {
-        while (lp->spare[c] != NULL) {
-            LineHead *h = lp->spare[c];
-            lp->spare[c] = h->next_free;
-            g_free(h);
+        for (guint i = 0; i < lp->spare[c].n; i++) {
+            g_free(lp->spare[c].v[i]);
         }
+        g_free(lp->spare[c].v);
     }
-    while (lp->spare_lists != NULL) {
-        HeaderList *l = lp->spare_lists;
-        lp->spare_lists = l->next_free;
+    for (guint i = 0; i < lp->spare_lists.n; i++) {
+        HeaderList *l = lp->spare_lists.v[i];
         g_ptr_array_unref(l->kv.values);
         if (l->own_keys != NULL) {
             g_ptr_array_unref(l->own_keys);
         }
         g_free(l);
     }
+    g_free(lp->spare_lists.v);
     for (guint i = 0; i < lp->n_key_sets; i++) {
         g_ptr_array_unref(lp->key_sets[i]);
     }
@@ -154,26 +188,31 @@ static LineHead *line_block_new(LinePool *lp, gsize size)
     if (cls > BLOCK_CLASSES) {
         h = g_malloc(size);
         cls = 0;
-    } else if (lp->spare[cls] != NULL) {
-        h = lp->spare[cls];
-        lp->spare[cls] = h->next_free;
     } else {
-        h = g_malloc((gsize)cls * BLOCK_GRAIN);
+        h = spares_pop(&lp->spare[cls]);
+        if (h == NULL) {
+            h = g_malloc((gsize)cls * BLOCK_GRAIN);
+        }
     }
     h->cls = cls;
     return h;
 }
 
-/* Takes @block back (a block of line_block_new()'s). */
+/* Takes @block of class @cls back (a block of line_block_new()'s). */
+static void line_block_give(LinePool *lp, char *block, guint cls)
+{
+    if (cls == 0) {
+        g_free(block);
+    } else {
+        spares_push(&lp->spare[cls], block);
+    }
+}
+
+/* line_block_give(), the class read from the block: for the blocks that
+ * never went to a request (still warm, or at the end). */
 static void line_block_free(LinePool *lp, char *block)
 {
-    LineHead *h = (LineHead *)(void *)block;
-    if (h->cls == 0) {
-        g_free(h);
-        return;
-    }
-    h->next_free = lp->spare[h->cls];
-    lp->spare[h->cls] = h;
+    line_block_give(lp, block, ((LineHead *)(void *)block)->cls);
 }
 
 /* The header list of @h's line (@block), from the pool's spares when it
@@ -182,10 +221,8 @@ static void line_block_free(LinePool *lp, char *block)
 static KvList *header_list_new(LinePool *lp, const LineHead *h,
                                const char *block)
 {
-    HeaderList *l = lp->spare_lists;
-    if (l != NULL) {
-        lp->spare_lists = l->next_free;
-    } else {
+    HeaderList *l = spares_pop(&lp->spare_lists);
+    if (l == NULL) {
         l = g_new0(HeaderList, 1);
         l->kv.values = g_ptr_array_sized_new(h->n_headers);
     }
@@ -214,9 +251,7 @@ static KvList *header_list_new(LinePool *lp, const LineHead *h,
 
 static void header_list_free(LinePool *lp, KvList *kv)
 {
-    HeaderList *l = (HeaderList *)(void *)kv;
-    l->next_free = lp->spare_lists;
-    lp->spare_lists = l;
+    spares_push(&lp->spare_lists, kv); /* kv is a HeaderList's first */
 }
 
 /* ---- lines --------------------------------------------------------------- */
@@ -546,15 +581,16 @@ static void schedule_next(Replay *rp)
     sim_schedule(rp->w->engine, at, rp->ev_arrival, 0, NULL);
 }
 
-/* Request.release_owned for replayed requests: the block, and the header
- * list in it, go back to the pool. */
+/* Request.release_owned for replayed requests: the block and the header
+ * list go back to the pool; @data is the block's class (BlockClass). */
 static void line_release(Request *r, gpointer data)
 {
-    LinePool *lp = data;
+    const BlockClass *bc = data;
+    LinePool *lp = bc->pool;
     if (r->owned_headers != NULL) {
         header_list_free(lp, g_steal_pointer(&r->owned_headers));
     }
-    line_block_free(lp, g_steal_pointer(&r->owned));
+    line_block_give(lp, g_steal_pointer(&r->owned), bc->cls);
     line_pool_unref(lp);
 }
 
@@ -589,7 +625,7 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
     }
     r->owned = g_steal_pointer(&it->block);
     r->release_owned = line_release;
-    r->release_data = rp->pool;
+    r->release_data = &rp->pool->classes[h->cls];
     rp->pool->refs++;
 }
 
