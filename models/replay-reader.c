@@ -49,7 +49,9 @@ struct _LineHead {
                          * each name is in the block before its value */
     char client_ip[16]; /* as ReplayRecord */
     guint32 client_addr; /* ReplayView.client_addr */
-    guint32 at[6];      /* offsets of the five strings and the headers */
+    guint32 at[5];      /* offsets of the five strings */
+    guint32 hdr_at[];   /* n_headers pairs: the offsets of each header's
+                         * name (unused with keys) and value */
 };
 
 /* A request's header list (Request.owned_headers): the names a shared
@@ -237,14 +239,11 @@ static KvList *header_list_new(LinePool *lp, const LineHead *h,
         g_ptr_array_set_size(l->own_keys, n);
         l->kv.keys = l->own_keys;
     }
-    const char *w = block + h->at[5];
     for (guint i = 0; i < n; i++) {
         if (h->keys == NULL) {
-            l->kv.keys->pdata[i] = (gpointer)w;
-            w += strlen(w) + 1;
+            l->kv.keys->pdata[i] = (gpointer)(block + h->hdr_at[2 * i]);
         }
-        l->kv.values->pdata[i] = (gpointer)w;
-        w += strlen(w) + 1;
+        l->kv.values->pdata[i] = (gpointer)(block + h->hdr_at[2 * i + 1]);
     }
     return &l->kv;
 }
@@ -403,8 +402,8 @@ static char *pack(Replay *rp, const ReplayView *v)
                          v->sni != NULL ? v->sni : "" };
     const gsize len[5] = { v->method_len, v->host_len, v->authority_len,
                            v->path_len, v->sni_len };
-    gsize total = sizeof(LineHead) + len[0] + len[1] + len[2] + len[3] +
-                  len[4] + 5;
+    gsize head = sizeof(LineHead) + 2 * v->n_headers * sizeof(guint32);
+    gsize total = head + len[0] + len[1] + len[2] + len[3] + len[4] + 5;
     GPtrArray *keys = v->n_headers > 0 ? key_set_of(rp->pool, v) : NULL;
     for (guint i = 0; i < v->n_headers; i++) {
         total += v->hdr_value_lens[i] + 1;
@@ -419,16 +418,17 @@ static char *pack(Replay *rp, const ReplayView *v)
     h->keys = keys;
     memcpy(h->client_ip, v->client_ip, sizeof h->client_ip);
     h->client_addr = v->client_addr;
-    guint32 at = sizeof(LineHead);
+    guint32 at = (guint32)head;
     for (guint i = 0; i < 5; i++) {
         h->at[i] = at;
         at = put(block, at, s[i], len[i], i == 1 && v->host_fold);
     }
-    h->at[5] = at;
     for (guint i = 0; i < v->n_headers; i++) {
+        h->hdr_at[2 * i] = at;
         if (keys == NULL) {
             at = put(block, at, v->hdr_names[i], v->hdr_name_lens[i], FALSE);
         }
+        h->hdr_at[2 * i + 1] = at;
         at = put(block, at, v->hdr_values[i], v->hdr_value_lens[i], FALSE);
     }
     return block;

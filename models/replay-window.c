@@ -245,10 +245,10 @@ static ReplayItem ring_pop(ReplayWindow *w)
     } else {
         /* The next line's block was written ~65k lines ago and is out of
          * the caches by now; its request reads it at the next arrival.
-         * Ask for it (the head and the strings after) and for the node
-         * after it now. */
+         * Ask for it now (384 bytes: a usual line's block wherever it
+         * starts), and for the node after it. */
         const Node *nx = &w->nodes[next];
-        for (guint i = 0; i < 4; i++) {
+        for (guint i = 0; i < 6; i++) {
             __builtin_prefetch(nx->it.block + 64 * i);
         }
         if (nx->next != NONE) {
