@@ -527,12 +527,18 @@ static SimTime arrival_of(const Replay *rp, gint64 t_ns)
     /* At speed 1 the offset is the difference itself, when a double holds
      * it exactly (104 days): what llround() below gives, without it. */
     const gint64 exact = G_GINT64_CONSTANT(1) << 53;
-    gint64 d = t_ns - rp->t_first;
+    gint64 d = 0;
+    if (__builtin_sub_overflow(t_ns, rp->t_first, &d)) {
+        /* Lines 1678 and 2262 apart (what a time can say) are further
+         * apart than a gint64 of ns: one is behind, the other beyond any
+         * run. */
+        return t_ns < rp->t_first ? rp->start : SIM_TIME_MAX;
+    }
     if (rp->speed == 1.0 && d > 0 && d < exact &&
         SIM_TIME_MAX - rp->start >= exact) {
         return rp->start + d;
     }
-    double off = (double)(t_ns - rp->t_first) / rp->speed;
+    double off = (double)d / rp->speed;
     if (off <= 0) {
         return rp->start;
     }

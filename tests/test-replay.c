@@ -1232,6 +1232,41 @@ static void test_reader_folds_host_and_reads_client(void **state)
     g_rmdir(dir);
 }
 
+/* Start times centuries apart, further than a gint64 of ns: the later
+ * line is beyond any run and ends the replay (UBSan checks the sums). */
+static void test_times_centuries_apart(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
+    g_autofree char *trace = g_build_filename(dir, "t.csv", NULL);
+    assert_true(g_file_set_contents(
+        trace,
+        "2250-01-01T00:00:00.000Z,GET,http://x.example.com/late\n"
+        "1700-01-01T00:00:00.000Z,GET,http://x.example.com/early\n",
+        -1, NULL));
+    g_autofree char *yaml = g_strdup_printf(
+        "kind: Scenario\napiVersion: ingress-sim/v1\nspec:\n  traffic:\n"
+        "  - trace: {file: '%s', format: csv}\n",
+        trace);
+    GError *error = NULL;
+    g_autoptr(Scenario) s = scenario_load_string("t.yaml", yaml, &error);
+    assert_non_null(s);
+    World *w = world_new(s, 1, &error);
+    assert_non_null(w);
+    Path *p = path_new(w);
+    Replay *rp = replay_open(w, p, g_ptr_array_index(s->traffic, 0), &error);
+    assert_non_null(rp);
+    replay_start(rp);
+    sim_run(w->engine, 10 * SIM_S);
+    assert_int_equal(replay_n_bad(rp), 0);
+    assert_int_equal(replay_n_sent(rp), 1); /* 1700's; 2250's never */
+    assert_false(replay_pending(rp));
+    replay_free(rp);
+    path_free(p);
+    world_free(w);
+    g_remove(trace);
+    g_rmdir(dir);
+}
+
 /* Lines out of start order within the window replay in start order; a line
  * behind what was already replayed goes at once and counts as late. */
 static void test_reorder_window(void **state)
@@ -1326,6 +1361,7 @@ int main(void)
         cmocka_unit_test(test_window_far_times),
         cmocka_unit_test(test_window_order_ms),
         cmocka_unit_test(test_reader_folds_host_and_reads_client),
+        cmocka_unit_test(test_times_centuries_apart),
         cmocka_unit_test(test_text_line_fields),
         cmocka_unit_test(test_text_xff_and_plain_http),
         cmocka_unit_test(test_text_tcp_and_tls_lines),
