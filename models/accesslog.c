@@ -592,11 +592,24 @@ fast_blanks(const guint64 *words, gsize last, gsize *b)
 G_ALWAYS_INLINE static inline gboolean
 fast_word(const char *line, gsize s, gsize e, AccessLogField f)
 {
-    if (line[s] == '"') {
+    guint c = (guchar)line[s];
+    if (c == '"') {
         return FALSE;
     }
-    return !field_is_number(f) || (e - s == 1 && line[s] == '-') ||
-           is_digits_n(line + s, e - s);
+    if (!field_is_number(f)) {
+        return TRUE;
+    }
+    /* Most numbers in a log are one to three bytes long: "0", "-",
+     * "200" (is_digits_n()'s loop costs twice as much). */
+    gsize len = e - s;
+    if (len == 1) {
+        return c - '0' <= 9 || c == '-';
+    }
+    if (len <= 3) {
+        return c - '0' <= 9 && (guint)(guchar)line[s + 1] - '0' <= 9 &&
+               (len == 2 || (guint)(guchar)line[s + 2] - '0' <= 9);
+    }
+    return is_digits_n(line + s, len);
 }
 
 /* split_text() of a line of the usual shape, which is most of a log: one

@@ -629,6 +629,22 @@ static void test_split_fast_leaves_the_unusual(void **state)
         { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 -1 - \"-\" \"-\" "
           "\"-\" \"h\" \"-\" - - - - - r",
           "field 12 (duration) is not a number: '-1'" },
+        /* A non-digit in each place of a number of one to four bytes. */
+        { "[t] \"GET / HTTP/1.1\" 20x - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 5 (response_code) is not a number: '20x'" },
+        { "[t] \"GET / HTTP/1.1\" 2x0 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 5 (response_code) is not a number: '2x0'" },
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" x 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 10 (bytes_received) is not a number: 'x'" },
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1/ - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 12 (duration) is not a number: '1/'" },
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 123: 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 11 (bytes_sent) is not a number: '123:'" },
         /* No route name; a ']' inside the time; a blank inside it. */
         { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
           "\"-\" \"h\" \"-\" - - - - -",
@@ -656,12 +672,22 @@ static void test_split_fast_leaves_the_unusual(void **state)
         split_both(cases[i].line, &x); /* and the fast split agrees */
         split2_clear(&x);
     }
-    /* The same line without the oddity: taken. */
-    const char *usual = "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - "
+    /* The same line without the oddity: taken, with numbers of one to
+     * five digits. */
+    const char *usual = "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 12 1 - "
                         "\"-\" \"-\" \"-\" \"h\" \"-\" - - - - - r";
     Split2 y;
     split_by(usual, TRUE, &y);
     assert_true(expect_fast_exact(usual, &y));
+    assert_string_equal(y.s.a.f[ACCESS_LOG_BYTES_SENT], "12");
+    split2_clear(&y);
+    const char *longer = "[t] \"GET / HTTP/1.1\" 503 - - - \"-\" 1234 "
+                         "98765 - - \"-\" \"-\" \"-\" \"h\" \"-\" - - - - - r";
+    split_by(longer, TRUE, &y);
+    assert_true(expect_fast_exact(longer, &y));
+    assert_string_equal(y.s.a.f[ACCESS_LOG_BYTES_RECEIVED], "1234");
+    assert_string_equal(y.s.a.f[ACCESS_LOG_BYTES_SENT], "98765");
+    assert_null(y.s.a.f[ACCESS_LOG_DURATION]);
     split2_clear(&y);
 }
 
