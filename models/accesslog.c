@@ -564,9 +564,9 @@ static inline gboolean is_digits_n(const char *s, gsize n)
  * FALSE: fewer than that there. Unrolled: each blank's bit scan is one
  * tzcnt, an add and a store. */
 G_ALWAYS_INLINE static inline gboolean
-fast_blanks(const guint64 *words, gsize last, gsize *b)
+fast_blanks(const guint64 *words, guint last, guint *b)
 {
-    gsize base = 0;
+    guint base = 0;
     guint64 bits = words[0];
 #pragma GCC unroll 32
     for (guint k = 0; k < FAST_BLANKS; k++) {
@@ -577,7 +577,7 @@ fast_blanks(const guint64 *words, gsize last, gsize *b)
             base += 64;
             bits = words[base / 64];
         }
-        gsize at = base + (guint)__builtin_ctzll(bits);
+        guint at = base + (guint)__builtin_ctzll(bits);
         /* Taken here: else gcc sinks each scan to where it is used and
          * keeps every step's bits on the stack till then. */
         __asm__("" : "+r"(at));
@@ -628,9 +628,9 @@ G_ALWAYS_INLINE static inline gboolean split_fast(char *line,
                                                   guint32 want,
                                                   AccessLogSpans *out)
 {
-    gsize b[FAST_BLANKS];
+    guint b[FAST_BLANKS]; /* < 64 * SPLIT_WORDS */
     /* The last block split_text() scanned. */
-    gsize last = MIN(n & ~(gsize)63, 64 * (SPLIT_WORDS - 1));
+    guint last = (guint)MIN(n & ~(gsize)63, 64 * (SPLIT_WORDS - 1));
     if (!fast_blanks(words, last, b)) {
         return FALSE;
     }
