@@ -555,6 +555,138 @@ static inline gboolean is_digits_n(const char *s, gsize n)
     return n > 0;
 }
 
+/* The fast path's blanks: the one after %START_TIME%, two inside the
+ * request, the one after it, and one after each of text_tail's fields. */
+#define FAST_BLANKS (4 + G_N_ELEMENTS(text_tail))
+
+/* The first FAST_BLANKS blanks of a line for split_fast(), into @b, from
+ * the blocks split_text() scanned (@words; the last one is at @last).
+ * FALSE: fewer than that there. Unrolled: each blank's bit scan is one
+ * tzcnt, an add and a store. */
+G_ALWAYS_INLINE static inline gboolean
+fast_blanks(const guint64 *words, guint last, guint *b)
+{
+    guint base = 0;
+    guint64 bits = words[0];
+#pragma GCC unroll 32
+    for (guint k = 0; k < FAST_BLANKS; k++) {
+        while (G_UNLIKELY(bits == 0)) {
+            if (base >= last) {
+                return FALSE;
+            }
+            base += 64;
+            bits = words[base / 64];
+        }
+        guint at = base + (guint)__builtin_ctzll(bits);
+        /* Taken here: else gcc sinks each scan to where it is used and
+         * keeps every step's bits on the stack till then. */
+        __asm__("" : "+r"(at));
+        b[k] = at;
+        bits &= bits - 1;
+    }
+    return TRUE;
+}
+
+/* Is the word line[@s, @e) (not empty) what split_text() takes for field
+ * @f of text_tail: no quote first, and for a number "-" or digits? */
+G_ALWAYS_INLINE static inline gboolean
+fast_word(const char *line, gsize s, gsize e, AccessLogField f)
+{
+    guint c = (guchar)line[s];
+    if (c == '"') {
+        return FALSE;
+    }
+    if (!field_is_number(f)) {
+        return TRUE;
+    }
+    /* Most numbers in a log are one to three bytes long: "0", "-",
+     * "200" (is_digits_n()'s loop costs twice as much). */
+    gsize len = e - s;
+    if (len == 1) {
+        return c - '0' <= 9 || c == '-';
+    }
+    if (len <= 3) {
+        return c - '0' <= 9 && (guint)(guchar)line[s + 1] - '0' <= 9 &&
+               (len == 2 || (guint)(guchar)line[s + 2] - '0' <= 9);
+    }
+    return is_digits_n(line + s, len);
+}
+
+/* split_text() of a line of the usual shape, which is most of a log: one
+ * blank between fields, none inside a quoted value or the request but
+ * the two that split it, no quote in the way, numbers where numbers go.
+ * There the fields lie between the first FAST_BLANKS blanks and the exact
+ * walk's care (runs of blanks, quotes inside values, where a value ends)
+ * is moot: each condition below is one the walk would find true of the
+ * same blanks. FALSE: the line is not of that shape (or it is bad), and
+ * neither it nor @out has been touched: split_text() takes it the exact
+ * way, bad-line messages and all. @words as split_text() has them. */
+G_ALWAYS_INLINE static inline gboolean split_fast(char *line,
+                                                  gsize n,
+                                                  const guint64 *words,
+                                                  gboolean portable,
+                                                  guint32 want,
+                                                  AccessLogSpans *out)
+{
+    guint b[FAST_BLANKS]; /* < 64 * SPLIT_WORDS */
+    /* The last block split_text() scanned. */
+    guint last = (guint)MIN(n & ~(gsize)63, 64 * (SPLIT_WORDS - 1));
+    if (!fast_blanks(words, last, b)) {
+        return FALSE;
+    }
+    /* The last blank ends the last field but %ROUTE_NAME%; later bits
+     * stand for bytes past the end. */
+    if (b[FAST_BLANKS - 1] >= n || line[0] != '[') {
+        return FALSE;
+    }
+    /* [%START_TIME%]: its first ']' is right before the first blank. */
+    char *close = find_close(line, n, portable);
+    if (close == NULL || (gsize)(close - line) + 1 != b[0]) {
+        return FALSE;
+    }
+    /* "METHOD PATH PROTOCOL": only the last of its blanks has a quote
+     * before it, so split_close() stops there. */
+    if (line[b[0] + 1] != '"' || line[b[1] - 1] == '"' ||
+        line[b[2] - 1] == '"' || line[b[3] - 1] != '"') {
+        return FALSE;
+    }
+    /* The tail: no field empty (no run of blanks); a quoted one longer
+     * than its opening quote and closed right before its blank. */
+#pragma GCC unroll 32
+    for (guint i = 0; i < G_N_ELEMENTS(text_tail); i++) {
+        gsize s = b[3 + i] + 1, e = b[4 + i];
+        gboolean ok = text_tail[i].quoted
+                          ? e > s + 1 && line[s] == '"' && line[e - 1] == '"'
+                          : e > s && fast_word(line, s, e, text_tail[i].field);
+        if (!ok) {
+            return FALSE;
+        }
+    }
+    /* Sure now: the values, as split_text() sets them. */
+    Split sp = { line, n, 0, 0, portable, words, want, out };
+    out->a.store = NULL;
+    split_set(&sp, ACCESS_LOG_START_TIME, 1, b[0] - 1);
+    split_set(&sp, ACCESS_LOG_METHOD, b[0] + 2, b[1]);
+    split_set(&sp, ACCESS_LOG_PATH, b[1] + 1, b[2]);
+    split_set(&sp, ACCESS_LOG_PROTOCOL, b[2] + 1, b[3] - 1);
+#pragma GCC unroll 32
+    for (guint i = 0; i < G_N_ELEMENTS(text_tail); i++) {
+        gsize s = b[3 + i] + 1, e = b[4 + i];
+        if (text_tail[i].quoted) {
+            split_set(&sp, text_tail[i].field, s + 1, e - 1);
+        } else {
+            split_set(&sp, text_tail[i].field, s, e);
+        }
+    }
+    /* %ROUTE_NAME%: the rest of the line, after the blanks. */
+    gsize e = b[FAST_BLANKS - 1] + 1;
+    while (line[e] == ' ') {
+        e++;
+    }
+    split_set(&sp, ACCESS_LOG_ROUTE_NAME, e, n);
+    return TRUE;
+}
+
 /* A bad line: @msg (transfer full) into @why, no values. */
 static gboolean split_fail(AccessLogSpans *out, char **why, char *msg)
 {
@@ -563,28 +695,43 @@ static gboolean split_fail(AccessLogSpans *out, char **why, char *msg)
     return FALSE;
 }
 
-/* access_log_split_text_len(), with the scan of @portable and setting
- * the fields of @want (constants: each caller gets its own copy). */
-G_ALWAYS_INLINE static inline gboolean split_text(char *line,
-                                                  gsize n,
-                                                  AccessLogSpans *out,
-                                                  gboolean portable,
-                                                  guint32 want,
-                                                  char **why)
+/* The start of split_text(): trims @line (@n bytes) of its newline and
+ * trailing blanks, ends it with a NUL there and finds the blanks of its
+ * blocks into @words (the whole ones, then the one the end cuts or
+ * starts, up to SPLIT_WORDS). Returns the trimmed length. */
+G_ALWAYS_INLINE static inline gsize
+split_scan(char *line, gsize n, gboolean portable, guint64 *words)
 {
     while (n > 0 &&
            (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) {
         n--;
     }
     line[n] = '\0';
-    /* The whole blocks, then the one the end cuts (or starts). */
-    guint64 words[SPLIT_WORDS];
     gsize n_whole = MIN(n / 64, SPLIT_WORDS);
     for (gsize k = 0; k < n_whole; k++) {
         words[k] = blank_bits(line + 64 * k, portable);
     }
     if (n_whole < SPLIT_WORDS) {
         words[n_whole] = block_bits(line, n, 64 * n_whole, portable);
+    }
+    return n;
+}
+
+/* access_log_split_text_len(), with the scan of @portable, setting the
+ * fields of @want, trying split_fast() first if @fast (constants: each
+ * caller gets its own copy). */
+G_ALWAYS_INLINE static inline gboolean split_text(char *line,
+                                                  gsize n,
+                                                  AccessLogSpans *out,
+                                                  gboolean portable,
+                                                  gboolean fast,
+                                                  guint32 want,
+                                                  char **why)
+{
+    guint64 words[SPLIT_WORDS];
+    n = split_scan(line, n, portable, words);
+    if (fast && split_fast(line, n, words, portable, want, out)) {
+        return TRUE;
     }
     Split sp = { line, n, 0, words[0], portable, words, want, out };
     out->a.store = NULL; /* every field is set below */
@@ -657,7 +804,7 @@ gboolean
 access_log_split_text_len(char *line, gsize n, AccessLogSpans *out, char **why)
 {
     g_return_val_if_fail(line != NULL && out != NULL, FALSE);
-    return split_text(line, n, out, FALSE, ACCESS_LOG_ALL_FIELDS, why);
+    return split_text(line, n, out, FALSE, TRUE, ACCESS_LOG_ALL_FIELDS, why);
 }
 
 gboolean access_log_split_request(char *line,
@@ -666,7 +813,8 @@ gboolean access_log_split_request(char *line,
                                   char **why)
 {
     g_return_val_if_fail(line != NULL && out != NULL, FALSE);
-    return split_text(line, n, out, FALSE, ACCESS_LOG_REQUEST_FIELDS, why);
+    return split_text(line, n, out, FALSE, TRUE, ACCESS_LOG_REQUEST_FIELDS,
+                      why);
 }
 
 gboolean access_log__split_text_portable(char *line,
@@ -675,7 +823,15 @@ gboolean access_log__split_text_portable(char *line,
                                          char **why)
 {
     g_return_val_if_fail(line != NULL && out != NULL, FALSE);
-    return split_text(line, n, out, TRUE, ACCESS_LOG_ALL_FIELDS, why);
+    return split_text(line, n, out, TRUE, FALSE, ACCESS_LOG_ALL_FIELDS, why);
+}
+
+gboolean access_log__split_fast(char *line, gsize n, AccessLogSpans *out)
+{
+    g_return_val_if_fail(line != NULL && out != NULL, FALSE);
+    guint64 words[SPLIT_WORDS];
+    n = split_scan(line, n, FALSE, words);
+    return split_fast(line, n, words, FALSE, ACCESS_LOG_ALL_FIELDS, out);
 }
 
 gboolean

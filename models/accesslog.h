@@ -114,8 +114,11 @@ typedef struct {
 /* access_log_split_text() for a reader that knows the line's length: @n
  * bytes (a NUL at line[n] and none before), and each field's bytes, so
  * that nobody measures them again. Cost: one pass of SSE2 compares over
- * the line (eight bytes at a time without SSE2), then a bit scan a field;
- * no allocation (but for @why). */
+ * the line (eight bytes at a time without SSE2), then a bit scan a blank
+ * and a check or two a field for a line of the usual shape (one blank
+ * between fields, none inside a value: access_log__split_fast()), else
+ * the exact walk's bit scan and care a field; no allocation (but for
+ * @why). */
 gboolean
 access_log_split_text_len(char *line, gsize n, AccessLogSpans *out, char **why);
 /* The fields of what the client sent: all a replay reads (T-4). */
@@ -136,11 +139,21 @@ gboolean access_log_split_request(char *line,
                                   AccessLogSpans *out,
                                   char **why);
 /* access_log_split_text_len(), always with the portable scan that stands
- * in for SSE2 elsewhere: for tests, which check that both agree. */
+ * in for SSE2 elsewhere and always the exact walk (never the fast path):
+ * for tests, which check that both agree. */
 gboolean access_log__split_text_portable(char *line,
                                          gsize n,
                                          AccessLogSpans *out,
                                          char **why);
+
+/* The fast path of access_log_split_text_len() (for lines of the usual
+ * shape: one blank between fields, none inside quoted values or the path)
+ * alone: TRUE when it took the line, and then @out as the exact walk sets
+ * it; FALSE when it left the line to the exact walk, with @line (but for
+ * the NUL that ends its trimmed length) and @out untouched. For tests,
+ * which check both that it takes the usual lines and that whatever it
+ * takes, it takes as the exact walk (the portable split) does. */
+gboolean access_log__split_fast(char *line, gsize n, AccessLogSpans *out);
 
 /* "2024-01-01T00:00:00.123Z" for @unix_ms milliseconds since the Unix epoch
  * (UTC, milliseconds, as %START_TIME%'s default). @buf holds >= 32 bytes. */

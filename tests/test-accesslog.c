@@ -240,6 +240,38 @@ static void expect_request_agrees(const char *line, const Split2 *x)
     }
 }
 
+/* access_log__split_fast() of @line: what it takes it takes as the exact
+ * walk (@exact, the portable split) does; what it leaves it leaves as it
+ * was (but for the NUL at the trimmed end). TRUE: it took the line. */
+static gboolean expect_fast_exact(const char *line, const Split2 *exact)
+{
+    gsize n = strlen(line);
+    g_autofree char *copy = g_strndup(line, n);
+    AccessLogSpans f;
+    memset(&f, 0x5a, sizeof f);
+    if (!access_log__split_fast(copy, n, &f)) {
+        gsize t = strlen(copy);
+        assert_true(t <= n);
+        assert_memory_equal(copy, line, t);
+        for (gsize i = 0; i < sizeof f; i++) {
+            assert_int_equal(((const guchar *)&f)[i], 0x5a);
+        }
+        return FALSE;
+    }
+    assert_true(exact->ok);
+    assert_null(f.a.store);
+    for (guint i = 0; i < ACCESS_LOG_N_FIELDS; i++) {
+        const char *a = exact->s.a.f[i], *b = f.a.f[i];
+        assert_int_equal(a != NULL ? a - exact->copy : -1,
+                         b != NULL ? b - copy : -1);
+        assert_int_equal(exact->s.len[i], f.len[i]);
+        if (b != NULL) {
+            assert_string_equal(a, b);
+        }
+    }
+    return TRUE;
+}
+
 /* Splits @line both ways (and the request's fields alone), checks that
  * they agree and that each length is its value's, and returns the SSE2
  * split in @x. */
@@ -249,6 +281,7 @@ static void split_both(const char *line, Split2 *x)
     split_by(line, FALSE, x);
     split_by(line, TRUE, &y);
     expect_request_agrees(line, x);
+    expect_fast_exact(line, &y);
     assert_int_equal(x->ok, y.ok);
     assert_string_equal(x->why != NULL ? x->why : "",
                         y.why != NULL ? y.why : "");
@@ -505,6 +538,157 @@ static void test_split_long_lines(void **state)
     split_both("[2024-05-01T12:00:00.123Z \"GET / HTTP/1.1\" 200", &x);
     assert_string_equal(x.why, "does not start with [START_TIME]");
     split2_clear(&x);
+}
+
+/* A usual line of our own writer's and one as Istio writes it: the fast
+ * path takes them, and what it takes is what the exact walk takes. */
+static void test_split_fast_takes_usual_lines(void **state)
+{
+    const char *r50k =
+        "[2024-01-01T00:00:00.002Z] \"GET / HTTP/1.1\" 200 - via_upstream - "
+        "\"-\" 0 0 7 1 \"-\" \"-\" \"019ff0b8-4cf2-424f-aa00-3962bfc6ef27\" "
+        "\"counter.example.com\" \"10.244.2.2:8080\" "
+        "outbound|80||counter.default.svc.cluster.local 10.244.0.2:32786 "
+        "10.244.0.2:8080 198.51.100.16:34150 - default/counter http[0]\n";
+    const char *lines[] = { SAMPLE_HTTP, SAMPLE_TCP, r50k };
+    for (guint i = 0; i < G_N_ELEMENTS(lines); i++) {
+        Split2 y;
+        split_by(lines[i], TRUE, &y);
+        assert_true(y.ok);
+        assert_true(expect_fast_exact(lines[i], &y));
+        split2_clear(&y);
+    }
+    gsize n = strlen(r50k);
+    g_autofree char *copy = g_strndup(r50k, n);
+    AccessLogSpans f;
+    assert_true(access_log__split_fast(copy, n, &f));
+    assert_string_equal(f.a.f[ACCESS_LOG_START_TIME],
+                        "2024-01-01T00:00:00.002Z");
+    assert_string_equal(f.a.f[ACCESS_LOG_METHOD], "GET");
+    assert_string_equal(f.a.f[ACCESS_LOG_PATH], "/");
+    assert_int_equal(f.len[ACCESS_LOG_PATH], 1);
+    assert_string_equal(f.a.f[ACCESS_LOG_PROTOCOL], "HTTP/1.1");
+    assert_string_equal(f.a.f[ACCESS_LOG_RESPONSE_CODE], "200");
+    assert_null(f.a.f[ACCESS_LOG_RESPONSE_FLAGS]);
+    assert_null(f.a.f[ACCESS_LOG_UPSTREAM_TRANSPORT_FAILURE_REASON]);
+    assert_string_equal(f.a.f[ACCESS_LOG_DURATION], "7");
+    assert_null(f.a.f[ACCESS_LOG_X_FORWARDED_FOR]);
+    assert_int_equal(f.len[ACCESS_LOG_X_FORWARDED_FOR], 0);
+    assert_string_equal(f.a.f[ACCESS_LOG_REQUEST_ID],
+                        "019ff0b8-4cf2-424f-aa00-3962bfc6ef27");
+    assert_int_equal(f.len[ACCESS_LOG_REQUEST_ID], 36);
+    assert_string_equal(f.a.f[ACCESS_LOG_AUTHORITY], "counter.example.com");
+    assert_string_equal(f.a.f[ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS],
+                        "10.244.0.2:8080");
+    assert_string_equal(f.a.f[ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS],
+                        "198.51.100.16:34150");
+    assert_null(f.a.f[ACCESS_LOG_REQUESTED_SERVER_NAME]);
+    assert_string_equal(f.a.f[ACCESS_LOG_ROUTE_NAME], "default/counter http[0]");
+    assert_int_equal(f.len[ACCESS_LOG_ROUTE_NAME], 23);
+}
+
+/* Lines just off the usual shape: the fast path leaves each to the exact
+ * walk, which takes it (@why NULL) or finds it bad with @why. */
+static void test_split_fast_leaves_the_unusual(void **state)
+{
+    static const struct {
+        const char *line;
+        const char *why; /* the exact walk's verdict, NULL: it splits */
+    } cases[] = {
+        /* Two blanks between fields; a blank inside the path or a value. */
+        { "[t] \"GET / HTTP/1.1\"  200 - - - \"-\" 0 0 1 - \"-\" \"-\" \"-\" "
+          "\"h\" \"-\" - - - - - r", NULL },
+        { "[t] \"GET /a b HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r", NULL },
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"a b\" "
+          "\"-\" \"h\" \"-\" - - - - - r", NULL },
+        /* A quote before a blank inside the request closes it early. */
+        { "[t] \"GET\" / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "\"METHOD PATH PROTOCOL\" needs three parts" },
+        { "[t] \"GET /\" HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "\"METHOD PATH PROTOCOL\" needs three parts" },
+        /* An empty method: its blank right after the opening quote. */
+        { "[t] \" / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" \"-\" "
+          "\"h\" \"-\" - - - - - r", NULL },
+        /* A lone quote cannot close itself. */
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \" x\" "
+          "\"-\" \"h\" \"-\" - - - - - r", NULL },
+        /* A quote opening an unquoted field, none opening a quoted one. */
+        { "[t] \"GET / HTTP/1.1\" \"200\" - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 5 (response_code) missing or malformed" },
+        { "[t] \"GET / HTTP/1.1\" 200 - - - - 0 0 1 - \"-\" \"-\" \"-\" "
+          "\"h\" \"-\" - - - - - r",
+          "field 9 (upstream_transport_failure_reason) missing or malformed" },
+        /* Not a number; a "-" with more after it. */
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 1x 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 11 (bytes_sent) is not a number: '1x'" },
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 -1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 12 (duration) is not a number: '-1'" },
+        /* A non-digit in each place of a number of one to four bytes. */
+        { "[t] \"GET / HTTP/1.1\" 20x - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 5 (response_code) is not a number: '20x'" },
+        { "[t] \"GET / HTTP/1.1\" 2x0 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 5 (response_code) is not a number: '2x0'" },
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" x 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 10 (bytes_received) is not a number: 'x'" },
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1/ - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 12 (duration) is not a number: '1/'" },
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 123: 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "field 11 (bytes_sent) is not a number: '123:'" },
+        /* No route name; a ']' inside the time; a blank inside it. */
+        { "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - -",
+          "no ROUTE_NAME at the end of the line" },
+        { "[t]x] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "no quoted \"METHOD PATH PROTOCOL\" after the time" },
+        { "[t x] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r", NULL },
+        { "t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 0 1 - \"-\" \"-\" "
+          "\"-\" \"h\" \"-\" - - - - - r",
+          "does not start with [START_TIME]" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Split2 y;
+        split_by(cases[i].line, TRUE, &y);
+        if (expect_fast_exact(cases[i].line, &y)) {
+            fail_msg("the fast path took case %u: %s", i, cases[i].line);
+        }
+        assert_int_equal(y.ok, cases[i].why == NULL);
+        assert_string_equal(y.why != NULL ? y.why : "(none)",
+                            cases[i].why != NULL ? cases[i].why : "(none)");
+        split2_clear(&y);
+        Split2 x;
+        split_both(cases[i].line, &x); /* and the fast split agrees */
+        split2_clear(&x);
+    }
+    /* The same line without the oddity: taken, with numbers of one to
+     * five digits. */
+    const char *usual = "[t] \"GET / HTTP/1.1\" 200 - - - \"-\" 0 12 1 - "
+                        "\"-\" \"-\" \"-\" \"h\" \"-\" - - - - - r";
+    Split2 y;
+    split_by(usual, TRUE, &y);
+    assert_true(expect_fast_exact(usual, &y));
+    assert_string_equal(y.s.a.f[ACCESS_LOG_BYTES_SENT], "12");
+    split2_clear(&y);
+    const char *longer = "[t] \"GET / HTTP/1.1\" 503 - - - \"-\" 1234 "
+                         "98765 - - \"-\" \"-\" \"-\" \"h\" \"-\" - - - - - r";
+    split_by(longer, TRUE, &y);
+    assert_true(expect_fast_exact(longer, &y));
+    assert_string_equal(y.s.a.f[ACCESS_LOG_BYTES_RECEIVED], "1234");
+    assert_string_equal(y.s.a.f[ACCESS_LOG_BYTES_SENT], "98765");
+    assert_null(y.s.a.f[ACCESS_LOG_DURATION]);
+    split2_clear(&y);
 }
 
 /* Random lines, mostly of T-1's shape and broken at random: the scans
@@ -856,6 +1040,8 @@ int main(void)
         cmocka_unit_test(test_split_blank_runs_and_trailing),
         cmocka_unit_test(test_split_numbers),
         cmocka_unit_test(test_split_long_lines),
+        cmocka_unit_test(test_split_fast_takes_usual_lines),
+        cmocka_unit_test(test_split_fast_leaves_the_unusual),
         cmocka_unit_test(test_split_scans_agree),
         cmocka_unit_test(test_text_writer_keeps_one_line),
         cmocka_unit_test(test_json_writer_exact),
