@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "models/gateway-private.h"
+#include "sim/zero.h"
 
 /* Istio mTLS ALPNs an AUTO_PASSTHROUGH chain requires (R10.3). */
 static const char *const istio_alpns[] = {
@@ -288,7 +289,7 @@ void gateway_decide(const GatewaySnapshot *s,
                     const char *node)
 {
     g_return_if_fail(s != NULL && req != NULL && out != NULL);
-    memset(out, 0, sizeof *out);
+    sim_zero(out, sizeof *out);
     out->flags = "-";
     out->path = req->path;
     out->authority = req->authority;
