@@ -326,7 +326,9 @@ void gateway_decide(const GatewaySnapshot *s,
     /* Filter chain by SNI (R9.2, R9.3). */
     const char *sni = req->tls ? req->sni : NULL;
     const char *matched = NULL;
-    const GwFilterChain *ch = host_sni_table_lookup(l->sni, sni, &matched);
+    const GwFilterChain *ch =
+        req->names_fixed ? host_sni_table_lookup_fixed(l->sni, sni, &matched)
+                         : host_sni_table_lookup(l->sni, sni, &matched);
     if (ch != NULL && ch->kind == GW_CHAIN_AUTO_PASSTHROUGH) {
         gboolean ok = FALSE;
         for (guint i = 0; istio_alpns[i] != NULL && !ok; i++) {

@@ -134,6 +134,10 @@ typedef struct {
     const char *path;              /* path with query */
     const KvList *headers;         /* lower-case names; nullable */
     gint64 now_unix;               /* wall clock for certificate validity */
+    gboolean names_fixed;          /* sni and authority never change while
+                                    * the snapshot lives: their lookups
+                                    * are remembered by address
+                                    * (host_*_lookup_fixed()) */
 } GatewayRequest;
 
 typedef enum {

@@ -148,6 +148,29 @@ typedef struct {
     const char *dom;
 } HostMemo;
 
+/* The last few answers for fixed strings (host_*_lookup_fixed()), by the
+ * string's address: its bytes never change while the table lives, so the
+ * address alone names them, and no length or bytes are compared. Empty
+ * slots have addr NULL, which no fixed lookup asks by. */
+typedef struct {
+    const char *addr;   /* the string looked up, or NULL: empty */
+    gpointer found;
+    HostMatchKind kind; /* domain tables only */
+    const char *dom;    /* the domain, or the SNI name that matched */
+} HostAddrMemo;
+
+/* The slot of @addr's answer in @m, or NULL. */
+static inline const HostAddrMemo *addr_memo_find(const HostAddrMemo *m,
+                                                 const char *addr)
+{
+    for (guint i = 0; i < HOST_MEMO; i++) {
+        if (m[i].addr == addr) {
+            return &m[i];
+        }
+    }
+    return NULL;
+}
+
 struct _HostDomainTable {
     GHashTable *exact; /* lower-cased domain (owned) -> value */
     GPtrArray *suffix; /* DomainWild*, longest first after finish */
@@ -156,6 +179,8 @@ struct _HostDomainTable {
     guint count;       /* domains added, for stable sort ties */
     HostMemo memo[HOST_MEMO]; /* emptied by every add */
     guint memo_next;          /* the slot the next answer replaces */
+    HostAddrMemo by_addr[HOST_MEMO]; /* emptied with memo */
+    guint addr_next;                 /* as memo_next */
 };
 
 static void domain_wild_free(gpointer p)
@@ -202,6 +227,7 @@ host_domain_table_add(HostDomainTable *t, const char *domain, gpointer value)
 {
     g_return_val_if_fail(t != NULL && domain != NULL, FALSE);
     memset(t->memo, 0, sizeof t->memo);
+    memset(t->by_addr, 0, sizeof t->by_addr);
     g_autofree char *d = g_ascii_strdown(domain, -1);
     gsize len = strlen(d);
     if (strcmp(d, "*") == 0) {
@@ -259,6 +285,7 @@ void host_domain_table_finish(HostDomainTable *t)
 {
     g_return_if_fail(t != NULL);
     memset(t->memo, 0, sizeof t->memo);
+    memset(t->by_addr, 0, sizeof t->by_addr);
     g_ptr_array_sort(t->suffix, wild_cmp);
     g_ptr_array_sort(t->prefix, wild_cmp);
 }
@@ -373,6 +400,35 @@ gpointer host_domain_table_lookup(const HostDomainTable *t,
     return hit->found;
 }
 
+gpointer host_domain_table_lookup_fixed(const HostDomainTable *t,
+                                        const char *authority,
+                                        HostMatchKind *kind_out,
+                                        const char **domain_out)
+{
+    g_return_val_if_fail(t != NULL, NULL);
+    const HostAddrMemo *hit =
+        authority != NULL ? addr_memo_find(t->by_addr, authority) : NULL;
+    HostAddrMemo fresh;
+    if (hit == NULL) {
+        fresh.found =
+            host_domain_table_lookup(t, authority, &fresh.kind, &fresh.dom);
+        fresh.addr = authority;
+        hit = &fresh;
+        if (authority != NULL) {
+            /* A memo, as HostMemo. */
+            HostDomainTable *mt = (HostDomainTable *)t;
+            mt->by_addr[mt->addr_next++ % HOST_MEMO] = fresh;
+        }
+    }
+    if (kind_out != NULL) {
+        *kind_out = hit->kind;
+    }
+    if (domain_out != NULL) {
+        *domain_out = hit->dom;
+    }
+    return hit->found;
+}
+
 /* ---- Envoy SNI ------------------------------------------------------------
  */
 
@@ -396,6 +452,8 @@ struct _HostSniTable {
     gboolean has_match_all; /* match_all was set */
     SniMemo memo[HOST_MEMO]; /* emptied by every add and set_match_all */
     guint memo_next;         /* the slot the next answer replaces */
+    HostAddrMemo by_addr[HOST_MEMO]; /* emptied with memo */
+    guint addr_next;                 /* as memo_next */
 };
 
 HostSniTable *host_sni_table_new(void)
@@ -423,6 +481,7 @@ host_sni_table_add(HostSniTable *t, const char *server_name, gpointer value)
 {
     g_return_val_if_fail(t != NULL && server_name != NULL, FALSE);
     memset(t->memo, 0, sizeof t->memo);
+    memset(t->by_addr, 0, sizeof t->by_addr);
     g_autofree char *n = g_ascii_strdown(server_name, -1);
     if (n[0] == '*' && n[1] == '.') {
         if (g_hash_table_contains(t->wildcard, n + 1)) {
@@ -443,6 +502,7 @@ void host_sni_table_set_match_all(HostSniTable *t, gpointer value)
 {
     g_return_if_fail(t != NULL);
     memset(t->memo, 0, sizeof t->memo);
+    memset(t->by_addr, 0, sizeof t->by_addr);
     if (!t->has_match_all) {
         t->match_all = value;
         t->has_match_all = TRUE;
@@ -485,7 +545,14 @@ gpointer host_sni_table_lookup(const HostSniTable *t,
                                const char **matched_out)
 {
     g_return_val_if_fail(t != NULL, NULL);
-    const char *s = sni != NULL ? sni : "";
+    if (sni == NULL || sni[0] == '\0') {
+        /* No SNI (every plain-text request): only the match-all chain. */
+        if (matched_out != NULL) {
+            *matched_out = NULL;
+        }
+        return t->match_all;
+    }
+    const char *s = sni;
     gsize len = strlen(s);
     const SniMemo *hit = NULL;
     for (guint i = 0; i < HOST_MEMO && hit == NULL; i++) {
@@ -509,6 +576,30 @@ gpointer host_sni_table_lookup(const HostSniTable *t,
     }
     if (matched_out != NULL) {
         *matched_out = hit->matched;
+    }
+    return hit->found;
+}
+
+gpointer host_sni_table_lookup_fixed(const HostSniTable *t,
+                                     const char *sni,
+                                     const char **matched_out)
+{
+    g_return_val_if_fail(t != NULL, NULL);
+    const HostAddrMemo *hit =
+        sni != NULL ? addr_memo_find(t->by_addr, sni) : NULL;
+    HostAddrMemo fresh;
+    if (hit == NULL) {
+        fresh.found = host_sni_table_lookup(t, sni, &fresh.dom);
+        fresh.addr = sni;
+        hit = &fresh;
+        if (sni != NULL) {
+            /* A memo, as HostMemo. */
+            HostSniTable *mt = (HostSniTable *)t;
+            mt->by_addr[mt->addr_next++ % HOST_MEMO] = fresh;
+        }
+    }
+    if (matched_out != NULL) {
+        *matched_out = hit->dom;
     }
     return hit->found;
 }

@@ -725,6 +725,7 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         .path = r->path,
         .headers = r->headers,
         .now_unix = w->wall_epoch + now / SIM_S,
+        .names_fixed = r->names_fixed,
     };
     gateway_decide(r->snap, &gr, &gw->rng, &r->dec, r->tr, now,
                    node_name(p, gw->node));
