@@ -41,11 +41,12 @@ static SimTime next_gap(Generator *g, double rate)
 {
     double mean_ns = 1e9 / rate;
     if (g->ts->arrival == ARRIVAL_CONSTANT) {
-        return (SimTime)llround(mean_ns) > 0 ? (SimTime)llround(mean_ns) : 1;
+        SimTime gap = sim_time_llround(mean_ns);
+        return gap > 0 ? gap : 1;
     }
     /* Poisson process: exponential gaps. 1 - u keeps log away from 0. */
     double u = rng_double(&g->rng);
-    SimTime gap = (SimTime)llround(-log(1.0 - u) * mean_ns);
+    SimTime gap = sim_time_llround(-log(1.0 - u) * mean_ns);
     return gap > 0 ? gap : 1;
 }
 
