@@ -303,7 +303,9 @@ gsize host_authority_len(const char *authority)
     return (gsize)(colon - authority);
 }
 
-static gpointer lookup_uncached(const HostDomainTable *t,
+/* Out of line, as the other misses below: the hits then need no stack
+ * frame for the lower-cased copy. */
+static G_NO_INLINE gpointer lookup_uncached(const HostDomainTable *t,
                                 const char *authority,
                                 HostMatchKind *kind_out,
                                 const char **domain_out)
@@ -400,25 +402,31 @@ gpointer host_domain_table_lookup(const HostDomainTable *t,
     return hit->found;
 }
 
+/* A miss of host_domain_table_lookup_fixed(): the plain lookup, its
+ * answer remembered by @authority's address. */
+static G_NO_INLINE const HostAddrMemo *
+domain_fixed_miss(const HostDomainTable *t, const char *authority)
+{
+    /* A memo, as HostMemo. */
+    HostDomainTable *mt = (HostDomainTable *)t;
+    HostAddrMemo *m = &mt->by_addr[mt->addr_next++ % HOST_MEMO];
+    m->found = host_domain_table_lookup(t, authority, &m->kind, &m->dom);
+    m->addr = authority;
+    return m;
+}
+
 gpointer host_domain_table_lookup_fixed(const HostDomainTable *t,
                                         const char *authority,
                                         HostMatchKind *kind_out,
                                         const char **domain_out)
 {
     g_return_val_if_fail(t != NULL, NULL);
-    const HostAddrMemo *hit =
-        authority != NULL ? addr_memo_find(t->by_addr, authority) : NULL;
-    HostAddrMemo fresh;
+    if (authority == NULL) {
+        return host_domain_table_lookup(t, authority, kind_out, domain_out);
+    }
+    const HostAddrMemo *hit = addr_memo_find(t->by_addr, authority);
     if (hit == NULL) {
-        fresh.found =
-            host_domain_table_lookup(t, authority, &fresh.kind, &fresh.dom);
-        fresh.addr = authority;
-        hit = &fresh;
-        if (authority != NULL) {
-            /* A memo, as HostMemo. */
-            HostDomainTable *mt = (HostDomainTable *)t;
-            mt->by_addr[mt->addr_next++ % HOST_MEMO] = fresh;
-        }
+        hit = domain_fixed_miss(t, authority);
     }
     if (kind_out != NULL) {
         *kind_out = hit->kind;
@@ -509,7 +517,7 @@ void host_sni_table_set_match_all(HostSniTable *t, gpointer value)
     }
 }
 
-static gpointer sni_lookup_uncached(const HostSniTable *t,
+static G_NO_INLINE gpointer sni_lookup_uncached(const HostSniTable *t,
                                     const char *sni,
                                     gsize len,
                                     const char **matched_out)
@@ -580,23 +588,28 @@ gpointer host_sni_table_lookup(const HostSniTable *t,
     return hit->found;
 }
 
+/* A miss of host_sni_table_lookup_fixed(), as domain_fixed_miss(). */
+static G_NO_INLINE const HostAddrMemo *sni_fixed_miss(const HostSniTable *t,
+                                                      const char *sni)
+{
+    HostSniTable *mt = (HostSniTable *)t;
+    HostAddrMemo *m = &mt->by_addr[mt->addr_next++ % HOST_MEMO];
+    m->found = host_sni_table_lookup(t, sni, &m->dom);
+    m->addr = sni;
+    return m;
+}
+
 gpointer host_sni_table_lookup_fixed(const HostSniTable *t,
                                      const char *sni,
                                      const char **matched_out)
 {
     g_return_val_if_fail(t != NULL, NULL);
-    const HostAddrMemo *hit =
-        sni != NULL ? addr_memo_find(t->by_addr, sni) : NULL;
-    HostAddrMemo fresh;
+    if (sni == NULL) {
+        return host_sni_table_lookup(t, sni, matched_out);
+    }
+    const HostAddrMemo *hit = addr_memo_find(t->by_addr, sni);
     if (hit == NULL) {
-        fresh.found = host_sni_table_lookup(t, sni, &fresh.dom);
-        fresh.addr = sni;
-        hit = &fresh;
-        if (sni != NULL) {
-            /* A memo, as HostMemo. */
-            HostSniTable *mt = (HostSniTable *)t;
-            mt->by_addr[mt->addr_next++ % HOST_MEMO] = fresh;
-        }
+        hit = sni_fixed_miss(t, sni);
     }
     if (matched_out != NULL) {
         *matched_out = hit->dom;
