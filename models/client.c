@@ -41,11 +41,12 @@ static SimTime next_gap(Generator *g, double rate)
 {
     double mean_ns = 1e9 / rate;
     if (g->ts->arrival == ARRIVAL_CONSTANT) {
-        return (SimTime)llround(mean_ns) > 0 ? (SimTime)llround(mean_ns) : 1;
+        SimTime gap = sim_time_llround(mean_ns);
+        return gap > 0 ? gap : 1;
     }
     /* Poisson process: exponential gaps. 1 - u keeps log away from 0. */
     double u = rng_double(&g->rng);
-    SimTime gap = (SimTime)llround(-log(1.0 - u) * mean_ns);
+    SimTime gap = sim_time_llround(-log(1.0 - u) * mean_ns);
     return gap > 0 ? gap : 1;
 }
 
@@ -197,6 +198,7 @@ static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
     Request *r = path_request_new(c->path);
     guint ti = pick_template(g);
     client_fill(r, g->ts, &g_array_index(g->ts->requests, RequestTemplate, ti));
+    r->names_fixed = TRUE; /* the template's strings, for the whole run */
     r->traffic = g->name;
     /* Clients from 198.51.100.0/24 (TEST-NET-2), many of them; the
      * addresses are formatted once, not per request. */

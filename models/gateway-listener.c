@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "models/gateway-private.h"
+#include "sim/zero.h"
 
 /* Istio mTLS ALPNs an AUTO_PASSTHROUGH chain requires (R10.3). */
 static const char *const istio_alpns[] = {
@@ -31,20 +32,14 @@ const char *gateway_outcome_name(GatewayOutcome o)
     return "?";
 }
 
-void gateway_decision_release(GatewayDecision *d)
+/* gateway_decision_release() (gateway.h) of a decision that owns a
+ * buffer. */
+void gateway__decision_free_owned(GatewayDecision *d)
 {
-    if (d == NULL) {
-        return;
-    }
-    /* Most decisions own nothing (no rewrite, no trace): four tests
-     * instead of four calls, once per request. */
-    if (d->reason_buf != NULL || d->location != NULL || d->path_buf != NULL ||
-        d->authority_buf != NULL) {
-        g_clear_pointer(&d->reason_buf, g_free);
-        g_clear_pointer(&d->location, g_free);
-        g_clear_pointer(&d->path_buf, g_free);
-        g_clear_pointer(&d->authority_buf, g_free);
-    }
+    g_clear_pointer(&d->reason_buf, g_free);
+    g_clear_pointer(&d->location, g_free);
+    g_clear_pointer(&d->path_buf, g_free);
+    g_clear_pointer(&d->authority_buf, g_free);
 }
 
 void gateway_decision_clear(GatewayDecision *d)
@@ -288,7 +283,7 @@ void gateway_decide(const GatewaySnapshot *s,
                     const char *node)
 {
     g_return_if_fail(s != NULL && req != NULL && out != NULL);
-    memset(out, 0, sizeof *out);
+    sim_zero(out, sizeof *out);
     out->flags = "-";
     out->path = req->path;
     out->authority = req->authority;
@@ -325,7 +320,9 @@ void gateway_decide(const GatewaySnapshot *s,
     /* Filter chain by SNI (R9.2, R9.3). */
     const char *sni = req->tls ? req->sni : NULL;
     const char *matched = NULL;
-    const GwFilterChain *ch = host_sni_table_lookup(l->sni, sni, &matched);
+    const GwFilterChain *ch =
+        req->names_fixed ? host_sni_table_lookup_fixed(l->sni, sni, &matched)
+                         : host_sni_table_lookup(l->sni, sni, &matched);
     if (ch != NULL && ch->kind == GW_CHAIN_AUTO_PASSTHROUGH) {
         gboolean ok = FALSE;
         for (guint i = 0; istio_alpns[i] != NULL && !ok; i++) {

@@ -134,6 +134,10 @@ typedef struct {
     const char *path;              /* path with query */
     const KvList *headers;         /* lower-case names; nullable */
     gint64 now_unix;               /* wall clock for certificate validity */
+    gboolean names_fixed;          /* sni and authority never change while
+                                    * the snapshot lives: their lookups
+                                    * are remembered by address
+                                    * (host_*_lookup_fixed()) */
 } GatewayRequest;
 
 typedef enum {
@@ -236,7 +240,16 @@ void gateway_decision_clear(GatewayDecision *d);
  * with the zeroing in gateway_decide(), twice per request. Fields that
  * pointed into the freed buffers (reason, path, authority) dangle until
  * then. NULL is a no-op. */
-void gateway_decision_release(GatewayDecision *d);
+void gateway__decision_free_owned(GatewayDecision *d);
+static inline void gateway_decision_release(GatewayDecision *d)
+{
+    /* Most decisions own nothing (no rewrite, no trace): four tests
+     * inline, once per request, and a call only for the others. */
+    if (d != NULL && (d->reason_buf != NULL || d->location != NULL ||
+                      d->path_buf != NULL || d->authority_buf != NULL)) {
+        gateway__decision_free_owned(d);
+    }
+}
 
 /* The clusters of the snapshot, sorted by name (GatewayCluster*,
  * transfer none), and a lookup by name (NULL when absent). */

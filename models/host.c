@@ -148,6 +148,29 @@ typedef struct {
     const char *dom;
 } HostMemo;
 
+/* The last few answers for fixed strings (host_*_lookup_fixed()), by the
+ * string's address: its bytes never change while the table lives, so the
+ * address alone names them, and no length or bytes are compared. Empty
+ * slots have addr NULL, which no fixed lookup asks by. */
+typedef struct {
+    const char *addr;   /* the string looked up, or NULL: empty */
+    gpointer found;
+    HostMatchKind kind; /* domain tables only */
+    const char *dom;    /* the domain, or the SNI name that matched */
+} HostAddrMemo;
+
+/* The slot of @addr's answer in @m, or NULL. */
+static inline const HostAddrMemo *addr_memo_find(const HostAddrMemo *m,
+                                                 const char *addr)
+{
+    for (guint i = 0; i < HOST_MEMO; i++) {
+        if (m[i].addr == addr) {
+            return &m[i];
+        }
+    }
+    return NULL;
+}
+
 struct _HostDomainTable {
     GHashTable *exact; /* lower-cased domain (owned) -> value */
     GPtrArray *suffix; /* DomainWild*, longest first after finish */
@@ -156,6 +179,8 @@ struct _HostDomainTable {
     guint count;       /* domains added, for stable sort ties */
     HostMemo memo[HOST_MEMO]; /* emptied by every add */
     guint memo_next;          /* the slot the next answer replaces */
+    HostAddrMemo by_addr[HOST_MEMO]; /* emptied with memo */
+    guint addr_next;                 /* as memo_next */
 };
 
 static void domain_wild_free(gpointer p)
@@ -202,6 +227,7 @@ host_domain_table_add(HostDomainTable *t, const char *domain, gpointer value)
 {
     g_return_val_if_fail(t != NULL && domain != NULL, FALSE);
     memset(t->memo, 0, sizeof t->memo);
+    memset(t->by_addr, 0, sizeof t->by_addr);
     g_autofree char *d = g_ascii_strdown(domain, -1);
     gsize len = strlen(d);
     if (strcmp(d, "*") == 0) {
@@ -259,6 +285,7 @@ void host_domain_table_finish(HostDomainTable *t)
 {
     g_return_if_fail(t != NULL);
     memset(t->memo, 0, sizeof t->memo);
+    memset(t->by_addr, 0, sizeof t->by_addr);
     g_ptr_array_sort(t->suffix, wild_cmp);
     g_ptr_array_sort(t->prefix, wild_cmp);
 }
@@ -276,7 +303,9 @@ gsize host_authority_len(const char *authority)
     return (gsize)(colon - authority);
 }
 
-static gpointer lookup_uncached(const HostDomainTable *t,
+/* Out of line, as the other misses below: the hits then need no stack
+ * frame for the lower-cased copy. */
+static G_NO_INLINE gpointer lookup_uncached(const HostDomainTable *t,
                                 const char *authority,
                                 HostMatchKind *kind_out,
                                 const char **domain_out)
@@ -373,8 +402,54 @@ gpointer host_domain_table_lookup(const HostDomainTable *t,
     return hit->found;
 }
 
+/* A miss of host_domain_table_lookup_fixed(): the plain lookup, its
+ * answer remembered by @authority's address. */
+static G_NO_INLINE const HostAddrMemo *
+domain_fixed_miss(const HostDomainTable *t, const char *authority)
+{
+    /* A memo, as HostMemo. */
+    HostDomainTable *mt = (HostDomainTable *)t;
+    HostAddrMemo *m = &mt->by_addr[mt->addr_next++ % HOST_MEMO];
+    m->found = host_domain_table_lookup(t, authority, &m->kind, &m->dom);
+    m->addr = authority;
+    return m;
+}
+
+gpointer host_domain_table_lookup_fixed(const HostDomainTable *t,
+                                        const char *authority,
+                                        HostMatchKind *kind_out,
+                                        const char **domain_out)
+{
+    g_return_val_if_fail(t != NULL, NULL);
+    if (authority == NULL) {
+        return host_domain_table_lookup(t, authority, kind_out, domain_out);
+    }
+    const HostAddrMemo *hit = addr_memo_find(t->by_addr, authority);
+    if (hit == NULL) {
+        hit = domain_fixed_miss(t, authority);
+    }
+    if (kind_out != NULL) {
+        *kind_out = hit->kind;
+    }
+    if (domain_out != NULL) {
+        *domain_out = hit->dom;
+    }
+    return hit->found;
+}
+
 /* ---- Envoy SNI ------------------------------------------------------------
  */
+
+/* The last few server names looked up, as the client sent them, with
+ * their answers: as HostMemo, for the lower-casing and the hash lookups
+ * of every TLS request's SNI (about 100 instructions a request). A memo,
+ * not state: a lookup answers the same with or without it. */
+typedef struct {
+    gsize len;           /* 0: empty; else strlen(key) + 1 */
+    char key[HOST_MEMO_KEY];
+    gpointer found;
+    const char *matched;
+} SniMemo;
 
 struct _HostSniTable {
     GHashTable *exact;      /* lower-cased name (owned) -> value */
@@ -383,6 +458,10 @@ struct _HostSniTable {
     GHashTable *names;      /* suffix -> the configured "*.x" name (owned) */
     gpointer match_all;     /* value for chains without server_names */
     gboolean has_match_all; /* match_all was set */
+    SniMemo memo[HOST_MEMO]; /* emptied by every add and set_match_all */
+    guint memo_next;         /* the slot the next answer replaces */
+    HostAddrMemo by_addr[HOST_MEMO]; /* emptied with memo */
+    guint addr_next;                 /* as memo_next */
 };
 
 HostSniTable *host_sni_table_new(void)
@@ -409,6 +488,8 @@ gboolean
 host_sni_table_add(HostSniTable *t, const char *server_name, gpointer value)
 {
     g_return_val_if_fail(t != NULL && server_name != NULL, FALSE);
+    memset(t->memo, 0, sizeof t->memo);
+    memset(t->by_addr, 0, sizeof t->by_addr);
     g_autofree char *n = g_ascii_strdown(server_name, -1);
     if (n[0] == '*' && n[1] == '.') {
         if (g_hash_table_contains(t->wildcard, n + 1)) {
@@ -428,23 +509,25 @@ host_sni_table_add(HostSniTable *t, const char *server_name, gpointer value)
 void host_sni_table_set_match_all(HostSniTable *t, gpointer value)
 {
     g_return_if_fail(t != NULL);
+    memset(t->memo, 0, sizeof t->memo);
+    memset(t->by_addr, 0, sizeof t->by_addr);
     if (!t->has_match_all) {
         t->match_all = value;
         t->has_match_all = TRUE;
     }
 }
 
-gpointer host_sni_table_lookup(const HostSniTable *t,
-                               const char *sni,
-                               const char **matched_out)
+static G_NO_INLINE gpointer sni_lookup_uncached(const HostSniTable *t,
+                                    const char *sni,
+                                    gsize len,
+                                    const char **matched_out)
 {
-    g_return_val_if_fail(t != NULL, NULL);
     const char *matched = NULL;
     gpointer found = NULL;
-    if (sni != NULL && sni[0] != '\0') {
+    if (len > 0) {
         char stack[HOST_STACK_LEN];
         g_autofree char *heap = NULL;
-        const char *name = lower_copy(sni, strlen(sni), stack, &heap);
+        const char *name = lower_copy(sni, len, stack, &heap);
         gpointer key = NULL;
         if (g_hash_table_lookup_extended(t->exact, name, &key, &found)) {
             matched = key;
@@ -461,8 +544,75 @@ gpointer host_sni_table_lookup(const HostSniTable *t,
     }
     found = t->match_all;
 done:
-    if (matched_out != NULL) {
-        *matched_out = matched;
-    }
+    *matched_out = matched;
     return found;
+}
+
+gpointer host_sni_table_lookup(const HostSniTable *t,
+                               const char *sni,
+                               const char **matched_out)
+{
+    g_return_val_if_fail(t != NULL, NULL);
+    if (sni == NULL || sni[0] == '\0') {
+        /* No SNI (every plain-text request): only the match-all chain. */
+        if (matched_out != NULL) {
+            *matched_out = NULL;
+        }
+        return t->match_all;
+    }
+    const char *s = sni;
+    gsize len = strlen(s);
+    const SniMemo *hit = NULL;
+    for (guint i = 0; i < HOST_MEMO && hit == NULL; i++) {
+        const SniMemo *m = &t->memo[i];
+        if (m->len == len + 1 && memcmp(m->key, s, len) == 0) {
+            hit = m;
+        }
+    }
+    SniMemo fresh;
+    if (hit == NULL) {
+        fresh.found = sni_lookup_uncached(t, s, len, &fresh.matched);
+        hit = &fresh;
+        if (len < HOST_MEMO_KEY) {
+            /* The memo is the one thing a lookup changes (see SniMemo). */
+            HostSniTable *mt = (HostSniTable *)t;
+            SniMemo *m = &mt->memo[mt->memo_next++ % HOST_MEMO];
+            *m = fresh;
+            m->len = len + 1;
+            memcpy(m->key, s, len);
+        }
+    }
+    if (matched_out != NULL) {
+        *matched_out = hit->matched;
+    }
+    return hit->found;
+}
+
+/* A miss of host_sni_table_lookup_fixed(), as domain_fixed_miss(). */
+static G_NO_INLINE const HostAddrMemo *sni_fixed_miss(const HostSniTable *t,
+                                                      const char *sni)
+{
+    HostSniTable *mt = (HostSniTable *)t;
+    HostAddrMemo *m = &mt->by_addr[mt->addr_next++ % HOST_MEMO];
+    m->found = host_sni_table_lookup(t, sni, &m->dom);
+    m->addr = sni;
+    return m;
+}
+
+gpointer host_sni_table_lookup_fixed(const HostSniTable *t,
+                                     const char *sni,
+                                     const char **matched_out)
+{
+    g_return_val_if_fail(t != NULL, NULL);
+    if (sni == NULL) {
+        return host_sni_table_lookup(t, sni, matched_out);
+    }
+    const HostAddrMemo *hit = addr_memo_find(t->by_addr, sni);
+    if (hit == NULL) {
+        hit = sni_fixed_miss(t, sni);
+    }
+    if (matched_out != NULL) {
+        *matched_out = hit->dom;
+    }
+    return hit->found;
 }

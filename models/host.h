@@ -79,6 +79,16 @@ gpointer host_domain_table_lookup(const HostDomainTable *t,
                                   HostMatchKind *kind_out,
                                   const char **domain_out);
 
+/* host_domain_table_lookup() for an @authority whose bytes never change
+ * while @t lives (a scenario's request template): the answer is
+ * remembered by the string's address, so a repeat costs a few pointer
+ * compares and no length, bytes or hash. A string that may be rewritten
+ * or freed meanwhile (a replayed line's) must use the plain lookup. */
+gpointer host_domain_table_lookup_fixed(const HostDomainTable *t,
+                                        const char *authority,
+                                        HostMatchKind *kind_out,
+                                        const char **domain_out);
+
 /* ---- Envoy filter-chain server names (request time) -----------------------
  */
 
@@ -110,6 +120,13 @@ void host_sni_table_set_match_all(HostSniTable *t, gpointer value);
 gpointer host_sni_table_lookup(const HostSniTable *t,
                                const char *sni,
                                const char **matched_out);
+
+/* host_sni_table_lookup() for an @sni whose bytes never change while @t
+ * lives, remembered by its address (as host_domain_table_lookup_fixed()).
+ */
+gpointer host_sni_table_lookup_fixed(const HostSniTable *t,
+                                     const char *sni,
+                                     const char **matched_out);
 
 /* Length of the host part of an authority: without ":port", an IPv6
  * literal keeping its brackets (a bare IPv6 address has no port). The

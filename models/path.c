@@ -12,6 +12,7 @@
 #include "models/lb.h"
 #include "models/path.h"
 #include "models/upstream.h"
+#include "sim/zero.h"
 
 /* Linux gives up on a SYN nobody answers after 127 s (tcp_syn_retries 6,
  * spec R3.6); a client that sent into a black hole learns it then. */
@@ -82,7 +83,7 @@ static Request *request_take(Path *p)
 Request *path_request_new(Path *p)
 {
     Request *r = request_take(p);
-    memset(r, 0, G_STRUCT_OFFSET(Request, dec));
+    sim_zero(r, G_STRUCT_OFFSET(Request, dec));
     r->id = ++p->next_id;
     r->app_pod = -1;
     r->out.flags = "-";
@@ -724,6 +725,7 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         .path = r->path,
         .headers = r->headers,
         .now_unix = w->wall_epoch + now / SIM_S,
+        .names_fixed = r->names_fixed,
     };
     gateway_decide(r->snap, &gr, &gw->rng, &r->dec, r->tr, now,
                    node_name(p, gw->node));

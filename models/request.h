@@ -46,6 +46,12 @@ struct _Request {
     const char *const *alpn;   /* ALPN offer (curl: h2, http/1.1); nullable */
     const char *body;          /* request body, or the bytes a tcp/tls
                                 * stream sends (tcp-echo); nullable */
+    gboolean names_fixed;      /* host, authority and sni are a traffic
+                                * template's (client.c), whose bytes never
+                                * change in a run: the gateway remembers
+                                * its lookups by their addresses
+                                * (GatewayRequest.names_fixed). FALSE:
+                                * strings that may change or be freed */
     char client_ip[16];        /* source address */
     guint32 client_addr;       /* the same parsed (host order), or 0:
                                 * whoever reads it parses client_ip */

@@ -45,7 +45,13 @@ struct _Results {
     GHashTable *traffic;  /* interned traffic name -> Tally* */
     GHashTable *nodes;    /* interned node name -> Tally* (LB's choice) */
     GHashTable *gateway_pods; /* interned "ns/pod" -> Tally* */
-    Hist *latency;        /* all responses and connections */
+    Hist *latency;        /* all responses and connections: read it
+                           * through results__latency(), which makes it
+                           * up to date */
+    gboolean latency_stale; /* outcomes were recorded (into their seconds
+                             * only) since latency was last made as the
+                             * merge of every second's latency, which it
+                             * always equals once made */
     guint64 phase_ns[PHASE_N]; /* summed over recorded outcomes */
     GArray *seconds;      /* Second, index = second of `sent` */
     GArray *events;       /* TimelineEvent */
@@ -75,6 +81,11 @@ guint64 *results__counter(GHashTable *h, gpointer key);
 void results__add_count(GHashTable *h, gpointer key, guint64 n);
 /* The Tally of @key (interned) in @h, made empty when missing. */
 Tally *results__tally(GHashTable *h, const char *key);
+/* @r's latency of all responses and connections: results_record() puts
+ * an outcome into its second's histogram only (one histogram fewer per
+ * request), and this merges the seconds' again, once per batch of
+ * outcomes, the first time it is asked. Returns: (transfer none). */
+const Hist *results__latency(const Results *r);
 /* The tally tables in their fixed order: routes, clusters, pods, traffic,
  * nodes, gateway_pods. */
 void results__tally_tables(const Results *r,

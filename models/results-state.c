@@ -131,7 +131,8 @@ void results_merge(Results *dst, const Results *src)
     for (guint i = 0; i < N_TALLIES; i++) {
         add_tallies(dt[i], st[i]);
     }
-    hist_merge(dst->latency, src->latency);
+    /* A stale dst stays so: its seconds get src's below. */
+    hist_merge(dst->latency, results__latency(src));
     for (guint p = 0; p < PHASE_N; p++) {
         dst->phase_ns[p] += src->phase_ns[p];
     }
@@ -231,7 +232,7 @@ JsonNode *results_state_to_json(const Results *r)
     json_builder_end_array(b);
 
     json_builder_set_member_name(b, "latency");
-    add_hist(b, r->latency);
+    add_hist(b, results__latency(r));
 
     /* Summed ns per phase, in Phase order. */
     json_builder_set_member_name(b, "phase_ns");
@@ -630,5 +631,6 @@ Results *results_state_from_json(JsonNode *state, GError **error)
     }
     hist_free(r->latency);
     r->latency = lat;
+    r->latency_stale = FALSE;
     return g_steal_pointer(&r);
 }

@@ -251,7 +251,8 @@ void results_record(Results *r, const RequestOutcome *o)
         if (sec->latency == NULL) {
             sec->latency = hist_new();
         }
-        hists[n_hists++] = r->latency;
+        /* r->latency is made from the seconds' (results__latency()). */
+        r->latency_stale = TRUE;
         hists[n_hists++] = sec->latency;
         /* Unrolled: seven adds, where the loop's own upkeep (r and o
          * may alias, so no vector add) cost as much again. */
@@ -338,9 +339,26 @@ guint64 results_count_pod(const Results *r, const char *pod)
     return t != NULL ? t->count : 0;
 }
 
+const Hist *results__latency(const Results *r)
+{
+    if (r->latency_stale) {
+        /* A memo of the seconds, not state (see Results.latency). */
+        Results *mr = (Results *)r;
+        hist_reset(mr->latency);
+        for (guint i = 0; i < r->seconds->len; i++) {
+            const Second *s = &g_array_index(r->seconds, Second, i);
+            if (s->latency != NULL) {
+                hist_merge(mr->latency, s->latency);
+            }
+        }
+        mr->latency_stale = FALSE;
+    }
+    return r->latency;
+}
+
 const Hist *results_latency(const Results *r)
 {
-    return r->latency;
+    return results__latency(r);
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -483,11 +501,11 @@ JsonNode *results_to_json(const Results *r)
     json_builder_end_array(b);
 
     json_builder_set_member_name(b, "latency_ms");
-    add_percentiles(b, r->latency);
+    add_percentiles(b, results__latency(r));
 
     json_builder_set_member_name(b, "breakdown_ms");
     json_builder_begin_object(b);
-    guint64 timed = hist_count(r->latency);
+    guint64 timed = hist_count(results__latency(r));
     for (guint p = 0; p < PHASE_N; p++) {
         json_builder_set_member_name(b, phase_name(p));
         json_builder_add_double_value(
@@ -630,6 +648,7 @@ JsonNode *results_to_json(const Results *r)
 
 char *results_summary(const Results *r)
 {
+    const Hist *lat = results__latency(r);
     GString *s = g_string_new(NULL);
     g_string_append_printf(s, "scenario %s, seed %" G_GUINT64_FORMAT "\n",
                            r->scenario, r->seed);
@@ -665,11 +684,11 @@ char *results_summary(const Results *r)
         g_string_append_printf(s, "  step %d %-14s %10" G_GUINT64_FORMAT "\n",
                                key >> 8, fail_reason_name(key & 255), *n);
     }
-    if (hist_count(r->latency) > 0) {
+    if (hist_count(lat) > 0) {
         g_string_append_printf(
             s, "latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f\n",
-            ms(hist_percentile(r->latency, 50)), ms(hist_percentile(r->latency, 90)),
-            ms(hist_percentile(r->latency, 99)), ms(hist_percentile(r->latency, 99.9)));
+            ms(hist_percentile(lat, 50)), ms(hist_percentile(lat, 90)),
+            ms(hist_percentile(lat, 99)), ms(hist_percentile(lat, 99.9)));
     }
     g_autoptr(GPtrArray) rk = results__sorted_keys(r->routes, results__cmp_key_str);
     if (rk->len > 0) {

@@ -296,7 +296,10 @@ void router__decide(const GatewaySnapshot *s,
     HostMatchKind kind = HOST_MATCH_NONE;
     const char *dom = NULL;
     const GwVirtualHost *vh =
-        host_domain_table_lookup(rc->table, req->authority, &kind, &dom);
+        req->names_fixed ? host_domain_table_lookup_fixed(
+                               rc->table, req->authority, &kind, &dom)
+                         : host_domain_table_lookup(rc->table, req->authority,
+                                                    &kind, &dom);
     if (vh == NULL) {
         reply(out, 404, "NR",
               "R9.5: no virtual host domain matches the authority (exact, "

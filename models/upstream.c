@@ -214,7 +214,9 @@ gpointer upstream_release(Upstream *u, const GatewayCluster *gc)
     g_return_val_if_fail(cp != NULL && cp->active > 0, NULL);
     /* The freed connection goes to the oldest waiter, if any: the count of
      * busy connections stays. */
-    gpointer next = g_queue_pop_head(&cp->pending);
+    /* Nearly always none: the test inline, not a call into GLib. */
+    gpointer next =
+        cp->pending.length > 0 ? g_queue_pop_head(&cp->pending) : NULL;
     if (next == NULL) {
         cp->active--;
     }

@@ -6,7 +6,8 @@ libingress_a_SOURCES += \
 	sim/dist.c sim/dist.h \
 	sim/hist.c sim/hist.h \
 	sim/queue.c sim/queue.h sim/queue-private.h \
-	sim/engine.c sim/engine.h
+	sim/engine.c sim/engine.h \
+	sim/zero.h
 
 unit_tests += \
 	tests/test-time tests/test-rng tests/test-dist \

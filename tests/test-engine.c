@@ -1,5 +1,6 @@
 /* test-engine.c: sim/engine.h: FIFO ties, the sim_run() boundary and its
- * clock, sim_stop(), discard handlers for never-run events, determinism. */
+ * clock, sim_stop(), discard handlers for never-run events, determinism;
+ * sim/zero.h's sim_zero(). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include "sim/engine.h"
 #include "sim/rng.h"
+#include "sim/zero.h"
 
 /* What a handler saw, one line per event, so tests compare whole runs. */
 typedef struct {
@@ -391,6 +393,47 @@ static void test_engine_same_schedule_gives_same_trace(void **state)
     assert_string_not_equal(a, c);
 }
 
+/* sim_zero() clears exactly its bytes, at any alignment, for sizes with
+ * and without a last 8-byte half (600: path_request_new(); 248:
+ * gateway_decide()), and matches memset() byte for byte. */
+static void check_zero(gsize off, gsize n, void (*zero)(void *p))
+{
+    guint8 buf[1024];
+    guint8 want[1024];
+    memset(buf, 0xa5, sizeof buf);
+    memset(want, 0xa5, sizeof want);
+    memset(want + off, 0, n);
+    zero(buf + off);
+    assert_memory_equal(buf, want, sizeof buf);
+}
+
+#define ZERO_FN(N)                                                        \
+    static void zero_##N(void *p)                                         \
+    {                                                                     \
+        sim_zero(p, N);                                                   \
+    }
+ZERO_FN(8)
+ZERO_FN(16)
+ZERO_FN(24)
+ZERO_FN(248)
+ZERO_FN(600)
+
+static void test_zero_exact_bytes(void **state)
+{
+    static const struct {
+        gsize n;
+        void (*fn)(void *p);
+    } c[] = { { 8, zero_8 },     { 16, zero_16 },   { 24, zero_24 },
+              { 248, zero_248 }, { 600, zero_600 } };
+    for (guint i = 0; i < G_N_ELEMENTS(c); i++) {
+        for (gsize off = 1; off < 18; off += 3) {
+            check_zero(off, c[i].n, c[i].fn);
+        }
+        check_zero(0, c[i].n, c[i].fn);
+        check_zero(1024 - c[i].n, c[i].n, c[i].fn);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_engine_refused_schedule_never_runs),
         cmocka_unit_test(test_engine_no_schedule_while_clearing),
         cmocka_unit_test(test_engine_same_schedule_gives_same_trace),
+        cmocka_unit_test(test_zero_exact_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1220,6 +1220,19 @@ static void test_decision_release_frees_only_what_it_owns(void **state)
     assert_int_equal(d.status, 301);
     gateway_decision_release(&d); /* owns nothing now: a no-op */
     gateway_decision_release(NULL);
+    /* Each of the four buffers alone is freed (the inline test in
+     * gateway.h looks at all four). */
+    for (guint i = 0; i < 4; i++) {
+        GatewayDecision o = { .status = 7 };
+        char **buf[] = { &o.reason_buf, &o.location, &o.path_buf,
+                         &o.authority_buf };
+        *buf[i] = g_strdup("owned");
+        gateway_decision_release(&o);
+        for (guint j = 0; j < 4; j++) {
+            assert_null(*buf[j]);
+        }
+        assert_int_equal(o.status, 7);
+    }
 
     gwt_decide(f, &req, &d);
     gateway_decision_clear(&d);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 #include <glib.h>
@@ -198,6 +199,75 @@ static void test_merge_equals_recording_into_one(void **state)
     assert_string_equal(gt, wt);
     assert_int_equal(hist_count(results_latency(a2)),
                      hist_count(results_latency(all)));
+}
+
+/* The latency of all outcomes is made from the seconds' histograms when
+ * asked (results__latency()): asked between batches of outcomes, after
+ * none, and through merges of stale and fresh results, it equals a
+ * histogram that recorded every timed outcome itself. */
+static void expect_latency(const Results *r, const Hist *want)
+{
+    g_autofree char *got_text = hist_serialize(results_latency(r));
+    g_autofree char *want_text = hist_serialize(want);
+    assert_string_equal(got_text, want_text);
+}
+
+static void record_timed(Results *r, Hist *want, SimTime at, SimTime lat,
+                         OutcomeKind kind)
+{
+    results_sent(r, at);
+    RequestOutcome o = { .kind = kind, .status = 200, .flags = "-",
+                         .traffic = g_intern_string("browsers"),
+                         .sent = at, .done = at + lat, .step = 4 };
+    results_record(r, &o);
+    if (kind != OUTCOME_FAILURE) {
+        hist_record(want, lat);
+    }
+}
+
+static void test_latency_made_from_the_seconds(void **state)
+{
+    (void)state;
+    g_autoptr(Hist) want = hist_new();
+    g_autoptr(Results) r = results_new("lat", 1);
+    expect_latency(r, want);
+    assert_int_equal(hist_count(results_latency(r)), 0);
+    record_timed(r, want, 0, 5 * SIM_MS, OUTCOME_RESPONSE);
+    record_timed(r, want, 3 * SIM_S + 7, 2 * SIM_MS, OUTCOME_CONNECTION);
+    record_timed(r, want, SIM_S, 9 * SIM_S, OUTCOME_FAILURE);
+    expect_latency(r, want);
+    assert_int_equal(hist_count(results_latency(r)), 2);
+    assert_int_equal(hist_min(results_latency(r)), 2 * SIM_MS);
+    /* Asked again with nothing new; then more, one in an earlier
+     * second than the last. */
+    expect_latency(r, want);
+    record_timed(r, want, 2 * SIM_S, 1, OUTCOME_RESPONSE);
+    record_timed(r, want, 9 * SIM_S, 40 * SIM_S, OUTCOME_RESPONSE);
+    expect_latency(r, want);
+    assert_int_equal(hist_max(results_latency(r)), 40 * SIM_S);
+    assert_int_equal(hist_min(results_latency(r)), 1);
+    /* The summary and results.json read it too. */
+    g_autofree char *sum = results_summary(r);
+    assert_non_null(strstr(sum, "latency (ms): p50"));
+
+    /* Merges: a stale destination, a stale source, a fresh one. */
+    g_autoptr(Hist) want_b = hist_new();
+    g_autoptr(Results) b = results_new("lat", 1);
+    record_timed(b, want_b, 4 * SIM_S, 3 * SIM_MS, OUTCOME_RESPONSE);
+    record_timed(r, want, 5 * SIM_S, 7 * SIM_MS, OUTCOME_RESPONSE);
+    results_merge(r, b); /* both stale */
+    hist_merge(want, want_b);
+    expect_latency(r, want);
+    expect_latency(b, want_b);
+    record_timed(b, want_b, 6 * SIM_S, 11 * SIM_MS, OUTCOME_CONNECTION);
+    hist_merge(want, want_b);
+    results_merge(r, b); /* fresh destination, stale source */
+    expect_latency(r, want);
+    /* Through a state and back, then recording on. */
+    g_autoptr(Results) back = round_trip(r);
+    expect_latency(back, want);
+    record_timed(back, want, 7 * SIM_S, 13 * SIM_MS, OUTCOME_RESPONSE);
+    expect_latency(back, want);
 }
 
 static Results *state_from_text(const char *text, GError **error)
@@ -413,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_record_counts_each_pod_through_the_memo),
         cmocka_unit_test(test_state_round_trip_of_a_run),
         cmocka_unit_test(test_merge_equals_recording_into_one),
+        cmocka_unit_test(test_latency_made_from_the_seconds),
         cmocka_unit_test(test_state_rejects_what_it_did_not_write),
         cmocka_unit_test(test_replications_mean_and_interval),
         cmocka_unit_test(test_one_replication_is_a_plain_run),

@@ -254,6 +254,40 @@ static void test_rate_parse_errors(void **state)
     }
 }
 
+/* sim_time_llround() is llround(): halves away from zero, the largest
+ * double below a half (which x + 0.5 would round up), exact integers,
+ * the edges of its fast range and beyond, and a million drawn gaps. */
+static void test_time_llround_is_llround(void **state)
+{
+    static const double xs[] = {
+        0.0, -0.0, 0.25, 0.5, 0.49999999999999994, 1.5, 2.5,
+        2.4999999999999996, 3.0, 1e9 / 3.0, 4503599627370495.5,
+        4503599627370496.0, 9007199254740993.0, 0x1p62 - 1024.0, 0x1p62,
+        0x1p62 + 2048.0, -0.5, -1.5, -2.4, -1e12,
+    };
+    static const gint64 want[] = {
+        0, 0, 0, 1, 0, 2, 3, 2, 3, 333333333, G_GINT64_CONSTANT(4503599627370496),
+        G_GINT64_CONSTANT(4503599627370496), G_GINT64_CONSTANT(9007199254740992),
+        (G_GINT64_CONSTANT(1) << 62) - 1024, G_GINT64_CONSTANT(1) << 62,
+        (G_GINT64_CONSTANT(1) << 62) + 2048, -1, -2, -2,
+        G_GINT64_CONSTANT(-1000000000000),
+    };
+    G_STATIC_ASSERT(G_N_ELEMENTS(xs) == G_N_ELEMENTS(want));
+    for (guint i = 0; i < G_N_ELEMENTS(xs); i++) {
+        assert_int_equal(sim_time_llround(xs[i]), want[i]);
+        assert_int_equal(sim_time_llround(xs[i]), llround(xs[i]));
+    }
+    Rng r;
+    rng_init(&r, 7, 11);
+    for (guint i = 0; i < 1000000; i++) {
+        double u = rng_double(&r);
+        double x = -log(1.0 - u) * (i % 2 ? 5555.555 : 1e9 / 180000.0);
+        double y = (double)(i % 1000) + (i % 3 ? 0.5 : u);
+        assert_int_equal(sim_time_llround(x), llround(x));
+        assert_int_equal(sim_time_llround(y), llround(y));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_time_to_ms),
         cmocka_unit_test(test_rate_parse_table),
         cmocka_unit_test(test_rate_parse_errors),
+        cmocka_unit_test(test_time_llround_is_llround),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
