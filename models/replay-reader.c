@@ -513,7 +513,13 @@ static void fill(Replay *rp)
 {
     while (rp->fp != NULL && replay_window_len(rp->window) < REPLAY_REORDER_MAX) {
         const ReplayItem *min = replay_window_min(rp->window);
-        if (min != NULL && rp->max_read_t - min->t_ns >= REPLAY_REORDER_WINDOW) {
+        /* max_read_t - min >= the window, without overflowing for times
+         * centuries apart: min was read, so it is at most max_read_t, and
+         * a difference too big for a gint64 is past any window. */
+        gint64 ahead = 0;
+        if (min != NULL &&
+            (__builtin_sub_overflow(rp->max_read_t, min->t_ns, &ahead) ||
+             ahead >= REPLAY_REORDER_WINDOW)) {
             break;
         }
         read_one(rp);
