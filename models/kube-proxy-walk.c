@@ -770,51 +770,6 @@ static gboolean memo_follow(const KpMemo *m, Rng *rng, guint32 *drawn,
     return FALSE;
 }
 
-static void walk_unmemoized(const KubeProxyTable *t,
-                            KubeProxyState *state,
-                            const KpPacket *pkt,
-                            Rng *rng,
-                            SimTime now,
-                            KpResult *out,
-                            Trace *tr,
-                            const char *node_name,
-                            KpMemo *memo,
-                            guint32 *drawn,
-                            guint n_drawn,
-                            gint proto,
-                            const char *proto_name);
-
-void kube_proxy_walk(const KubeProxyTable *t,
-                     KubeProxyState *state,
-                     const KpPacket *pkt,
-                     Rng *rng,
-                     SimTime now,
-                     KpResult *out,
-                     Trace *tr,
-                     const char *node_name)
-{
-    g_return_if_fail(out != NULL);
-    /* The memo first: most walks end there, before any set-up. */
-    KpMemo *memo = NULL;
-    guint32 drawn[KP_MEMO_DEPTH]; /* w.replay: lives through walk_packet() */
-    guint n_drawn = 0;
-    const char *proto_name = NULL;
-    gint proto = pkt != NULL && pkt->proto != NULL
-                     ? proto_of(pkt->proto, &proto_name)
-                     : 0;
-    if (state != NULL && tr == NULL && t != NULL && rng != NULL &&
-        proto > 0 && pkt->src_addr != 0 && pkt->dst_addr != 0) {
-        memo = memo_for(state, t, pkt->src_addr, pkt->dst_addr,
-                        pkt->dst_port, proto, pkt->src_local);
-        if (!memo->uncacheable &&
-            memo_follow(memo, rng, drawn, &n_drawn, out)) {
-            return;
-        }
-    }
-    walk_unmemoized(t, state, pkt, rng, now, out, tr, node_name, memo, drawn,
-                    n_drawn, proto, proto_name);
-}
-
 /* kube_proxy_walk() past its memo: a walk for real (following the memo's
  * draws so far, @drawn of @n_drawn, when there is one). Apart, so that
  * the memo's path does not set up this one's frame of a few hundred
@@ -885,3 +840,35 @@ static G_GNUC_NO_INLINE void walk_unmemoized(const KubeProxyTable *t,
         memo_add(memo, &w, out);
     }
 }
+
+void kube_proxy_walk(const KubeProxyTable *t,
+                     KubeProxyState *state,
+                     const KpPacket *pkt,
+                     Rng *rng,
+                     SimTime now,
+                     KpResult *out,
+                     Trace *tr,
+                     const char *node_name)
+{
+    g_return_if_fail(out != NULL);
+    /* The memo first: most walks end there, before any set-up. */
+    KpMemo *memo = NULL;
+    guint32 drawn[KP_MEMO_DEPTH]; /* w.replay: lives through walk_packet() */
+    guint n_drawn = 0;
+    const char *proto_name = NULL;
+    gint proto = pkt != NULL && pkt->proto != NULL
+                     ? proto_of(pkt->proto, &proto_name)
+                     : 0;
+    if (state != NULL && tr == NULL && t != NULL && rng != NULL &&
+        proto > 0 && pkt->src_addr != 0 && pkt->dst_addr != 0) {
+        memo = memo_for(state, t, pkt->src_addr, pkt->dst_addr,
+                        pkt->dst_port, proto, pkt->src_local);
+        if (!memo->uncacheable &&
+            memo_follow(memo, rng, drawn, &n_drawn, out)) {
+            return;
+        }
+    }
+    walk_unmemoized(t, state, pkt, rng, now, out, tr, node_name, memo, drawn,
+                    n_drawn, proto, proto_name);
+}
+
