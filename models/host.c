@@ -144,9 +144,35 @@ typedef struct {
     gsize len;          /* 0: empty; else strlen(key) + 1 */
     char key[HOST_MEMO_KEY];
     gpointer found;
-    HostMatchKind kind;
-    const char *dom;
+    HostMatchKind kind; /* domain tables only */
+    const char *dom;    /* the domain, or the SNI name that matched */
 } HostMemo;
+
+/* The slot of @m remembering the @len bytes at @s, or NULL. */
+static inline const HostMemo *memo_find(const HostMemo *m, const char *s,
+                                        gsize len)
+{
+    for (guint i = 0; i < HOST_MEMO; i++) {
+        if (m[i].len == len + 1 && memcmp(m[i].key, s, len) == 0) {
+            return &m[i];
+        }
+    }
+    return NULL;
+}
+
+/* Remembers @answer for the @len bytes at @s in the slot of @m that
+ * *@next names (round robin), if the key fits. */
+static void memo_put(HostMemo *m, guint *next, const char *s, gsize len,
+                     const HostMemo *answer)
+{
+    if (len >= HOST_MEMO_KEY) {
+        return;
+    }
+    HostMemo *slot = &m[(*next)++ % HOST_MEMO];
+    *slot = *answer;
+    slot->len = len + 1;
+    memcpy(slot->key, s, len);
+}
 
 /* The last few answers for fixed strings (host_*_lookup_fixed()), by the
  * string's address: its bytes never change while the table lives, so the
@@ -373,25 +399,14 @@ gpointer host_domain_table_lookup(const HostDomainTable *t,
     g_return_val_if_fail(t != NULL, NULL);
     const char *a = authority != NULL ? authority : "";
     gsize len = strlen(a);
-    const HostMemo *hit = NULL;
-    for (guint i = 0; i < HOST_MEMO && hit == NULL; i++) {
-        const HostMemo *m = &t->memo[i];
-        if (m->len == len + 1 && memcmp(m->key, a, len) == 0) {
-            hit = m;
-        }
-    }
+    const HostMemo *hit = memo_find(t->memo, a, len);
     HostMemo fresh;
     if (hit == NULL) {
         fresh.found = lookup_uncached(t, a, &fresh.kind, &fresh.dom);
         hit = &fresh;
-        if (len < HOST_MEMO_KEY) {
-            /* The memo is the one thing a lookup changes (see HostMemo). */
-            HostDomainTable *mt = (HostDomainTable *)t;
-            HostMemo *m = &mt->memo[mt->memo_next++ % HOST_MEMO];
-            *m = fresh;
-            m->len = len + 1;
-            memcpy(m->key, a, len);
-        }
+        /* The memo is the one thing a lookup changes (see HostMemo). */
+        HostDomainTable *mt = (HostDomainTable *)t;
+        memo_put(mt->memo, &mt->memo_next, a, len, &fresh);
     }
     if (kind_out != NULL) {
         *kind_out = hit->kind;
@@ -440,16 +455,6 @@ gpointer host_domain_table_lookup_fixed(const HostDomainTable *t,
 /* ---- Envoy SNI ------------------------------------------------------------
  */
 
-/* The last few server names looked up, as the client sent them, with
- * their answers: as HostMemo, for the lower-casing and the hash lookups
- * of every TLS request's SNI (about 100 instructions a request). A memo,
- * not state: a lookup answers the same with or without it. */
-typedef struct {
-    gsize len;           /* 0: empty; else strlen(key) + 1 */
-    char key[HOST_MEMO_KEY];
-    gpointer found;
-    const char *matched;
-} SniMemo;
 
 struct _HostSniTable {
     GHashTable *exact;      /* lower-cased name (owned) -> value */
@@ -458,7 +463,11 @@ struct _HostSniTable {
     GHashTable *names;      /* suffix -> the configured "*.x" name (owned) */
     gpointer match_all;     /* value for chains without server_names */
     gboolean has_match_all; /* match_all was set */
-    SniMemo memo[HOST_MEMO]; /* emptied by every add and set_match_all */
+    /* The last few server names looked up, as the client sent them, with
+     * their answers (dom: the name that matched): as for domains, for the
+     * lower-casing and the hash lookups of every TLS request's SNI
+     * (about 100 instructions a request). */
+    HostMemo memo[HOST_MEMO]; /* emptied by every add and set_match_all */
     guint memo_next;         /* the slot the next answer replaces */
     HostAddrMemo by_addr[HOST_MEMO]; /* emptied with memo */
     guint addr_next;                 /* as memo_next */
@@ -562,28 +571,16 @@ gpointer host_sni_table_lookup(const HostSniTable *t,
     }
     const char *s = sni;
     gsize len = strlen(s);
-    const SniMemo *hit = NULL;
-    for (guint i = 0; i < HOST_MEMO && hit == NULL; i++) {
-        const SniMemo *m = &t->memo[i];
-        if (m->len == len + 1 && memcmp(m->key, s, len) == 0) {
-            hit = m;
-        }
-    }
-    SniMemo fresh;
+    const HostMemo *hit = memo_find(t->memo, s, len);
+    HostMemo fresh;
     if (hit == NULL) {
-        fresh.found = sni_lookup_uncached(t, s, len, &fresh.matched);
+        fresh.found = sni_lookup_uncached(t, s, len, &fresh.dom);
         hit = &fresh;
-        if (len < HOST_MEMO_KEY) {
-            /* The memo is the one thing a lookup changes (see SniMemo). */
-            HostSniTable *mt = (HostSniTable *)t;
-            SniMemo *m = &mt->memo[mt->memo_next++ % HOST_MEMO];
-            *m = fresh;
-            m->len = len + 1;
-            memcpy(m->key, s, len);
-        }
+        HostSniTable *mt = (HostSniTable *)t; /* as for domains */
+        memo_put(mt->memo, &mt->memo_next, s, len, &fresh);
     }
     if (matched_out != NULL) {
-        *matched_out = hit->matched;
+        *matched_out = hit->dom;
     }
     return hit->found;
 }
