@@ -106,6 +106,20 @@ Scenario *cli_load(const char *path)
     return s;
 }
 
+/* *@at becomes its parent folder (freed and replaced); FALSE at the root,
+ * which is its own parent (*@at unchanged). */
+static gboolean to_parent(char **at)
+{
+    char *parent = g_path_get_dirname(*at);
+    if (strcmp(parent, *at) == 0) {
+        g_free(parent);
+        return FALSE;
+    }
+    g_free(*at);
+    *at = parent;
+    return TRUE;
+}
+
 gboolean cli_make_dir(const char *dir, char **made, GError **error)
 {
     g_return_val_if_fail(dir != NULL && made != NULL, FALSE);
@@ -116,13 +130,9 @@ gboolean cli_make_dir(const char *dir, char **made, GError **error)
     while (!g_file_test(at, G_FILE_TEST_EXISTS)) {
         g_free(top);
         top = g_strdup(at);
-        char *parent = g_path_get_dirname(at);
-        if (strcmp(parent, at) == 0) {
-            g_free(parent);
+        if (!to_parent(&at)) {
             break;
         }
-        g_free(at);
-        at = parent;
     }
     if (g_mkdir_with_parents(dir, 0755) != 0) {
         int e = errno;
@@ -146,13 +156,9 @@ void cli_unmake_dir(const char *dir, const char *made)
         if (g_rmdir(at) != 0 || strcmp(at, made) == 0) {
             return; /* not empty (or gone): its parents are not either */
         }
-        char *parent = g_path_get_dirname(at);
-        if (strcmp(parent, at) == 0) {
-            g_free(parent);
+        if (!to_parent(&at)) {
             return;
         }
-        g_free(at);
-        at = parent;
     }
 }
 
