@@ -860,13 +860,14 @@ typedef struct {
 
 /* A scenario with one trace entry (@entry_extra: start/stop keys), and
  * @spec_extra in its spec (e.g. a duration); bare default manifests, so
- * every request is answered 404 NR by the gateway. */
-static void bed_open_n(Bed *b,
-                       const char *trace_text,
-                       gssize trace_len,
-                       const char *format,
-                       const char *entry_extra,
-                       const char *spec_extra)
+ * every request is answered 404 NR by the gateway. Not started: what
+ * ends is recorded in b->seen unless the caller sets its own done. */
+static void bed_load(Bed *b,
+                     const char *trace_text,
+                     gssize trace_len,
+                     const char *format,
+                     const char *entry_extra,
+                     const char *spec_extra)
 {
     memset(b, 0, sizeof *b);
     b->dir = g_dir_make_tmp("replay-XXXXXX", NULL);
@@ -893,10 +894,26 @@ static void bed_open_n(Bed *b,
     b->seen.sent = g_array_new(FALSE, FALSE, sizeof(SimTime));
     b->seen.paths = g_ptr_array_new_with_free_func(g_free);
     path_set_done(b->p, seen_done, &b->seen);
+}
+
+/* Replays the whole trace. */
+static void bed_run(Bed *b)
+{
     replay_start(b->rp);
     sim_run(b->w->engine, SIM_TIME_MAX); /* no health checks: it ends */
     assert_false(replay_pending(b->rp));
     assert_int_equal(path_in_flight(b->p), 0);
+}
+
+static void bed_open_n(Bed *b,
+                       const char *trace_text,
+                       gssize trace_len,
+                       const char *format,
+                       const char *entry_extra,
+                       const char *spec_extra)
+{
+    bed_load(b, trace_text, trace_len, format, entry_extra, spec_extra);
+    bed_run(b);
 }
 
 static void bed_open(Bed *b,
@@ -1138,33 +1155,16 @@ static void test_header_lists_reused_and_outlive_the_replay(void **state)
                "user-agent: t\n",
             G_GINT64_CONSTANT(1704067200000) + i, i, i);
     }
-    g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
-    g_autofree char *trace = g_build_filename(dir, "t.csv", NULL);
-    assert_true(g_file_set_contents(trace, t->str, -1, NULL));
+    Bed b;
+    bed_load(&b, t->str, -1, "csv", "", "");
     g_string_free(t, TRUE);
-    g_autofree char *yaml = g_strdup_printf(
-        "kind: Scenario\napiVersion: ingress-sim/v1\nspec:\n  traffic:\n"
-        "  - trace: {file: '%s', format: csv, speed: 2}\n",
-        trace);
-    GError *error = NULL;
-    g_autoptr(Scenario) s = scenario_load_string("t.yaml", yaml, &error);
-    assert_non_null(s);
-    World *w = world_new(s, 1, &error);
-    assert_non_null(w);
-    Path *p = path_new(w);
-    Replay *rp = replay_open(w, p, g_ptr_array_index(s->traffic, 0), &error);
-    assert_non_null(rp);
     guint done = 0;
-    path_set_done(p, header_matches_path, &done);
-    replay_start(rp);
-    sim_run(w->engine, 100 * SIM_MS + SIM_MS / 4);
+    path_set_done(b.p, header_matches_path, &done);
+    replay_start(b.rp);
+    sim_run(b.w->engine, 100 * SIM_MS + SIM_MS / 4);
     assert_true(done > 100);               /* lists went round the pool */
-    assert_true(path_in_flight(p) > 0);    /* and some are still out */
-    replay_free(rp);
-    path_free(p);
-    world_free(w);
-    g_remove(trace);
-    g_rmdir(dir);
+    assert_true(path_in_flight(b.p) > 0);  /* and some are still out */
+    bed_close(&b); /* the replay first, then the path: runner.c's order */
 }
 
 /* The reader's own copy of a TEXT line: the host lower-cased eight bytes
@@ -1203,68 +1203,30 @@ static void test_reader_folds_host_and_reads_client(void **state)
             i, i, i, host->str, i % 2 ? ":8080" : "", i, 255 - i, 1000 + i);
         g_string_free(host, TRUE);
     }
-    g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
-    g_autofree char *trace = g_build_filename(dir, "t.log", NULL);
-    assert_true(g_file_set_contents(trace, t->str, -1, NULL));
+    Bed b;
+    bed_load(&b, t->str, -1, "istio-text", "", "");
     g_string_free(t, TRUE);
-    g_autofree char *yaml = g_strdup_printf(
-        "kind: Scenario\napiVersion: ingress-sim/v1\nspec:\n  traffic:\n"
-        "  - trace: {file: '%s', format: istio-text}\n",
-        trace);
-    GError *error = NULL;
-    g_autoptr(Scenario) s = scenario_load_string("t.yaml", yaml, &error);
-    assert_non_null(s);
-    World *w = world_new(s, 1, &error);
-    assert_non_null(w);
-    Path *p = path_new(w);
-    Replay *rp = replay_open(w, p, g_ptr_array_index(s->traffic, 0), &error);
-    assert_non_null(rp);
     guint done = 0;
-    path_set_done(p, host_and_client_match, &done);
-    replay_start(rp);
-    sim_run(w->engine, 10 * SIM_S);
-    assert_int_equal(replay_n_bad(rp), 0);
+    path_set_done(b.p, host_and_client_match, &done);
+    bed_run(&b);
+    assert_int_equal(replay_n_bad(b.rp), 0);
     assert_int_equal(done, 40);
-    replay_free(rp);
-    path_free(p);
-    world_free(w);
-    g_remove(trace);
-    g_rmdir(dir);
+    bed_close(&b);
 }
 
 /* Start times centuries apart, further than a gint64 of ns: the later
  * line is beyond any run and ends the replay (UBSan checks the sums). */
 static void test_times_centuries_apart(void **state)
 {
-    g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
-    g_autofree char *trace = g_build_filename(dir, "t.csv", NULL);
-    assert_true(g_file_set_contents(
-        trace,
-        "2250-01-01T00:00:00.000Z,GET,http://x.example.com/late\n"
-        "1700-01-01T00:00:00.000Z,GET,http://x.example.com/early\n",
-        -1, NULL));
-    g_autofree char *yaml = g_strdup_printf(
-        "kind: Scenario\napiVersion: ingress-sim/v1\nspec:\n  traffic:\n"
-        "  - trace: {file: '%s', format: csv}\n",
-        trace);
-    GError *error = NULL;
-    g_autoptr(Scenario) s = scenario_load_string("t.yaml", yaml, &error);
-    assert_non_null(s);
-    World *w = world_new(s, 1, &error);
-    assert_non_null(w);
-    Path *p = path_new(w);
-    Replay *rp = replay_open(w, p, g_ptr_array_index(s->traffic, 0), &error);
-    assert_non_null(rp);
-    replay_start(rp);
-    sim_run(w->engine, 10 * SIM_S);
-    assert_int_equal(replay_n_bad(rp), 0);
-    assert_int_equal(replay_n_sent(rp), 1); /* 1700's; 2250's never */
-    assert_false(replay_pending(rp));
-    replay_free(rp);
-    path_free(p);
-    world_free(w);
-    g_remove(trace);
-    g_rmdir(dir);
+    Bed b;
+    bed_open(&b,
+             "2250-01-01T00:00:00.000Z,GET,http://x.example.com/late\n"
+             "1700-01-01T00:00:00.000Z,GET,http://x.example.com/early\n",
+             "csv", "", "");
+    assert_int_equal(replay_n_bad(b.rp), 0);
+    assert_int_equal(replay_n_sent(b.rp), 1); /* 1700's; 2250's never */
+    assert_string_equal(g_ptr_array_index(b.seen.paths, 0), "/early");
+    bed_close(&b);
 }
 
 /* Lines out of start order within the window replay in start order; a line
