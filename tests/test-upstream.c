@@ -42,17 +42,44 @@ static const GatewaySnapshot *gateway_of(const World *w)
     return NULL;
 }
 
+/* Each test's world: the article's, and its gateway's snapshot. */
+typedef struct {
+    Scenario *s;
+    Runner *run;
+    World *w;
+    const GatewaySnapshot *snap;
+} Art;
+
+static int art_setup(void **state)
+{
+    Art *a = g_new0(Art, 1);
+    a->s = article();
+    GError *error = NULL;
+    a->run = runner_new(a->s, 1, &error);
+    assert_non_null(a->run);
+    a->w = runner_world(a->run);
+    a->snap = gateway_of(a->w);
+    *state = a;
+    return 0;
+}
+
+static int art_teardown(void **state)
+{
+    Art *a = *state;
+    runner_free(a->run);
+    scenario_free(a->s);
+    g_free(a);
+    return 0;
+}
+
 /* Picks for counter and mysql in turn, in runs of one to three of each:
  * every pick is a pod of the cluster's own Service, and every counter
  * pod is picked (LEAST_REQUEST over all three). */
 static void test_picks_stay_in_their_cluster(void **state)
 {
-    g_autoptr(Scenario) s = article();
-    GError *error = NULL;
-    g_autoptr(Runner) run = runner_new(s, 1, &error);
-    assert_non_null(run);
-    World *w = runner_world(run);
-    const GatewaySnapshot *snap = gateway_of(w);
+    const Art *a = *state;
+    World *w = a->w;
+    const GatewaySnapshot *snap = a->snap;
     const GatewayCluster *counter = gateway_find_cluster(snap, COUNTER);
     const GatewayCluster *mysql = gateway_find_cluster(snap, MYSQL);
     assert_non_null(counter);
@@ -87,12 +114,9 @@ static void test_picks_stay_in_their_cluster(void **state)
  * critical, fatal under the test environment's G_DEBUG). */
 static void test_pools_are_per_cluster(void **state)
 {
-    g_autoptr(Scenario) s = article();
-    GError *error = NULL;
-    g_autoptr(Runner) run = runner_new(s, 1, &error);
-    assert_non_null(run);
-    World *w = runner_world(run);
-    const GatewaySnapshot *snap = gateway_of(w);
+    const Art *a = *state;
+    World *w = a->w;
+    const GatewaySnapshot *snap = a->snap;
     const GatewayCluster *counter = gateway_find_cluster(snap, COUNTER);
     const GatewayCluster *mysql = gateway_find_cluster(snap, MYSQL);
     Upstream *u = upstream_new(w);
@@ -119,13 +143,10 @@ static void test_pools_are_per_cluster(void **state)
  * the connection when that cluster's first lets go, in any order. */
 static void test_pools_of_many_clusters(void **state)
 {
-    g_autoptr(Scenario) s = article();
-    GError *error = NULL;
-    g_autoptr(Runner) run = runner_new(s, 1, &error);
-    assert_non_null(run);
-    World *w = runner_world(run);
+    const Art *a = *state;
+    World *w = a->w;
     const GatewayCluster *counter =
-        gateway_find_cluster(gateway_of(w), COUNTER);
+        gateway_find_cluster(a->snap, COUNTER);
     enum { N = 16 };
     GatewayCluster gc[N];
     int first[N], second[N];
@@ -159,12 +180,9 @@ static void test_pools_of_many_clusters(void **state)
  * pick sees its own port's list: counter and mysql pods, or none. */
 static void test_endpoints_of_many_ports(void **state)
 {
-    g_autoptr(Scenario) s = article();
-    GError *error = NULL;
-    g_autoptr(Runner) run = runner_new(s, 1, &error);
-    assert_non_null(run);
-    World *w = runner_world(run);
-    const GatewaySnapshot *snap = gateway_of(w);
+    const Art *a = *state;
+    World *w = a->w;
+    const GatewaySnapshot *snap = a->snap;
     enum { N = 16 };
     GatewayCluster gc[N];
     K8sServicePort ports[N];
@@ -203,12 +221,9 @@ static void test_endpoints_of_many_ports(void **state)
  * ejected, not only before the first ejection ever). */
 static void test_picks_after_an_ejection_ends(void **state)
 {
-    g_autoptr(Scenario) s = article();
-    GError *error = NULL;
-    g_autoptr(Runner) run = runner_new(s, 1, &error);
-    assert_non_null(run);
-    World *w = runner_world(run);
-    GatewayCluster gc = *gateway_find_cluster(gateway_of(w), COUNTER);
+    const Art *a = *state;
+    World *w = a->w;
+    GatewayCluster gc = *gateway_find_cluster(a->snap, COUNTER);
     gc.outlier_detection = TRUE;
     gc.consecutive_5xx = 1;
     gc.outlier_interval = SIM_S;
@@ -241,11 +256,11 @@ static void test_picks_after_an_ejection_ends(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_picks_stay_in_their_cluster),
-        cmocka_unit_test(test_pools_are_per_cluster),
-        cmocka_unit_test(test_pools_of_many_clusters),
-        cmocka_unit_test(test_endpoints_of_many_ports),
-        cmocka_unit_test(test_picks_after_an_ejection_ends),
+        cmocka_unit_test_setup_teardown(test_picks_stay_in_their_cluster, art_setup, art_teardown),
+        cmocka_unit_test_setup_teardown(test_pools_are_per_cluster, art_setup, art_teardown),
+        cmocka_unit_test_setup_teardown(test_pools_of_many_clusters, art_setup, art_teardown),
+        cmocka_unit_test_setup_teardown(test_endpoints_of_many_ports, art_setup, art_teardown),
+        cmocka_unit_test_setup_teardown(test_picks_after_an_ejection_ends, art_setup, art_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
