@@ -93,25 +93,29 @@ static HostDomainTable *order_table(int *v)
     return t;
 }
 
+/* Authorities for the memo tests: more than a memo holds, in every case,
+ * with and without ports, exact, wildcard, IP and empty. */
+static const char *const memo_authorities[] = {
+    "a.example.com",   "A.EXAMPLE.COM:80", "x.b.example.com",
+    "x.y.example.com", "example.com",      "foo.bar",
+    "foo.bar:8080",    "10.0.0.1:80",      "[::1]:80",
+    "",                "a.example.com:1",  "B.example.com",
+};
+
 static void test_R9_5_memo_never_changes_an_answer(void **state)
 {
-    static const char *const auth[] = {
-        "a.example.com",   "A.EXAMPLE.COM:80", "x.b.example.com",
-        "x.y.example.com", "example.com",      "foo.bar",
-        "foo.bar:8080",    "10.0.0.1:80",      "[::1]:80",
-        "",                "a.example.com:1",  "B.example.com",
-    };
+    const char *const *auth = memo_authorities;
     int v[5];
-    gpointer want[G_N_ELEMENTS(auth)];
-    HostMatchKind want_kind[G_N_ELEMENTS(auth)];
-    for (guint i = 0; i < G_N_ELEMENTS(auth); i++) {
+    gpointer want[G_N_ELEMENTS(memo_authorities)];
+    HostMatchKind want_kind[G_N_ELEMENTS(memo_authorities)];
+    for (guint i = 0; i < G_N_ELEMENTS(memo_authorities); i++) {
         g_autoptr(HostDomainTable) fresh = order_table(v);
         want[i] = host_domain_table_lookup(fresh, auth[i], &want_kind[i], NULL);
     }
     g_autoptr(HostDomainTable) t = order_table(v);
     for (guint round = 0; round < 5; round++) {
-        for (guint j = 0; j < G_N_ELEMENTS(auth); j++) {
-            guint i = (j * (round + 1) + round) % G_N_ELEMENTS(auth);
+        for (guint j = 0; j < G_N_ELEMENTS(memo_authorities); j++) {
+            guint i = (j * (round + 1) + round) % G_N_ELEMENTS(memo_authorities);
             HostMatchKind k;
             assert_ptr_equal(host_domain_table_lookup(t, auth[i], &k, NULL),
                              want[i]);
@@ -232,18 +236,13 @@ static void test_R9_2_sni_memo_never_changes_an_answer(void **state)
  * add is asked again afterwards. */
 static void test_R9_5_fixed_lookups_answer_as_plain_ones(void **state)
 {
-    static const char *const auth[] = {
-        "a.example.com",   "A.EXAMPLE.COM:80", "x.b.example.com",
-        "x.y.example.com", "example.com",      "foo.bar",
-        "foo.bar:8080",    "10.0.0.1:80",      "[::1]:80",
-        "",                "a.example.com:1",  "B.example.com",
-    };
+    const char *const *auth = memo_authorities;
     int v[5];
-    gpointer want[G_N_ELEMENTS(auth)];
-    HostMatchKind want_kind[G_N_ELEMENTS(auth)];
-    const char *want_dom[G_N_ELEMENTS(auth)];
+    gpointer want[G_N_ELEMENTS(memo_authorities)];
+    HostMatchKind want_kind[G_N_ELEMENTS(memo_authorities)];
+    const char *want_dom[G_N_ELEMENTS(memo_authorities)];
     g_autoptr(HostDomainTable) plain = order_table(v);
-    for (guint i = 0; i < G_N_ELEMENTS(auth); i++) {
+    for (guint i = 0; i < G_N_ELEMENTS(memo_authorities); i++) {
         want[i] = host_domain_table_lookup(plain, auth[i], &want_kind[i],
                                            &want_dom[i]);
     }
@@ -252,8 +251,8 @@ static void test_R9_5_fixed_lookups_answer_as_plain_ones(void **state)
     assert_ptr_equal(want[5], &v[4]);
     g_autoptr(HostDomainTable) t = order_table(v);
     for (guint round = 0; round < 5; round++) {
-        for (guint j = 0; j < G_N_ELEMENTS(auth); j++) {
-            guint i = (j * (round + 1) + round) % G_N_ELEMENTS(auth);
+        for (guint j = 0; j < G_N_ELEMENTS(memo_authorities); j++) {
+            guint i = (j * (round + 1) + round) % G_N_ELEMENTS(memo_authorities);
             HostMatchKind k = HOST_MATCH_NONE;
             const char *dom = NULL;
             assert_ptr_equal(host_domain_table_lookup_fixed(t, auth[i], &k,
