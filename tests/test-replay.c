@@ -150,6 +150,30 @@ static void test_time_memo_is_exact(void **state)
     }
 }
 
+/* Takes the window's earliest line and checks it against @ref (ReplayItem:
+ * what was pushed and not yet taken), a brute-force reference: the least
+ * (t, line) of it, which then leaves @ref. */
+static void pop_as_reference(ReplayWindow *w, GArray *ref)
+{
+    guint m = 0;
+    for (guint i = 1; i < ref->len; i++) {
+        const ReplayItem *a = &g_array_index(ref, ReplayItem, i);
+        const ReplayItem *b = &g_array_index(ref, ReplayItem, m);
+        if (a->t_ns < b->t_ns || (a->t_ns == b->t_ns && a->line < b->line)) {
+            m = i;
+        }
+    }
+    const ReplayItem *want = &g_array_index(ref, ReplayItem, m);
+    const ReplayItem *min = replay_window_min(w);
+    assert_non_null(min);
+    assert_int_equal(min->line, want->line);
+    ReplayItem got = replay_window_pop(w);
+    assert_int_equal(got.line, want->line);
+    assert_true(got.t_ns == want->t_ns);
+    g_free(got.block);
+    g_array_remove_index_fast(ref, m);
+}
+
 /* The reorder window gives lines back in (start, line) order whatever the
  * mix: in order, a little behind (the run), far behind (the heap), ties,
  * and pops between pushes; it frees what it still holds. */
@@ -183,23 +207,7 @@ static void test_window_order(void **state)
         if (ref->len == 0 || g_rand_int_range(rng, 0, 3) == 0) {
             continue;
         }
-        /* The reference: the least (t, line) of what was pushed. */
-        guint m = 0;
-        for (guint i = 1; i < ref->len; i++) {
-            const ReplayItem *a = &g_array_index(ref, ReplayItem, i);
-            const ReplayItem *b = &g_array_index(ref, ReplayItem, m);
-            if (a->t_ns < b->t_ns || (a->t_ns == b->t_ns && a->line < b->line)) {
-                m = i;
-            }
-        }
-        const ReplayItem *min = replay_window_min(w);
-        assert_non_null(min);
-        assert_int_equal(min->line, g_array_index(ref, ReplayItem, m).line);
-        ReplayItem got = replay_window_pop(w);
-        assert_int_equal(got.line, g_array_index(ref, ReplayItem, m).line);
-        assert_int_equal(got.t_ns, g_array_index(ref, ReplayItem, m).t_ns);
-        g_free(got.block);
-        g_array_remove_index_fast(ref, m);
+        pop_as_reference(w, ref);
     }
     replay_window_free(w); /* frees the blocks still held */
     g_rand_free(rng);
@@ -246,23 +254,7 @@ static void test_window_order_ms(void **state)
             if (ref->len == 0 || g_rand_int_range(rng, 0, 3) == 0) {
                 continue;
             }
-            guint m = 0;
-            for (guint i = 1; i < ref->len; i++) {
-                const ReplayItem *a = &g_array_index(ref, ReplayItem, i);
-                const ReplayItem *b = &g_array_index(ref, ReplayItem, m);
-                if (a->t_ns < b->t_ns ||
-                    (a->t_ns == b->t_ns && a->line < b->line)) {
-                    m = i;
-                }
-            }
-            const ReplayItem *min = replay_window_min(w);
-            assert_non_null(min);
-            assert_int_equal(min->line, g_array_index(ref, ReplayItem, m).line);
-            ReplayItem got = replay_window_pop(w);
-            assert_int_equal(got.line, g_array_index(ref, ReplayItem, m).line);
-            assert_true(got.t_ns == g_array_index(ref, ReplayItem, m).t_ns);
-            g_free(got.block);
-            g_array_remove_index_fast(ref, m);
+            pop_as_reference(w, ref);
             popped++;
         }
         assert_true(popped > 10000);
