@@ -37,17 +37,14 @@ typedef struct {
 } SimKind;
 
 struct _SimEngine {
-    SimEngineClock clock; /* first: sim_now() in engine.h reads it */
-    SimQueue *queue;   /* pending events, each with a registered kind */
-    guint64 next_seq;  /* next tie-breaker; one counter for all kinds */
+    SimEngineClock clock; /* first: sim_now() and sim_schedule() in
+                           * engine.h read it; the queue, the seq counter
+                           * and the open kinds are there */
     guint64 handled;   /* events handled, all sim_run() calls */
     GArray *kinds;     /* of SimKind; index 0 unused, so kinds start at 1 */
     gboolean running;  /* inside sim_run(): guards re-entry and free */
     gboolean stop;     /* sim_stop() called during this sim_run() */
     gboolean clearing; /* inside sim_engine_clear(): no scheduling */
-    guint32 open_kinds; /* kinds sim_schedule() accepts, 1..open_kinds:
-                         * kinds->len - 1, or 0 while clearing, so that
-                         * one compare checks both */
 };
 
 G_STATIC_ASSERT(G_STRUCT_OFFSET(struct _SimEngine, clock) == 0);
@@ -61,7 +58,7 @@ static void sim_kind_clear(gpointer p)
 SimEngine *sim_engine_new(void)
 {
     SimEngine *e = g_new0(SimEngine, 1);
-    e->queue = sim_queue_new();
+    e->clock.queue = sim_queue_new();
     e->kinds = g_array_new(FALSE, TRUE, sizeof(SimKind));
     g_array_set_clear_func(e->kinds, sim_kind_clear);
     g_array_set_size(e->kinds, 1);
@@ -75,7 +72,7 @@ void sim_engine_free(SimEngine *e)
     }
     g_return_if_fail(!e->running);
     sim_engine_clear(e);
-    sim_queue_free(e->queue);
+    sim_queue_free(e->clock.queue);
     g_array_unref(e->kinds);
     g_free(e);
 }
@@ -92,7 +89,7 @@ guint32 sim_engine_register(SimEngine *e,
     SimKind k = { g_strdup(name), handle, discard, ctx };
     g_array_append_val(e->kinds, k);
     if (!e->clearing) {
-        e->open_kinds = e->kinds->len - 1;
+        e->clock.open_kinds = e->kinds->len - 1;
     }
     return e->kinds->len - 1;
 }
@@ -102,10 +99,7 @@ static inline const SimKind *sim_kind(const SimEngine *e, guint32 kind)
     return &g_array_index(e->kinds, SimKind, kind);
 }
 
-/* The refusals of sim_schedule(), out of its hot path. */
-static G_GNUC_NO_INLINE void schedule_refuse(const SimEngine *e,
-                                            SimTime at,
-                                            guint32 kind)
+void sim__schedule_refuse(SimEngine *e, SimTime at, guint32 kind)
 {
     g_return_if_fail(e != NULL);
     g_return_if_fail(at >= e->clock.now);
@@ -113,43 +107,26 @@ static G_GNUC_NO_INLINE void schedule_refuse(const SimEngine *e,
     g_return_if_fail(!e->clearing);
 }
 
-/* sim_schedule(), inline into it and sim_schedule_in(): a call less per
- * event (gcc kept it out of line when merely inline). */
-static inline G_ALWAYS_INLINE void schedule(
-    SimEngine *e, SimTime at, guint32 kind, guint32 arg, gpointer data)
-{
-    /* One well-predicted test for the four preconditions; kind - 1 wraps
-     * for kind 0, and open_kinds is 0 while clearing. */
-    if (G_UNLIKELY(e == NULL || at < e->clock.now ||
-                   kind - 1 >= e->open_kinds)) {
-        schedule_refuse(e, at, kind);
-        return;
-    }
-    SimEvent ev = { at, e->next_seq++, kind, arg, data };
-    TRACE_PUT(at);
-    sim_queue__push(e->queue, &ev);
-}
-
-void sim_schedule(
-    SimEngine *e, SimTime at, guint32 kind, guint32 arg, gpointer data)
-{
-    schedule(e, at, kind, arg, data);
-}
-
-void sim_schedule_in(
-    SimEngine *e, SimTime delay, guint32 kind, guint32 arg, gpointer data)
+void sim__schedule_in_refuse(SimEngine *e, SimTime delay)
 {
     g_return_if_fail(e != NULL);
     g_return_if_fail(delay >= 0);
-    SimTime now = e->clock.now;
-    SimTime at = delay > SIM_TIME_MAX - now ? SIM_TIME_MAX : now + delay;
-    schedule(e, at, kind, arg, data);
 }
+
+#ifdef SIM_ENGINE_TRACE
+void sim__schedule_traced(
+    SimEngine *e, SimTime at, guint32 kind, guint32 arg, gpointer data)
+{
+    SimEvent ev = { at, e->clock.next_seq++, kind, arg, data };
+    TRACE_PUT(at);
+    sim_queue__push(e->clock.queue, &ev);
+}
+#endif
 
 SimTime sim_next_time(const SimEngine *e)
 {
     g_return_val_if_fail(e != NULL, SIM_TIME_MAX);
-    return sim_queue_next_time(e->queue);
+    return sim_queue_next_time(e->clock.queue);
 }
 
 guint64 sim_run(SimEngine *e, SimTime until)
@@ -165,7 +142,7 @@ guint64 sim_run(SimEngine *e, SimTime until)
      * event, not two; and the queue is looked up once (it is the
      * engine's for its life), not after every handler. */
     guint64 handled0 = e->handled;
-    SimQueue *q = e->queue;
+    SimQueue *q = e->clock.queue;
     e->running = TRUE;
     e->stop = FALSE;
     SimEvent ev;
@@ -201,7 +178,7 @@ guint64 sim_events_handled(const SimEngine *e)
 gsize sim_pending(const SimEngine *e)
 {
     g_return_val_if_fail(e != NULL, 0);
-    return sim_queue_len(e->queue);
+    return sim_queue_len(e->clock.queue);
 }
 
 const char *sim_engine_kind_name(const SimEngine *e, guint32 kind)
@@ -216,10 +193,10 @@ void sim_engine_clear(SimEngine *e)
     g_return_if_fail(e != NULL);
     g_return_if_fail(!e->clearing);
     e->clearing = TRUE;
-    e->open_kinds = 0;
+    e->clock.open_kinds = 0;
     TRACE_PUT(G_MININT64 + 1);
     SimEvent ev;
-    while (sim_queue_pop(e->queue, &ev)) {
+    while (sim_queue_pop(e->clock.queue, &ev)) {
         TRACE_PUT(-1 - (gint64)ev.seq);
         const SimKind *k = sim_kind(e, ev.kind);
         if (k->discard != NULL) {
@@ -227,5 +204,5 @@ void sim_engine_clear(SimEngine *e)
         }
     }
     e->clearing = FALSE;
-    e->open_kinds = e->kinds->len - 1;
+    e->clock.open_kinds = e->kinds->len - 1;
 }

@@ -1,10 +1,11 @@
-/* queue-private.h: the inside of the event queue (queue.c), for queue.c
- * and the run loop in engine.c only. The push and the pop are inline here
- * so that sim_schedule() and sim_run() do them without a call: at eight
- * events per request the calls, their argument checks (which the engine
- * has made already) and the copies of the event between frames were about
- * 30 instructions per event. The rest of queue.h stays behind calls, and
- * the cold paths below are functions in queue.c. */
+/* queue-private.h: the inside of the event queue (queue.c), for queue.c,
+ * the run loop in engine.c and the inline schedule in engine.h only. The
+ * push and the pop are inline here so that sim_schedule() and sim_run()
+ * do them without a call: at eight events per request the calls, their
+ * argument checks (which the engine has made already) and the copies of
+ * the event between frames were about 30 instructions per event. Models
+ * see this through engine.h but never use it. The rest of queue.h stays
+ * behind calls, and the cold paths below are functions in queue.c. */
 #pragma once
 
 #include "sim/queue.h"

@@ -1,6 +1,7 @@
 /* queue.h: the pending-event set of the engine: SimEvents by value, popped
- * in (time, seq) order. Only sim/engine.c uses it; it is a header of its
- * own so the structure can change without touching the run loop. */
+ * in (time, seq) order. Only the engine uses it (sim/engine.c, and the
+ * inline schedule of sim/engine.h); it is a header of its own so the
+ * structure can change without touching the run loop. */
 #pragma once
 
 #include <glib.h>
