@@ -18,10 +18,19 @@
 #include "models/replay-private.h"
 #include "models/replay-window.h"
 
-/* Bytes read from the file at once. It holds a whole line of
- * REPLAY_MAX_LINE + 1 bytes (the longest fgets() would have returned). */
+/* The read buffer. It holds a whole line of REPLAY_MAX_LINE + 1 bytes
+ * (the longest fgets() would have returned) and what came after it. */
 #define READ_BLOCK (256 * 1024)
 G_STATIC_ASSERT(READ_BLOCK > 2 * (REPLAY_MAX_LINE + 1));
+/* ... but it is filled READ_CHUNK bytes at a time past what is left, so
+ * the part in use stays at its front, in the core's own caches: filled
+ * whole, the 256 KiB swept through the L2 every 900 lines, and at 200k
+ * lines/s (3,000 requests in flight) evicted what the requests needed
+ * next. Cachegrind (L2 as the last level, 2 MB): 8.70M -> 7.81M misses
+ * for a 200k-line replay; the kernel's copy into the buffer, which it
+ * does not see, hits warm lines too. A read() per 110 lines. */
+#define READ_CHUNK (32 * 1024)
+G_STATIC_ASSERT(READ_CHUNK <= READ_BLOCK);
 
 /* Lists of header names that requests share (an Istio line has at most
  * three names, always the same literals, so a few lists cover a log). */
@@ -256,16 +265,17 @@ static void header_list_free(LinePool *lp, KvList *kv)
 
 /* ---- lines --------------------------------------------------------------- */
 
-/* Moves what is left to the front and reads until the buffer is full or
- * the file ends. */
+/* Moves what is left to the front and reads READ_CHUNK more bytes, or
+ * until the buffer is full or the file ends. */
 static void refill(Replay *rp)
 {
     gsize have = rp->tail - rp->head;
     memmove(rp->buf, rp->buf + rp->head, have);
     rp->head = 0;
     rp->tail = have;
-    while (!rp->eof && rp->tail < READ_BLOCK) {
-        gsize got = fread(rp->buf + rp->tail, 1, READ_BLOCK - rp->tail, rp->fp);
+    gsize want = MIN(READ_BLOCK, have + READ_CHUNK);
+    while (!rp->eof && rp->tail < want) {
+        gsize got = fread(rp->buf + rp->tail, 1, want - rp->tail, rp->fp);
         rp->tail += got;
         if (got == 0) {
             rp->eof = TRUE;
@@ -285,11 +295,13 @@ static gsize next_piece(Replay *rp, char **out)
     char *s = rp->buf + rp->head;
     gsize have = rp->tail - rp->head;
     char *nl = memchr(s, '\n', MIN(have, most));
-    if (nl == NULL && have < most && !rp->eof) {
+    while (nl == NULL && have < most && !rp->eof) {
+        /* A chunk at a time until the line ends or is too long. */
+        gsize looked = have;
         refill(rp);
         s = rp->buf;
         have = rp->tail;
-        nl = memchr(s, '\n', MIN(have, most));
+        nl = memchr(s + looked, '\n', MIN(have, most) - MIN(looked, most));
     }
     if (nl == NULL && rp->read_error) {
         return 0;
