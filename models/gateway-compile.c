@@ -1990,5 +1990,15 @@ gateway_compile(const Cluster *c, const K8sPod *gw_pod, GError **error)
         }
     }
     g_ptr_array_sort(s->route_configs, rc_cmp);
+    for (guint i = 0; i < s->routes->len; i++) {
+        const GwRoute *r = g_ptr_array_index(s->routes, i);
+        s->reads_headers = s->reads_headers || r->headers != NULL;
+    }
     return g_steal_pointer(&s);
+}
+
+gboolean gateway_snapshot_reads_headers(const GatewaySnapshot *s)
+{
+    g_return_val_if_fail(s != NULL, TRUE);
+    return s->reads_headers;
 }

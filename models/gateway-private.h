@@ -166,6 +166,8 @@ struct _GatewaySnapshot {
     GPtrArray *clusters;         /* GatewayCluster*, owned, by name */
     GHashTable *cluster_by_name; /* name -> GatewayCluster* */
     GPtrArray *notes;            /* char*: istiod-style log lines */
+    gboolean reads_headers;      /* a route matches on request headers:
+                                  * gateway_decide() reads them */
 };
 
 /* Shared internals (module__verb). */

@@ -216,6 +216,9 @@ gateway_compile(const Cluster *c, const K8sPod *gw_pod, GError **error);
 GatewaySnapshot *gateway_snapshot_ref(GatewaySnapshot *s);
 void gateway_snapshot_unref(GatewaySnapshot *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GatewaySnapshot, gateway_snapshot_unref)
+/* Does gateway_decide() on @s ever read GatewayRequest.headers (a route
+ * of it matches on headers)? FALSE: headers may be left NULL. */
+gboolean gateway_snapshot_reads_headers(const GatewaySnapshot *s);
 
 /* Steps 5-7 for one request: listener by port, filter chain by SNI, TLS,
  * the Gateway server, virtual host by authority, first matching route and

@@ -329,13 +329,14 @@ static void trace_response(Path *p, Request *r)
         .path = r->path,
         .authority = r->authority,
         .scheme = tls ? "https" : "http",
-        .headers = r->headers,
+        .headers = request_headers(r),
         .remote_addr = gw->pod->ip,
         .body = r->body,
     };
     if (!proxied) {
         sent = app_request_headers_via_envoy(
-            r->headers, &r->dec, r->dec.tls_terminated ? "https" : "http",
+            request_headers(r), &r->dec,
+            r->dec.tls_terminated ? "https" : "http",
             r->src_at_gw != NULL ? r->src_at_gw : r->client_ip, w->seed,
             r->id, r->attempts);
         ar.path = r->dec.path;
@@ -379,6 +380,7 @@ static void on_client(SimEngine *e, gpointer ctx, const SimEvent *ev)
         lb_release(p->w->lb, r->node);
     }
     if (p->done != NULL) {
+        request_headers(r); /* the hook's (the access log's) to read */
         p->done(r, p->done_data);
     }
     r->recorded = TRUE;
@@ -723,7 +725,9 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         .method = r->method,
         .authority = r->authority,
         .path = r->path,
-        .headers = r->headers,
+        /* Loaded only for a snapshot that matches on them. */
+        .headers = gateway_snapshot_reads_headers(r->snap) ? request_headers(r)
+                                                           : r->headers,
         .now_unix = w->wall_epoch + now / SIM_S,
         .names_fixed = r->names_fixed,
     };
@@ -766,7 +770,13 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     r->out.route = r->dec.route;
     r->out.cluster = r->dec.cluster->name;
-    r->hash_input = upstream_hash_input(r->dec.cluster, r->headers, r->path,
+    GatewayHashKind hk = r->dec.cluster->hash;
+    r->hash_input = upstream_hash_input(r->dec.cluster,
+                                        hk == GATEWAY_HASH_HEADER ||
+                                                hk == GATEWAY_HASH_COOKIE
+                                            ? request_headers(r)
+                                            : r->headers,
+                                        r->path,
                                         r->src_at_gw, r->hash_buf,
                                         sizeof r->hash_buf);
     r->phase[PHASE_GATEWAY] += r->dec.fault_delay;
@@ -1400,6 +1410,7 @@ static Request *orphan_attempt(Path *p, Request *r)
     r->resp = NULL;
     r->owned_headers = NULL;
     r->release_owned = NULL; /* the continuing request hands them back */
+    r->headers_load = NULL;  /* ... and loads them */
     r->headers = NULL;
     r->host = r->authority = r->sni = NULL;
     r->pool = REQUEST_POOL_NONE;

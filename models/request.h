@@ -69,6 +69,12 @@ struct _Request {
      * allocating three blocks a line. */
     void (*release_owned)(Request *r, gpointer data);
     gpointer release_data;
+    /* Set while the headers are still where the request came from (a
+     * replayed line's block): request_headers() loads them into headers
+     * (and owned_headers) the first time anyone asks. Most runs never
+     * ask: nothing but header matchers, a hash on a header or cookie, the
+     * access log and traces reads them. NULL: headers is all there is. */
+    void (*headers_load)(Request *r);
     /* Progress. */
     SimTime sent;              /* left the client */
     SimTime mark;              /* start of the current phase */
@@ -127,5 +133,18 @@ struct _Request {
     char up_ip[46];            /* the current attempt's endpoint address */
     char hash_buf[64];         /* storage for a cookie/query hash key */
 };
+
+/* @r's headers, loaded first if they are not yet (headers_load). Read
+ * a request's headers through this, never r->headers directly, unless
+ * the request is known to be no replayed one. */
+static inline const KvList *request_headers(Request *r)
+{
+    if (G_UNLIKELY(r->headers_load != NULL)) {
+        void (*load)(Request *) = r->headers_load;
+        r->headers_load = NULL;
+        load(r);
+    }
+    return r->headers;
+}
 
 G_END_DECLS

@@ -1159,6 +1159,131 @@ static void test_header_lists_reused_and_outlive_the_replay(void **state)
     bed_close(&b); /* the replay first, then the path: runner.c's order */
 }
 
+/* Runs a CSV replay of 300 lines, one a ms, line i with header line
+ * @hdr(i), through the article with @docs appended; returns its results
+ * (transfer full). */
+static JsonNode *run_csv_with(const char *(*hdr)(guint i), const char *docs)
+{
+    const char *src = g_getenv("SIM_SRCDIR");
+    src = src != NULL ? src : ".";
+    g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
+    g_autofree char *trace = g_build_filename(dir, "t.csv", NULL);
+    GString *t = g_string_new(NULL);
+    for (guint i = 0; i < 300; i++) {
+        g_string_append_printf(t,
+                               "%" G_GINT64_FORMAT
+                               ",GET,http://counter.example.com/%u,%s\n",
+                               G_GINT64_CONSTANT(1704067200000) + i, i,
+                               hdr(i));
+    }
+    assert_true(g_file_set_contents(trace, t->str, -1, NULL));
+    g_string_free(t, TRUE);
+    g_autofree char *yaml = g_strdup_printf(
+        "apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n"
+        "  include: ['%s/scenarios/article/manifests.yaml',\n"
+        "            '%s/scenarios/article/gateway-service.yaml']\n"
+        "  traffic:\n"
+        "  - {name: replay, trace: {file: '%s', format: csv}}\n"
+        "---\n%s",
+        src, src, trace, docs);
+    GError *error = NULL;
+    g_autoptr(Scenario) s = scenario_load_string("t.yaml", yaml, &error);
+    if (s == NULL) {
+        fail_msg("%s", error->message);
+    }
+    g_autoptr(Runner) run = runner_new(s, 1, &error);
+    assert_non_null(run);
+    assert_true(runner_run(run, NULL, NULL));
+    g_remove(trace);
+    g_rmdir(dir);
+    return results_to_json(runner_world(run)->results);
+}
+
+/* The count of @key in results member @table, 0 if absent. */
+static gint64 count_in(JsonNode *json, const char *table, const char *key)
+{
+    JsonObject *t =
+        json_object_get_object_member(json_node_get_object(json), table);
+    if (!json_object_has_member(t, key)) {
+        return 0;
+    }
+    return json_object_get_int_member(json_object_get_object_member(t, key),
+                                      "count");
+}
+
+static const char *canary_every_third(guint i)
+{
+    return i % 3 == 0 ? "x-canary: yes" : "user-agent: t";
+}
+
+static const char *one_user(guint i)
+{
+    return i % 2 == 0 ? "x-user: alice" : "x-user: alice; user-agent: t";
+}
+
+#define COUNTER_V1 "outbound|80|v1|counter.default.svc.cluster.local"
+#define COUNTER_V2 "outbound|80|v2|counter.default.svc.cluster.local"
+#define COUNTER_SUBSETS                                                     \
+    "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"           \
+    "metadata: {name: counter, namespace: default}\n"                       \
+    "spec:\n  host: counter\n  subsets:\n"                                  \
+    "  - name: v1\n    labels: {version: v1}\n"                              \
+    "    trafficPolicy: {loadBalancer: {consistentHash: "                   \
+    "{httpHeaderName: x-user}}}\n"                                          \
+    "  - {name: v2, labels: {version: v2}}\n"                                \
+    "---\n"                                                                 \
+    "apiVersion: apps/v1\nkind: Deployment\n"                               \
+    "metadata: {name: counter-v2, namespace: default}\n"                    \
+    "spec:\n  replicas: 1\n"                                                \
+    "  selector: {matchLabels: {app: counter, version: v2}}\n"              \
+    "  template:\n    metadata: {labels: {app: counter, version: v2}}\n"     \
+    "    spec:\n      containers:\n"                                         \
+    "      - {name: counter, image: example/counter:2.0, "                  \
+    "ports: [{containerPort: 8080}]}\n"
+
+/* A replayed line's headers stay in its block until read (Request.
+ * headers_load). A route that matches on a header must still see them at
+ * the gateway: every third line says "x-canary: yes" and goes to subset
+ * v2, the rest to v1. */
+static void test_lazy_headers_reach_route_matches(void **state)
+{
+    g_autoptr(JsonNode) json = run_csv_with(
+        canary_every_third,
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: canary, namespace: default}\n"
+        "spec:\n  hosts: [counter.example.com]\n"
+        "  gateways: [istio-system/default-gateway]\n"
+        "  http:\n"
+        "  - match: [{headers: {x-canary: {exact: 'yes'}}}]\n"
+        "    route: [{destination: {host: counter, subset: v2, "
+        "port: {number: 80}}}]\n"
+        "  - route: [{destination: {host: counter, subset: v1, "
+        "port: {number: 80}}}]\n"
+        "---\n" COUNTER_SUBSETS);
+    assert_int_equal(count_in(json, "clusters", COUNTER_V2), 100);
+    assert_int_equal(count_in(json, "clusters", COUNTER_V1), 200);
+}
+
+/* ... and a consistent hash on a header must hash them, though no route
+ * reads headers: one x-user, one of v1's three pods for all 300. */
+static void test_lazy_headers_reach_the_hash(void **state)
+{
+    g_autoptr(JsonNode) json = run_csv_with(
+        one_user,
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: sticky, namespace: default}\n"
+        "spec:\n  hosts: [counter.example.com]\n"
+        "  gateways: [istio-system/default-gateway]\n"
+        "  http:\n"
+        "  - route: [{destination: {host: counter, subset: v1, "
+        "port: {number: 80}}}]\n"
+        "---\n" COUNTER_SUBSETS);
+    assert_int_equal(count_in(json, "clusters", COUNTER_V1), 300);
+    JsonObject *pods = json_object_get_object_member(
+        json_node_get_object(json), "pods");
+    assert_int_equal(json_object_get_size(pods), 1);
+}
+
 /* The reader's own copy of a TEXT line: the host lower-cased eight bytes
  * at a time (hosts of every length around that), the client address as
  * the parser read it. */
@@ -1333,6 +1458,8 @@ int main(void)
         cmocka_unit_test(test_speed_and_start),
         cmocka_unit_test(test_stop_and_run_to_the_end),
         cmocka_unit_test(test_header_lists_reused_and_outlive_the_replay),
+        cmocka_unit_test(test_lazy_headers_reach_route_matches),
+        cmocka_unit_test(test_lazy_headers_reach_the_hash),
         cmocka_unit_test(test_reorder_window),
         cmocka_unit_test(test_open_errors_are_located),
     };
