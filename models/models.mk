@@ -13,6 +13,7 @@ libingress_a_SOURCES += \
 	models/results-private.h models/results-state.c \
 	models/replications.c models/replications.h \
 	models/request.h \
+	models/name-table.c models/name-table.h \
 	models/world.c models/world.h \
 	models/client.c models/client.h \
 	models/lb.c models/lb.h \

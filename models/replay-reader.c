@@ -44,24 +44,32 @@ G_STATIC_ASSERT(READ_CHUNK <= READ_BLOCK);
 #define BLOCK_CLASSES 32
 
 /* The head of a buffered line's block, which its request takes over
- * (Request.owned): this, then method, host, authority, path and sni
- * NUL-terminated, then the headers: their values, each after its name
- * unless the names are a shared list. */
+ * (Request.owned): this, then those of method, host, authority, path and
+ * sni that the world's name table did not take, NUL-terminated, then the
+ * headers: their values, each after its name unless the names are a
+ * shared list. */
 typedef struct _LineHead LineHead;
 struct _LineHead {
-    guint cls;          /* size class (1..BLOCK_CLASSES), 0: no class */
-    UrlScheme scheme;   /* as ReplayRecord */
-    gint lb_port;       /* as ReplayRecord */
-    gboolean has_sni;   /* the sni string is meaningful */
-    guint n_headers;    /* headers after the five strings */
-    GPtrArray *keys;    /* their names, a LinePool.key_sets list; NULL:
-                         * each name is in the block before its value */
-    char client_ip[16]; /* as ReplayRecord */
+    guint8 cls;          /* size class (1..BLOCK_CLASSES), 0: no class */
+    guint8 scheme;       /* UrlScheme, as ReplayRecord */
+    guint8 has_sni;      /* the sni string is meaningful */
+    guint8 names_fixed;  /* host, authority and sni interned: the
+                          * request's Request.names_fixed */
+    guint16 n_headers;   /* headers after the strings (a line of 64 KiB
+                          * holds fewer than 22k) */
+    gint32 lb_port;      /* as ReplayRecord */
     guint32 client_addr; /* ReplayView.client_addr */
-    guint32 at[5];      /* offsets of the five strings */
-    guint32 hdr_at[];   /* n_headers pairs: the offsets of each header's
-                         * name (unused with keys) and value */
+    char client_ip[16];  /* as ReplayRecord */
+    GPtrArray *keys;     /* the header names, a LinePool.key_sets list;
+                          * NULL: each name is in the block before its
+                          * value */
+    const char *str[5];  /* method, host, authority, path, sni: interned
+                          * (World.names) or in the block */
+    guint32 hdr_at[];    /* n_headers pairs: the offsets of each header's
+                          * name (unused with keys) and value */
 };
+/* A header takes at least three bytes of a line ("a:;"). */
+G_STATIC_ASSERT(REPLAY_MAX_LINE / 3 < G_MAXUINT16);
 
 /* A request's header list (Request.owned_headers): the names a shared
  * list or own_keys, the values its block's strings. Only requests in
@@ -122,6 +130,18 @@ struct _LinePool {
     guint n_key_sets;                      /* key_sets in use */
 };
 
+/* A string the world's name table gave back for the line's bytes, and
+ * for an authority the host interned with it: a log repeats a handful of
+ * methods, hosts and paths, and comparing a line's field with the last
+ * one of its length costs a few loads where hashing it into the table
+ * cost ~90 instructions (four fields a line). */
+#define NAME_MEMO 4
+typedef struct {
+    const char *s;    /* interned, NULL: empty slot */
+    gsize len;
+    const char *host; /* authority_memo: the host of s, interned */
+} NameMemo;
+
 struct _Replay {
     World *w;              /* borrowed */
     Path *path;            /* borrowed */
@@ -152,6 +172,11 @@ struct _Replay {
     guint64 bad;           /* lines that did not parse */
     guint64 late;          /* lines behind the reorder window */
     LinePool *pool;        /* blocks for reuse (one reference) */
+    /* The last names interned, by field and length & 3 (NameMemo). */
+    NameMemo method_memo[NAME_MEMO];
+    NameMemo authority_memo[NAME_MEMO];
+    NameMemo path_memo[NAME_MEMO];
+    NameMemo sni_memo[NAME_MEMO];
 };
 
 /* ---- the pool ------------------------------------------------------------ */
@@ -408,15 +433,141 @@ static GPtrArray *key_set_of(LinePool *lp, const ReplayView *v)
     return k;
 }
 
+static inline guint64 load8(const char *s)
+{
+    guint64 w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
+static inline guint32 load4(const char *s)
+{
+    guint32 w;
+    memcpy(&w, s, 4);
+    return w;
+}
+
+/* memcmp(@a, @b, @n) == 0, by two overlapping loads up to 16 bytes (the
+ * usual method, host and path), reading nothing outside either. */
+static inline gboolean same_bytes(const char *a, const char *b, gsize n)
+{
+    if (n >= 8) {
+        return n <= 16 ? load8(a) == load8(b) &&
+                             load8(a + n - 8) == load8(b + n - 8)
+                       : memcmp(a, b, n) == 0;
+    }
+    if (n >= 4) {
+        return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+    }
+    for (gsize i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* The memo slot of @s (@n bytes) in @m, or NULL. */
+static inline NameMemo *memo_hit(NameMemo *m, const char *s, gsize n)
+{
+    NameMemo *e = &m[n & (NAME_MEMO - 1)];
+    return e->s != NULL && e->len == n && same_bytes(e->s, s, n) ? e : NULL;
+}
+
+/* @s (@n bytes) interned, through @m; NULL when the table is full. An
+ * empty string is a literal's: its address is as fixed as an interned
+ * one's. */
+static const char *intern_field(Replay *rp, NameMemo *m, const char *s, gsize n)
+{
+    if (n == 0) {
+        return "";
+    }
+    const NameMemo *hit = memo_hit(m, s, n);
+    if (hit != NULL) {
+        return hit->s;
+    }
+    const char *in = name_table_intern(rp->w->names, s, n);
+    if (in != NULL) {
+        m[n & (NAME_MEMO - 1)] = (NameMemo){ in, n, NULL };
+    }
+    return in;
+}
+
+/* The authority of @v interned into *@auth and its host (lower case,
+ * without the port) into *@host, both NULL when the table is full. */
+static void intern_authority(Replay *rp,
+                             const ReplayView *v,
+                             const char **auth,
+                             const char **host)
+{
+    gsize n = v->authority_len;
+    const NameMemo *hit = memo_hit(rp->authority_memo, v->authority, n);
+    if (hit != NULL) {
+        *auth = hit->s;
+        *host = hit->host;
+        return;
+    }
+    *auth = *host = NULL;
+    if (v->host_len > NAME_TABLE_MAX_LEN) {
+        return;
+    }
+    char buf[NAME_TABLE_MAX_LEN];
+    ascii_down(buf, v->host, v->host_len);
+    const char *a = name_table_intern(rp->w->names, v->authority, n);
+    const char *h = v->host_len == 0 ? ""
+                                     : name_table_intern(rp->w->names, buf,
+                                                         v->host_len);
+    if (a != NULL && h != NULL) {
+        rp->authority_memo[n & (NAME_MEMO - 1)] = (NameMemo){ a, n, h };
+        *auth = a;
+        *host = h;
+    }
+}
+
+/* @v's method, host, authority, path and sni from the world's name
+ * table into @in, each NULL where the table has no room; @s and @len
+ * get the strings as they would go into a block. */
+static void intern_names(Replay *rp,
+                         const ReplayView *v,
+                         const char **in,
+                         const char **s,
+                         gsize *len)
+{
+    s[0] = v->method;
+    s[1] = v->host;
+    s[2] = v->authority;
+    s[3] = v->path;
+    s[4] = v->sni != NULL ? v->sni : "";
+    len[0] = v->method_len;
+    len[1] = v->host_len;
+    len[2] = v->authority_len;
+    len[3] = v->path_len;
+    len[4] = v->sni_len;
+    in[0] = intern_field(rp, rp->method_memo, s[0], len[0]);
+    in[3] = intern_field(rp, rp->path_memo, s[3], len[3]);
+    in[4] = intern_field(rp, rp->sni_memo, s[4], len[4]);
+    if (v->host_fold) {
+        intern_authority(rp, v, &in[2], &in[1]);
+    } else {
+        /* A TCP line's: the authority empty, the host its SNI. */
+        in[2] = intern_field(rp, rp->authority_memo, s[2], len[2]);
+        in[1] = v->host == v->sni ? in[4]
+                                  : intern_field(rp, rp->sni_memo, s[1],
+                                                 len[1]);
+    }
+}
+
 /* The block of @v, what its request needs. */
 static char *pack(Replay *rp, const ReplayView *v)
 {
-    const char *s[5] = { v->method, v->host, v->authority, v->path,
-                         v->sni != NULL ? v->sni : "" };
-    const gsize len[5] = { v->method_len, v->host_len, v->authority_len,
-                           v->path_len, v->sni_len };
+    const char *in[5], *s[5];
+    gsize len[5];
+    intern_names(rp, v, in, s, len);
     gsize head = sizeof(LineHead) + 2 * v->n_headers * sizeof(guint32);
-    gsize total = head + len[0] + len[1] + len[2] + len[3] + len[4] + 5;
+    gsize total = head;
+    for (guint i = 0; i < 5; i++) {
+        total += in[i] == NULL ? len[i] + 1 : 0;
+    }
     GPtrArray *keys = v->n_headers > 0 ? key_set_of(rp->pool, v) : NULL;
     for (guint i = 0; i < v->n_headers; i++) {
         total += v->hdr_value_lens[i] + 1;
@@ -424,17 +575,23 @@ static char *pack(Replay *rp, const ReplayView *v)
     }
     LineHead *h = line_block_new(rp->pool, total);
     char *block = (char *)h;
-    h->scheme = v->scheme;
+    h->scheme = (guint8)v->scheme;
     h->lb_port = v->lb_port;
     h->has_sni = v->sni != NULL;
-    h->n_headers = v->n_headers;
+    h->names_fixed = in[1] != NULL && in[2] != NULL &&
+                     (v->sni == NULL || in[4] != NULL);
+    h->n_headers = (guint16)v->n_headers;
     h->keys = keys;
     memcpy(h->client_ip, v->client_ip, sizeof h->client_ip);
     h->client_addr = v->client_addr;
     guint32 at = (guint32)head;
     for (guint i = 0; i < 5; i++) {
-        h->at[i] = at;
-        at = put(block, at, s[i], len[i], i == 1 && v->host_fold);
+        if (in[i] != NULL) {
+            h->str[i] = in[i];
+        } else {
+            h->str[i] = block + at;
+            at = put(block, at, s[i], len[i], i == 1 && v->host_fold);
+        }
     }
     for (guint i = 0; i < v->n_headers; i++) {
         h->hdr_at[2 * i] = at;
@@ -636,11 +793,12 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
     LineHead *h = (LineHead *)(void *)b;
     r->scheme = h->scheme;
     r->lb_port = h->lb_port;
-    r->method = b + h->at[0];
-    r->host = b + h->at[1];
-    r->authority = b + h->at[2];
-    r->path = b + h->at[3];
-    r->sni = h->has_sni ? b + h->at[4] : NULL;
+    r->method = h->str[0];
+    r->host = h->str[1];
+    r->authority = h->str[2];
+    r->path = h->str[3];
+    r->sni = h->has_sni ? h->str[4] : NULL;
+    r->names_fixed = h->names_fixed;
     /* The headers stay in the block until something reads them
      * (request_headers()): most runs never do, and a list built at every
      * arrival came off the pool cold, a cache miss or two a line at 200k

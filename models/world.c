@@ -454,6 +454,8 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
     w->config = w->c;
     w->views = g_ptr_array_new();
     w->seed = seed;
+    /* 64k names, 4 MiB: a log's hosts and a good many of its paths. */
+    w->names = name_table_new(64 * 1024, 4 * 1024 * 1024);
     w->engine = sim_engine_new();
     w->results = results_new(s->name, seed);
     w->wall_epoch = g_get_real_time() / G_USEC_PER_SEC;
@@ -572,5 +574,6 @@ void world_free(World *w)
     g_free(w->addr_keys);
     g_free(w->addr_pods);
     results_free(w->results);
+    name_table_free(w->names);
     g_free(w);
 }

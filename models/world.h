@@ -9,6 +9,7 @@
 #include "models/endpoints.h"
 #include "models/gateway.h"
 #include "models/kube-proxy.h"
+#include "models/name-table.h"
 #include "models/results.h"
 #include "models/scenario.h"
 #include "sim/engine.h"
@@ -79,6 +80,8 @@ struct _World {
     PodState **addr_pods;
     guint addr_mask;         /* slots - 1, slots a power of two */
     guint64 seed;            /* the run's seed (scenario or --seed) */
+    NameTable *names;        /* replayed lines' strings, interned for the
+                              * world's life (models/name-table.h) */
     gint64 wall_epoch;       /* unix seconds at simulated time 0 (TLS) */
     /* Called when a pod's process dies (crash, node down), after its
      * generation was bumped, so the path can fail what it was serving. */

@@ -1284,6 +1284,159 @@ static void test_lazy_headers_reach_the_hash(void **state)
     assert_int_equal(json_object_get_size(pods), 1);
 }
 
+/* Hosts a.example.com to subset v1, b.example.com to v2, anything else
+ * to the article's "*" VirtualService (cluster counter, no subset). */
+#define HOSTS_TO_SUBSETS                                                    \
+    "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"            \
+    "metadata: {name: a, namespace: default}\n"                             \
+    "spec:\n  hosts: [a.example.com]\n"                                     \
+    "  gateways: [istio-system/default-gateway]\n"                          \
+    "  http:\n  - route: [{destination: {host: counter, subset: v1, "        \
+    "port: {number: 80}}}]\n"                                               \
+    "---\n"                                                                 \
+    "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"            \
+    "metadata: {name: b, namespace: default}\n"                             \
+    "spec:\n  hosts: [b.example.com]\n"                                     \
+    "  gateways: [istio-system/default-gateway]\n"                          \
+    "  http:\n  - route: [{destination: {host: counter, subset: v2, "        \
+    "port: {number: 80}}}]\n"                                               \
+    "---\n" COUNTER_SUBSETS
+
+/* A replayed line's host and authority are interned (World.names) and
+ * the gateway remembers its answers by their addresses
+ * (Request.names_fixed): each line must still get its own host's route,
+ * whatever the lines around it asked, in any case and with a port; and
+ * when the table is full, the lines it could not take (copied into their
+ * blocks, names_fixed FALSE) must too. Six authorities in turn, 50 each:
+ * a.example.com, B.Example.COM, c.example.com:80, b.example.com,
+ * A.EXAMPLE.COM:80, d.example.com. */
+/* The world's name table: one pointer per distinct byte string (lengths
+ * around the hash's 8-byte words, strings that differ in one byte
+ * anywhere), NUL-terminated copies; NULL once full (by count or bytes)
+ * or for a string too long, while those already in are still found. */
+static void test_name_table(void **state)
+{
+    g_autoptr(NameTable) t = name_table_new(1000, 1 << 20);
+    const char *first[41][3];
+    for (guint round = 0; round < 2; round++) {
+        for (guint n = 0; n <= 40; n++) {
+            for (guint v = 0; v < 3; v++) {
+                char buf[48];
+                for (guint i = 0; i < n; i++) {
+                    buf[i] = (char)('a' + (i * 7 + n) % 26);
+                }
+                if (v > 0 && n > 0) {
+                    buf[v == 1 ? 0 : n - 1] = '#'; /* first or last byte */
+                }
+                buf[n] = 'X'; /* past the end: never read into the name */
+                const char *in = name_table_intern(t, buf, n);
+                assert_non_null(in);
+                assert_int_equal(strlen(in), n);
+                assert_memory_equal(in, buf, n);
+                if (round == 0) {
+                    first[n][v] = in;
+                } else {
+                    assert_ptr_equal(in, first[n][v]);
+                }
+            }
+        }
+    }
+    /* n == 0 has one string for its three tries, n == 1 two ("#"). */
+    assert_int_equal(name_table_len(t), 1 + 2 + 39 * 3);
+    char big[NAME_TABLE_MAX_LEN + 1];
+    memset(big, 'z', sizeof big);
+    assert_null(name_table_intern(t, big, sizeof big));
+    assert_non_null(name_table_intern(t, big, sizeof big - 1));
+
+    g_autoptr(NameTable) few = name_table_new(2, 1 << 20);
+    const char *a = name_table_intern(few, "a.example.com", 13);
+    assert_non_null(name_table_intern(few, "b.example.com", 13));
+    assert_null(name_table_intern(few, "c.example.com", 13));
+    assert_ptr_equal(name_table_intern(few, "a.example.com", 13), a);
+    g_autoptr(NameTable) small = name_table_new(100, 20);
+    assert_non_null(name_table_intern(small, "a.example.com", 13));
+    assert_null(name_table_intern(small, "b.example.com", 13)); /* 28 > 20 */
+    assert_non_null(name_table_intern(small, "b", 1));
+}
+
+/* Path done hook: a request's names_fixed says exactly whether its host
+ * and authority are the world's interned strings (which the gateway may
+ * remember by address), and the counts of each kind. */
+typedef struct {
+    World *w;
+    guint fixed, copied;
+} FixedSeen;
+
+static void names_fixed_is_interned(const Request *r, gpointer data)
+{
+    FixedSeen *fs = data;
+    NameTable *nt = fs->w->names;
+    gboolean in = name_table_intern(nt, r->host, strlen(r->host)) == r->host &&
+                  name_table_intern(nt, r->authority, strlen(r->authority)) ==
+                      r->authority;
+    assert_int_equal(r->names_fixed, in);
+    if (in) {
+        fs->fixed++;
+    } else {
+        fs->copied++;
+    }
+}
+
+static void test_interned_names_route_each_line(void **state)
+{
+    const char *auth[] = { "a.example.com",    "B.Example.COM",
+                           "c.example.com:80", "b.example.com",
+                           "A.EXAMPLE.COM:80", "d.example.com" };
+    const char *src = g_getenv("SIM_SRCDIR");
+    src = src != NULL ? src : ".";
+    g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
+    g_autofree char *docs = g_build_filename(dir, "hosts.yaml", NULL);
+    assert_true(g_file_set_contents(docs, HOSTS_TO_SUBSETS, -1, NULL));
+    g_autofree char *spec = g_strdup_printf(
+        "  include: ['%s/scenarios/article/manifests.yaml',\n"
+        "            '%s/scenarios/article/gateway-service.yaml', '%s']\n",
+        src, src, docs);
+    GString *t = g_string_new(NULL);
+    for (guint i = 0; i < 300; i++) {
+        g_string_append_printf(t,
+                               "%" G_GINT64_FORMAT
+                               ",GET,http://x.example.com/%u,host: %s\n",
+                               G_GINT64_CONSTANT(1704067200000) + i, i,
+                               auth[i % G_N_ELEMENTS(auth)]);
+    }
+    for (guint small = 0; small < 2; small++) {
+        Bed b;
+        bed_load(&b, t->str, -1, "csv", "", spec);
+        if (small) {
+            /* Room for the method, the first path and authority, and
+             * the second path only. */
+            name_table_free(b.w->names);
+            b.w->names = name_table_new(4, 4096);
+        }
+        FixedSeen fs = { b.w, 0, 0 };
+        path_set_done(b.p, names_fixed_is_interned, &fs);
+        bed_run(&b);
+        /* Small: the lines of a.example.com, which got in. */
+        assert_int_equal(fs.fixed, small ? 50 : 300);
+        assert_int_equal(fs.copied, small ? 250 : 0);
+        /* GET, 300 paths, six authorities and c.example.com (the others'
+         * hosts are authorities too). */
+        assert_int_equal(name_table_len(b.w->names),
+                         small ? 4 : 1 + 300 + 6 + 1);
+        g_autoptr(JsonNode) json = results_to_json(b.w->results);
+        assert_int_equal(count_in(json, "clusters", COUNTER_V1), 100);
+        assert_int_equal(count_in(json, "clusters", COUNTER_V2), 100);
+        assert_int_equal(
+            count_in(json, "clusters",
+                     "outbound|80||counter.default.svc.cluster.local"),
+            100);
+        bed_close(&b);
+    }
+    g_string_free(t, TRUE);
+    g_remove(docs);
+    g_rmdir(dir);
+}
+
 /* The reader's own copy of a TEXT line: the host lower-cased eight bytes
  * at a time (hosts of every length around that), the client address as
  * the parser read it. */
@@ -1460,6 +1613,8 @@ int main(void)
         cmocka_unit_test(test_header_lists_reused_and_outlive_the_replay),
         cmocka_unit_test(test_lazy_headers_reach_route_matches),
         cmocka_unit_test(test_lazy_headers_reach_the_hash),
+        cmocka_unit_test(test_name_table),
+        cmocka_unit_test(test_interned_names_route_each_line),
         cmocka_unit_test(test_reorder_window),
         cmocka_unit_test(test_open_errors_are_located),
     };
