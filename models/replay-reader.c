@@ -447,14 +447,21 @@ static inline guint32 load4(const char *s)
     return w;
 }
 
-/* memcmp(@a, @b, @n) == 0, by two overlapping loads up to 16 bytes (the
- * usual method, host and path), reading nothing outside either. */
+/* memcmp(@a, @b, @n) == 0, by overlapping 8-byte loads up to 32 bytes
+ * (the usual method, host and path), reading nothing outside either. */
 static inline gboolean same_bytes(const char *a, const char *b, gsize n)
 {
     if (n >= 8) {
-        return n <= 16 ? load8(a) == load8(b) &&
-                             load8(a + n - 8) == load8(b + n - 8)
-                       : memcmp(a, b, n) == 0;
+        if (n > 32) {
+            return memcmp(a, b, n) == 0;
+        }
+        guint64 d = (load8(a) ^ load8(b)) |
+                    (load8(a + n - 8) ^ load8(b + n - 8));
+        if (n > 16) {
+            d |= (load8(a + 8) ^ load8(b + 8)) |
+                 (load8(a + n - 16) ^ load8(b + n - 16));
+        }
+        return d == 0;
     }
     if (n >= 4) {
         return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);

@@ -1284,12 +1284,13 @@ static void test_lazy_headers_reach_the_hash(void **state)
     assert_int_equal(json_object_get_size(pods), 1);
 }
 
-/* Hosts a.example.com to subset v1, b.example.com to v2, anything else
- * to the article's "*" VirtualService (cluster counter, no subset). */
+/* Hosts a.example.com and aaaaaaaa2aaaaaaaa.example.com to subset v1,
+ * b.example.com to v2, anything else to the article's "*"
+ * VirtualService (cluster counter, no subset). */
 #define HOSTS_TO_SUBSETS                                                    \
     "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"            \
     "metadata: {name: a, namespace: default}\n"                             \
-    "spec:\n  hosts: [a.example.com]\n"                                     \
+    "spec:\n  hosts: [a.example.com, aaaaaaaa2aaaaaaaa.example.com]\n"      \
     "  gateways: [istio-system/default-gateway]\n"                          \
     "  http:\n  - route: [{destination: {host: counter, subset: v1, "        \
     "port: {number: 80}}}]\n"                                               \
@@ -1302,14 +1303,6 @@ static void test_lazy_headers_reach_the_hash(void **state)
     "port: {number: 80}}}]\n"                                               \
     "---\n" COUNTER_SUBSETS
 
-/* A replayed line's host and authority are interned (World.names) and
- * the gateway remembers its answers by their addresses
- * (Request.names_fixed): each line must still get its own host's route,
- * whatever the lines around it asked, in any case and with a port; and
- * when the table is full, the lines it could not take (copied into their
- * blocks, names_fixed FALSE) must too. Six authorities in turn, 50 each:
- * a.example.com, B.Example.COM, c.example.com:80, b.example.com,
- * A.EXAMPLE.COM:80, d.example.com. */
 /* The world's name table: one pointer per distinct byte string (lengths
  * around the hash's 8-byte words, strings that differ in one byte
  * anywhere), NUL-terminated copies; NULL once full (by count or bytes)
@@ -1382,11 +1375,23 @@ static void names_fixed_is_interned(const Request *r, gpointer data)
     }
 }
 
+/* A replayed line's host and authority are interned (World.names) and
+ * the gateway remembers its answers by their addresses
+ * (Request.names_fixed): each line must still get its own host's route,
+ * whatever the lines around it asked, in any case and with a port; and
+ * when the table is full, the lines it could not take (copied into their
+ * blocks, names_fixed FALSE) must too. Six authorities in turn, 50 each:
+ * a.example.com, B.Example.COM, b.example.com, c.example.com:80 and two
+ * of 29 bytes that differ in the middle only (the reader's memo compares
+ * them by words, and puts names of one length in one slot). */
 static void test_interned_names_route_each_line(void **state)
 {
-    const char *auth[] = { "a.example.com",    "B.Example.COM",
-                           "c.example.com:80", "b.example.com",
-                           "A.EXAMPLE.COM:80", "d.example.com" };
+    const char *auth[] = { "a.example.com",
+                           "B.Example.COM",
+                           "b.example.com",
+                           "c.example.com:80",
+                           "aaaaaaaa1aaaaaaaa.example.com",
+                           "aaaaaaaa2aaaaaaaa.example.com" };
     const char *src = g_getenv("SIM_SRCDIR");
     src = src != NULL ? src : ".";
     g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
