@@ -41,6 +41,9 @@ struct _ReplayWindow {
     guint ring_len;     /* lines in the ring */
     GArray *heap;       /* ReplayItem: min-heap of the lines outside */
     ReplayItem min;     /* replay_window_min()'s answer */
+    guint min_at;       /* where min is, as earliest() returns it, while
+                         * nothing came out and nothing went in before
+                         * it; 0: not known */
 };
 
 static gboolean item_less(const ReplayItem *a, const ReplayItem *b)
@@ -274,7 +277,11 @@ void replay_window_push(ReplayWindow *w, const ReplayItem *it)
     }
     if (b < w->cur || b - w->cur >= RING) {
         heap_push(w->heap, it);
+        w->min_at = 0;
         return;
+    }
+    if (b == w->cur) {
+        w->min_at = 0; /* the front bucket: its head may change */
     }
     guint slot = (guint)(b & RING_MASK);
     guint32 n = node_new(w, it);
@@ -312,13 +319,18 @@ static guint earliest(ReplayWindow *w, ReplayItem *out)
 
 const ReplayItem *replay_window_min(ReplayWindow *w)
 {
-    return earliest(w, &w->min) != 0 ? &w->min : NULL;
+    w->min_at = earliest(w, &w->min);
+    return w->min_at != 0 ? &w->min : NULL;
 }
 
 ReplayItem replay_window_pop(ReplayWindow *w)
 {
     ReplayItem it = { 0, 0, NULL };
-    switch (earliest(w, &it)) {
+    /* The reader asks for the min, reads a line (mostly into a later
+     * bucket), then pops: the min it was told is still the one. */
+    guint at = w->min_at != 0 ? w->min_at : earliest(w, &it);
+    w->min_at = 0;
+    switch (at) {
     case 1:
         return ring_pop(w);
     case 2:
