@@ -247,13 +247,15 @@ static ReplayItem ring_pop(ReplayWindow *w)
         set_full(w, slot, FALSE);
     } else {
         /* The next line's block was written ~65k lines ago and is out of
-         * the caches by now; its request reads it at the next arrival.
-         * Ask for it now (384 bytes: a usual line's block wherever it
-         * starts), and for the node after it. */
+         * the caches by now; its request reads its head at the next
+         * arrival (the reader's LineHead, 80 bytes; the strings it
+         * points to are interned, or read later). Ask for it now, two
+         * lines wherever it starts, and for the node after it. Six
+         * lines a pop, a whole block, kept the core's fill buffers so
+         * busy that the prefetches themselves stalled. */
         const Node *nx = &w->nodes[next];
-        for (guint i = 0; i < 6; i++) {
-            __builtin_prefetch(nx->it.block + 64 * i);
-        }
+        __builtin_prefetch(nx->it.block);
+        __builtin_prefetch(nx->it.block + 64);
         if (nx->next != NONE) {
             __builtin_prefetch(&w->nodes[nx->next]);
         }
