@@ -551,10 +551,10 @@ static void row_sums(const guint8 *p, guint n, guint32 *sum_a, guint32 *sum_b)
         __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
         vpre = _mm_add_epi64(vpre, va);
         va = _mm_add_epi64(va, _mm_sad_epu8(x, zero));
-        vw = _mm_add_epi32(vw,
-                           _mm_madd_epi16(_mm_unpacklo_epi8(x, zero), w_lo));
-        vw = _mm_add_epi32(vw,
-                           _mm_madd_epi16(_mm_unpackhi_epi8(x, zero), w_hi));
+        vw =
+            _mm_add_epi32(vw, _mm_madd_epi16(_mm_unpacklo_epi8(x, zero), w_lo));
+        vw =
+            _mm_add_epi32(vw, _mm_madd_epi16(_mm_unpackhi_epi8(x, zero), w_hi));
     }
     guint64 la[2], lpre[2];
     guint32 lw[4];
