@@ -11,6 +11,7 @@
 
 #include "viz/draw.h"
 #include "viz/png.h"
+#include "viz/svgtext.h"
 
 G_DEFINE_QUARK(viz - error - quark, viz_error)
 
@@ -278,6 +279,33 @@ void viz_text_size(
     }
 }
 
+/* On an SVG canvas, hands the prepared layout, its origin at (x, y), to
+ * svgtext.c and draws the marker that says where its glyphs go (a pixel
+ * inside the canvas, so that cairo never leaves it out). FALSE when cairo
+ * is to draw the glyphs. Leaves @c as the source, as drawing them would. */
+static gboolean svg_text_show(VizCanvas *cv, double x, double y, VizColor c)
+{
+    if (cv->svg_text == NULL) {
+        return FALSE;
+    }
+    /* The origin as pango's renderer takes it: cairo's current point,
+     * which is rounded to 1/256 px. */
+    cairo_t *cr = cv->cr;
+    double ox, oy;
+    cairo_move_to(cr, x, y);
+    cairo_get_current_point(cr, &ox, &oy);
+    cairo_new_path(cr);
+    if (!viz_svg_text_add(cv->svg_text, cv->layout, ox, oy, c)) {
+        return FALSE;
+    }
+    cairo_rectangle(cr, CLAMP(floor(x), 0, MAX(cv->width - 1, 0)),
+                    CLAMP(floor(y), 0, MAX(cv->height - 1, 0)), 1, 1);
+    viz_set_color(cr, VIZ_SVG_TEXT_MARKER, 1.0);
+    cairo_fill(cr);
+    viz_set_color(cr, c, 1.0);
+    return TRUE;
+}
+
 void viz_text(VizCanvas *cv,
               const VizFont *f,
               double x,
@@ -296,10 +324,12 @@ void viz_text(VizCanvas *cv,
     double left = hz == VIZ_CENTER ? x - lw / 2 : hz == VIZ_RIGHT ? x - lw : x;
     double top = vt == VIZ_MIDDLE ? y - lh / 2 : vt == VIZ_BOTTOM ? y - lh : y;
     cairo_t *cr = cv->cr;
-    viz_set_color(cr, f->color, 1.0);
-    cairo_move_to(cr, left - lx, top - ly);
-    pango_cairo_show_layout(cr, cv->layout);
-    cairo_new_path(cr);
+    if (!svg_text_show(cv, left - lx, top - ly, f->color)) {
+        viz_set_color(cr, f->color, 1.0);
+        cairo_move_to(cr, left - lx, top - ly);
+        pango_cairo_show_layout(cr, cv->layout);
+        cairo_new_path(cr);
+    }
     VizRect r = { left, top, lw, lh };
     record(cv, VIZ_ITEM_TEXT, role, text, &r,
            pango_layout_is_ellipsized(cv->layout));
@@ -679,8 +709,10 @@ static void svg_renumber(GByteArray *svg)
 }
 
 /* Puts <title> and <desc> right after the root <svg ...> tag: the strings
- * become searchable and screen readers announce the picture. */
-static void svg_add_text(GByteArray *svg, const GPtrArray *items)
+ * become searchable and screen readers announce the picture. Then @defs,
+ * the glyphs of svgtext.c, defined before any use. */
+static void
+svg_add_text(GByteArray *svg, const GPtrArray *items, const char *defs)
 {
     const char *title = NULL;
     GString *desc = g_string_new(NULL);
@@ -698,7 +730,7 @@ static void svg_add_text(GByteArray *svg, const GPtrArray *items)
     g_autofree char *esc_title =
         g_markup_escape_text(title != NULL ? title : "", -1);
     g_autofree char *block = g_strdup_printf(
-        "\n<title>%s</title>\n<desc>\n%s</desc>", esc_title, desc->str);
+        "\n<title>%s</title>\n<desc>\n%s</desc>%s", esc_title, desc->str, defs);
     g_string_free(desc, TRUE);
     /* The root element is the first "<svg" after the XML declaration. */
     const char *text = (const char *)svg->data;
@@ -735,6 +767,7 @@ static void font_map_wait_gone(void)
 
 void viz_fonts_release(void)
 {
+    viz_svg_text_release();
     g_clear_object(&shared_pango);
     pango_cairo_font_map_set_default(NULL);
     font_map_wait_gone();
@@ -759,23 +792,27 @@ const char *__lsan_default_options(void)
     return "print_suppressions=0";
 }
 
-GBytes *viz_render(VizFormat fmt,
-                   double width,
-                   double height,
-                   VizDrawFunc draw,
-                   gpointer data,
-                   GPtrArray **items,
-                   GError **error)
+/* viz_render(); for SVG, the strings written by svgtext.c when
+ * @own_text, else by cairo. */
+static GBytes *render(VizFormat fmt,
+                      double width,
+                      double height,
+                      VizDrawFunc draw,
+                      gpointer data,
+                      gboolean own_text,
+                      GPtrArray **items,
+                      GError **error)
 {
-    g_return_val_if_fail(draw != NULL && width >= 1 && height >= 1, NULL);
     int iw = (int)ceil(width), ih = (int)ceil(height);
     g_autoptr(GByteArray) buf = g_byte_array_new();
+    g_autoptr(VizSvgText) text = NULL;
     cairo_surface_t *surf;
     if (fmt == VIZ_FORMAT_SVG) {
         surf = cairo_svg_surface_create_for_stream(append_bytes, buf, iw, ih);
         /* SVG 1.1 in px: the file opens at the size it was drawn at. */
         cairo_svg_surface_restrict_to_version(surf, CAIRO_SVG_VERSION_1_1);
         cairo_svg_surface_set_document_unit(surf, CAIRO_SVG_UNIT_PX);
+        text = own_text ? viz_svg_text_new() : NULL;
     } else {
         surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, iw, ih);
     }
@@ -783,6 +820,7 @@ GBytes *viz_render(VizFormat fmt,
     viz_set_color(cr, VIZ_PAPER, 1.0);
     cairo_paint(cr);
     VizCanvas *cv = viz_canvas_new(cr, width, height);
+    cv->svg_text = text;
     draw(cv, data);
     cairo_status_t st = cairo_status(cr);
     GPtrArray *record_items = g_ptr_array_ref(cv->items);
@@ -807,9 +845,15 @@ GBytes *viz_render(VizFormat fmt,
         g_ptr_array_unref(record_items);
         return NULL;
     }
+    g_autoptr(GString) defs = g_string_new(NULL);
+    if (text != NULL && !viz_svg_text_finish(text, buf, defs)) {
+        /* A marker went missing: never seen, but cairo's to draw then. */
+        g_ptr_array_unref(record_items);
+        return render(fmt, width, height, draw, data, FALSE, items, error);
+    }
     if (fmt == VIZ_FORMAT_SVG) {
         svg_renumber(buf);
-        svg_add_text(buf, record_items);
+        svg_add_text(buf, record_items, defs->str);
     }
     if (items != NULL) {
         *items = record_items;
@@ -817,6 +861,18 @@ GBytes *viz_render(VizFormat fmt,
         g_ptr_array_unref(record_items);
     }
     return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+}
+
+GBytes *viz_render(VizFormat fmt,
+                   double width,
+                   double height,
+                   VizDrawFunc draw,
+                   gpointer data,
+                   GPtrArray **items,
+                   GError **error)
+{
+    g_return_val_if_fail(draw != NULL && width >= 1 && height >= 1, NULL);
+    return render(fmt, width, height, draw, data, TRUE, items, error);
 }
 
 gboolean viz_write(const char *path,
