@@ -9,40 +9,54 @@
 
 /* ---- numbers ------------------------------------------------------------- */
 
+/* Appends @n bytes at @p: in place while @s has room, which it nearly
+ * always has (g_string_append_len() costs ~150 instructions a call). */
+static inline void put_bytes(GString *s, const char *p, gsize n)
+{
+    if (s->len + n < s->allocated_len) {
+        memcpy(s->str + s->len, p, n);
+        s->len += n;
+        s->str[s->len] = '\0';
+    } else {
+        g_string_append_len(s, p, (gssize)n);
+    }
+}
+
+#define put_literal(s, lit) put_bytes((s), "" lit, sizeof(lit) - 1)
+
 /* @v rounded to @decimals (<= 8) places, trailing zeros dropped, as
- * cairo's SVG surface writes them but without printf: integers only. */
+ * cairo's SVG surface writes them but without printf: integers only, into
+ * a buffer appended once (a tenth of g_string_append_printf()'s cost). */
 static void put_num(GString *s, double v, guint decimals)
 {
     static const double scale[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8 };
-    gint64 n = llround(v * scale[decimals]);
-    if (n < 0) {
-        g_string_append_c(s, '-');
-        n = -n;
-    }
+    double r = v * scale[decimals];
+    gboolean neg = r < 0;
+    guint64 n = (guint64)((neg ? -r : r) + 0.5);
     guint64 one = (guint64)scale[decimals];
-    guint64 ip = (guint64)n / one, fp = (guint64)n % one;
-    char digits[24];
-    guint k = 0;
+    guint64 ip = n / one, fp = n % one;
+    char buf[48];
+    char *end = buf + sizeof buf, *p = end;
+    if (fp != 0) {
+        guint k = decimals;
+        while (fp % 10 == 0) {
+            fp /= 10;
+            k--;
+        }
+        while (k-- > 0) {
+            *--p = (char)('0' + fp % 10);
+            fp /= 10;
+        }
+        *--p = '.';
+    }
     do {
-        digits[k++] = (char)('0' + ip % 10);
+        *--p = (char)('0' + ip % 10);
         ip /= 10;
     } while (ip > 0);
-    while (k > 0) {
-        g_string_append_c(s, digits[--k]);
+    if (neg && n != 0) {
+        *--p = '-';
     }
-    if (fp == 0) {
-        return;
-    }
-    while (fp % 10 == 0) {
-        fp /= 10;
-        decimals--;
-    }
-    g_string_append_c(s, '.');
-    for (guint i = decimals; i-- > 0;) {
-        digits[i] = (char)('0' + fp % 10);
-        fp /= 10;
-    }
-    g_string_append_len(s, digits, decimals);
+    put_bytes(s, p, (gsize)(end - p));
 }
 
 /* ---- outlines, kept for the process -------------------------------------- */
@@ -86,28 +100,28 @@ static char *path_format(const cairo_path_t *path)
         guint points = 0;
         switch (d->header.type) {
         case CAIRO_PATH_MOVE_TO:
-            g_string_append(s, "M");
+            put_literal(s, "M");
             points = 1;
             break;
         case CAIRO_PATH_LINE_TO:
-            g_string_append(s, "L");
+            put_literal(s, "L");
             points = 1;
             break;
         case CAIRO_PATH_CURVE_TO:
-            g_string_append(s, "C");
+            put_literal(s, "C");
             points = 3;
             break;
         case CAIRO_PATH_CLOSE_PATH:
-            g_string_append(s, "Z");
+            put_literal(s, "Z");
             break;
         }
         for (guint k = 1; k <= points; k++) {
-            g_string_append_c(s, ' ');
+            put_literal(s, " ");
             put_num(s, d[k].point.x, 6);
-            g_string_append_c(s, ' ');
+            put_literal(s, " ");
             put_num(s, d[k].point.y, 6);
         }
-        g_string_append_c(s, ' ');
+        put_literal(s, " ");
     }
     if (s->len > 0) {
         g_string_truncate(s, s->len - 1);
@@ -220,13 +234,13 @@ static gboolean layout_plain(PangoLayout *layout)
 
 static void put_use(GString *g, guint number, double x, double y)
 {
-    g_string_append(g, "  <use xlink:href=\"#t");
+    put_literal(g, "  <use xlink:href=\"#t");
     put_num(g, number, 0);
-    g_string_append(g, "\" x=\"");
+    put_literal(g, "\" x=\"");
     put_num(g, x, 6);
-    g_string_append(g, "\" y=\"");
+    put_literal(g, "\" y=\"");
     put_num(g, y, 6);
-    g_string_append(g, "\"/>\n");
+    put_literal(g, "\"/>\n");
 }
 
 /* The glyphs of one run, placed as pango's cairo renderer places them. */
