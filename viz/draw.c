@@ -136,7 +136,6 @@ VizCanvas *viz_canvas_new(cairo_t *cr, double width, double height)
     cv->width = width;
     cv->height = height;
     cv->pango = g_object_ref(pango_shared());
-    cv->layout = pango_layout_new(cv->pango);
     cv->items = g_ptr_array_new_with_free_func(viz_item_free);
     cv->parents = g_array_new(FALSE, FALSE, sizeof(gint));
     return cv;
@@ -147,7 +146,6 @@ void viz_canvas_free(VizCanvas *cv)
     if (cv == NULL) {
         return;
     }
-    g_object_unref(cv->layout);
     g_object_unref(cv->pango);
     g_ptr_array_unref(cv->items);
     g_array_unref(cv->parents);
@@ -220,8 +218,9 @@ void viz_pop_parent(VizCanvas *cv)
 
 /* ---- text ---------------------------------------------------------------- */
 
-/* Sets up the shared layout for @text in font @f. */
-static void prepare(VizCanvas *cv, const VizFont *f, const char *text)
+/* Sets up @layout for @text in font @f. */
+static void
+layout_setup(PangoLayout *layout, const VizFont *f, const char *text)
 {
     PangoFontDescription *d = pango_font_description_new();
     pango_font_description_set_family(d, f->mono ? "DejaVu Sans Mono,monospace"
@@ -229,61 +228,127 @@ static void prepare(VizCanvas *cv, const VizFont *f, const char *text)
     pango_font_description_set_weight(d, f->bold ? PANGO_WEIGHT_BOLD
                                                  : PANGO_WEIGHT_NORMAL);
     pango_font_description_set_absolute_size(d, f->size * PANGO_SCALE);
-    pango_layout_set_font_description(cv->layout, d);
+    pango_layout_set_font_description(layout, d);
     pango_font_description_free(d);
     if (f->max_width > 0) {
-        pango_layout_set_width(cv->layout, (int)(f->max_width * PANGO_SCALE));
-        pango_layout_set_wrap(cv->layout, PANGO_WRAP_WORD_CHAR);
+        pango_layout_set_width(layout, (int)(f->max_width * PANGO_SCALE));
+        pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
         if (f->wrap && f->max_lines > 0) {
-            pango_layout_set_ellipsize(cv->layout, PANGO_ELLIPSIZE_END);
-            pango_layout_set_height(cv->layout, -f->max_lines);
+            pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_END);
+            pango_layout_set_height(layout, -f->max_lines);
         } else {
-            pango_layout_set_ellipsize(cv->layout,
-                                       f->wrap        ? PANGO_ELLIPSIZE_NONE
-                                       : f->elide_end ? PANGO_ELLIPSIZE_END
-                                                      : PANGO_ELLIPSIZE_MIDDLE);
+            pango_layout_set_ellipsize(layout, f->wrap ? PANGO_ELLIPSIZE_NONE
+                                               : f->elide_end
+                                                   ? PANGO_ELLIPSIZE_END
+                                                   : PANGO_ELLIPSIZE_MIDDLE);
             /* -1 with an ellipsis: one line per paragraph, elided. */
-            pango_layout_set_height(cv->layout, -1);
+            pango_layout_set_height(layout, -1);
         }
     } else {
-        pango_layout_set_width(cv->layout, -1);
-        pango_layout_set_height(cv->layout, -1);
-        pango_layout_set_ellipsize(cv->layout, PANGO_ELLIPSIZE_NONE);
+        pango_layout_set_width(layout, -1);
+        pango_layout_set_height(layout, -1);
+        pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_NONE);
     }
-    pango_layout_set_alignment(cv->layout, f->align);
-    pango_layout_set_text(cv->layout, text, -1);
+    pango_layout_set_alignment(layout, f->align);
+    pango_layout_set_text(layout, text, -1);
 }
 
-/* The logical extents of the prepared layout, in px. */
-static void extents(VizCanvas *cv, double *x, double *y, double *w, double *h)
+/* A string laid out in a font, kept for the process: a picture measures
+ * its strings and draws them, once for the PNG and once for the SVG, and
+ * the diagram measures them once more to lay itself out; pango's
+ * itemizing, shaping and line breaking (~60,000 instructions a string)
+ * now happen once per string and font. */
+typedef struct {
+    PangoLayout *layout; /* laid out in shared_pango, never changed */
+    double x, y, w, h;   /* its logical extents, px */
+    gboolean elided;     /* an ellipsis shows */
+} Laid;
+
+/* What of a VizFont shapes the layout (not its colour), zeroed padding
+ * and all, followed in the key by the text. */
+typedef struct {
+    double size;
+    double max_width;
+    gint32 max_lines;
+    gint32 align;
+    guint8 bold, mono, wrap, elide_end;
+} LaidKey;
+
+static GHashTable *laid_strings; /* GBytes* (LaidKey, text) -> Laid* */
+
+static void laid_free(gpointer p)
 {
+    Laid *l = p;
+    g_object_unref(l->layout);
+    g_free(l);
+}
+
+static GBytes *laid_key(const VizFont *f, const char *text)
+{
+    LaidKey k;
+    memset(&k, 0, sizeof k);
+    k.size = f->size;
+    k.max_width = f->max_width;
+    k.max_lines = f->max_lines;
+    k.align = f->align;
+    k.bold = f->bold != FALSE;
+    k.mono = f->mono != FALSE;
+    k.wrap = f->wrap != FALSE;
+    k.elide_end = f->elide_end != FALSE;
+    gsize n = strlen(text);
+    guint8 *buf = g_malloc(sizeof k + n);
+    memcpy(buf, &k, sizeof k);
+    memcpy(buf + sizeof k, text, n);
+    return g_bytes_new_take(buf, sizeof k + n);
+}
+
+/* @text laid out in @f (borrowed; lives until viz_fonts_release()). */
+static const Laid *laid_get(const VizFont *f, const char *text)
+{
+    if (laid_strings == NULL) {
+        laid_strings =
+            g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+                                  (GDestroyNotify)g_bytes_unref, laid_free);
+    }
+    GBytes *key = laid_key(f, text);
+    Laid *l = g_hash_table_lookup(laid_strings, key);
+    if (l != NULL) {
+        g_bytes_unref(key);
+        return l;
+    }
+    l = g_new0(Laid, 1);
+    l->layout = pango_layout_new(pango_shared());
+    layout_setup(l->layout, f, text);
     PangoRectangle log;
-    pango_layout_get_extents(cv->layout, NULL, &log);
-    *x = (double)log.x / PANGO_SCALE;
-    *y = (double)log.y / PANGO_SCALE;
-    *w = (double)log.width / PANGO_SCALE;
-    *h = (double)log.height / PANGO_SCALE;
+    pango_layout_get_extents(l->layout, NULL, &log);
+    l->x = (double)log.x / PANGO_SCALE;
+    l->y = (double)log.y / PANGO_SCALE;
+    l->w = (double)log.width / PANGO_SCALE;
+    l->h = (double)log.height / PANGO_SCALE;
+    l->elided = pango_layout_is_ellipsized(l->layout);
+    g_hash_table_insert(laid_strings, key, l);
+    return l;
 }
 
 void viz_text_size(
     VizCanvas *cv, const VizFont *f, const char *text, double *w, double *h)
 {
-    double lx, ly, lw, lh;
-    prepare(cv, f, text);
-    extents(cv, &lx, &ly, &lw, &lh);
+    g_return_if_fail(cv != NULL && f != NULL && text != NULL);
+    const Laid *l = laid_get(f, text);
     if (w != NULL) {
-        *w = lw;
+        *w = l->w;
     }
     if (h != NULL) {
-        *h = lh;
+        *h = l->h;
     }
 }
 
-/* On an SVG canvas, hands the prepared layout, its origin at (x, y), to
- * svgtext.c and draws the marker that says where its glyphs go (a pixel
- * inside the canvas, so that cairo never leaves it out). FALSE when cairo
- * is to draw the glyphs. Leaves @c as the source, as drawing them would. */
-static gboolean svg_text_show(VizCanvas *cv, double x, double y, VizColor c)
+/* On an SVG canvas, hands @layout, its origin at (x, y), to svgtext.c and
+ * draws the marker that says where its glyphs go (a pixel inside the
+ * canvas, so that cairo never leaves it out). FALSE when cairo is to draw
+ * the glyphs. Leaves @c as the source, as drawing them would. */
+static gboolean svg_text_show(
+    VizCanvas *cv, PangoLayout *layout, double x, double y, VizColor c)
 {
     if (cv->svg_text == NULL) {
         return FALSE;
@@ -295,7 +360,7 @@ static gboolean svg_text_show(VizCanvas *cv, double x, double y, VizColor c)
     cairo_move_to(cr, x, y);
     cairo_get_current_point(cr, &ox, &oy);
     cairo_new_path(cr);
-    if (!viz_svg_text_add(cv->svg_text, cv->layout, ox, oy, c)) {
+    if (!viz_svg_text_add(cv->svg_text, layout, ox, oy, c)) {
         return FALSE;
     }
     cairo_rectangle(cr, CLAMP(floor(x), 0, MAX(cv->width - 1, 0)),
@@ -316,39 +381,33 @@ void viz_text(VizCanvas *cv,
               VizRect *out)
 {
     g_return_if_fail(cv != NULL && f != NULL && text != NULL);
-    double lx, ly, lw, lh;
-    prepare(cv, f, text);
-    extents(cv, &lx, &ly, &lw, &lh);
+    const Laid *l = laid_get(f, text);
     int hz = anchor & 3;
     int vt = anchor & 12;
-    double left = hz == VIZ_CENTER ? x - lw / 2 : hz == VIZ_RIGHT ? x - lw : x;
-    double top = vt == VIZ_MIDDLE ? y - lh / 2 : vt == VIZ_BOTTOM ? y - lh : y;
+    double left = hz == VIZ_CENTER  ? x - l->w / 2
+                  : hz == VIZ_RIGHT ? x - l->w
+                                    : x;
+    double top = vt == VIZ_MIDDLE   ? y - l->h / 2
+                 : vt == VIZ_BOTTOM ? y - l->h
+                                    : y;
     cairo_t *cr = cv->cr;
-    if (!svg_text_show(cv, left - lx, top - ly, f->color)) {
+    if (!svg_text_show(cv, l->layout, left - l->x, top - l->y, f->color)) {
         viz_set_color(cr, f->color, 1.0);
-        cairo_move_to(cr, left - lx, top - ly);
-        pango_cairo_show_layout(cr, cv->layout);
+        cairo_move_to(cr, left - l->x, top - l->y);
+        pango_cairo_show_layout(cr, l->layout);
         cairo_new_path(cr);
     }
-    VizRect r = { left, top, lw, lh };
-    record(cv, VIZ_ITEM_TEXT, role, text, &r,
-           pango_layout_is_ellipsized(cv->layout));
+    VizRect r = { left, top, l->w, l->h };
+    record(cv, VIZ_ITEM_TEXT, role, text, &r, l->elided);
     if (out != NULL) {
         *out = r;
     }
 }
 
-/* What pango_cairo_update_layout() does but for the surface's font
- * options: the context follows @cr's transformation (so that turned text
- * is laid out for it), keeping the options set in pango_shared(). */
-static void layout_set_matrix(VizCanvas *cv, cairo_t *cr)
-{
-    cairo_matrix_t m;
-    cairo_get_matrix(cr, &m);
-    PangoMatrix pm = { m.xx, m.xy, m.yx, m.yy, 0, 0 };
-    pango_context_set_matrix(cv->pango, &pm);
-    pango_layout_context_changed(cv->layout);
-}
+/* The context of turned text: shared_pango's options, its matrix set to
+ * the turn of each string drawn (NULL until the first). Its own, so that
+ * turning it never makes the strings kept in shared_pango lay out again. */
+static PangoContext *turned_pango;
 
 void viz_text_vertical(VizCanvas *cv,
                        const VizFont *f,
@@ -357,23 +416,37 @@ void viz_text_vertical(VizCanvas *cv,
                        const char *role,
                        const char *text)
 {
-    double lx, ly, lw, lh;
-    prepare(cv, f, text);
-    extents(cv, &lx, &ly, &lw, &lh);
+    g_return_if_fail(cv != NULL && f != NULL && text != NULL);
+    const Laid *l = laid_get(f, text);
     cairo_t *cr = cv->cr;
     cairo_save(cr);
     cairo_translate(cr, x, y);
     cairo_rotate(cr, -G_PI / 2);
-    layout_set_matrix(cv, cr);
+    if (turned_pango == NULL) {
+        turned_pango = pango_context_new();
+        pango_context_set_font_map(turned_pango,
+                                   pango_context_get_font_map(cv->pango));
+        pango_cairo_context_set_font_options(
+            turned_pango, pango_cairo_context_get_font_options(cv->pango));
+        pango_cairo_context_set_resolution(turned_pango, 96.0);
+        pango_context_set_round_glyph_positions(turned_pango, FALSE);
+    }
+    /* What pango_cairo_update_layout() does but for the surface's font
+     * options: the string is laid out for the turn it is drawn at. */
+    cairo_matrix_t m;
+    cairo_get_matrix(cr, &m);
+    PangoMatrix pm = { m.xx, m.xy, m.yx, m.yy, 0, 0 };
+    pango_context_set_matrix(turned_pango, &pm);
+    PangoLayout *turned = pango_layout_new(turned_pango);
+    layout_setup(turned, f, text);
     viz_set_color(cr, f->color, 1.0);
-    cairo_move_to(cr, -lw / 2 - lx, -lh / 2 - ly);
-    pango_cairo_show_layout(cr, cv->layout);
+    cairo_move_to(cr, -l->w / 2 - l->x, -l->h / 2 - l->y);
+    pango_cairo_show_layout(cr, turned);
+    g_object_unref(turned);
     cairo_new_path(cr);
     cairo_restore(cr);
-    layout_set_matrix(cv, cr);
-    VizRect r = { x - lh / 2, y - lw / 2, lh, lw };
-    record(cv, VIZ_ITEM_TEXT, role, text, &r,
-           pango_layout_is_ellipsized(cv->layout));
+    VizRect r = { x - l->h / 2, y - l->w / 2, l->h, l->w };
+    record(cv, VIZ_ITEM_TEXT, role, text, &r, l->elided);
 }
 
 /* ---- shapes -------------------------------------------------------------- */
@@ -768,6 +841,8 @@ static void font_map_wait_gone(void)
 void viz_fonts_release(void)
 {
     viz_svg_text_release();
+    g_clear_pointer(&laid_strings, g_hash_table_unref);
+    g_clear_object(&turned_pango);
     g_clear_object(&shared_pango);
     pango_cairo_font_map_set_default(NULL);
     font_map_wait_gone();
