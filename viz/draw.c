@@ -343,10 +343,11 @@ void viz_text_size(
     }
 }
 
-/* On an SVG canvas, hands @layout, its origin at (x, y), to svgtext.c and
- * draws the marker that says where its glyphs go (a pixel inside the
- * canvas, so that cairo never leaves it out). FALSE when cairo is to draw
- * the glyphs. Leaves @c as the source, as drawing them would. */
+/* On an SVG canvas, hands @layout, its origin at (x, y) in user units,
+ * to svgtext.c and draws the marker that says where its glyphs go (a
+ * device pixel inside the canvas, so that cairo never leaves it out).
+ * FALSE when cairo is to draw the glyphs. Leaves @c as the source, as
+ * drawing them would. */
 static gboolean svg_text_show(
     VizCanvas *cv, PangoLayout *layout, double x, double y, VizColor c)
 {
@@ -360,13 +361,20 @@ static gboolean svg_text_show(
     cairo_move_to(cr, x, y);
     cairo_get_current_point(cr, &ox, &oy);
     cairo_new_path(cr);
-    if (!viz_svg_text_add(cv->svg_text, layout, ox, oy, c)) {
+    cairo_matrix_t m;
+    cairo_get_matrix(cr, &m);
+    if (!viz_svg_text_add(cv->svg_text, layout, ox, oy, c, &m)) {
         return FALSE;
     }
-    cairo_rectangle(cr, CLAMP(floor(x), 0, MAX(cv->width - 1, 0)),
-                    CLAMP(floor(y), 0, MAX(cv->height - 1, 0)), 1, 1);
+    double dx = ox, dy = oy;
+    cairo_user_to_device(cr, &dx, &dy);
+    cairo_save(cr);
+    cairo_identity_matrix(cr);
+    cairo_rectangle(cr, CLAMP(floor(dx), 0, MAX(cv->width - 1, 0)),
+                    CLAMP(floor(dy), 0, MAX(cv->height - 1, 0)), 1, 1);
     viz_set_color(cr, VIZ_SVG_TEXT_MARKER, 1.0);
     cairo_fill(cr);
+    cairo_restore(cr);
     viz_set_color(cr, c, 1.0);
     return TRUE;
 }
@@ -409,6 +417,18 @@ void viz_text(VizCanvas *cv,
  * turning it never makes the strings kept in shared_pango lay out again. */
 static PangoContext *turned_pango;
 
+/* Records turned text @l centred on (x, y). */
+static void turned_record(VizCanvas *cv,
+                          double x,
+                          double y,
+                          const Laid *l,
+                          const char *role,
+                          const char *text)
+{
+    VizRect r = { x - l->h / 2, y - l->w / 2, l->h, l->w };
+    record(cv, VIZ_ITEM_TEXT, role, text, &r, l->elided);
+}
+
 void viz_text_vertical(VizCanvas *cv,
                        const VizFont *f,
                        double x,
@@ -422,6 +442,13 @@ void viz_text_vertical(VizCanvas *cv,
     cairo_save(cr);
     cairo_translate(cr, x, y);
     cairo_rotate(cr, -G_PI / 2);
+    /* SVG: the string as laid out straight, turned by the SVG. */
+    if (svg_text_show(cv, l->layout, -l->w / 2 - l->x, -l->h / 2 - l->y,
+                      f->color)) {
+        cairo_restore(cr);
+        turned_record(cv, x, y, l, role, text);
+        return;
+    }
     if (turned_pango == NULL) {
         turned_pango = pango_context_new();
         pango_context_set_font_map(turned_pango,
@@ -445,8 +472,7 @@ void viz_text_vertical(VizCanvas *cv,
     g_object_unref(turned);
     cairo_new_path(cr);
     cairo_restore(cr);
-    VizRect r = { x - l->h / 2, y - l->w / 2, l->h, l->w };
-    record(cv, VIZ_ITEM_TEXT, role, text, &r, l->elided);
+    turned_record(cv, x, y, l, role, text);
 }
 
 /* ---- shapes -------------------------------------------------------------- */

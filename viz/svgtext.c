@@ -272,8 +272,12 @@ static void run_add(VizSvgText *t,
     }
 }
 
-gboolean viz_svg_text_add(
-    VizSvgText *t, PangoLayout *layout, double x, double y, VizColor c)
+gboolean viz_svg_text_add(VizSvgText *t,
+                          PangoLayout *layout,
+                          double x,
+                          double y,
+                          VizColor c,
+                          const cairo_matrix_t *m)
 {
     g_return_val_if_fail(t != NULL && layout != NULL, FALSE);
     if (!layout_plain(layout)) {
@@ -285,7 +289,17 @@ gboolean viz_svg_text_add(
     put_num(g, c.g * 100, 6);
     g_string_append(g, "%,");
     put_num(g, c.b * 100, 6);
-    g_string_append(g, "%);fill-opacity:1;\">\n");
+    g_string_append(g, "%);fill-opacity:1;\"");
+    if (m != NULL && (m->xx != 1 || m->yx != 0 || m->xy != 0 || m->yy != 1 ||
+                      m->x0 != 0 || m->y0 != 0)) {
+        const double v[6] = { m->xx, m->yx, m->xy, m->yy, m->x0, m->y0 };
+        g_string_append(g, " transform=\"matrix(");
+        for (guint i = 0; i < 6; i++) {
+            put_num(g, v[i], 6);
+            g_string_append(g, i < 5 ? "," : ")\"");
+        }
+    }
+    g_string_append(g, ">\n");
     PangoLayoutIter *it = pango_layout_get_iter(layout);
     do {
         PangoLayoutRun *run = pango_layout_iter_get_run_readonly(it);

@@ -26,12 +26,17 @@ VizSvgText *viz_svg_text_new(void);
 void viz_svg_text_free(VizSvgText *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VizSvgText, viz_svg_text_free)
 
-/* Adds the glyphs of @layout, its top left corner at (@x, @y) in device
- * units, in colour @c; the caller then draws one marker. FALSE, and
- * nothing added, when the layout has glyphs pango draws as boxes of hex
- * digits: draw it with pango_cairo_show_layout() instead. */
-gboolean viz_svg_text_add(
-    VizSvgText *t, PangoLayout *layout, double x, double y, VizColor c);
+/* Adds the glyphs of @layout, its origin at (@x, @y) in user units, in
+ * colour @c; @m (nullable: identity) takes user units to the picture's
+ * (turned text). The caller then draws one marker. FALSE, and nothing
+ * added, when the layout has glyphs pango draws as boxes of hex digits:
+ * draw it with pango_cairo_show_layout() instead. */
+gboolean viz_svg_text_add(VizSvgText *t,
+                          PangoLayout *layout,
+                          double x,
+                          double y,
+                          VizColor c,
+                          const cairo_matrix_t *m);
 
 /* Replaces the markers of @svg, in order, with the strings added, and
  * appends to @defs the <defs> of the glyphs they use. FALSE, with @svg
