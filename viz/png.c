@@ -38,7 +38,8 @@
 
 typedef struct {
     guint16 len_code[MAX_MATCH + 1]; /* length -> code - 257 */
-    guint32 crc[256];                /* CRC-32 of each byte, PNG's */
+    guint32 crc[4][256]; /* PNG's CRC-32: [0] of each byte, [k] of the
+                          * byte followed by k zero bytes */
 } Tables;
 
 static const guint16 len_base[29] = { 3,   4,   5,   6,   7,  8,  9,  10,
@@ -69,7 +70,13 @@ static gpointer tables_init(gpointer data)
         for (int k = 0; k < 8; k++) {
             c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
         }
-        t->crc[n] = c;
+        t->crc[0][n] = c;
+    }
+    for (guint32 n = 0; n < 256; n++) {
+        for (guint k = 1; k < 4; k++) {
+            guint32 c = t->crc[k - 1][n];
+            t->crc[k][n] = t->crc[0][c & 0xff] ^ (c >> 8);
+        }
     }
     return t;
 }
@@ -470,11 +477,21 @@ static void put_be32(guint8 *p, guint32 v)
     p[3] = (guint8)v;
 }
 
+/* Four bytes a step (the tables of tables_init()): a third of the
+ * instructions of a byte at a time on the IDAT chunk. */
 static guint32 crc_update(guint32 crc, const guint8 *p, gsize len)
 {
-    const guint32 *tab = tables()->crc;
-    for (gsize i = 0; i < len; i++) {
-        crc = tab[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    const guint32(*tab)[256] = tables()->crc;
+    gsize i = 0;
+    for (; i + 4 <= len; i += 4) {
+        guint32 w;
+        memcpy(&w, p + i, 4);
+        w = crc ^ GUINT32_FROM_LE(w);
+        crc = tab[3][w & 0xff] ^ tab[2][w >> 8 & 0xff] ^
+              tab[1][w >> 16 & 0xff] ^ tab[0][w >> 24];
+    }
+    for (; i < len; i++) {
+        crc = tab[0][(crc ^ p[i]) & 0xff] ^ (crc >> 8);
     }
     return crc;
 }
