@@ -342,18 +342,30 @@ static void block_write(Deflate *d, gboolean last)
             bits_put(d, ext[i], cl_extra[sym[i] - 16]);
         }
     }
+    /* A match goes out as two puts, each a code and its extra bits (at
+     * most 20 and 28 bits), worked out again only when it differs from
+     * the match before: most are the same 258 bytes one row or one byte
+     * back. */
+    guint32 prev = 0; /* the match before; no match is 0 */
+    guint32 len_bits = 0, dist_bits = 0;
+    guint len_n = 0, dist_n = 0;
     for (guint i = 0; i < d->ntok; i++) {
         guint32 tk = d->tok[i];
         if (!(tk & MATCH)) {
             bits_put(d, lcode[tk], llen[tk]);
             continue;
         }
-        guint len = tk & 511, dist = (tk & ~MATCH) >> 9;
-        guint lc = t->len_code[len], dc = dist_code(dist);
-        bits_put(d, lcode[257 + lc], llen[257 + lc]);
-        bits_put(d, len - len_base[lc], len_extra[lc]);
-        bits_put(d, dcode[dc], dlen[dc]);
-        bits_put(d, dist - dist_base(dc), dist_extra(dc));
+        if (tk != prev) {
+            guint len = tk & 511, dist = (tk & ~MATCH) >> 9;
+            guint lc = t->len_code[len], dc = dist_code(dist);
+            len_bits = lcode[257 + lc] | (len - len_base[lc]) << llen[257 + lc];
+            len_n = llen[257 + lc] + len_extra[lc];
+            dist_bits = dcode[dc] | (dist - dist_base(dc)) << dlen[dc];
+            dist_n = dlen[dc] + dist_extra(dc);
+            prev = tk;
+        }
+        bits_put(d, len_bits, len_n);
+        bits_put(d, dist_bits, dist_n);
     }
     bits_put(d, lcode[256], llen[256]);
     d->ntok = 0;
