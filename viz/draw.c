@@ -828,8 +828,14 @@ svg_add_text(GByteArray *svg, const GPtrArray *items, const char *defs)
     }
     g_autofree char *esc_title =
         g_markup_escape_text(title != NULL ? title : "", -1);
-    g_autofree char *block = g_strdup_printf(
-        "\n<title>%s</title>\n<desc>\n%s</desc>%s", esc_title, desc->str, defs);
+    /* Appended, not printf'd: @defs is most of an SVG (~2.5M
+     * instructions a run through vasprintf). */
+    g_autoptr(GString) block = g_string_new("\n<title>");
+    g_string_append(block, esc_title);
+    g_string_append(block, "</title>\n<desc>\n");
+    g_string_append_len(block, desc->str, (gssize)desc->len);
+    g_string_append(block, "</desc>");
+    g_string_append(block, defs);
     g_string_free(desc, TRUE);
     /* The root element is the first "<svg" after the XML declaration. */
     const char *text = (const char *)svg->data;
@@ -841,11 +847,9 @@ svg_add_text(GByteArray *svg, const GPtrArray *items, const char *defs)
         return;
     }
     gsize at = (gsize)(end - text) + 1;
-    g_autoptr(GByteArray) rest = g_byte_array_new();
-    g_byte_array_append(rest, svg->data + at, (guint)(len - at));
-    g_byte_array_set_size(svg, (guint)at);
-    g_byte_array_append(svg, (const guint8 *)block, (guint)strlen(block));
-    g_byte_array_append(svg, rest->data, rest->len);
+    g_byte_array_set_size(svg, (guint)(len + block->len));
+    memmove(svg->data + at + block->len, svg->data + at, len - at);
+    memcpy(svg->data + at, block->str, block->len);
 }
 
 /* Waits (a few seconds at most) for the font map to be finalized. Pango
