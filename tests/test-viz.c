@@ -775,6 +775,53 @@ static guint32 *png_test_pixels(guint w, guint h, guint32 seed)
 
 /* Whatever the size and content, libpng (through cairo) reads back the
  * very pixels encoded; the same pixels give the same bytes. */
+/* Three strings: one straight, one turned, one with a character no font
+ * has (pango draws a box of hex digits for it). */
+static void draw_three_strings(VizCanvas *cv, gpointer data)
+{
+    (void)data;
+    VizFont f = { .size = 14, .color = VIZ_INK };
+    viz_text(cv, &f, 20, 20, VIZ_LEFT | VIZ_TOP, "title", "straight text",
+             NULL);
+    viz_text_vertical(cv, &f, 100, 100, "axis", "turned text");
+    viz_text(cv, &f, 20, 160, VIZ_LEFT | VIZ_TOP, "label", "box \U0010FFFD",
+             NULL);
+}
+
+static gsize count_in(GBytes *b, const char *needle)
+{
+    gsize len, n = 0;
+    const char *data = g_bytes_get_data(b, &len);
+    const char *end = data + len;
+    for (const char *p = data; (p = g_strstr_len(p, end - p, needle)) != NULL;
+         p++) {
+        n++;
+    }
+    return n;
+}
+
+/* svgtext.c writes the glyphs of straight and turned strings where cairo
+ * drew its markers, none of which is left; a string pango draws boxes
+ * for is cairo's; and the SVG is the same every time. */
+static void test_svg_text_in_place_of_markers(void **state)
+{
+    (void)state;
+    g_autoptr(GPtrArray) items = NULL;
+    g_autoptr(GBytes) svg = viz_render(VIZ_FORMAT_SVG, 240, 240,
+                                       draw_three_strings, NULL, &items, NULL);
+    assert_non_null(svg);
+    assert_int_equal(count_in(svg, "fill:rgb(100%,0%,100%)"), 0);
+    assert_true(count_in(svg, "<use xlink:href=\"#t") >= 20);
+    assert_int_equal(count_in(svg, "transform=\"matrix(0,-1,1,0,"), 1);
+    assert_true(count_in(svg, "<use xlink:href=\"#glyph") >= 1);
+    assert_true(count_in(svg, "<symbol overflow=\"visible\" id=\"t0\">") == 1);
+    assert_int_equal(items->len, 3);
+    assert_svg_says(svg, "turned text");
+    g_autoptr(GBytes) again = viz_render(VIZ_FORMAT_SVG, 240, 240,
+                                         draw_three_strings, NULL, NULL, NULL);
+    assert_true(g_bytes_equal(svg, again));
+}
+
 static void test_png_round_trips(void **state)
 {
     (void)state;
@@ -814,6 +861,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ticks_are_round),
         cmocka_unit_test(test_png_round_trips),
+        cmocka_unit_test(test_svg_text_in_place_of_markers),
         cmocka_unit_test(test_numbers_read_well),
         cmocka_unit_test(test_format_follows_extension),
         cmocka_unit_test(test_results_carry_a_cdf_per_route),

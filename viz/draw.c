@@ -11,6 +11,7 @@
 
 #include "viz/draw.h"
 #include "viz/png.h"
+#include "viz/svgtext.h"
 
 G_DEFINE_QUARK(viz - error - quark, viz_error)
 
@@ -135,7 +136,6 @@ VizCanvas *viz_canvas_new(cairo_t *cr, double width, double height)
     cv->width = width;
     cv->height = height;
     cv->pango = g_object_ref(pango_shared());
-    cv->layout = pango_layout_new(cv->pango);
     cv->items = g_ptr_array_new_with_free_func(viz_item_free);
     cv->parents = g_array_new(FALSE, FALSE, sizeof(gint));
     return cv;
@@ -146,7 +146,6 @@ void viz_canvas_free(VizCanvas *cv)
     if (cv == NULL) {
         return;
     }
-    g_object_unref(cv->layout);
     g_object_unref(cv->pango);
     g_ptr_array_unref(cv->items);
     g_array_unref(cv->parents);
@@ -219,8 +218,9 @@ void viz_pop_parent(VizCanvas *cv)
 
 /* ---- text ---------------------------------------------------------------- */
 
-/* Sets up the shared layout for @text in font @f. */
-static void prepare(VizCanvas *cv, const VizFont *f, const char *text)
+/* Sets up @layout for @text in font @f. */
+static void
+layout_setup(PangoLayout *layout, const VizFont *f, const char *text)
 {
     PangoFontDescription *d = pango_font_description_new();
     pango_font_description_set_family(d, f->mono ? "DejaVu Sans Mono,monospace"
@@ -228,54 +228,155 @@ static void prepare(VizCanvas *cv, const VizFont *f, const char *text)
     pango_font_description_set_weight(d, f->bold ? PANGO_WEIGHT_BOLD
                                                  : PANGO_WEIGHT_NORMAL);
     pango_font_description_set_absolute_size(d, f->size * PANGO_SCALE);
-    pango_layout_set_font_description(cv->layout, d);
+    pango_layout_set_font_description(layout, d);
     pango_font_description_free(d);
     if (f->max_width > 0) {
-        pango_layout_set_width(cv->layout, (int)(f->max_width * PANGO_SCALE));
-        pango_layout_set_wrap(cv->layout, PANGO_WRAP_WORD_CHAR);
+        pango_layout_set_width(layout, (int)(f->max_width * PANGO_SCALE));
+        pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
         if (f->wrap && f->max_lines > 0) {
-            pango_layout_set_ellipsize(cv->layout, PANGO_ELLIPSIZE_END);
-            pango_layout_set_height(cv->layout, -f->max_lines);
+            pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_END);
+            pango_layout_set_height(layout, -f->max_lines);
         } else {
-            pango_layout_set_ellipsize(cv->layout,
-                                       f->wrap        ? PANGO_ELLIPSIZE_NONE
-                                       : f->elide_end ? PANGO_ELLIPSIZE_END
-                                                      : PANGO_ELLIPSIZE_MIDDLE);
+            pango_layout_set_ellipsize(layout, f->wrap ? PANGO_ELLIPSIZE_NONE
+                                               : f->elide_end
+                                                   ? PANGO_ELLIPSIZE_END
+                                                   : PANGO_ELLIPSIZE_MIDDLE);
             /* -1 with an ellipsis: one line per paragraph, elided. */
-            pango_layout_set_height(cv->layout, -1);
+            pango_layout_set_height(layout, -1);
         }
     } else {
-        pango_layout_set_width(cv->layout, -1);
-        pango_layout_set_height(cv->layout, -1);
-        pango_layout_set_ellipsize(cv->layout, PANGO_ELLIPSIZE_NONE);
+        pango_layout_set_width(layout, -1);
+        pango_layout_set_height(layout, -1);
+        pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_NONE);
     }
-    pango_layout_set_alignment(cv->layout, f->align);
-    pango_layout_set_text(cv->layout, text, -1);
+    pango_layout_set_alignment(layout, f->align);
+    pango_layout_set_text(layout, text, -1);
 }
 
-/* The logical extents of the prepared layout, in px. */
-static void extents(VizCanvas *cv, double *x, double *y, double *w, double *h)
+/* A string laid out in a font, kept for the process: a picture measures
+ * its strings and draws them, once for the PNG and once for the SVG, and
+ * the diagram measures them once more to lay itself out; pango's
+ * itemizing, shaping and line breaking (~60,000 instructions a string)
+ * now happen once per string and font. */
+typedef struct {
+    PangoLayout *layout; /* laid out in shared_pango, never changed */
+    double x, y, w, h;   /* its logical extents, px */
+    gboolean elided;     /* an ellipsis shows */
+} Laid;
+
+/* What of a VizFont shapes the layout (not its colour), zeroed padding
+ * and all, followed in the key by the text. */
+typedef struct {
+    double size;
+    double max_width;
+    gint32 max_lines;
+    gint32 align;
+    guint8 bold, mono, wrap, elide_end;
+} LaidKey;
+
+static GHashTable *laid_strings; /* GBytes* (LaidKey, text) -> Laid* */
+
+static void laid_free(gpointer p)
 {
+    Laid *l = p;
+    g_object_unref(l->layout);
+    g_free(l);
+}
+
+static GBytes *laid_key(const VizFont *f, const char *text)
+{
+    LaidKey k;
+    memset(&k, 0, sizeof k);
+    k.size = f->size;
+    k.max_width = f->max_width;
+    k.max_lines = f->max_lines;
+    k.align = f->align;
+    k.bold = f->bold != FALSE;
+    k.mono = f->mono != FALSE;
+    k.wrap = f->wrap != FALSE;
+    k.elide_end = f->elide_end != FALSE;
+    gsize n = strlen(text);
+    guint8 *buf = g_malloc(sizeof k + n);
+    memcpy(buf, &k, sizeof k);
+    memcpy(buf + sizeof k, text, n);
+    return g_bytes_new_take(buf, sizeof k + n);
+}
+
+/* @text laid out in @f (borrowed; lives until viz_fonts_release()). */
+static const Laid *laid_get(const VizFont *f, const char *text)
+{
+    if (laid_strings == NULL) {
+        laid_strings =
+            g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+                                  (GDestroyNotify)g_bytes_unref, laid_free);
+    }
+    GBytes *key = laid_key(f, text);
+    Laid *l = g_hash_table_lookup(laid_strings, key);
+    if (l != NULL) {
+        g_bytes_unref(key);
+        return l;
+    }
+    l = g_new0(Laid, 1);
+    l->layout = pango_layout_new(pango_shared());
+    layout_setup(l->layout, f, text);
     PangoRectangle log;
-    pango_layout_get_extents(cv->layout, NULL, &log);
-    *x = (double)log.x / PANGO_SCALE;
-    *y = (double)log.y / PANGO_SCALE;
-    *w = (double)log.width / PANGO_SCALE;
-    *h = (double)log.height / PANGO_SCALE;
+    pango_layout_get_extents(l->layout, NULL, &log);
+    l->x = (double)log.x / PANGO_SCALE;
+    l->y = (double)log.y / PANGO_SCALE;
+    l->w = (double)log.width / PANGO_SCALE;
+    l->h = (double)log.height / PANGO_SCALE;
+    l->elided = pango_layout_is_ellipsized(l->layout);
+    g_hash_table_insert(laid_strings, key, l);
+    return l;
 }
 
 void viz_text_size(
     VizCanvas *cv, const VizFont *f, const char *text, double *w, double *h)
 {
-    double lx, ly, lw, lh;
-    prepare(cv, f, text);
-    extents(cv, &lx, &ly, &lw, &lh);
+    g_return_if_fail(cv != NULL && f != NULL && text != NULL);
+    const Laid *l = laid_get(f, text);
     if (w != NULL) {
-        *w = lw;
+        *w = l->w;
     }
     if (h != NULL) {
-        *h = lh;
+        *h = l->h;
     }
+}
+
+/* On an SVG canvas, hands @layout, its origin at (x, y) in user units,
+ * to svgtext.c and draws the marker that says where its glyphs go (a
+ * device pixel inside the canvas, so that cairo never leaves it out).
+ * FALSE when cairo is to draw the glyphs. Leaves @c as the source, as
+ * drawing them would. */
+static gboolean svg_text_show(
+    VizCanvas *cv, PangoLayout *layout, double x, double y, VizColor c)
+{
+    if (cv->svg_text == NULL) {
+        return FALSE;
+    }
+    /* The origin as pango's renderer takes it: cairo's current point,
+     * which is rounded to 1/256 px. */
+    cairo_t *cr = cv->cr;
+    double ox, oy;
+    cairo_move_to(cr, x, y);
+    cairo_get_current_point(cr, &ox, &oy);
+    cairo_new_path(cr);
+    cairo_matrix_t m;
+    cairo_get_matrix(cr, &m);
+    if (!viz_svg_text_add(cv->svg_text, layout, ox, oy, c, &m)) {
+        return FALSE;
+    }
+    double dx = ox, dy = oy;
+    cairo_user_to_device(cr, &dx, &dy);
+    cairo_save(cr);
+    cairo_identity_matrix(cr);
+    cairo_rectangle(cr, CLAMP(floor(dx), 0, MAX(cv->width - 1, 0)),
+                    CLAMP(floor(dy), 0, MAX(cv->height - 1, 0)), 1, 1);
+    viz_set_color(cr, VIZ_SVG_TEXT_MARKER, 1.0);
+    cairo_fill(cr);
+    cairo_restore(cr);
+    viz_set_color(cr, c, 1.0);
+    return TRUE;
 }
 
 void viz_text(VizCanvas *cv,
@@ -288,36 +389,44 @@ void viz_text(VizCanvas *cv,
               VizRect *out)
 {
     g_return_if_fail(cv != NULL && f != NULL && text != NULL);
-    double lx, ly, lw, lh;
-    prepare(cv, f, text);
-    extents(cv, &lx, &ly, &lw, &lh);
+    const Laid *l = laid_get(f, text);
     int hz = anchor & 3;
     int vt = anchor & 12;
-    double left = hz == VIZ_CENTER ? x - lw / 2 : hz == VIZ_RIGHT ? x - lw : x;
-    double top = vt == VIZ_MIDDLE ? y - lh / 2 : vt == VIZ_BOTTOM ? y - lh : y;
+    double left = hz == VIZ_CENTER  ? x - l->w / 2
+                  : hz == VIZ_RIGHT ? x - l->w
+                                    : x;
+    double top = vt == VIZ_MIDDLE   ? y - l->h / 2
+                 : vt == VIZ_BOTTOM ? y - l->h
+                                    : y;
     cairo_t *cr = cv->cr;
-    viz_set_color(cr, f->color, 1.0);
-    cairo_move_to(cr, left - lx, top - ly);
-    pango_cairo_show_layout(cr, cv->layout);
-    cairo_new_path(cr);
-    VizRect r = { left, top, lw, lh };
-    record(cv, VIZ_ITEM_TEXT, role, text, &r,
-           pango_layout_is_ellipsized(cv->layout));
+    if (!svg_text_show(cv, l->layout, left - l->x, top - l->y, f->color)) {
+        viz_set_color(cr, f->color, 1.0);
+        cairo_move_to(cr, left - l->x, top - l->y);
+        pango_cairo_show_layout(cr, l->layout);
+        cairo_new_path(cr);
+    }
+    VizRect r = { left, top, l->w, l->h };
+    record(cv, VIZ_ITEM_TEXT, role, text, &r, l->elided);
     if (out != NULL) {
         *out = r;
     }
 }
 
-/* What pango_cairo_update_layout() does but for the surface's font
- * options: the context follows @cr's transformation (so that turned text
- * is laid out for it), keeping the options set in pango_shared(). */
-static void layout_set_matrix(VizCanvas *cv, cairo_t *cr)
+/* The context of turned text: shared_pango's options, its matrix set to
+ * the turn of each string drawn (NULL until the first). Its own, so that
+ * turning it never makes the strings kept in shared_pango lay out again. */
+static PangoContext *turned_pango;
+
+/* Records turned text @l centred on (x, y). */
+static void turned_record(VizCanvas *cv,
+                          double x,
+                          double y,
+                          const Laid *l,
+                          const char *role,
+                          const char *text)
 {
-    cairo_matrix_t m;
-    cairo_get_matrix(cr, &m);
-    PangoMatrix pm = { m.xx, m.xy, m.yx, m.yy, 0, 0 };
-    pango_context_set_matrix(cv->pango, &pm);
-    pango_layout_context_changed(cv->layout);
+    VizRect r = { x - l->h / 2, y - l->w / 2, l->h, l->w };
+    record(cv, VIZ_ITEM_TEXT, role, text, &r, l->elided);
 }
 
 void viz_text_vertical(VizCanvas *cv,
@@ -327,23 +436,43 @@ void viz_text_vertical(VizCanvas *cv,
                        const char *role,
                        const char *text)
 {
-    double lx, ly, lw, lh;
-    prepare(cv, f, text);
-    extents(cv, &lx, &ly, &lw, &lh);
+    g_return_if_fail(cv != NULL && f != NULL && text != NULL);
+    const Laid *l = laid_get(f, text);
     cairo_t *cr = cv->cr;
     cairo_save(cr);
     cairo_translate(cr, x, y);
     cairo_rotate(cr, -G_PI / 2);
-    layout_set_matrix(cv, cr);
+    /* SVG: the string as laid out straight, turned by the SVG. */
+    if (svg_text_show(cv, l->layout, -l->w / 2 - l->x, -l->h / 2 - l->y,
+                      f->color)) {
+        cairo_restore(cr);
+        turned_record(cv, x, y, l, role, text);
+        return;
+    }
+    if (turned_pango == NULL) {
+        turned_pango = pango_context_new();
+        pango_context_set_font_map(turned_pango,
+                                   pango_context_get_font_map(cv->pango));
+        pango_cairo_context_set_font_options(
+            turned_pango, pango_cairo_context_get_font_options(cv->pango));
+        pango_cairo_context_set_resolution(turned_pango, 96.0);
+        pango_context_set_round_glyph_positions(turned_pango, FALSE);
+    }
+    /* What pango_cairo_update_layout() does but for the surface's font
+     * options: the string is laid out for the turn it is drawn at. */
+    cairo_matrix_t m;
+    cairo_get_matrix(cr, &m);
+    PangoMatrix pm = { m.xx, m.xy, m.yx, m.yy, 0, 0 };
+    pango_context_set_matrix(turned_pango, &pm);
+    PangoLayout *turned = pango_layout_new(turned_pango);
+    layout_setup(turned, f, text);
     viz_set_color(cr, f->color, 1.0);
-    cairo_move_to(cr, -lw / 2 - lx, -lh / 2 - ly);
-    pango_cairo_show_layout(cr, cv->layout);
+    cairo_move_to(cr, -l->w / 2 - l->x, -l->h / 2 - l->y);
+    pango_cairo_show_layout(cr, turned);
+    g_object_unref(turned);
     cairo_new_path(cr);
     cairo_restore(cr);
-    layout_set_matrix(cv, cr);
-    VizRect r = { x - lh / 2, y - lw / 2, lh, lw };
-    record(cv, VIZ_ITEM_TEXT, role, text, &r,
-           pango_layout_is_ellipsized(cv->layout));
+    turned_record(cv, x, y, l, role, text);
 }
 
 /* ---- shapes -------------------------------------------------------------- */
@@ -679,8 +808,10 @@ static void svg_renumber(GByteArray *svg)
 }
 
 /* Puts <title> and <desc> right after the root <svg ...> tag: the strings
- * become searchable and screen readers announce the picture. */
-static void svg_add_text(GByteArray *svg, const GPtrArray *items)
+ * become searchable and screen readers announce the picture. Then @defs,
+ * the glyphs of svgtext.c, defined before any use. */
+static void
+svg_add_text(GByteArray *svg, const GPtrArray *items, const char *defs)
 {
     const char *title = NULL;
     GString *desc = g_string_new(NULL);
@@ -697,8 +828,14 @@ static void svg_add_text(GByteArray *svg, const GPtrArray *items)
     }
     g_autofree char *esc_title =
         g_markup_escape_text(title != NULL ? title : "", -1);
-    g_autofree char *block = g_strdup_printf(
-        "\n<title>%s</title>\n<desc>\n%s</desc>", esc_title, desc->str);
+    /* Appended, not printf'd: @defs is most of an SVG (~2.5M
+     * instructions a run through vasprintf). */
+    g_autoptr(GString) block = g_string_new("\n<title>");
+    g_string_append(block, esc_title);
+    g_string_append(block, "</title>\n<desc>\n");
+    g_string_append_len(block, desc->str, (gssize)desc->len);
+    g_string_append(block, "</desc>");
+    g_string_append(block, defs);
     g_string_free(desc, TRUE);
     /* The root element is the first "<svg" after the XML declaration. */
     const char *text = (const char *)svg->data;
@@ -710,11 +847,9 @@ static void svg_add_text(GByteArray *svg, const GPtrArray *items)
         return;
     }
     gsize at = (gsize)(end - text) + 1;
-    g_autoptr(GByteArray) rest = g_byte_array_new();
-    g_byte_array_append(rest, svg->data + at, (guint)(len - at));
-    g_byte_array_set_size(svg, (guint)at);
-    g_byte_array_append(svg, (const guint8 *)block, (guint)strlen(block));
-    g_byte_array_append(svg, rest->data, rest->len);
+    g_byte_array_set_size(svg, (guint)(len + block->len));
+    memmove(svg->data + at + block->len, svg->data + at, len - at);
+    memcpy(svg->data + at, block->str, block->len);
 }
 
 /* Waits (a few seconds at most) for the font map to be finalized. Pango
@@ -735,6 +870,9 @@ static void font_map_wait_gone(void)
 
 void viz_fonts_release(void)
 {
+    viz_svg_text_release();
+    g_clear_pointer(&laid_strings, g_hash_table_unref);
+    g_clear_object(&turned_pango);
     g_clear_object(&shared_pango);
     pango_cairo_font_map_set_default(NULL);
     font_map_wait_gone();
@@ -759,30 +897,55 @@ const char *__lsan_default_options(void)
     return "print_suppressions=0";
 }
 
-GBytes *viz_render(VizFormat fmt,
-                   double width,
-                   double height,
-                   VizDrawFunc draw,
-                   gpointer data,
-                   GPtrArray **items,
-                   GError **error)
+/* An RGB24 image surface whose pixels are not cleared first, as
+ * cairo_image_surface_create()'s are (calloc: ~1.7M instructions a
+ * picture): render() paints all of them white before anything else. The
+ * surface owns the pixels. */
+static cairo_surface_t *image_create(int w, int h)
 {
-    g_return_val_if_fail(draw != NULL && width >= 1 && height >= 1, NULL);
+    static const cairo_user_data_key_t pixels_key;
+    int stride = cairo_format_stride_for_width(CAIRO_FORMAT_RGB24, w);
+    guint8 *px = g_malloc((gsize)stride * (gsize)h);
+    cairo_surface_t *s = cairo_image_surface_create_for_data(
+        px, CAIRO_FORMAT_RGB24, w, h, stride);
+    if (cairo_surface_set_user_data(s, &pixels_key, px, g_free) !=
+        CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(s);
+        g_free(px);
+        return cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    }
+    return s;
+}
+
+/* viz_render(); for SVG, the strings written by svgtext.c when
+ * @own_text, else by cairo. */
+static GBytes *render(VizFormat fmt,
+                      double width,
+                      double height,
+                      VizDrawFunc draw,
+                      gpointer data,
+                      gboolean own_text,
+                      GPtrArray **items,
+                      GError **error)
+{
     int iw = (int)ceil(width), ih = (int)ceil(height);
     g_autoptr(GByteArray) buf = g_byte_array_new();
+    g_autoptr(VizSvgText) text = NULL;
     cairo_surface_t *surf;
     if (fmt == VIZ_FORMAT_SVG) {
         surf = cairo_svg_surface_create_for_stream(append_bytes, buf, iw, ih);
         /* SVG 1.1 in px: the file opens at the size it was drawn at. */
         cairo_svg_surface_restrict_to_version(surf, CAIRO_SVG_VERSION_1_1);
         cairo_svg_surface_set_document_unit(surf, CAIRO_SVG_UNIT_PX);
+        text = own_text ? viz_svg_text_new() : NULL;
     } else {
-        surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, iw, ih);
+        surf = image_create(iw, ih);
     }
     cairo_t *cr = cairo_create(surf);
     viz_set_color(cr, VIZ_PAPER, 1.0);
     cairo_paint(cr);
     VizCanvas *cv = viz_canvas_new(cr, width, height);
+    cv->svg_text = text;
     draw(cv, data);
     cairo_status_t st = cairo_status(cr);
     GPtrArray *record_items = g_ptr_array_ref(cv->items);
@@ -807,9 +970,15 @@ GBytes *viz_render(VizFormat fmt,
         g_ptr_array_unref(record_items);
         return NULL;
     }
+    g_autoptr(GString) defs = g_string_new(NULL);
+    if (text != NULL && !viz_svg_text_finish(text, buf, defs)) {
+        /* A marker went missing: never seen, but cairo's to draw then. */
+        g_ptr_array_unref(record_items);
+        return render(fmt, width, height, draw, data, FALSE, items, error);
+    }
     if (fmt == VIZ_FORMAT_SVG) {
         svg_renumber(buf);
-        svg_add_text(buf, record_items);
+        svg_add_text(buf, record_items, defs->str);
     }
     if (items != NULL) {
         *items = record_items;
@@ -817,6 +986,18 @@ GBytes *viz_render(VizFormat fmt,
         g_ptr_array_unref(record_items);
     }
     return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+}
+
+GBytes *viz_render(VizFormat fmt,
+                   double width,
+                   double height,
+                   VizDrawFunc draw,
+                   gpointer data,
+                   GPtrArray **items,
+                   GError **error)
+{
+    g_return_val_if_fail(draw != NULL && width >= 1 && height >= 1, NULL);
+    return render(fmt, width, height, draw, data, TRUE, items, error);
 }
 
 gboolean viz_write(const char *path,

@@ -110,9 +110,11 @@ typedef struct {
     PangoContext *pango; /* fixed font options: no hinting, so text
                           * measures the same on PNG and SVG; shared by
                           * every canvas of the thread (a reference) */
-    PangoLayout *layout; /* reused for every string (owned) */
     GPtrArray *items;    /* VizItem*, the record, drawing order (owned) */
     GArray *parents;     /* gint stack: items recorded get the top one */
+    struct VizSvgText *svg_text; /* SVG: where strings go instead of
+                                  * cairo's glyphs (svgtext.h; borrowed),
+                                  * else NULL */
 } VizCanvas;
 
 /* A canvas over @cr (borrowed; must outlive it). */

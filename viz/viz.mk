@@ -3,6 +3,7 @@
 libingress_a_SOURCES += \
 	viz/draw.c viz/draw.h \
 	viz/png.c viz/png.h \
+	viz/svgtext.c viz/svgtext.h \
 	viz/chart.c viz/chart.h \
 	viz/diagram.c viz/diagram.h \
 	viz/viz.c viz/viz.h
