@@ -1172,25 +1172,30 @@ static void test_header_lists_reused_and_outlive_the_replay(void **state)
     bed_close(&b); /* the replay first, then the path: runner.c's order */
 }
 
-/* Runs a CSV replay of 300 lines, one a ms, line i with header line
- * @hdr(i), through the article with @docs appended; returns its results
- * (transfer full). */
+/* 300 CSV lines, one a ms: line i a GET of http://@host/i with headers
+ * @hdr(i). Returns: (transfer full). */
+static char *csv_300(const char *host, const char *(*hdr)(guint i))
+{
+    GString *t = g_string_new(NULL);
+    for (guint i = 0; i < 300; i++) {
+        g_string_append_printf(t,
+                               "%" G_GINT64_FORMAT ",GET,http://%s/%u,%s\n",
+                               G_GINT64_CONSTANT(1704067200000) + i, host,
+                               i, hdr(i));
+    }
+    return g_string_free(t, FALSE);
+}
+
+/* Runs csv_300(counter.example.com, @hdr) through the article with @docs
+ * appended; returns its results (transfer full). */
 static JsonNode *run_csv_with(const char *(*hdr)(guint i), const char *docs)
 {
     const char *src = g_getenv("SIM_SRCDIR");
     src = src != NULL ? src : ".";
     g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
     g_autofree char *trace = g_build_filename(dir, "t.csv", NULL);
-    GString *t = g_string_new(NULL);
-    for (guint i = 0; i < 300; i++) {
-        g_string_append_printf(t,
-                               "%" G_GINT64_FORMAT
-                               ",GET,http://counter.example.com/%u,%s\n",
-                               G_GINT64_CONSTANT(1704067200000) + i, i,
-                               hdr(i));
-    }
-    assert_true(g_file_set_contents(trace, t->str, -1, NULL));
-    g_string_free(t, TRUE);
+    g_autofree char *text = csv_300("counter.example.com", hdr);
+    assert_true(g_file_set_contents(trace, text, -1, NULL));
     g_autofree char *yaml = g_strdup_printf(
         "apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n"
         "  include: ['%s/scenarios/article/manifests.yaml',\n"
@@ -1397,14 +1402,21 @@ static void names_fixed_is_interned(const Request *r, gpointer data)
  * a.example.com, B.Example.COM, b.example.com, c.example.com:80 and two
  * of 29 bytes that differ in the middle only (the reader's memo compares
  * them by words, and puts names of one length in one slot). */
+static const char *host_in_turn(guint i)
+{
+    static const char *const auth[] = {
+        "host: a.example.com",
+        "host: B.Example.COM",
+        "host: b.example.com",
+        "host: c.example.com:80",
+        "host: aaaaaaaa1aaaaaaaa.example.com",
+        "host: aaaaaaaa2aaaaaaaa.example.com",
+    };
+    return auth[i % G_N_ELEMENTS(auth)];
+}
+
 static void test_interned_names_route_each_line(void **state)
 {
-    const char *auth[] = { "a.example.com",
-                           "B.Example.COM",
-                           "b.example.com",
-                           "c.example.com:80",
-                           "aaaaaaaa1aaaaaaaa.example.com",
-                           "aaaaaaaa2aaaaaaaa.example.com" };
     const char *src = g_getenv("SIM_SRCDIR");
     src = src != NULL ? src : ".";
     g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
@@ -1414,17 +1426,10 @@ static void test_interned_names_route_each_line(void **state)
         "  include: ['%s/scenarios/article/manifests.yaml',\n"
         "            '%s/scenarios/article/gateway-service.yaml', '%s']\n",
         src, src, docs);
-    GString *t = g_string_new(NULL);
-    for (guint i = 0; i < 300; i++) {
-        g_string_append_printf(t,
-                               "%" G_GINT64_FORMAT
-                               ",GET,http://x.example.com/%u,host: %s\n",
-                               G_GINT64_CONSTANT(1704067200000) + i, i,
-                               auth[i % G_N_ELEMENTS(auth)]);
-    }
+    g_autofree char *text = csv_300("x.example.com", host_in_turn);
     for (guint small = 0; small < 2; small++) {
         Bed b;
-        bed_load(&b, t->str, -1, "csv", "", spec);
+        bed_load(&b, text, -1, "csv", "", spec);
         if (small) {
             /* Room for the method, the first path and authority, and
              * the second path only. */
@@ -1450,7 +1455,6 @@ static void test_interned_names_route_each_line(void **state)
             100);
         bed_close(&b);
     }
-    g_string_free(t, TRUE);
     g_remove(docs);
     g_rmdir(dir);
 }
