@@ -15,6 +15,7 @@
 #include "models/ynode.h"
 #include "sim/cli-shard.h"
 #include "sim/cli.h"
+#include "sim/outfile.h"
 
 void shard_set_clear(ShardSet *set)
 {
@@ -251,16 +252,25 @@ Results *shard_run_parse(JsonNode *node, ShardRun *run, GError **error)
 /* ---- writing ------------------------------------------------------------- */
 
 struct _ShardWriter {
-    char *tmp;       /* the temporary file, until committed (owned) */
     char *path;      /* DIR/shard.json (owned) */
-    FILE *fp;        /* open on tmp, or NULL */
+    OutFile *out;    /* its temporary file until committed, or NULL */
     guint runs;      /* written so far */
 };
 
-static gboolean writer_failed(ShardWriter *w, GError **error)
+static gboolean writer_failed(ShardWriter *w, int e, GError **error)
 {
-    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO,
-                "%s:1:1: error: cannot write: %s", w->path, g_strerror(errno));
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                "%s:1:1: error: cannot write: %s", w->path, g_strerror(e));
+    return FALSE;
+}
+
+/* A GError of outfile.c as writer_failed()'s message. */
+static gboolean writer_failed_with(ShardWriter *w, GError *err,
+                                   GError **error)
+{
+    g_set_error(error, G_FILE_ERROR, err->code, "%s:1:1: error: %s", w->path,
+                err->message);
+    g_error_free(err);
     return FALSE;
 }
 
@@ -305,20 +315,15 @@ ShardWriter *shard_writer_new(const char *dir, const ShardSet *set,
 
     ShardWriter *w = g_new0(ShardWriter, 1);
     w->path = g_build_filename(dir, "shard.json", NULL);
-    w->tmp = g_strdup_printf("%s.XXXXXX", w->path);
-    int fd = g_mkstemp_full(w->tmp, O_WRONLY, 0666); /* as results.json */
-    if (fd < 0 || (w->fp = fdopen(fd, "w")) == NULL) {
-        writer_failed(w, error);
-        if (fd >= 0) {
-            close(fd);
-            g_unlink(w->tmp);
-        }
-        g_clear_pointer(&w->tmp, g_free);
+    GError *err = NULL;
+    w->out = out_file_open(w->path, &err);
+    if (w->out == NULL) {
+        writer_failed_with(w, err, error);
         shard_writer_free(w);
         return NULL;
     }
-    if (fprintf(w->fp, "%s,\n  \"runs\" : [\n", head) < 0) {
-        writer_failed(w, error);
+    if (fprintf(out_file_stream(w->out), "%s,\n  \"runs\" : [\n", head) < 0) {
+        writer_failed(w, errno, error);
         shard_writer_free(w);
         return NULL;
     }
@@ -327,9 +332,10 @@ ShardWriter *shard_writer_new(const char *dir, const ShardSet *set,
 
 gboolean shard_writer_add(ShardWriter *w, const char *run, GError **error)
 {
-    g_return_val_if_fail(w != NULL && w->fp != NULL, FALSE);
-    if (fprintf(w->fp, "%s%s", w->runs > 0 ? ",\n" : "", run) < 0) {
-        return writer_failed(w, error);
+    g_return_val_if_fail(w != NULL && w->out != NULL, FALSE);
+    if (fprintf(out_file_stream(w->out), "%s%s", w->runs > 0 ? ",\n" : "",
+                run) < 0) {
+        return writer_failed(w, errno, error);
     }
     w->runs++;
     return TRUE;
@@ -337,15 +343,13 @@ gboolean shard_writer_add(ShardWriter *w, const char *run, GError **error)
 
 gboolean shard_writer_commit(ShardWriter *w, GError **error)
 {
-    g_return_val_if_fail(w != NULL && w->fp != NULL, FALSE);
-    gboolean ok = fprintf(w->fp, "\n  ]\n}\n") >= 0;
-    ok = fclose(w->fp) == 0 && ok;
-    w->fp = NULL;
-    if (!ok || g_rename(w->tmp, w->path) != 0) {
-        return writer_failed(w, error);
-    }
-    g_clear_pointer(&w->tmp, g_free);
-    return TRUE;
+    g_return_val_if_fail(w != NULL && w->out != NULL, FALSE);
+    /* A failed write here leaves the stream's error set: the commit
+     * reports it and removes the temporary file. */
+    fprintf(out_file_stream(w->out), "\n  ]\n}\n");
+    GError *err = NULL;
+    gboolean ok = out_file_commit(g_steal_pointer(&w->out), &err);
+    return ok || writer_failed_with(w, err, error);
 }
 
 void shard_writer_free(ShardWriter *w)
@@ -353,13 +357,7 @@ void shard_writer_free(ShardWriter *w)
     if (w == NULL) {
         return;
     }
-    if (w->fp != NULL) {
-        fclose(w->fp);
-    }
-    if (w->tmp != NULL) {
-        g_unlink(w->tmp);
-    }
-    g_free(w->tmp);
+    out_file_abort(w->out);
     g_free(w->path);
     g_free(w);
 }

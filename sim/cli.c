@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "sim/cli.h"
+#include "sim/outfile.h"
 #include "viz/viz.h"
 
 gboolean cli_parse(const char *name, const char *params, const char *summary,
@@ -310,9 +311,7 @@ gboolean cli_json_load(JsonParser *parser, const char *path, GError **error)
 gboolean cli_write_atomic(const char *path, const char *contents, gssize len,
                           GError **error)
 {
-    /* g_file_set_contents writes a temporary file beside @path and renames
-     * it over: readers never see half a file. */
-    return g_file_set_contents(path, contents, len, error);
+    return out_file_write(path, contents, len, error);
 }
 
 char *cli_json_text(JsonNode *node, gboolean pretty)

@@ -7,11 +7,12 @@ libingress_a_SOURCES += \
 	sim/hist.c sim/hist.h \
 	sim/queue.c sim/queue.h sim/queue-private.h \
 	sim/engine.c sim/engine.h \
+	sim/outfile.c sim/outfile.h \
 	sim/zero.h
 
 unit_tests += \
 	tests/test-time tests/test-rng tests/test-dist \
-	tests/test-hist tests/test-queue tests/test-engine
+	tests/test-hist tests/test-queue tests/test-engine tests/test-outfile
 
 tests_test_time_CFLAGS = $(test_cflags)
 tests_test_time_LDADD = $(test_ldadd)
@@ -25,5 +26,7 @@ tests_test_queue_CFLAGS = $(test_cflags)
 tests_test_queue_LDADD = $(test_ldadd)
 tests_test_engine_CFLAGS = $(test_cflags)
 tests_test_engine_LDADD = $(test_ldadd)
+tests_test_outfile_CFLAGS = $(test_cflags)
+tests_test_outfile_LDADD = $(test_ldadd)
 
 # bench/bench-queue.c is built by `make bench` (bench/bench.mk) or by hand.

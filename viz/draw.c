@@ -9,6 +9,7 @@
 #include <cairo-svg.h>
 #include <glib.h>
 
+#include "sim/outfile.h"
 #include "viz/draw.h"
 #include "viz/png.h"
 #include "viz/svgtext.h"
@@ -1020,8 +1021,7 @@ gboolean viz_write(const char *path,
     gsize len = 0;
     const char *data_ = g_bytes_get_data(bytes, &len);
     GError *werr = NULL;
-    /* A temporary file beside @path, then rename(2) over it. */
-    if (!g_file_set_contents(path, data_, (gssize)len, &werr)) {
+    if (!out_file_write(path, data_, (gssize)len, &werr)) {
         g_set_error(error, VIZ_ERROR, VIZ_ERROR_WRITE,
                     "%s:1:1: error: cannot write: %s", path, werr->message);
         g_error_free(werr);
