@@ -50,31 +50,39 @@ replay_scenario() {
         !skip { print }' "$1"
 }
 
-# run FILE: prints "seconds rss_kb events requests"
+# run FILE: prints "seconds rss_kb events requests cpu_seconds" (CPU:
+# user + system, the time the process had a core; on a shared machine the
+# wall time also counts the minutes its neighbours took)
 run_once() {
     if [ -x /usr/bin/time ]; then
-        /usr/bin/time -f "%e %M" -o "$work/time" "$SIM_BIN" run "$@" \
+        /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$SIM_BIN" run "$@" \
             --out "$work/out" > "$work/sum"
-        read -r secs rss < "$work/time"
+        read -r secs rss user sys < "$work/time"
+        cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
     else
         start=$(date +%s.%N)
         "$SIM_BIN" run "$@" --out "$work/out" > "$work/sum"
-        secs=$(echo "$(date +%s.%N) - $start" | bc)
+        secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
         rss=0
+        cpu=$secs
     fi
     events=$(sed -n 's/^engine: \([0-9]*\) events.*/\1/p' "$work/sum")
     sent=$(sed -n 's/^balance: sent \([0-9]*\) .*/\1/p' "$work/sum")
-    echo "$secs $rss $events $sent"
+    echo "$secs $rss $events $sent $cpu"
 }
 
 report() { # report LABEL FILE-OF-RUNS
-    awk '{printf "%.0f %.0f %s\n", $4 / $1, $3 / $1, $2}' "$2" > "$2.rates"
+    awk '{printf "%.0f %.0f %s %.0f\n", $4 / $1, $3 / $1, $2, $4 / $5}' \
+        "$2" > "$2.rates"
     rps=$(cut -d' ' -f1 "$2.rates" | median)
     eps=$(cut -d' ' -f2 "$2.rates" | median)
     rss=$(cut -d' ' -f3 "$2.rates" | median)
+    cps=$(cut -d' ' -f4 "$2.rates" | median)
     printf '%-34s %10s req/s (%s)  %10s events/s  peak RSS %s MB\n' "$1" \
         "$rps" "$(cut -d' ' -f1 "$2.rates" | spread)" "$eps" \
         "$(( rss / 1024 ))"
+    printf '%-34s %10s req/s of CPU time (%s)\n' "" "$cps" \
+        "$(cut -d' ' -f4 "$2.rates" | spread)"
 }
 
 echo "ingress-sim $("$SIM_BIN" --version | cut -d' ' -f2), $(nproc) cores, $BENCH_RUNS runs each, median (min..max)"
