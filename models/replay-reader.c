@@ -226,9 +226,21 @@ static LineHead *line_block_new(LinePool *lp, gsize size)
         h = g_malloc(size);
         cls = 0;
     } else {
-        h = spares_pop(&lp->spare[cls]);
+        Spares *st = &lp->spare[cls];
+        h = spares_pop(st);
         if (h == NULL) {
             h = g_malloc((gsize)cls * BLOCK_GRAIN);
+        }
+        /* A spare was last touched at its line's arrival, a request's
+         * life ago: out of the caches at 200k lines/s, and the first
+         * store into it was a third of parse_one()'s samples (perf
+         * annotate, 10M-line replay). The next line most likely takes
+         * the next spare of this class: ask for its first two lines
+         * now, for writing. */
+        if (st->n > 0) {
+            char *next = st->v[st->n - 1];
+            __builtin_prefetch(next, 1);
+            __builtin_prefetch(next + 64, 1);
         }
     }
     h->cls = cls;
@@ -393,13 +405,35 @@ static void ascii_down(char *w, const char *s, gsize n)
 
 /* Copies @n bytes of @s to @w as a string (lower case if @fold); returns
  * the offset after it. */
+/* memcpy() of a field's few bytes: overlapping word moves up to 64
+ * bytes. The PGO build had turned the library call for the usual 36-byte
+ * x-request-id into a `rep movsl`, whose start-up alone was an eighth of
+ * parse_one()'s samples. */
+static inline void copy_small(char *w, const char *s, gsize n)
+{
+    if (n < 8 || n > 64) {
+        memcpy(w, s, n);
+        return;
+    }
+    for (gsize i = 0; i + 8 < n; i += 8) {
+        guint64 x;
+        memcpy(&x, s + i, 8);
+        /* Kept a word move: else gcc sees the loop as a memcpy() again. */
+        __asm__("" : "+r"(x));
+        memcpy(w + i, &x, 8);
+    }
+    guint64 y;
+    memcpy(&y, s + n - 8, 8);
+    memcpy(w + n - 8, &y, 8);
+}
+
 static guint32 put(char *block, guint32 at, const char *s, gsize n, gboolean fold)
 {
     char *w = block + at;
     if (fold) {
         ascii_down(w, s, n);
     } else {
-        memcpy(w, s, n);
+        copy_small(w, s, n);
     }
     w[n] = '\0';
     return at + (guint32)n + 1;
