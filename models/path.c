@@ -12,6 +12,7 @@
 #include "models/lb.h"
 #include "models/path.h"
 #include "models/upstream.h"
+#include "sim/arena.h"
 #include "sim/zero.h"
 
 /* Linux gives up on a SYN nobody answers after 127 s (tcp_syn_retries 6,
@@ -26,10 +27,13 @@
 #define RETRY_BACKOFF_MAX (250 * SIM_MS)
 /* Requests allocated per slab. */
 #define SLAB_SIZE 1024
+G_STATIC_ASSERT(SLAB_SIZE * sizeof(Request) <= ARENA_CHUNK);
 
 struct _Path {
     World *w;              /* borrowed */
-    GPtrArray *slabs;      /* Request[SLAB_SIZE] blocks, owned */
+    Arena *slabs;          /* where Request[SLAB_SIZE] blocks come from:
+                            * huge pages (sim/arena.h), for the thousands
+                            * in flight at high rates */
     Request *free_list;    /* reusable requests */
     guint64 next_id;       /* last id given */
     guint64 live;          /* requests handed out, not yet freed */
@@ -67,8 +71,8 @@ struct _PathConn {
 static Request *request_take(Path *p)
 {
     if (p->free_list == NULL) {
-        Request *slab = g_new0(Request, SLAB_SIZE);
-        g_ptr_array_add(p->slabs, slab);
+        Request *slab = arena_alloc(p->slabs, SLAB_SIZE * sizeof(Request));
+        memset(slab, 0, SLAB_SIZE * sizeof(Request));
         for (guint i = 0; i < SLAB_SIZE; i++) {
             slab[i].next = p->free_list;
             p->free_list = &slab[i];
@@ -1510,7 +1514,7 @@ Path *path_new(World *w)
 {
     Path *p = g_new0(Path, 1);
     p->w = w;
-    p->slabs = g_ptr_array_new_with_free_func(g_free);
+    p->slabs = arena_new();
     rng_init_named(&p->lat, w->seed, "latency");
     w->crash_hook = on_crash;
     w->crash_data = p;
@@ -1555,6 +1559,6 @@ void path_free(Path *p)
         }
     }
     sim_engine_clear(p->w->engine);
-    g_ptr_array_unref(p->slabs);
+    arena_free(p->slabs);
     g_free(p);
 }

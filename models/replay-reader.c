@@ -17,6 +17,7 @@
 #include "models/ipv4.h"
 #include "models/replay-private.h"
 #include "models/replay-window.h"
+#include "sim/arena.h"
 
 /* The read buffer. It holds a whole line of REPLAY_MAX_LINE + 1 bytes
  * (the longest fgets() would have returned) and what came after it. */
@@ -128,6 +129,8 @@ struct _LinePool {
     Spares spare_lists;                    /* free HeaderList */
     GPtrArray *key_sets[KEY_SETS_N];       /* char*, no free function */
     guint n_key_sets;                      /* key_sets in use */
+    Arena *blocks;                         /* where classed blocks come
+                                            * from (huge pages) */
 };
 
 /* A string the world's name table gave back for the line's bytes, and
@@ -185,6 +188,7 @@ static LinePool *line_pool_new(void)
 {
     LinePool *lp = g_new0(LinePool, 1);
     lp->refs = 1;
+    lp->blocks = arena_new();
     for (guint c = 0; c <= BLOCK_CLASSES; c++) {
         lp->classes[c] = (BlockClass){ lp, c };
     }
@@ -196,12 +200,11 @@ static void line_pool_unref(LinePool *lp)
     if (--lp->refs > 0) {
         return;
     }
+    /* Classed blocks are the arena's; class 0 has no spares. */
     for (guint c = 0; c <= BLOCK_CLASSES; c++) {
-        for (guint i = 0; i < lp->spare[c].n; i++) {
-            g_free(lp->spare[c].v[i]);
-        }
         g_free(lp->spare[c].v);
     }
+    arena_free(lp->blocks);
     for (guint i = 0; i < lp->spare_lists.n; i++) {
         HeaderList *l = lp->spare_lists.v[i];
         g_ptr_array_unref(l->kv.values);
@@ -229,7 +232,7 @@ static LineHead *line_block_new(LinePool *lp, gsize size)
         Spares *st = &lp->spare[cls];
         h = spares_pop(st);
         if (h == NULL) {
-            h = g_malloc((gsize)cls * BLOCK_GRAIN);
+            h = arena_alloc(lp->blocks, (gsize)cls * BLOCK_GRAIN);
         }
         /* A spare was last touched at its line's arrival, a request's
          * life ago: out of the caches at 200k lines/s, and the first

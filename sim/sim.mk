@@ -8,11 +8,13 @@ libingress_a_SOURCES += \
 	sim/queue.c sim/queue.h sim/queue-private.h \
 	sim/engine.c sim/engine.h \
 	sim/outfile.c sim/outfile.h \
+	sim/arena.c sim/arena.h \
 	sim/zero.h
 
 unit_tests += \
 	tests/test-time tests/test-rng tests/test-dist \
-	tests/test-hist tests/test-queue tests/test-engine tests/test-outfile
+	tests/test-hist tests/test-queue tests/test-engine tests/test-outfile \
+	tests/test-arena
 
 tests_test_time_CFLAGS = $(test_cflags)
 tests_test_time_LDADD = $(test_ldadd)
@@ -28,5 +30,7 @@ tests_test_engine_CFLAGS = $(test_cflags)
 tests_test_engine_LDADD = $(test_ldadd)
 tests_test_outfile_CFLAGS = $(test_cflags)
 tests_test_outfile_LDADD = $(test_ldadd)
+tests_test_arena_CFLAGS = $(test_cflags)
+tests_test_arena_LDADD = $(test_ldadd)
 
 # bench/bench-queue.c is built by `make bench` (bench/bench.mk) or by hand.
