@@ -444,14 +444,20 @@ typedef struct {
     const gsize *lens;        /* and their bytes, 0: absent */
 } Fields;
 
-/* present() of field @f, and its bytes into *@len (0 when absent). A
- * TEXT line sets the ACCESS_LOG_REQUEST_FIELDS only. */
-static inline const char *field(const Fields *fs, AccessLogField f, gsize *len)
+/* present() of field @f, and its bytes into *@len (0 when absent). */
+G_ALWAYS_INLINE static inline const char *
+field_at(const Fields *fs, AccessLogField f, gsize *len)
 {
-    g_assert((ACCESS_LOG_REQUEST_FIELDS & 1u << f) != 0);
     *len = fs->lens[f];
     return *len != 0 ? fs->a->f[f] : NULL;
 }
+
+/* field_at() of one of the ACCESS_LOG_REQUEST_FIELDS, the only ones a
+ * TEXT line sets: checked when compiled, as @f is a constant. (A g_assert
+ * there kept the PGO+LTO build from inlining it: a call a field.) */
+#define field(fs, f, len)                                                    \
+    (G_STATIC_ASSERT_EXPR((ACCESS_LOG_REQUEST_FIELDS & 1u << (f)) != 0),     \
+     field_at((fs), (f), (len)))
 
 /* Moves *@s past a dotted quad (four parts of 1-3 digits, each <= 255)
  * and returns TRUE, or returns FALSE. */
