@@ -82,6 +82,19 @@ gboolean replay_parse_time(const char *text, gint64 *out_ns)
  * same few gateway pods or nodes on every line. */
 #define PORT_MEMO_N 8
 #define PORT_MEMO_LEN 48
+/* Sets of the memo of client quads: 512. */
+#define CLIENT_MEMO_BITS 9
+#define CLIENT_MEMO_SETS (1u << CLIENT_MEMO_BITS)
+
+/* One client quad remembered (ReplayParser.quads). */
+typedef struct {
+    guint64 k0, k1; /* its bytes, NULs past its end */
+    guint32 addr;   /* client_addr for it */
+    guint8 len;     /* its bytes, 0: unused */
+    guint8 ok;      /* TRUE: a quad as skip_quad() takes one (a byte:
+                     * 24 bytes an entry, 24 KiB a parser) */
+} QuadMemo;
+
 /* "2024-01-01T00:00:": what lines of the same minute share. */
 #define TIME_PREFIX_LEN 17
 
@@ -102,6 +115,10 @@ struct _ReplayParser {
     } ports[PORT_MEMO_N];
     guint n_ports;            /* entries in use */
     guint next_port;          /* the entry the next new address replaces */
+    /* Dotted quads of client addresses, two ways a set by a hash of
+     * their bytes: a log's clients come back (a miss costs a parse, as
+     * without the memo). A new quad takes way 0, whose quad moves to 1. */
+    QuadMemo quads[CLIENT_MEMO_SETS][2];
     /* What the current line's ReplayView borrows. */
     AccessLogFields json_fields;  /* a JSON line's values (owned) */
     ReplayRecord csv;             /* a CSV line, resolved */
@@ -518,26 +535,134 @@ quad_part(const char *s, guint32 *addr, gboolean *lead0)
     return s + 3;
 }
 
-/* The client of "a.b.c.d:port" (a dotted quad, then a port as
- * split_address() takes one) into @v: what split_address() and is_ipv4()
- * make of it, and the address as ipv4_parse() reads the quad, in one
- * pass. skip_quad()'s rules (1-3 digits a part, each <= 255); a part with
- * a leading zero, which ipv4_parse() refuses, gives address 0. FALSE: not
- * of that form (the caller takes the long way, which also covers every
- * other form). */
-static gboolean client_of_remote(const char *remote, gsize n, ReplayView *v)
+/* The dotted quad at @s as skip_quad() takes it (1-3 digits a part,
+ * each <= 255): returns the byte after it, or NULL. *@addr is the
+ * address as ipv4_parse() reads the quad, or 0 when a part has a leading
+ * zero (which ipv4_parse() refuses) or there is no quad. */
+static const char *quad_parse(const char *s, guint32 *addr)
 {
-    const char *s = remote;
-    guint32 addr = 0;
+    guint32 a = 0;
     gboolean lead0 = FALSE;
+    *addr = 0;
     for (guint part = 0; part < 4; part++) {
-        s = quad_part(s, &addr, &lead0);
+        s = quad_part(s, &a, &lead0);
         if (s == NULL || (part < 3 && *s++ != '.')) {
-            return FALSE;
+            return NULL;
         }
     }
-    gsize len = (gsize)(s - remote);
-    if (*s != ':' || !is_port(s + 1, n - len - 1)) {
+    *addr = lead0 ? 0 : a;
+    return s;
+}
+
+/* Eight bytes at @p as a number, the first byte lowest. */
+static inline guint64 load64(const char *p)
+{
+    guint64 x;
+    memcpy(&x, p, sizeof x);
+    return GUINT64_FROM_LE(x);
+}
+
+/* The low @n bytes (0..8) of @x, the others zero. */
+static inline guint64 low_bytes(guint64 x, gsize n)
+{
+    return n >= 8 ? x : x & ((G_GUINT64_CONSTANT(1) << (8 * n)) - 1);
+}
+
+/* is_port() of the last @len bytes (1..8) of the @n (>= 8) at @text, in
+ * a few word operations instead of a multiply and two compares a digit.
+ * Each byte of x (@text's last eight) xor '0' is at most 9 for a digit:
+ * + 0x76 sets bit 7 of a byte above 9 (see envoy_seconds()). Then the
+ * digits, the first one in the lowest byte and zeros before it, add up
+ * pairwise: two digits a 16-bit lane, four a 32-bit one, then all. */
+static inline gboolean is_port_tail(const char *text, gsize n, gsize len)
+{
+    const guint64 zeros = G_GUINT64_CONSTANT(0x3030303030303030);
+    const guint64 low7 = G_GUINT64_CONSTANT(0x7f7f7f7f7f7f7f7f);
+    const guint64 over9 = G_GUINT64_CONSTANT(0x7676767676767676);
+    const guint64 high = G_GUINT64_CONSTANT(0x8080808080808080);
+    guint64 keep = ~G_GUINT64_CONSTANT(0) << (8 * (8 - len));
+    guint64 x = load64(text + n - 8) ^ zeros;
+    if (((((x & low7) + over9) | x) & high & keep) != 0) {
+        return FALSE;
+    }
+    x &= keep;
+    x = (x * 10 + (x >> 8)) & G_GUINT64_CONSTANT(0x00ff00ff00ff00ff);
+    x = (x * 100 + (x >> 16)) & G_GUINT64_CONSTANT(0x0000ffff0000ffff);
+    x = (x * 10000 + (x >> 32)) & G_GUINT64_CONSTANT(0xffffffff);
+    return x >= 1 && x <= 65535;
+}
+
+/* Where the first ':' of the 16 bytes @w0, @w1 is (0..15), or 16. The
+ * lowest flag of the zero-byte test is exact (a borrow only flags bytes
+ * above a zero one). */
+static inline guint first_colon(guint64 w0, guint64 w1)
+{
+    const guint64 colons = G_GUINT64_CONSTANT(0x3a3a3a3a3a3a3a3a);
+    const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101);
+    const guint64 high = G_GUINT64_CONSTANT(0x8080808080808080);
+    guint64 c0 = w0 ^ colons, c1 = w1 ^ colons;
+    guint64 z0 = (c0 - ones) & ~c0 & high, z1 = (c1 - ones) & ~c1 & high;
+    if (z0 != 0) {
+        return (guint)__builtin_ctzll(z0) / 8;
+    }
+    return z1 != 0 ? 8 + (guint)__builtin_ctzll(z1) / 8 : 16;
+}
+
+/* The quad @remote[0, @len) as quad_parse() takes it (ending right
+ * there), from the memo or parsed into it; @w0, @w1 are its first 16
+ * bytes. FALSE: not a quad. */
+static gboolean quad_memo(ReplayParser *p,
+                          const char *remote,
+                          gsize len,
+                          guint64 w0,
+                          guint64 w1,
+                          guint32 *addr)
+{
+    guint64 k0 = low_bytes(w0, len);
+    guint64 k1 = len > 8 ? low_bytes(w1, len - 8) : 0;
+    guint64 h = (k0 ^ k1 * 31) * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15);
+    /* The top bits of the product: each depends on every bit of k0, k1. */
+    QuadMemo *set = p->quads[h >> (64 - CLIENT_MEMO_BITS)];
+    for (guint way = 0; way < 2; way++) {
+        if (set[way].len == len && set[way].k0 == k0 && set[way].k1 == k1) {
+            *addr = set[way].addr;
+            return set[way].ok;
+        }
+    }
+    set[1] = set[0];
+    set[0].ok = quad_parse(remote, &set[0].addr) == remote + len;
+    set[0].k0 = k0;
+    set[0].k1 = k1;
+    set[0].len = (guint8)len;
+    *addr = set[0].addr;
+    return set[0].ok;
+}
+
+/* The client of "a.b.c.d:port" (a dotted quad, then a port as
+ * split_address() takes one) into @v: what split_address() and is_ipv4()
+ * make of it, and the address as ipv4_parse() reads the quad: skip_quad()'s
+ * rules (1-3 digits a part, each <= 255); a part with a leading zero,
+ * which ipv4_parse() refuses, gives address 0. The quad ends at the first
+ * ':', within 16 bytes; its reading comes from the memo. FALSE: not of
+ * that form (the caller takes the long way, which also covers every
+ * other form). */
+static gboolean
+client_of_remote(ReplayParser *p, const char *remote, gsize n, ReplayView *v)
+{
+    if (n < 9) {
+        return FALSE; /* "a.b.c.d:p" has nine */
+    }
+    /* The first 16 bytes, or those of the @n there are, then NULs. */
+    guint64 w0 = load64(remote);
+    guint64 w1 = n >= 16 ? load64(remote + 8)
+                         : load64(remote + n - 8) >> (8 * (16 - n));
+    gsize len = first_colon(w0, w1);
+    gsize port = n - len - 1; /* its bytes, when len < 16 */
+    guint32 addr = 0;
+    if (len < 7 || len > 15 || port == 0 ||
+        !(port <= 8 ? is_port_tail(remote, n, port)
+                    : is_port(remote + len + 1, port)) ||
+        !quad_memo(p, remote, len, w0, w1, &addr)) {
         return FALSE;
     }
     /* 7 to 15 bytes: two overlapping copies, not a call to memcpy(). */
@@ -549,7 +674,7 @@ static gboolean client_of_remote(const char *remote, gsize n, ReplayView *v)
         memcpy(v->client_ip + len - 4, remote + len - 4, 4);
     }
     v->client_ip[len] = '\0';
-    v->client_addr = lead0 ? 0 : addr;
+    v->client_addr = addr;
     return TRUE;
 }
 
@@ -698,7 +823,7 @@ static ReplayLine resolve(ReplayParser *p,
      * original client is only there), else the downstream remote address,
      * with or without its port. */
     if (xff == NULL && remote != NULL &&
-        client_of_remote(remote, remote_len, v)) {
+        client_of_remote(p, remote, remote_len, v)) {
         /* the usual line: the remote address is "a.b.c.d:port" */
     } else {
         char ip[64] = "";

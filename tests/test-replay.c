@@ -421,6 +421,113 @@ static void test_view_client_address(void **state)
     }
 }
 
+/* A dotted quad as the long way takes one: four parts of 1-3 digits,
+ * each <= 255, dots between, nothing more. */
+static gboolean ref_quad(const char *s, gsize n)
+{
+    guint parts = 0, digits = 0, v = 0;
+    for (gsize i = 0; i <= n; i++) {
+        if (i < n && g_ascii_isdigit(s[i])) {
+            v = v * 10 + (guint)(s[i] - '0');
+            if (++digits > 3) {
+                return FALSE;
+            }
+        } else if ((i == n || s[i] == '.') && digits > 0 && v <= 255) {
+            parts++;
+            digits = v = 0;
+        } else {
+            return FALSE;
+        }
+    }
+    return parts == 4;
+}
+
+/* client_ip as T-4 reads @remote without X-Forwarded-For, written plainly:
+ * "quad:port" (port 1..65535, decimal digits, leading zeros allowed),
+ * else the whole of it when it is a quad, else none. */
+static char *ref_client(const char *remote)
+{
+    const char *colon = strrchr(remote, ':');
+    if (colon != NULL && colon[1] != '\0') {
+        guint64 port = 0;
+        gboolean digits = TRUE;
+        for (const char *c = colon + 1; *c != '\0'; c++) {
+            digits = digits && g_ascii_isdigit(*c);
+            port = MIN(port * 10 + (guint)(*c - '0'), 1000000);
+        }
+        if (digits && port >= 1 && port <= 65535) {
+            gsize n = (gsize)(colon - remote);
+            return ref_quad(remote, n) ? g_strndup(remote, n) : g_strdup("");
+        }
+    }
+    return g_strdup(ref_quad(remote, strlen(remote)) ? remote : "");
+}
+
+/* The client quads' memo: one parser that meets thousands of remote
+ * addresses, many twice or more (hits, and quads pushed out of their set
+ * and read again), reads each as a fresh parser does and as ref_client()
+ * says; the addresses cover the 16 bytes the memo keys on (half of them
+ * alike in the first eight), ports of one to ten digits and quads that
+ * are not quads. */
+static void test_view_client_memo(void **state)
+{
+    g_autoptr(ReplayParser) p = replay_parser_new(NULL, REPLAY_ISTIO_TEXT);
+    GRand *rng = g_rand_new_with_seed(20261126);
+    static const char *const odd_parts[] = { "0", "00", "010", "255", "256",
+                                             "999", "1000", "", "x" };
+    for (guint round = 0; round < 6000; round++) {
+        /* Some quads again and again: the first 300 rounds' seeds. */
+        guint seed = round % 3 == 0 ? (guint)g_rand_int_range(rng, 0, 300)
+                                    : round;
+        GRand *q = g_rand_new_with_seed(seed);
+        g_autoptr(GString) remote = g_string_new(NULL);
+        if (seed % 2 == 0) {
+            /* Quads alike in their first eight bytes, "198.51.1", so
+             * that many share a set of the memo and differ after. */
+            g_string_append_printf(remote, "198.51.1%02d.%d:",
+                                   g_rand_int_range(q, 0, 100),
+                                   g_rand_int_range(q, 0, 256));
+        }
+        for (guint part = 0; part < 4 && remote->len == 0; part++) {
+            if (g_rand_int_range(q, 0, 40) == 0) {
+                g_string_append(remote,
+                                odd_parts[g_rand_int_range(
+                                    q, 0, G_N_ELEMENTS(odd_parts))]);
+            } else {
+                g_string_append_printf(remote, "%d",
+                                       g_rand_int_range(q, 0, 256));
+            }
+            g_string_append_c(remote, part < 3 ? '.' : ':');
+        }
+        g_rand_free(q);
+        guint port_digits = (guint)g_rand_int_range(rng, 1, 11);
+        for (guint d = 0; d < port_digits; d++) {
+            g_string_append_c(remote,
+                              (char)('0' + g_rand_int_range(rng, 0, 10)));
+        }
+        if (g_rand_int_range(rng, 0, 50) == 0) {
+            g_string_truncate(remote, remote->len - port_digits - 1);
+        }
+        g_autofree char *line = text_line("-", "h.example.com",
+                                          "10.244.0.2:8080", remote->str);
+        g_autofree char *copy = NULL, *fresh_copy = NULL;
+        ReplayView v, w;
+        assert_int_equal(parse_view(p, line, &copy, &v), REPLAY_LINE_OK);
+        g_autoptr(ReplayParser) fresh =
+            replay_parser_new(NULL, REPLAY_ISTIO_TEXT);
+        assert_int_equal(parse_view(fresh, line, &fresh_copy, &w),
+                         REPLAY_LINE_OK);
+        g_autofree char *want = ref_client(remote->str);
+        if (strcmp(v.client_ip, want) != 0 ||
+            strcmp(w.client_ip, want) != 0 || v.client_addr != w.client_addr) {
+            fail_msg("%s: client '%s' %08x, fresh '%s' %08x, want '%s'",
+                     remote->str, v.client_ip, v.client_addr, w.client_ip,
+                     w.client_addr, want);
+        }
+    }
+    g_rand_free(rng);
+}
+
 /* The lengths come from the splitter (TEXT) or the JSON values, the host
  * from the authority; TCP and TLS lines have fixed ones. */
 static void test_view_lengths(void **state)
@@ -1320,6 +1427,7 @@ int main(void)
         cmocka_unit_test(test_text_xff_and_plain_http),
         cmocka_unit_test(test_text_tcp_and_tls_lines),
         cmocka_unit_test(test_view_client_address),
+        cmocka_unit_test(test_view_client_memo),
         cmocka_unit_test(test_view_lengths),
         cmocka_unit_test(test_view_port_memo),
         cmocka_unit_test(test_view_longest_line),
