@@ -115,6 +115,9 @@ struct _ReplayParser {
     } ports[PORT_MEMO_N];
     guint n_ports;            /* entries in use */
     guint next_port;          /* the entry the next new address replaces */
+    guint8 port_hints[64];    /* the entry an address was last found in,
+                               * by a hash of it (a wrong hint costs the
+                               * walk, no more) */
     /* Dotted quads of client addresses, two ways a set by a hash of
      * their bytes: a log's clients come back (a miss costs a parse, as
      * without the memo). A new quad takes way 0, whose quad moves to 1. */
@@ -159,6 +162,14 @@ void replay_parser_free(ReplayParser *p)
     replay_record_clear(&p->csv);
     g_array_unref(p->lens);
     g_free(p);
+}
+
+/* Eight bytes at @p as a number, the first byte lowest. */
+static inline guint64 load64(const char *p)
+{
+    guint64 x;
+    memcpy(&x, p, sizeof x);
+    return GUINT64_FROM_LE(x);
 }
 
 /* g_ascii_isdigit(@c) in one compare (unsigned), without its table. */
@@ -351,16 +362,35 @@ static inline gboolean same_bytes(const char *a, const char *b, gsize n)
     return memcmp(a, b, n) == 0;
 }
 
+/* Is port memo entry @i that of @address (@n bytes)? */
+static inline gboolean
+port_memo_is(const ReplayParser *p, guint i, const char *address, gsize n)
+{
+    return p->ports[i].len == n && same_bytes(p->ports[i].addr, address, n);
+}
+
 /* replay_parser_lb_port() of @address (@n bytes, NUL-ended), remembered
  * for the last few addresses: the lookup walks nodes, pods and Service
- * ports (a few hundred instructions a line otherwise). */
+ * ports (a few hundred instructions a line otherwise). The entry found
+ * last for an address of this hash (of the words same_bytes() compares)
+ * is tried first: one compare, where the walk took a few. */
 static gint lb_port_memo(ReplayParser *p, const char *address, gsize n)
 {
-    if (address == NULL || n >= PORT_MEMO_LEN) {
+    if (address == NULL || n >= PORT_MEMO_LEN || n == 0) {
         return replay_parser_lb_port(p, address);
     }
+    guint64 h = n;
+    if (n >= 8 && n <= 16) {
+        h = (load64(address) ^ load64(address + n - 8)) *
+            G_GUINT64_CONSTANT(0x9e3779b97f4a7c15) >> 58;
+    }
+    guint8 *hint = &p->port_hints[h % G_N_ELEMENTS(p->port_hints)];
+    if (*hint < p->n_ports && port_memo_is(p, *hint, address, n)) {
+        return p->ports[*hint].lb_port;
+    }
     for (guint i = 0; i < p->n_ports; i++) {
-        if (p->ports[i].len == n && same_bytes(p->ports[i].addr, address, n)) {
+        if (port_memo_is(p, i, address, n)) {
+            *hint = (guint8)i;
             return p->ports[i].lb_port;
         }
     }
@@ -369,6 +399,7 @@ static gint lb_port_memo(ReplayParser *p, const char *address, gsize n)
     memcpy(p->ports[slot].addr, address, n + 1);
     p->ports[slot].len = n;
     p->ports[slot].lb_port = replay_parser_lb_port(p, address);
+    *hint = (guint8)slot;
     return p->ports[slot].lb_port;
 }
 
@@ -554,14 +585,6 @@ static const char *quad_parse(const char *s, guint32 *addr)
     return s;
 }
 
-/* Eight bytes at @p as a number, the first byte lowest. */
-static inline guint64 load64(const char *p)
-{
-    guint64 x;
-    memcpy(&x, p, sizeof x);
-    return GUINT64_FROM_LE(x);
-}
-
 /* The low @n bytes (0..8) of @x, the others zero. */
 static inline guint64 low_bytes(guint64 x, gsize n)
 {
@@ -571,9 +594,9 @@ static inline guint64 low_bytes(guint64 x, gsize n)
 /* is_port() of the last @len bytes (1..8) of the @n (>= 8) at @text, in
  * a few word operations instead of a multiply and two compares a digit.
  * Each byte of x (@text's last eight) xor '0' is at most 9 for a digit:
- * + 0x76 sets bit 7 of a byte above 9 (see envoy_seconds()). Then the
- * digits, the first one in the lowest byte and zeros before it, add up
- * pairwise: two digits a 16-bit lane, four a 32-bit one, then all. */
+ * + 0x76 sets bit 7 of a byte above 9 (see envoy_seconds()). Digits,
+ * with '0's before them to eight, compare as their value does when read
+ * as a big-endian number: 1..65535 is "00000001".."00065535". */
 static inline gboolean is_port_tail(const char *text, gsize n, gsize len)
 {
     const guint64 zeros = G_GUINT64_CONSTANT(0x3030303030303030);
@@ -581,15 +604,14 @@ static inline gboolean is_port_tail(const char *text, gsize n, gsize len)
     const guint64 over9 = G_GUINT64_CONSTANT(0x7676767676767676);
     const guint64 high = G_GUINT64_CONSTANT(0x8080808080808080);
     guint64 keep = ~G_GUINT64_CONSTANT(0) << (8 * (8 - len));
-    guint64 x = load64(text + n - 8) ^ zeros;
-    if (((((x & low7) + over9) | x) & high & keep) != 0) {
+    guint64 x = load64(text + n - 8);
+    guint64 d = x ^ zeros;
+    if (((((d & low7) + over9) | d) & high & keep) != 0) {
         return FALSE;
     }
-    x &= keep;
-    x = (x * 10 + (x >> 8)) & G_GUINT64_CONSTANT(0x00ff00ff00ff00ff);
-    x = (x * 100 + (x >> 16)) & G_GUINT64_CONSTANT(0x0000ffff0000ffff);
-    x = (x * 10000 + (x >> 32)) & G_GUINT64_CONSTANT(0xffffffff);
-    return x >= 1 && x <= 65535;
+    guint64 be = GUINT64_TO_BE((x & keep) | (zeros & ~keep));
+    return be > GUINT64_TO_BE(zeros) &&
+           be <= GUINT64_TO_BE(G_GUINT64_CONSTANT(0x3533353536303030));
 }
 
 /* Where the first ':' of the 16 bytes @w0, @w1 is (0..15), or 16. The
