@@ -762,119 +762,174 @@ static inline gboolean is_tcp(const char *proto, gsize n)
            (proto[2] | 0x20) == 'p';
 }
 
-/* @fs: the line's fields; @port: a T-4 compact "port" (LB port), or -1.
- * Fills all of @v, the lengths and the client's address too. */
-static ReplayLine resolve(ReplayParser *p,
-                          const Fields *fs,
-                          gint port,
-                          ReplayView *v,
-                          char **why)
+/* The line's time into @v. FALSE with @why when it has none or one no
+ * parser takes. */
+static inline gboolean
+resolve_time(ReplayParser *p, const Fields *fs, ReplayView *v, char **why)
 {
-    /* Every field first: a store into @v could alias the lengths. */
-    gsize start_len, method_len, path_len, proto_len, authority_len, sni_len;
-    gsize local_len, xff_len, remote_len, ua_len, id_len;
-    const char *start = field(fs, ACCESS_LOG_START_TIME, &start_len);
-    const char *method = field(fs, ACCESS_LOG_METHOD, &method_len);
-    const char *path = field(fs, ACCESS_LOG_PATH, &path_len);
-    const char *proto = field(fs, ACCESS_LOG_PROTOCOL, &proto_len);
-    const char *authority = field(fs, ACCESS_LOG_AUTHORITY, &authority_len);
-    const char *sni = field(fs, ACCESS_LOG_REQUESTED_SERVER_NAME, &sni_len);
-    const char *local =
-        field(fs, ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS, &local_len);
-    const char *xff = field(fs, ACCESS_LOG_X_FORWARDED_FOR, &xff_len);
-    const char *remote =
-        field(fs, ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS, &remote_len);
-    const char *ua = field(fs, ACCESS_LOG_USER_AGENT, &ua_len);
-    const char *id = field(fs, ACCESS_LOG_REQUEST_ID, &id_len);
+    gsize len;
+    const char *start = field(fs, ACCESS_LOG_START_TIME, &len);
     if (start == NULL) {
         *why = g_strdup("no start time");
-        return REPLAY_LINE_BAD;
+        return FALSE;
     }
-    if (!parse_time_memo(p, start, start_len, &v->t_ns)) {
+    if (!parse_time_memo(p, start, len, &v->t_ns)) {
         *why = g_strdup_printf("start time '%s' is neither RFC 3339 nor "
                                "epoch milliseconds",
                                start);
-        return REPLAY_LINE_BAD;
+        return FALSE;
     }
-    gboolean tcp = (proto != NULL && is_tcp(proto, proto_len)) ||
-                   (proto == NULL && method == NULL && path == NULL);
+    return TRUE;
+}
+
+/* Is the line a TCP one: its protocol "TCP", or no request at all? */
+static inline gboolean resolve_tcp(const Fields *fs)
+{
+    gsize proto_len, method_len, path_len;
+    const char *proto = field(fs, ACCESS_LOG_PROTOCOL, &proto_len);
+    if (proto != NULL) {
+        return is_tcp(proto, proto_len);
+    }
+    return field(fs, ACCESS_LOG_METHOD, &method_len) == NULL &&
+           field(fs, ACCESS_LOG_PATH, &path_len) == NULL;
+}
+
+/* The load balancer port into @v: @port (a T-4 compact "port"), else
+ * the one behind the local address, else the scheme's. */
+static inline void
+resolve_port(ReplayParser *p, const Fields *fs, gint port, ReplayView *v)
+{
+    gsize local_len;
     if (port <= 0) {
+        const char *local =
+            field(fs, ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS, &local_len);
         port = lb_port_memo(p, local, local_len);
     }
     if (port <= 0) {
-        port = sni != NULL ? 443 : 80;
+        port = v->sni != NULL ? 443 : 80;
     }
     v->lb_port = port;
-    v->sni = sni;
-    v->sni_len = sni_len;
+}
+
+/* Scheme, method, authority, host and path into @v (v->sni and
+ * v->lb_port set). FALSE with @why: an HTTP line without one of them. */
+static inline gboolean
+resolve_request(const Fields *fs, gboolean tcp, ReplayView *v, char **why)
+{
     if (tcp) {
-        v->scheme = sni != NULL ? URL_TLS : URL_TCP;
+        v->scheme = v->sni != NULL ? URL_TLS : URL_TCP;
         v->method = "";
         v->method_len = 0;
         v->authority = "";
         v->authority_len = 0;
-        v->host = sni != NULL ? sni : "";
-        v->host_len = sni_len;
+        v->host = v->sni != NULL ? v->sni : "";
+        v->host_len = v->sni_len;
         v->host_fold = FALSE;
         v->path = "/";
         v->path_len = 1;
-    } else {
-        if (method == NULL || path == NULL || authority == NULL) {
-            *why = g_strdup_printf("an HTTP line needs method, path and "
-                                   "authority (no %s)",
-                                   method == NULL ? "method"
-                                   : path == NULL ? "path"
-                                                  : "authority");
-            return REPLAY_LINE_BAD;
-        }
-        v->scheme = sni != NULL || port == 443 ? URL_HTTPS : URL_HTTP;
-        v->method = method;
-        v->method_len = method_len;
-        v->path = path;
-        v->path_len = path_len;
-        v->authority = authority;
-        v->authority_len = authority_len;
-        /* The host: without its port, lower case. */
-        v->host = authority;
-        v->host_len = authority_host_len(authority, authority_len);
-        v->host_fold = TRUE;
+        return TRUE;
+    }
+    gsize method_len, path_len, authority_len;
+    const char *method = field(fs, ACCESS_LOG_METHOD, &method_len);
+    const char *path = field(fs, ACCESS_LOG_PATH, &path_len);
+    const char *authority = field(fs, ACCESS_LOG_AUTHORITY, &authority_len);
+    if (method == NULL || path == NULL || authority == NULL) {
+        *why = g_strdup_printf("an HTTP line needs method, path and "
+                               "authority (no %s)",
+                               method == NULL ? "method"
+                               : path == NULL ? "path"
+                                              : "authority");
+        return FALSE;
+    }
+    v->scheme = v->sni != NULL || v->lb_port == 443 ? URL_HTTPS : URL_HTTP;
+    v->method = method;
+    v->method_len = method_len;
+    v->path = path;
+    v->path_len = path_len;
+    v->authority = authority;
+    v->authority_len = authority_len;
+    /* The host: without its port, lower case. */
+    v->host = authority;
+    v->host_len = authority_host_len(authority, authority_len);
+    v->host_fold = TRUE;
+    return TRUE;
+}
+
+/* The client into @v: X-Forwarded-For's first entry (T-4: behind a SNAT
+ * the original client is only there), else the downstream remote
+ * address, with or without its port. */
+static inline void
+resolve_client(ReplayParser *p, const Fields *fs, ReplayView *v)
+{
+    gsize xff_len, remote_len;
+    const char *xff = field(fs, ACCESS_LOG_X_FORWARDED_FOR, &xff_len);
+    const char *remote =
+        field(fs, ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS, &remote_len);
+    if (xff == NULL && remote != NULL &&
+        client_of_remote(p, remote, remote_len, v)) {
+        return; /* the usual line: the remote address is "a.b.c.d:port" */
     }
     v->client_ip[0] = '\0';
     v->client_addr = 0;
-    /* The client: X-Forwarded-For's first entry (T-4: behind a SNAT the
-     * original client is only there), else the downstream remote address,
-     * with or without its port. */
-    if (xff == NULL && remote != NULL &&
-        client_of_remote(p, remote, remote_len, v)) {
-        /* the usual line: the remote address is "a.b.c.d:port" */
-    } else {
-        char ip[64] = "";
-        gint rport = 0;
-        if (xff == NULL || !first_xff(xff, ip, sizeof ip) || !is_ipv4(ip)) {
-            ip[0] = '\0';
-            if (remote != NULL &&
-                !split_address(remote, ip, sizeof ip, &rport)) {
-                g_strlcpy(ip, remote, sizeof ip);
-            }
-        }
-        if (is_ipv4(ip)) {
-            memcpy(v->client_ip, ip, strlen(ip) + 1); /* at most 15 bytes */
-            if (!ipv4_parse(v->client_ip, &v->client_addr)) {
-                v->client_addr = 0;
-            }
+    char ip[64] = "";
+    gint rport = 0;
+    if (xff == NULL || !first_xff(xff, ip, sizeof ip) || !is_ipv4(ip)) {
+        ip[0] = '\0';
+        if (remote != NULL && !split_address(remote, ip, sizeof ip, &rport)) {
+            g_strlcpy(ip, remote, sizeof ip);
         }
     }
+    if (is_ipv4(ip)) {
+        memcpy(v->client_ip, ip, strlen(ip) + 1); /* at most 15 bytes */
+        if (!ipv4_parse(v->client_ip, &v->client_addr)) {
+            v->client_addr = 0;
+        }
+    }
+}
+
+/* An HTTP line's headers into @v (the names an Istio line logs). */
+static inline void
+resolve_headers(ReplayParser *p, const Fields *fs, gboolean tcp, ReplayView *v)
+{
     v->n_headers = 0;
     v->hdr_static = TRUE;
     v->hdr_names = p->hdr_names;
     v->hdr_values = p->hdr_values;
     v->hdr_name_lens = p->hdr_name_lens;
     v->hdr_value_lens = p->hdr_value_lens;
-    if (!tcp) {
-        view_header(p, v, "x-forwarded-for", xff, xff_len);
-        view_header(p, v, "user-agent", ua, ua_len);
-        view_header(p, v, "x-request-id", id, id_len);
+    if (tcp) {
+        return;
     }
+    gsize xff_len, ua_len, id_len;
+    const char *xff = field(fs, ACCESS_LOG_X_FORWARDED_FOR, &xff_len);
+    const char *ua = field(fs, ACCESS_LOG_USER_AGENT, &ua_len);
+    const char *id = field(fs, ACCESS_LOG_REQUEST_ID, &id_len);
+    view_header(p, v, "x-forwarded-for", xff, xff_len);
+    view_header(p, v, "user-agent", ua, ua_len);
+    view_header(p, v, "x-request-id", id, id_len);
+}
+
+/* @fs: the line's fields; @port: a T-4 compact "port" (LB port), or -1.
+ * Fills all of @v, the lengths and the client's address too. Each step
+ * reads the fields it wants as it goes: read all first, they lived on
+ * the stack across the calls. */
+static ReplayLine resolve(ReplayParser *p,
+                          const Fields *fs,
+                          gint port,
+                          ReplayView *v,
+                          char **why)
+{
+    if (!resolve_time(p, fs, v, why)) {
+        return REPLAY_LINE_BAD;
+    }
+    gboolean tcp = resolve_tcp(fs);
+    v->sni = field(fs, ACCESS_LOG_REQUESTED_SERVER_NAME, &v->sni_len);
+    resolve_port(p, fs, port, v);
+    if (!resolve_request(fs, tcp, v, why)) {
+        return REPLAY_LINE_BAD;
+    }
+    resolve_client(p, fs, v);
+    resolve_headers(p, fs, tcp, v);
     return REPLAY_LINE_OK;
 }
 
