@@ -591,57 +591,49 @@ static inline guint64 low_bytes(guint64 x, gsize n)
     return n >= 8 ? x : x & ((G_GUINT64_CONSTANT(1) << (8 * n)) - 1);
 }
 
-/* is_port() of the last @len bytes (1..8) of the @n (>= 8) at @text, in
- * a few word operations instead of a multiply and two compares a digit.
- * Each byte of x (@text's last eight) xor '0' is at most 9 for a digit:
- * + 0x76 sets bit 7 of a byte above 9 (see envoy_seconds()). Digits,
- * with '0's before them to eight, compare as their value does when read
- * as a big-endian number: 1..65535 is "00000001".."00065535". */
-static inline gboolean is_port_tail(const char *text, gsize n, gsize len)
+/* is_port() of the last @len bytes (1..7) of the eight bytes of @tail
+ * (load64()), in a few word operations instead of a multiply and two
+ * compares a digit. Each byte xor '0' is at most 9 for a digit: + 0x76
+ * sets bit 7 of a byte above 9 (see envoy_seconds()). Digits, with '0's
+ * before them to eight, compare as their value does when read as a
+ * big-endian number: 1..65535 is "00000001".."00065535". */
+static inline gboolean is_port_tail(guint64 tail, gsize len)
 {
     const guint64 zeros = G_GUINT64_CONSTANT(0x3030303030303030);
     const guint64 low7 = G_GUINT64_CONSTANT(0x7f7f7f7f7f7f7f7f);
     const guint64 over9 = G_GUINT64_CONSTANT(0x7676767676767676);
     const guint64 high = G_GUINT64_CONSTANT(0x8080808080808080);
     guint64 keep = ~G_GUINT64_CONSTANT(0) << (8 * (8 - len));
-    guint64 x = load64(text + n - 8);
-    guint64 d = x ^ zeros;
+    guint64 d = tail ^ zeros;
     if (((((d & low7) + over9) | d) & high & keep) != 0) {
         return FALSE;
     }
-    guint64 be = GUINT64_TO_BE((x & keep) | (zeros & ~keep));
+    guint64 be = GUINT64_TO_BE((tail & keep) | (zeros & ~keep));
     return be > GUINT64_TO_BE(zeros) &&
            be <= GUINT64_TO_BE(G_GUINT64_CONSTANT(0x3533353536303030));
 }
 
-/* Where the first ':' of the 16 bytes @w0, @w1 is (0..15), or 16. The
- * lowest flag of the zero-byte test is exact (a borrow only flags bytes
- * above a zero one). */
-static inline guint first_colon(guint64 w0, guint64 w1)
+/* The bytes after the last ':' of the eight bytes of @tail (load64()):
+ * 0..7, or 8 when there is none. The test flags exactly the bytes that
+ * are ':' (no carry crosses a byte: each adds at most 0x7f to 0x7f). */
+static inline gsize after_last_colon(guint64 tail)
 {
     const guint64 colons = G_GUINT64_CONSTANT(0x3a3a3a3a3a3a3a3a);
-    const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101);
-    const guint64 high = G_GUINT64_CONSTANT(0x8080808080808080);
-    guint64 c0 = w0 ^ colons, c1 = w1 ^ colons;
-    guint64 z0 = (c0 - ones) & ~c0 & high, z1 = (c1 - ones) & ~c1 & high;
-    if (z0 != 0) {
-        return (guint)__builtin_ctzll(z0) / 8;
-    }
-    return z1 != 0 ? 8 + (guint)__builtin_ctzll(z1) / 8 : 16;
+    const guint64 low7 = G_GUINT64_CONSTANT(0x7f7f7f7f7f7f7f7f);
+    guint64 t = tail ^ colons;
+    guint64 z = ~(((t & low7) + low7) | t | low7);
+    return z == 0 ? 8 : 7 - (63 - (gsize)__builtin_clzll(z)) / 8;
 }
 
-/* The quad @remote[0, @len) as quad_parse() takes it (ending right
- * there), from the memo or parsed into it; @w0, @w1 are its first 16
- * bytes. FALSE: not a quad. */
-static gboolean quad_memo(ReplayParser *p,
-                          const char *remote,
-                          gsize len,
-                          guint64 w0,
-                          guint64 w1,
-                          guint32 *addr)
+/* The quad @remote[0, @len) (7..15 bytes, a byte after it) as
+ * quad_parse() takes it, ending right there: from the memo or parsed
+ * into it, keyed on its bytes. FALSE: not a quad. */
+static gboolean
+quad_memo(ReplayParser *p, const char *remote, gsize len, guint32 *addr)
 {
-    guint64 k0 = low_bytes(w0, len);
-    guint64 k1 = len > 8 ? low_bytes(w1, len - 8) : 0;
+    guint64 k0 = low_bytes(load64(remote), len);
+    /* Bytes 8..len-1, from the eight that end at len. */
+    guint64 k1 = len > 8 ? load64(remote + len - 8) >> (8 * (16 - len)) : 0;
     guint64 h = (k0 ^ k1 * 31) * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15);
     /* The top bits of the product: each depends on every bit of k0, k1. */
     QuadMemo *set = p->quads[h >> (64 - CLIENT_MEMO_BITS)];
@@ -664,8 +656,9 @@ static gboolean quad_memo(ReplayParser *p,
  * split_address() takes one) into @v: what split_address() and is_ipv4()
  * make of it, and the address as ipv4_parse() reads the quad: skip_quad()'s
  * rules (1-3 digits a part, each <= 255); a part with a leading zero,
- * which ipv4_parse() refuses, gives address 0. The quad ends at the first
- * ':', within 16 bytes; its reading comes from the memo. FALSE: not of
+ * which ipv4_parse() refuses, gives address 0. The port is the digits
+ * after the last ':' (up to seven: the word that ends the address), the
+ * quad all before it; its reading comes from the memo. FALSE: not of
  * that form (the caller takes the long way, which also covers every
  * other form). */
 static gboolean
@@ -674,17 +667,12 @@ client_of_remote(ReplayParser *p, const char *remote, gsize n, ReplayView *v)
     if (n < 9) {
         return FALSE; /* "a.b.c.d:p" has nine */
     }
-    /* The first 16 bytes, or those of the @n there are, then NULs. */
-    guint64 w0 = load64(remote);
-    guint64 w1 = n >= 16 ? load64(remote + 8)
-                         : load64(remote + n - 8) >> (8 * (16 - n));
-    gsize len = first_colon(w0, w1);
-    gsize port = n - len - 1; /* its bytes, when len < 16 */
+    guint64 tail = load64(remote + n - 8);
+    gsize port = after_last_colon(tail); /* of up to 7 digits */
+    gsize len = n - port - 1;            /* the quad's, if port < 8 */
     guint32 addr = 0;
-    if (len < 7 || len > 15 || port == 0 ||
-        !(port <= 8 ? is_port_tail(remote, n, port)
-                    : is_port(remote + len + 1, port)) ||
-        !quad_memo(p, remote, len, w0, w1, &addr)) {
+    if (port == 0 || port == 8 || len < 7 || len > 15 ||
+        !is_port_tail(tail, port) || !quad_memo(p, remote, len, &addr)) {
         return FALSE;
     }
     /* 7 to 15 bytes: two overlapping copies, not a call to memcpy(). */
@@ -909,16 +897,18 @@ resolve_headers(ReplayParser *p, const Fields *fs, gboolean tcp, ReplayView *v)
     view_header(p, v, "x-request-id", id, id_len);
 }
 
-/* @fs: the line's fields; @port: a T-4 compact "port" (LB port), or -1.
- * Fills all of @v, the lengths and the client's address too. Each step
+/* @line_fields: the line's fields; @port: a T-4 compact "port" (LB port),
+ * or -1. Fills all of @v, the lengths and the client's address too. Each step
  * reads the fields it wants as it goes: read all first, they lived on
  * the stack across the calls. */
 static ReplayLine resolve(ReplayParser *p,
-                          const Fields *fs,
+                          const Fields *line_fields,
                           gint port,
                           ReplayView *v,
                           char **why)
 {
+    /* A copy no call can reach: its two pointers stay in registers. */
+    const Fields copy = *line_fields, *fs = &copy;
     if (!resolve_time(p, fs, v, why)) {
         return REPLAY_LINE_BAD;
     }
