@@ -722,6 +722,7 @@ split_scan(char *line, gsize n, gboolean portable, guint64 *words)
     }
     line[n] = '\0';
     gsize n_whole = MIN(n / 64, SPLIT_WORDS);
+#pragma GCC unroll 8
     for (gsize k = 0; k < n_whole; k++) {
         words[k] = blank_bits(line + 64 * k, portable);
     }
