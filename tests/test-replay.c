@@ -93,8 +93,9 @@ static void test_format_names_and_times(void **state)
 }
 
 /* The parser remembers a minute's start and adds each line's seconds to
- * it (models/replay.c). That is exact only if glib's result for a given
- * minute is that minute plus the milliseconds, for every millisecond: see
+ * it, and a second's and adds the milliseconds (models/replay.c). That
+ * is exact only if glib's result for a given minute is that minute plus
+ * the milliseconds, for every millisecond: see
  * that it is, for minutes in a leap year's February and at a year's end,
  * and that the parser gives the same times as replay_parse_time() for
  * lines in and out of time order, across minutes and shapes. */
@@ -130,6 +131,12 @@ static void test_time_memo_is_exact(void **state)
         "2024-01-01T00:00:07.250Z", "2024-01-01T00:00:07.25Z",
         "2024-01-01T00:00:07.2500Z", "2024-01-01T00:00:07.250ZZ",
         "2024-01-01T00:00:7.250Z",
+        /* One second's milliseconds, good and bad, then its neighbours. */
+        "2024-01-01T00:00:07.250Z", "2024-01-01T00:00:07.251Z",
+        "2024-01-01T00:00:07.2x1Z", "2024-01-01T00:00:07.25:Z",
+        "2024-01-01T00:00:07.999z", "2024-01-01T00:00:07.999Z",
+        "2024-01-01T00:00:08.000Z", "2024-01-01T00:00:07.001Z",
+        "2024-01-01T00:01:07.001Z", "2024-01-01T00:00:07.002Z",
     };
     for (guint i = 0; i < G_N_ELEMENTS(times); i++) {
         g_autofree char *line = g_strdup_printf(
