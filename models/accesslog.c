@@ -576,7 +576,7 @@ G_ALWAYS_INLINE static inline guint low_bit(guint64 bits)
 /* The first FAST_BLANKS blanks of a line for split_fast(), into @b, from
  * the blocks split_text() scanned (@words; the last one is at @last).
  * FALSE: fewer than that there. Unrolled: each blank's bit scan is one
- * tzcnt, an add and a store. */
+ * bsf (low_bit()), an add and a store. */
 G_ALWAYS_INLINE static inline gboolean
 fast_blanks(const guint64 *words, guint last, guint *b)
 {
