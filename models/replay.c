@@ -639,8 +639,9 @@ static inline guint64 low_bytes(guint64 x, gsize n)
  * (load64()), in a few word operations instead of a multiply and two
  * compares a digit. Each byte xor '0' is at most 9 for a digit: + 0x76
  * sets bit 7 of a byte above 9 (see envoy_seconds()). Digits, with '0's
- * before them to eight, compare as their value does when read as a
- * big-endian number: 1..65535 is "00000001".."00065535". */
+ * before them to eight, compare as their value does when read first byte
+ * highest (a byte swap of load64()'s reading, on any host): 1..65535 is
+ * "00000001".."00065535". */
 static inline gboolean is_port_tail(guint64 tail, gsize len)
 {
     const guint64 zeros = G_GUINT64_CONSTANT(0x3030303030303030);
@@ -652,9 +653,9 @@ static inline gboolean is_port_tail(guint64 tail, gsize len)
     if (((((d & low7) + over9) | d) & high & keep) != 0) {
         return FALSE;
     }
-    guint64 be = GUINT64_TO_BE((tail & keep) | (zeros & ~keep));
-    return be > GUINT64_TO_BE(zeros) &&
-           be <= GUINT64_TO_BE(G_GUINT64_CONSTANT(0x3533353536303030));
+    guint64 be = GUINT64_SWAP_LE_BE((tail & keep) | (zeros & ~keep));
+    return be > GUINT64_SWAP_LE_BE(zeros) &&
+           be <= GUINT64_SWAP_LE_BE(G_GUINT64_CONSTANT(0x3533353536303030));
 }
 
 /* The bytes after the last ':' of the eight bytes of @tail (load64()):
