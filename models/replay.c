@@ -82,8 +82,23 @@ gboolean replay_parse_time(const char *text, gint64 *out_ns)
  * same few gateway pods or nodes on every line. */
 #define PORT_MEMO_N 8
 #define PORT_MEMO_LEN 48
+/* Sets of the memo of client quads: 512. */
+#define CLIENT_MEMO_BITS 9
+#define CLIENT_MEMO_SETS (1u << CLIENT_MEMO_BITS)
+
+/* One client quad remembered (ReplayParser.quads). */
+typedef struct {
+    guint64 k0, k1; /* its bytes, NULs past its end */
+    guint32 addr;   /* client_addr for it */
+    guint8 len;     /* its bytes, 0: unused */
+    guint8 ok;      /* TRUE: a quad as skip_quad() takes one (a byte:
+                     * 24 bytes an entry, 24 KiB a parser) */
+} QuadMemo;
+
 /* "2024-01-01T00:00:": what lines of the same minute share. */
 #define TIME_PREFIX_LEN 17
+/* "2024-01-01T00:00:00.": what lines of the same second share. */
+#define SECOND_PREFIX_LEN 20
 
 struct _ReplayParser {
     ReplayFormat fmt;         /* what the lines are */
@@ -95,6 +110,11 @@ struct _ReplayParser {
     char time_prefix[TIME_PREFIX_LEN]; /* of the last %START_TIME% that
                                         * glib parsed; zeros: none */
     gint64 time_base;         /* that minute's ns since the epoch */
+    guint64 second_key[3];    /* the first SECOND_PREFIX_LEN bytes of a
+                               * %START_TIME% of that minute (load64()
+                               * words, the last of four bytes); zeros:
+                               * none */
+    gint64 second_base;       /* that second's ns since the epoch */
     struct {
         char addr[PORT_MEMO_LEN]; /* "ip:port", NUL-terminated */
         gsize len;                /* its bytes */
@@ -102,6 +122,13 @@ struct _ReplayParser {
     } ports[PORT_MEMO_N];
     guint n_ports;            /* entries in use */
     guint next_port;          /* the entry the next new address replaces */
+    guint8 port_hints[64];    /* the entry an address was last found in,
+                               * by a hash of it (a wrong hint costs the
+                               * walk, no more) */
+    /* Dotted quads of client addresses, two ways a set by a hash of
+     * their bytes: a log's clients come back (a miss costs a parse, as
+     * without the memo). A new quad takes way 0, whose quad moves to 1. */
+    QuadMemo quads[CLIENT_MEMO_SETS][2];
     /* What the current line's ReplayView borrows. */
     AccessLogFields json_fields;  /* a JSON line's values (owned) */
     ReplayRecord csv;             /* a CSV line, resolved */
@@ -142,6 +169,22 @@ void replay_parser_free(ReplayParser *p)
     replay_record_clear(&p->csv);
     g_array_unref(p->lens);
     g_free(p);
+}
+
+/* Eight bytes at @p as a number, the first byte lowest. */
+static inline guint64 load64(const char *p)
+{
+    guint64 x;
+    memcpy(&x, p, sizeof x);
+    return GUINT64_FROM_LE(x);
+}
+
+/* Four bytes at @p as a number, the first byte lowest. */
+static inline guint32 load32(const char *p)
+{
+    guint32 x;
+    memcpy(&x, p, sizeof x);
+    return GUINT32_FROM_LE(x);
 }
 
 /* g_ascii_isdigit(@c) in one compare (unsigned), without its table. */
@@ -320,8 +363,9 @@ gint replay_parser_lb_port(const ReplayParser *p, const char *address)
 
 /* Are the @n bytes at @a and @b the same? Two loads a side for 8 to 16
  * bytes ("10.244.0.2:8080" has 15), the most common address length;
- * memcmp() otherwise. */
-static inline gboolean same_bytes(const char *a, const char *b, gsize n)
+ * memcmp() otherwise. (Inlined always: the PGO build called it.) */
+G_ALWAYS_INLINE static inline gboolean
+same_bytes(const char *a, const char *b, gsize n)
 {
     if (n >= 8 && n <= 16) {
         guint64 a0, a1, b0, b1;
@@ -334,16 +378,36 @@ static inline gboolean same_bytes(const char *a, const char *b, gsize n)
     return memcmp(a, b, n) == 0;
 }
 
+/* Is port memo entry @i that of @address (@n bytes)? (Inlined always:
+ * the PGO build kept a call to it for the hint's one compare.) */
+G_ALWAYS_INLINE static inline gboolean
+port_memo_is(const ReplayParser *p, guint i, const char *address, gsize n)
+{
+    return p->ports[i].len == n && same_bytes(p->ports[i].addr, address, n);
+}
+
 /* replay_parser_lb_port() of @address (@n bytes, NUL-ended), remembered
  * for the last few addresses: the lookup walks nodes, pods and Service
- * ports (a few hundred instructions a line otherwise). */
+ * ports (a few hundred instructions a line otherwise). The entry found
+ * last for an address of this hash (of the words same_bytes() compares)
+ * is tried first: one compare, where the walk took a few. */
 static gint lb_port_memo(ReplayParser *p, const char *address, gsize n)
 {
-    if (address == NULL || n >= PORT_MEMO_LEN) {
+    if (address == NULL || n >= PORT_MEMO_LEN || n == 0) {
         return replay_parser_lb_port(p, address);
     }
+    guint64 h = n;
+    if (n >= 8 && n <= 16) {
+        h = (load64(address) ^ load64(address + n - 8)) *
+            G_GUINT64_CONSTANT(0x9e3779b97f4a7c15) >> 58;
+    }
+    guint8 *hint = &p->port_hints[h % G_N_ELEMENTS(p->port_hints)];
+    if (*hint < p->n_ports && port_memo_is(p, *hint, address, n)) {
+        return p->ports[*hint].lb_port;
+    }
     for (guint i = 0; i < p->n_ports; i++) {
-        if (p->ports[i].len == n && same_bytes(p->ports[i].addr, address, n)) {
+        if (port_memo_is(p, i, address, n)) {
+            *hint = (guint8)i;
             return p->ports[i].lb_port;
         }
     }
@@ -352,6 +416,7 @@ static gint lb_port_memo(ReplayParser *p, const char *address, gsize n)
     memcpy(p->ports[slot].addr, address, n + 1);
     p->ports[slot].len = n;
     p->ports[slot].lb_port = replay_parser_lb_port(p, address);
+    *hint = (guint8)slot;
     return p->ports[slot].lb_port;
 }
 
@@ -400,9 +465,26 @@ static inline gboolean envoy_seconds(const char *t, gint64 *ms)
     return *ms < 60000;
 }
 
-/* replay_parse_time() of @text (@n bytes, NUL-ended), with the minute
- * remembered: lines of one minute differ in their seconds only, and
- * glib's parse (a GDateTime a line) costs more than the rest of the line.
+/* envoy_time_shape(@t, SECOND_PREFIX_LEN, @ms) for a @t of 24 bytes:
+ * "mmmZ" at byte 20 as one word (the NUL after it is the caller's
+ * business: a field of 24 bytes ends there). *@ms is the milliseconds
+ * alone. See envoy_seconds() for the digit test. */
+static inline gboolean envoy_millis(const char *t, gint64 *ms)
+{
+    guint32 x = load32(t + SECOND_PREFIX_LEN) ^ 0x5a303030u; /* "000Z" */
+    if ((x & 0xff000000u) != 0 ||
+        ((((x & 0x7f7f7fu) + 0x767676u) | x) & 0x808080u) != 0) {
+        return FALSE;
+    }
+    *ms = (gint64)((x & 0xff) * 100 + (x >> 8 & 0xff) * 10 + (x >> 16 & 0xff));
+    return TRUE;
+}
+
+/* replay_parse_time() of @text (@n bytes, NUL-ended), with the minute and
+ * the second remembered: lines of one minute differ in their seconds
+ * only, of one second (most lines, at a thousand a second or more) in
+ * their milliseconds only, and glib's parse (a GDateTime a line) costs
+ * more than the rest of the line.
  * Exact: for a given minute glib's result is that minute plus the
  * milliseconds (tests/test-replay.c checks it for every millisecond of a
  * minute). */
@@ -410,21 +492,32 @@ static gboolean
 parse_time_memo(ReplayParser *p, const char *text, gsize n, gint64 *ns)
 {
     gint64 ms = 0;
-    /* The remembered prefix has the shape: check the seconds only. */
-    if (n == sizeof "YYYY-MM-DDTHH:MM:SS.mmmZ" - 1 &&
-        memcmp(text, p->time_prefix, TIME_PREFIX_LEN) == 0 &&
-        envoy_seconds(text, &ms)) {
-        *ns = p->time_base + ms * 1000000;
-        return TRUE;
-    }
-    if (!envoy_time_shape(text, 0, &ms)) {
+    if (n != sizeof "YYYY-MM-DDTHH:MM:SS.mmmZ" - 1) {
         return replay_parse_time(text, ns);
     }
-    if (!replay_parse_time(text, ns)) {
-        return FALSE;
+    /* The remembered second: check the milliseconds only. */
+    guint64 key[3] = { load64(text), load64(text + 8), load32(text + 16) };
+    if (((key[0] ^ p->second_key[0]) | (key[1] ^ p->second_key[1]) |
+         (key[2] ^ p->second_key[2])) == 0 &&
+        envoy_millis(text, &ms)) {
+        *ns = p->second_base + ms * 1000000;
+        return TRUE;
     }
-    memcpy(p->time_prefix, text, TIME_PREFIX_LEN);
-    p->time_base = *ns - ms * 1000000;
+    /* The remembered minute: check the seconds only. */
+    if (memcmp(text, p->time_prefix, TIME_PREFIX_LEN) != 0 ||
+        !envoy_seconds(text, &ms)) {
+        if (!envoy_time_shape(text, 0, &ms)) {
+            return replay_parse_time(text, ns);
+        }
+        if (!replay_parse_time(text, ns)) {
+            return FALSE;
+        }
+        memcpy(p->time_prefix, text, TIME_PREFIX_LEN);
+        p->time_base = *ns - ms * 1000000;
+    }
+    *ns = p->time_base + ms * 1000000;
+    memcpy(p->second_key, key, sizeof key);
+    p->second_base = *ns - ms % 1000 * 1000000;
     return TRUE;
 }
 
@@ -444,14 +537,23 @@ typedef struct {
     const gsize *lens;        /* and their bytes, 0: absent */
 } Fields;
 
-/* present() of field @f, and its bytes into *@len (0 when absent). A
- * TEXT line sets the ACCESS_LOG_REQUEST_FIELDS only. */
-static inline const char *field(const Fields *fs, AccessLogField f, gsize *len)
+/* Field @f's value as it lies, and its bytes into *@len: 0 when absent
+ * (as present() says), and then the value is not one (NULL, "" or "-"):
+ * callers test the length, which is one load where present() needed two
+ * and a select. */
+G_ALWAYS_INLINE static inline const char *
+field_at(const Fields *fs, AccessLogField f, gsize *len)
 {
-    g_assert((ACCESS_LOG_REQUEST_FIELDS & 1u << f) != 0);
     *len = fs->lens[f];
-    return *len != 0 ? fs->a->f[f] : NULL;
+    return fs->a->f[f];
 }
+
+/* field_at() of one of the ACCESS_LOG_REQUEST_FIELDS, the only ones a
+ * TEXT line sets: checked when compiled, as @f is a constant. (A g_assert
+ * there kept the PGO+LTO build from inlining it: a call a field.) */
+#define field(fs, f, len)                                                    \
+    (G_STATIC_ASSERT_EXPR((ACCESS_LOG_REQUEST_FIELDS & 1u << (f)) != 0),     \
+     field_at((fs), (f), (len)))
 
 /* Moves *@s past a dotted quad (four parts of 1-3 digits, each <= 255)
  * and returns TRUE, or returns FALSE. */
@@ -512,26 +614,114 @@ quad_part(const char *s, guint32 *addr, gboolean *lead0)
     return s + 3;
 }
 
-/* The client of "a.b.c.d:port" (a dotted quad, then a port as
- * split_address() takes one) into @v: what split_address() and is_ipv4()
- * make of it, and the address as ipv4_parse() reads the quad, in one
- * pass. skip_quad()'s rules (1-3 digits a part, each <= 255); a part with
- * a leading zero, which ipv4_parse() refuses, gives address 0. FALSE: not
- * of that form (the caller takes the long way, which also covers every
- * other form). */
-static gboolean client_of_remote(const char *remote, gsize n, ReplayView *v)
+/* The dotted quad at @s as skip_quad() takes it (1-3 digits a part,
+ * each <= 255): returns the byte after it, or NULL. *@addr is the
+ * address as ipv4_parse() reads the quad, or 0 when a part has a leading
+ * zero (which ipv4_parse() refuses) or there is no quad. */
+static const char *quad_parse(const char *s, guint32 *addr)
 {
-    const char *s = remote;
-    guint32 addr = 0;
+    guint32 a = 0;
     gboolean lead0 = FALSE;
+    *addr = 0;
     for (guint part = 0; part < 4; part++) {
-        s = quad_part(s, &addr, &lead0);
+        s = quad_part(s, &a, &lead0);
         if (s == NULL || (part < 3 && *s++ != '.')) {
-            return FALSE;
+            return NULL;
         }
     }
-    gsize len = (gsize)(s - remote);
-    if (*s != ':' || !is_port(s + 1, n - len - 1)) {
+    *addr = lead0 ? 0 : a;
+    return s;
+}
+
+/* The low @n bytes (0..8) of @x, the others zero. */
+static inline guint64 low_bytes(guint64 x, gsize n)
+{
+    return n >= 8 ? x : x & ((G_GUINT64_CONSTANT(1) << (8 * n)) - 1);
+}
+
+/* is_port() of the last @len bytes (1..7) of the eight bytes of @tail
+ * (load64()), in a few word operations instead of a multiply and two
+ * compares a digit. Each byte xor '0' is at most 9 for a digit: + 0x76
+ * sets bit 7 of a byte above 9 (see envoy_seconds()). Digits, with '0's
+ * before them to eight, compare as their value does when read first byte
+ * highest (a byte swap of load64()'s reading, on any host): 1..65535 is
+ * "00000001".."00065535". */
+static inline gboolean is_port_tail(guint64 tail, gsize len)
+{
+    const guint64 zeros = G_GUINT64_CONSTANT(0x3030303030303030);
+    const guint64 low7 = G_GUINT64_CONSTANT(0x7f7f7f7f7f7f7f7f);
+    const guint64 over9 = G_GUINT64_CONSTANT(0x7676767676767676);
+    const guint64 high = G_GUINT64_CONSTANT(0x8080808080808080);
+    guint64 keep = ~G_GUINT64_CONSTANT(0) << (8 * (8 - len));
+    guint64 d = tail ^ zeros;
+    if (((((d & low7) + over9) | d) & high & keep) != 0) {
+        return FALSE;
+    }
+    guint64 be = GUINT64_SWAP_LE_BE((tail & keep) | (zeros & ~keep));
+    return be > GUINT64_SWAP_LE_BE(zeros) &&
+           be <= GUINT64_SWAP_LE_BE(G_GUINT64_CONSTANT(0x3533353536303030));
+}
+
+/* The bytes after the last ':' of the eight bytes of @tail (load64()):
+ * 0..7, or 8 when there is none. The test flags exactly the bytes that
+ * are ':' (no carry crosses a byte: each adds at most 0x7f to 0x7f). */
+static inline gsize after_last_colon(guint64 tail)
+{
+    const guint64 colons = G_GUINT64_CONSTANT(0x3a3a3a3a3a3a3a3a);
+    const guint64 low7 = G_GUINT64_CONSTANT(0x7f7f7f7f7f7f7f7f);
+    guint64 t = tail ^ colons;
+    guint64 z = ~(((t & low7) + low7) | t | low7);
+    return z == 0 ? 8 : 7 - (63 - (gsize)__builtin_clzll(z)) / 8;
+}
+
+/* The quad @remote[0, @len) (7..15 bytes, a byte after it) as
+ * quad_parse() takes it, ending right there: from the memo or parsed
+ * into it, keyed on its bytes. FALSE: not a quad. */
+static gboolean
+quad_memo(ReplayParser *p, const char *remote, gsize len, guint32 *addr)
+{
+    guint64 k0 = low_bytes(load64(remote), len);
+    /* Bytes 8..len-1, from the eight that end at len. */
+    guint64 k1 = len > 8 ? load64(remote + len - 8) >> (8 * (16 - len)) : 0;
+    guint64 h = (k0 ^ k1 * 31) * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15);
+    /* The top bits of the product: each depends on every bit of k0, k1. */
+    QuadMemo *set = p->quads[h >> (64 - CLIENT_MEMO_BITS)];
+    for (guint way = 0; way < 2; way++) {
+        if (set[way].len == len && set[way].k0 == k0 && set[way].k1 == k1) {
+            *addr = set[way].addr;
+            return set[way].ok;
+        }
+    }
+    set[1] = set[0];
+    set[0].ok = quad_parse(remote, &set[0].addr) == remote + len;
+    set[0].k0 = k0;
+    set[0].k1 = k1;
+    set[0].len = (guint8)len;
+    *addr = set[0].addr;
+    return set[0].ok;
+}
+
+/* The client of "a.b.c.d:port" (a dotted quad, then a port as
+ * split_address() takes one) into @v: what split_address() and is_ipv4()
+ * make of it, and the address as ipv4_parse() reads the quad: skip_quad()'s
+ * rules (1-3 digits a part, each <= 255); a part with a leading zero,
+ * which ipv4_parse() refuses, gives address 0. The port is the digits
+ * after the last ':' (up to seven: the word that ends the address), the
+ * quad all before it; its reading comes from the memo. FALSE: not of
+ * that form (the caller takes the long way, which also covers every
+ * other form). */
+static gboolean
+client_of_remote(ReplayParser *p, const char *remote, gsize n, ReplayView *v)
+{
+    if (n < 9) {
+        return FALSE; /* "a.b.c.d:p" has nine */
+    }
+    guint64 tail = load64(remote + n - 8);
+    gsize port = after_last_colon(tail); /* of up to 7 digits */
+    gsize len = n - port - 1;            /* the quad's, if port < 8 */
+    guint32 addr = 0;
+    if (port == 0 || port == 8 || len < 7 || len > 15 ||
+        !is_port_tail(tail, port) || !quad_memo(p, remote, len, &addr)) {
         return FALSE;
     }
     /* 7 to 15 bytes: two overlapping copies, not a call to memcpy(). */
@@ -543,7 +733,7 @@ static gboolean client_of_remote(const char *remote, gsize n, ReplayView *v)
         memcpy(v->client_ip + len - 4, remote + len - 4, 4);
     }
     v->client_ip[len] = '\0';
-    v->client_addr = lead0 ? 0 : addr;
+    v->client_addr = addr;
     return TRUE;
 }
 
@@ -573,25 +763,26 @@ static void add_header(ReplayRecord *rec, const char *name, const char *value)
     kv_list_set(rec->headers, name, value);
 }
 
-/* An Istio line's header: names are fixed and distinct (@name a string
- * literal), values borrowed (@len bytes). */
-#define view_header(p, v, name, value, len)                                 \
-    view_header_n((p), (v), "" name, sizeof(name) - 1, (value), (len))
-static void view_header_n(ReplayParser *p,
-                          ReplayView *v,
-                          const char *name,
-                          gsize name_len,
-                          const char *value,
-                          gsize len)
+/* An Istio line's header as the @n-th of the view, if it has a value
+ * (@len not 0): names are fixed and distinct (@name a string literal),
+ * values borrowed (@len bytes). Returns the headers then. */
+#define view_header(p, n, name, value, len)                                 \
+    view_header_n((p), (n), "" name, sizeof(name) - 1, (value), (len))
+static inline guint view_header_n(ReplayParser *p,
+                                  guint n,
+                                  const char *name,
+                                  gsize name_len,
+                                  const char *value,
+                                  gsize len)
 {
-    if (value == NULL) {
-        return;
+    if (len == 0) {
+        return n;
     }
-    p->hdr_names[v->n_headers] = name;
-    p->hdr_name_lens[v->n_headers] = name_len;
-    p->hdr_values[v->n_headers] = value;
-    p->hdr_value_lens[v->n_headers] = len;
-    v->n_headers++;
+    p->hdr_names[n] = name;
+    p->hdr_name_lens[n] = name_len;
+    p->hdr_values[n] = value;
+    p->hdr_value_lens[n] = len;
+    return n + 1;
 }
 
 /* The bytes of @authority's host (host_authority_len()) for @n bytes,
@@ -609,119 +800,179 @@ static inline gboolean is_tcp(const char *proto, gsize n)
            (proto[2] | 0x20) == 'p';
 }
 
-/* @fs: the line's fields; @port: a T-4 compact "port" (LB port), or -1.
- * Fills all of @v, the lengths and the client's address too. */
-static ReplayLine resolve(ReplayParser *p,
-                          const Fields *fs,
-                          gint port,
-                          ReplayView *v,
-                          char **why)
+/* The line's time into @v. FALSE with @why when it has none or one no
+ * parser takes. */
+static inline gboolean
+resolve_time(ReplayParser *p, const Fields *fs, ReplayView *v, char **why)
 {
-    /* Every field first: a store into @v could alias the lengths. */
-    gsize start_len, method_len, path_len, proto_len, authority_len, sni_len;
-    gsize local_len, xff_len, remote_len, ua_len, id_len;
-    const char *start = field(fs, ACCESS_LOG_START_TIME, &start_len);
-    const char *method = field(fs, ACCESS_LOG_METHOD, &method_len);
-    const char *path = field(fs, ACCESS_LOG_PATH, &path_len);
-    const char *proto = field(fs, ACCESS_LOG_PROTOCOL, &proto_len);
-    const char *authority = field(fs, ACCESS_LOG_AUTHORITY, &authority_len);
-    const char *sni = field(fs, ACCESS_LOG_REQUESTED_SERVER_NAME, &sni_len);
-    const char *local =
-        field(fs, ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS, &local_len);
-    const char *xff = field(fs, ACCESS_LOG_X_FORWARDED_FOR, &xff_len);
-    const char *remote =
-        field(fs, ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS, &remote_len);
-    const char *ua = field(fs, ACCESS_LOG_USER_AGENT, &ua_len);
-    const char *id = field(fs, ACCESS_LOG_REQUEST_ID, &id_len);
-    if (start == NULL) {
+    gsize len;
+    const char *start = field(fs, ACCESS_LOG_START_TIME, &len);
+    if (len == 0) {
         *why = g_strdup("no start time");
-        return REPLAY_LINE_BAD;
+        return FALSE;
     }
-    if (!parse_time_memo(p, start, start_len, &v->t_ns)) {
+    if (!parse_time_memo(p, start, len, &v->t_ns)) {
         *why = g_strdup_printf("start time '%s' is neither RFC 3339 nor "
                                "epoch milliseconds",
                                start);
-        return REPLAY_LINE_BAD;
+        return FALSE;
     }
-    gboolean tcp = (proto != NULL && is_tcp(proto, proto_len)) ||
-                   (proto == NULL && method == NULL && path == NULL);
+    return TRUE;
+}
+
+/* Is the line a TCP one: its protocol "TCP", or no request at all? */
+static inline gboolean resolve_tcp(const Fields *fs)
+{
+    gsize proto_len, method_len, path_len;
+    const char *proto = field(fs, ACCESS_LOG_PROTOCOL, &proto_len);
+    if (proto_len != 0) {
+        return is_tcp(proto, proto_len);
+    }
+    field(fs, ACCESS_LOG_METHOD, &method_len);
+    field(fs, ACCESS_LOG_PATH, &path_len);
+    return method_len == 0 && path_len == 0;
+}
+
+/* The load balancer port into @v: @port (a T-4 compact "port"), else
+ * the one behind the local address, else the scheme's. */
+static inline void
+resolve_port(ReplayParser *p, const Fields *fs, gint port, ReplayView *v)
+{
+    gsize local_len;
     if (port <= 0) {
-        port = lb_port_memo(p, local, local_len);
+        const char *local =
+            field(fs, ACCESS_LOG_DOWNSTREAM_LOCAL_ADDRESS, &local_len);
+        port = lb_port_memo(p, local_len != 0 ? local : NULL, local_len);
     }
     if (port <= 0) {
-        port = sni != NULL ? 443 : 80;
+        port = v->sni != NULL ? 443 : 80;
     }
     v->lb_port = port;
-    v->sni = sni;
-    v->sni_len = sni_len;
+}
+
+/* Scheme, method, authority, host and path into @v (v->sni and
+ * v->lb_port set). FALSE with @why: an HTTP line without one of them. */
+static inline gboolean
+resolve_request(const Fields *fs, gboolean tcp, ReplayView *v, char **why)
+{
     if (tcp) {
-        v->scheme = sni != NULL ? URL_TLS : URL_TCP;
+        v->scheme = v->sni != NULL ? URL_TLS : URL_TCP;
         v->method = "";
         v->method_len = 0;
         v->authority = "";
         v->authority_len = 0;
-        v->host = sni != NULL ? sni : "";
-        v->host_len = sni_len;
+        v->host = v->sni != NULL ? v->sni : "";
+        v->host_len = v->sni_len;
         v->host_fold = FALSE;
         v->path = "/";
         v->path_len = 1;
-    } else {
-        if (method == NULL || path == NULL || authority == NULL) {
-            *why = g_strdup_printf("an HTTP line needs method, path and "
-                                   "authority (no %s)",
-                                   method == NULL ? "method"
-                                   : path == NULL ? "path"
-                                                  : "authority");
-            return REPLAY_LINE_BAD;
-        }
-        v->scheme = sni != NULL || port == 443 ? URL_HTTPS : URL_HTTP;
-        v->method = method;
-        v->method_len = method_len;
-        v->path = path;
-        v->path_len = path_len;
-        v->authority = authority;
-        v->authority_len = authority_len;
-        /* The host: without its port, lower case. */
-        v->host = authority;
-        v->host_len = authority_host_len(authority, authority_len);
-        v->host_fold = TRUE;
+        return TRUE;
+    }
+    gsize method_len, path_len, authority_len;
+    const char *method = field(fs, ACCESS_LOG_METHOD, &method_len);
+    const char *path = field(fs, ACCESS_LOG_PATH, &path_len);
+    const char *authority = field(fs, ACCESS_LOG_AUTHORITY, &authority_len);
+    if (method_len == 0 || path_len == 0 || authority_len == 0) {
+        *why = g_strdup_printf("an HTTP line needs method, path and "
+                               "authority (no %s)",
+                               method_len == 0 ? "method"
+                               : path_len == 0 ? "path"
+                                               : "authority");
+        return FALSE;
+    }
+    v->scheme = v->sni != NULL || v->lb_port == 443 ? URL_HTTPS : URL_HTTP;
+    v->method = method;
+    v->method_len = method_len;
+    v->path = path;
+    v->path_len = path_len;
+    v->authority = authority;
+    v->authority_len = authority_len;
+    /* The host: without its port, lower case. */
+    v->host = authority;
+    v->host_len = authority_host_len(authority, authority_len);
+    v->host_fold = TRUE;
+    return TRUE;
+}
+
+/* The client into @v: X-Forwarded-For's first entry (T-4: behind a SNAT
+ * the original client is only there), else the downstream remote
+ * address, with or without its port. */
+static inline void
+resolve_client(ReplayParser *p, const Fields *fs, ReplayView *v)
+{
+    gsize xff_len, remote_len;
+    const char *xff = field(fs, ACCESS_LOG_X_FORWARDED_FOR, &xff_len);
+    const char *remote =
+        field(fs, ACCESS_LOG_DOWNSTREAM_REMOTE_ADDRESS, &remote_len);
+    if (xff_len == 0 && remote_len != 0 &&
+        client_of_remote(p, remote, remote_len, v)) {
+        return; /* the usual line: the remote address is "a.b.c.d:port" */
     }
     v->client_ip[0] = '\0';
     v->client_addr = 0;
-    /* The client: X-Forwarded-For's first entry (T-4: behind a SNAT the
-     * original client is only there), else the downstream remote address,
-     * with or without its port. */
-    if (xff == NULL && remote != NULL &&
-        client_of_remote(remote, remote_len, v)) {
-        /* the usual line: the remote address is "a.b.c.d:port" */
-    } else {
-        char ip[64] = "";
-        gint rport = 0;
-        if (xff == NULL || !first_xff(xff, ip, sizeof ip) || !is_ipv4(ip)) {
-            ip[0] = '\0';
-            if (remote != NULL &&
-                !split_address(remote, ip, sizeof ip, &rport)) {
-                g_strlcpy(ip, remote, sizeof ip);
-            }
-        }
-        if (is_ipv4(ip)) {
-            memcpy(v->client_ip, ip, strlen(ip) + 1); /* at most 15 bytes */
-            if (!ipv4_parse(v->client_ip, &v->client_addr)) {
-                v->client_addr = 0;
-            }
+    char ip[64] = "";
+    gint rport = 0;
+    if (xff_len == 0 || !first_xff(xff, ip, sizeof ip) || !is_ipv4(ip)) {
+        ip[0] = '\0';
+        if (remote_len != 0 &&
+            !split_address(remote, ip, sizeof ip, &rport)) {
+            g_strlcpy(ip, remote, sizeof ip);
         }
     }
+    if (is_ipv4(ip)) {
+        memcpy(v->client_ip, ip, strlen(ip) + 1); /* at most 15 bytes */
+        if (!ipv4_parse(v->client_ip, &v->client_addr)) {
+            v->client_addr = 0;
+        }
+    }
+}
+
+/* An HTTP line's headers into @v (the names an Istio line logs). */
+static inline void
+resolve_headers(ReplayParser *p, const Fields *fs, gboolean tcp, ReplayView *v)
+{
     v->n_headers = 0;
     v->hdr_static = TRUE;
     v->hdr_names = p->hdr_names;
     v->hdr_values = p->hdr_values;
     v->hdr_name_lens = p->hdr_name_lens;
     v->hdr_value_lens = p->hdr_value_lens;
-    if (!tcp) {
-        view_header(p, v, "x-forwarded-for", xff, xff_len);
-        view_header(p, v, "user-agent", ua, ua_len);
-        view_header(p, v, "x-request-id", id, id_len);
+    if (tcp) {
+        return;
     }
+    gsize xff_len, ua_len, id_len;
+    const char *xff = field(fs, ACCESS_LOG_X_FORWARDED_FOR, &xff_len);
+    const char *ua = field(fs, ACCESS_LOG_USER_AGENT, &ua_len);
+    const char *id = field(fs, ACCESS_LOG_REQUEST_ID, &id_len);
+    guint n = view_header(p, 0, "x-forwarded-for", xff, xff_len);
+    n = view_header(p, n, "user-agent", ua, ua_len);
+    v->n_headers = view_header(p, n, "x-request-id", id, id_len);
+}
+
+/* @line_fields: the line's fields; @port: a T-4 compact "port" (LB port),
+ * or -1. Fills all of @v, the lengths and the client's address too. Each step
+ * reads the fields it wants as it goes: read all first, they lived on
+ * the stack across the calls. */
+static ReplayLine resolve(ReplayParser *p,
+                          const Fields *line_fields,
+                          gint port,
+                          ReplayView *v,
+                          char **why)
+{
+    /* A copy no call can reach: its two pointers stay in registers. */
+    const Fields copy = *line_fields, *fs = &copy;
+    if (!resolve_time(p, fs, v, why)) {
+        return REPLAY_LINE_BAD;
+    }
+    gboolean tcp = resolve_tcp(fs);
+    const char *sni = field(fs, ACCESS_LOG_REQUESTED_SERVER_NAME, &v->sni_len);
+    v->sni = v->sni_len != 0 ? sni : NULL;
+    resolve_port(p, fs, port, v);
+    if (!resolve_request(fs, tcp, v, why)) {
+        return REPLAY_LINE_BAD;
+    }
+    resolve_client(p, fs, v);
+    resolve_headers(p, fs, tcp, v);
     return REPLAY_LINE_OK;
 }
 

@@ -93,8 +93,9 @@ static void test_format_names_and_times(void **state)
 }
 
 /* The parser remembers a minute's start and adds each line's seconds to
- * it (models/replay.c). That is exact only if glib's result for a given
- * minute is that minute plus the milliseconds, for every millisecond: see
+ * it, and a second's and adds the milliseconds (models/replay.c). That
+ * is exact only if glib's result for a given minute is that minute plus
+ * the milliseconds, for every millisecond: see
  * that it is, for minutes in a leap year's February and at a year's end,
  * and that the parser gives the same times as replay_parse_time() for
  * lines in and out of time order, across minutes and shapes. */
@@ -130,6 +131,12 @@ static void test_time_memo_is_exact(void **state)
         "2024-01-01T00:00:07.250Z", "2024-01-01T00:00:07.25Z",
         "2024-01-01T00:00:07.2500Z", "2024-01-01T00:00:07.250ZZ",
         "2024-01-01T00:00:7.250Z",
+        /* One second's milliseconds, good and bad, then its neighbours. */
+        "2024-01-01T00:00:07.250Z", "2024-01-01T00:00:07.251Z",
+        "2024-01-01T00:00:07.2x1Z", "2024-01-01T00:00:07.25:Z",
+        "2024-01-01T00:00:07.999z", "2024-01-01T00:00:07.999Z",
+        "2024-01-01T00:00:08.000Z", "2024-01-01T00:00:07.001Z",
+        "2024-01-01T00:01:07.001Z", "2024-01-01T00:00:07.002Z",
     };
     for (guint i = 0; i < G_N_ELEMENTS(times); i++) {
         g_autofree char *line = g_strdup_printf(
@@ -410,6 +417,13 @@ static void test_view_client_address(void **state)
         { "-", "1.2.3.4:0", "", 0 },
         { "-", "1.2.3.4:65536", "", 0 },
         { "-", "1.2.3.4:000080", "1.2.3.4", 0x01020304 },
+        /* ports of eight digits and more: the long way, the same reading */
+        { "-", "1.2.3.4:00000080", "1.2.3.4", 0x01020304 },
+        { "-", "1.2.3.4:0000065536", "", 0 },
+        /* a ':' before the port's, in the quad or right before it */
+        { "-", "1.2:3.4.5:80", "", 0 },
+        { "-", "1.2.3.4::80", "", 0 },
+        { "-", "1.2.3.4:8:80", "", 0 },
         { "-", "256.1.1.1:1", "", 0 },
         { "-", "1.2.3.4.5:6", "", 0 },
         { "-", "1234.1.1.1:1", "", 0 },
@@ -432,6 +446,113 @@ static void test_view_client_address(void **state)
                      v.client_ip, v.client_addr, cases[i].ip, cases[i].addr);
         }
     }
+}
+
+/* A dotted quad as the long way takes one: four parts of 1-3 digits,
+ * each <= 255, dots between, nothing more. */
+static gboolean ref_quad(const char *s, gsize n)
+{
+    guint parts = 0, digits = 0, v = 0;
+    for (gsize i = 0; i <= n; i++) {
+        if (i < n && g_ascii_isdigit(s[i])) {
+            v = v * 10 + (guint)(s[i] - '0');
+            if (++digits > 3) {
+                return FALSE;
+            }
+        } else if ((i == n || s[i] == '.') && digits > 0 && v <= 255) {
+            parts++;
+            digits = v = 0;
+        } else {
+            return FALSE;
+        }
+    }
+    return parts == 4;
+}
+
+/* client_ip as T-4 reads @remote without X-Forwarded-For, written plainly:
+ * "quad:port" (port 1..65535, decimal digits, leading zeros allowed),
+ * else the whole of it when it is a quad, else none. */
+static char *ref_client(const char *remote)
+{
+    const char *colon = strrchr(remote, ':');
+    if (colon != NULL && colon[1] != '\0') {
+        guint64 port = 0;
+        gboolean digits = TRUE;
+        for (const char *c = colon + 1; *c != '\0'; c++) {
+            digits = digits && g_ascii_isdigit(*c);
+            port = MIN(port * 10 + (guint)(*c - '0'), 1000000);
+        }
+        if (digits && port >= 1 && port <= 65535) {
+            gsize n = (gsize)(colon - remote);
+            return ref_quad(remote, n) ? g_strndup(remote, n) : g_strdup("");
+        }
+    }
+    return g_strdup(ref_quad(remote, strlen(remote)) ? remote : "");
+}
+
+/* The client quads' memo: one parser that meets thousands of remote
+ * addresses, many twice or more (hits, and quads pushed out of their set
+ * and read again), reads each as a fresh parser does and as ref_client()
+ * says; the addresses cover the 16 bytes the memo keys on (half of them
+ * alike in the first eight), ports of one to ten digits and quads that
+ * are not quads. */
+static void test_view_client_memo(void **state)
+{
+    g_autoptr(ReplayParser) p = replay_parser_new(NULL, REPLAY_ISTIO_TEXT);
+    GRand *rng = g_rand_new_with_seed(20261126);
+    static const char *const odd_parts[] = { "0", "00", "010", "255", "256",
+                                             "999", "1000", "", "x" };
+    for (guint round = 0; round < 6000; round++) {
+        /* Some quads again and again: the first 300 rounds' seeds. */
+        guint seed = round % 3 == 0 ? (guint)g_rand_int_range(rng, 0, 300)
+                                    : round;
+        GRand *q = g_rand_new_with_seed(seed);
+        g_autoptr(GString) remote = g_string_new(NULL);
+        if (seed % 2 == 0) {
+            /* Quads alike in their first eight bytes, "198.51.1", so
+             * that many share a set of the memo and differ after. */
+            g_string_append_printf(remote, "198.51.1%02d.%d:",
+                                   g_rand_int_range(q, 0, 100),
+                                   g_rand_int_range(q, 0, 256));
+        }
+        for (guint part = 0; part < 4 && remote->len == 0; part++) {
+            if (g_rand_int_range(q, 0, 40) == 0) {
+                g_string_append(remote,
+                                odd_parts[g_rand_int_range(
+                                    q, 0, G_N_ELEMENTS(odd_parts))]);
+            } else {
+                g_string_append_printf(remote, "%d",
+                                       g_rand_int_range(q, 0, 256));
+            }
+            g_string_append_c(remote, part < 3 ? '.' : ':');
+        }
+        g_rand_free(q);
+        guint port_digits = (guint)g_rand_int_range(rng, 1, 11);
+        for (guint d = 0; d < port_digits; d++) {
+            g_string_append_c(remote,
+                              (char)('0' + g_rand_int_range(rng, 0, 10)));
+        }
+        if (g_rand_int_range(rng, 0, 50) == 0) {
+            g_string_truncate(remote, remote->len - port_digits - 1);
+        }
+        g_autofree char *line = text_line("-", "h.example.com",
+                                          "10.244.0.2:8080", remote->str);
+        g_autofree char *copy = NULL, *fresh_copy = NULL;
+        ReplayView v, w;
+        assert_int_equal(parse_view(p, line, &copy, &v), REPLAY_LINE_OK);
+        g_autoptr(ReplayParser) fresh =
+            replay_parser_new(NULL, REPLAY_ISTIO_TEXT);
+        assert_int_equal(parse_view(fresh, line, &fresh_copy, &w),
+                         REPLAY_LINE_OK);
+        g_autofree char *want = ref_client(remote->str);
+        if (strcmp(v.client_ip, want) != 0 ||
+            strcmp(w.client_ip, want) != 0 || v.client_addr != w.client_addr) {
+            fail_msg("%s: client '%s' %08x, fresh '%s' %08x, want '%s'",
+                     remote->str, v.client_ip, v.client_addr, w.client_ip,
+                     w.client_addr, want);
+        }
+    }
+    g_rand_free(rng);
 }
 
 /* The lengths come from the splitter (TEXT) or the JSON values, the host
@@ -1620,6 +1741,7 @@ int main(void)
         cmocka_unit_test(test_text_xff_and_plain_http),
         cmocka_unit_test(test_text_tcp_and_tls_lines),
         cmocka_unit_test(test_view_client_address),
+        cmocka_unit_test(test_view_client_memo),
         cmocka_unit_test(test_view_lengths),
         cmocka_unit_test(test_view_port_memo),
         cmocka_unit_test(test_view_longest_line),
