@@ -30,4 +30,10 @@ gpointer arena_alloc(Arena *a, gsize bytes);
 /* Bytes taken from the system so far (whole chunks). */
 gsize arena_size(const Arena *a);
 
+/* One array of @bytes, zeroed, 2 MiB-aligned and marked for huge pages
+ * as the arena's chunks: for the few big arrays a run reads all over
+ * (the reorder window's). Free with arena_array_free(). */
+gpointer arena_array_new0(gsize bytes);
+void arena_array_free(gpointer p);
+
 G_END_DECLS
