@@ -12,7 +12,9 @@ G_BEGIN_DECLS
  * strings, and their addresses name them for the whole run, so the
  * gateway can remember its lookups by address (Request.names_fixed) as it
  * does for generated traffic. Bounded: a log of a million distinct paths
- * fills it, and the rest are copied into their blocks as before. */
+ * fills its table (the world keeps paths in a table of their own, so
+ * hosts keep their room), and the rest are copied into their blocks as
+ * before. */
 typedef struct _NameTable NameTable;
 
 /* The longest string interned; longer ones are not. */

@@ -518,10 +518,11 @@ static inline NameMemo *memo_hit(NameMemo *m, const char *s, gsize n)
     return e->s != NULL && e->len == n && same_bytes(e->s, s, n) ? e : NULL;
 }
 
-/* @s (@n bytes) interned, through @m; NULL when the table is full. An
- * empty string is a literal's: its address is as fixed as an interned
- * one's. */
-static const char *intern_field(Replay *rp, NameMemo *m, const char *s, gsize n)
+/* @s (@n bytes) interned in @nt, through @m; NULL when the table is
+ * full. An empty string is a literal's: its address is as fixed as an
+ * interned one's. */
+static const char *
+intern_field(NameTable *nt, NameMemo *m, const char *s, gsize n)
 {
     if (n == 0) {
         return "";
@@ -530,7 +531,7 @@ static const char *intern_field(Replay *rp, NameMemo *m, const char *s, gsize n)
     if (hit != NULL) {
         return hit->s;
     }
-    const char *in = name_table_intern(rp->w->names, s, n);
+    const char *in = name_table_intern(nt, s, n);
     if (in != NULL) {
         m[n & (NAME_MEMO - 1)] = (NameMemo){ in, n, NULL };
     }
@@ -587,17 +588,18 @@ static void intern_names(Replay *rp,
     len[2] = v->authority_len;
     len[3] = v->path_len;
     len[4] = v->sni_len;
-    in[0] = intern_field(rp, rp->method_memo, s[0], len[0]);
-    in[3] = intern_field(rp, rp->path_memo, s[3], len[3]);
-    in[4] = intern_field(rp, rp->sni_memo, s[4], len[4]);
+    NameTable *names = rp->w->names;
+    in[0] = intern_field(names, rp->method_memo, s[0], len[0]);
+    in[3] = intern_field(rp->w->paths, rp->path_memo, s[3], len[3]);
+    in[4] = intern_field(names, rp->sni_memo, s[4], len[4]);
     if (v->host_fold) {
         intern_authority(rp, v, &in[2], &in[1]);
     } else {
         /* A TCP line's: the authority empty, the host its SNI. */
-        in[2] = intern_field(rp, rp->authority_memo, s[2], len[2]);
-        in[1] = v->host == v->sni ? in[4]
-                                  : intern_field(rp, rp->sni_memo, s[1],
-                                                 len[1]);
+        in[2] = intern_field(names, rp->authority_memo, s[2], len[2]);
+        in[1] = v->host == v->sni
+                    ? in[4]
+                    : intern_field(names, rp->sni_memo, s[1], len[1]);
     }
 }
 

@@ -454,8 +454,9 @@ World *world_new(const Scenario *s, guint64 seed, GError **error)
     w->config = w->c;
     w->views = g_ptr_array_new();
     w->seed = seed;
-    /* 64k names, 4 MiB: a log's hosts and a good many of its paths. */
-    w->names = name_table_new(64 * 1024, 4 * 1024 * 1024);
+    /* A log's hosts are few, its paths may be many. */
+    w->names = name_table_new(16 * 1024, 1024 * 1024);
+    w->paths = name_table_new(64 * 1024, 4 * 1024 * 1024);
     w->engine = sim_engine_new();
     w->results = results_new(s->name, seed);
     w->wall_epoch = g_get_real_time() / G_USEC_PER_SEC;
@@ -575,5 +576,6 @@ void world_free(World *w)
     g_free(w->addr_pods);
     results_free(w->results);
     name_table_free(w->names);
+    name_table_free(w->paths);
     g_free(w);
 }

@@ -80,8 +80,12 @@ struct _World {
     PodState **addr_pods;
     guint addr_mask;         /* slots - 1, slots a power of two */
     guint64 seed;            /* the run's seed (scenario or --seed) */
-    NameTable *names;        /* replayed lines' strings, interned for the
-                              * world's life (models/name-table.h) */
+    NameTable *names;        /* replayed lines' methods, hosts and SNI
+                              * names, interned for the world's life
+                              * (models/name-table.h) */
+    NameTable *paths;        /* ... and their paths, apart: a log of a
+                              * million distinct paths fills its table,
+                              * and must not take the hosts' room */
     gint64 wall_epoch;       /* unix seconds at simulated time 0 (TLS) */
     /* Called when a pod's process dies (crash, node down), after its
      * generation was bumped, so the path can fail what it was serving. */
