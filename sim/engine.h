@@ -139,8 +139,7 @@ static inline G_ALWAYS_INLINE void sim_schedule(
 #ifdef SIM_ENGINE_TRACE
     sim__schedule_traced(e, at, kind, arg, data);
 #else
-    SimEvent ev = { at, c->next_seq++, kind, arg, data };
-    sim_queue__push(c->queue, &ev);
+    sim_queue__push_fields(c->queue, at, c->next_seq++, kind, arg, data);
 #endif
 }
 
