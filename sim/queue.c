@@ -53,7 +53,10 @@
  * windows (more), a window reversed before its insertion sort (more: the
  * buckets are not mostly ascending), the engine writing the event's
  * fields straight into the bucket (more: they are live across the grow
- * call).
+ * call). That last one came back later and stayed
+ * (sim_queue__push_fields()): counted in cycles, not instructions, the
+ * event built on the stack and read back whole was a store-forwarding
+ * stall at every schedule.
  * Worth trying next: a window width adapted to the event rate. */
 SimQueue *sim_queue_new(void)
 {
