@@ -88,8 +88,9 @@ void sim_queue__front_push(SimQueue *q, const SimEvent *ev);
 /* sim_queue__pop_due() while the late heap is not empty. */
 gboolean sim_queue__pop_due_late(SimQueue *q, SimTime until, SimEvent *out);
 
-static inline void queue_bucket_append(SimQueue *q, guint bi,
-                                       const SimEvent *ev)
+/* The slot of a new event at the end of bucket @bi (for the caller to
+ * fill). */
+static inline SimEvent *queue_bucket_slot(SimQueue *q, guint bi)
 {
     QueueBucket *b = &q->b[bi];
     if (G_UNLIKELY(b->len == b->cap)) {
@@ -103,7 +104,13 @@ static inline void queue_bucket_append(SimQueue *q, guint bi,
         q->nonempty[bi / 64] |= G_GUINT64_CONSTANT(1) << (bi % 64);
         q->summary |= G_GUINT64_CONSTANT(1) << (bi / 64);
     }
-    b->ev[b->len++] = *ev;
+    return &b->ev[b->len++];
+}
+
+static inline void queue_bucket_append(SimQueue *q, guint bi,
+                                       const SimEvent *ev)
+{
+    *queue_bucket_slot(q, bi) = *ev;
 }
 
 /* sim_queue__push() of the event (@time, @seq, @kind, @arg, @data),
@@ -111,8 +118,7 @@ static inline void queue_bucket_append(SimQueue *q, guint bi,
  * copied, the event was written by five scalar stores and read back by
  * two 16-byte loads, which the store buffer cannot forward: the loads
  * waited for the stores to reach the cache, the hottest instruction of
- * the schedule (perf annotate, 10M-line replay). More instructions
- * than the copy, fewer cycles. */
+ * the schedule (perf annotate, 10M-line replay). */
 static inline void sim_queue__push_fields(SimQueue *q, SimTime time,
                                           guint64 seq, guint32 kind,
                                           guint32 arg, gpointer data)
@@ -126,16 +132,7 @@ static inline void sim_queue__push_fields(SimQueue *q, SimTime time,
         sim_queue__front_push(q, &ev);
         return;
     }
-    guint bi = queue_bucket_of(q, w);
-    QueueBucket *b = &q->b[bi];
-    if (G_UNLIKELY(b->len == b->cap)) {
-        sim_queue__grow(q, b);
-    }
-    if (b->len == 0) {
-        q->nonempty[bi / 64] |= G_GUINT64_CONSTANT(1) << (bi % 64);
-        q->summary |= G_GUINT64_CONSTANT(1) << (bi / 64);
-    }
-    SimEvent *e = &b->ev[b->len++];
+    SimEvent *e = queue_bucket_slot(q, queue_bucket_of(q, w));
     e->time = time;
     e->seq = seq;
     e->kind = kind;
