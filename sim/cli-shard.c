@@ -264,15 +264,6 @@ static gboolean writer_failed(ShardWriter *w, int e, GError **error)
     return FALSE;
 }
 
-/* A GError of outfile.c as writer_failed()'s message. */
-static gboolean writer_failed_with(ShardWriter *w, GError *err,
-                                   GError **error)
-{
-    g_set_error(error, G_FILE_ERROR, err->code, "%s:1:1: error: %s", w->path,
-                err->message);
-    g_error_free(err);
-    return FALSE;
-}
 
 ShardWriter *shard_writer_new(const char *dir, const ShardSet *set,
                               GError **error)
@@ -315,10 +306,8 @@ ShardWriter *shard_writer_new(const char *dir, const ShardSet *set,
 
     ShardWriter *w = g_new0(ShardWriter, 1);
     w->path = g_build_filename(dir, "shard.json", NULL);
-    GError *err = NULL;
-    w->out = out_file_open(w->path, &err);
+    w->out = out_file_open(w->path, error); /* located errors */
     if (w->out == NULL) {
-        writer_failed_with(w, err, error);
         shard_writer_free(w);
         return NULL;
     }
@@ -347,9 +336,7 @@ gboolean shard_writer_commit(ShardWriter *w, GError **error)
     /* A failed write here leaves the stream's error set: the commit
      * reports it and removes the temporary file. */
     fprintf(out_file_stream(w->out), "\n  ]\n}\n");
-    GError *err = NULL;
-    gboolean ok = out_file_commit(g_steal_pointer(&w->out), &err);
-    return ok || writer_failed_with(w, err, error);
+    return out_file_commit(g_steal_pointer(&w->out), error);
 }
 
 void shard_writer_free(ShardWriter *w)

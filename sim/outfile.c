@@ -17,11 +17,13 @@ struct _OutFile {
     FILE *fp;
 };
 
+/* "PATH:1:1: error: @what: ..." as the command line prints it whole
+ * (cli_print_error()), with errno @e. */
 static void set_errno_error(GError **error, int e, const char *what,
                             const char *path)
 {
     g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                "%s '%s': %s", what, path, g_strerror(e));
+                "%s:1:1: error: %s: %s", path, what, g_strerror(e));
 }
 
 OutFile *out_file_open(const char *path, GError **error)
@@ -82,8 +84,7 @@ gboolean out_file_commit(OutFile *f, GError **error)
     if (g_rename(f->tmp, f->path) != 0) {
         e = errno;
         g_unlink(f->tmp);
-        set_errno_error(error, e, "cannot rename a temporary file to",
-                        f->path);
+        set_errno_error(error, e, "cannot write", f->path);
         out_file_free(f);
         return FALSE;
     }

@@ -18,16 +18,16 @@ typedef struct _OutFile OutFile;
 
 /* A temporary file "@path.XXXXXX" (mode 0666 less the umask, as the
  * file would get), open for writing. Returns: (transfer full) NULL with
- * @error (G_FILE_ERROR) when it cannot be made. */
+ * @error when it cannot be made. Errors here are G_FILE_ERROR and read
+ * "PATH:1:1: error: cannot create: REASON" (or "cannot write"). */
 OutFile *out_file_open(const char *path, GError **error);
 
 /* Where to write: (transfer none) valid until commit or abort. */
 FILE *out_file_stream(OutFile *f);
 
 /* Closes the temporary file and renames it over the path; frees @f.
- * FALSE with @error (G_FILE_ERROR, naming the path) when a write, the
- * close or the rename failed: then the temporary file is gone and the
- * path untouched. */
+ * FALSE with @error ("cannot write") when a write, the close or the
+ * rename failed: then the temporary file is gone and the path untouched. */
 gboolean out_file_commit(OutFile *f, GError **error);
 
 /* Closes and removes the temporary file; frees @f. NULL: no-op. */

@@ -113,4 +113,15 @@ set -e
 grep -q "^$tmp/pic/diagram.svg:1:1: error: cannot write" "$tmp/pic.err" ||
     fail "$(cat "$tmp/pic.err")"
 [ ! -e "$tmp/mp" ] || fail "a failed set left $(ls -R "$tmp/mp")"
+# results.json that cannot be replaced (a folder there): located, exit 1,
+# no temporary file beside it.
+mkdir -p "$tmp/rj/results.json"
+set +e
+"$SIM_BIN" run "$art" --duration 1s --quiet --out "$tmp/rj" 2> "$tmp/rj.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "an unwritable results.json exited $rc"
+grep -q "^$tmp/rj/results.json:1:1: error: cannot write" "$tmp/rj.err" ||
+    fail "$(cat "$tmp/rj.err")"
+[ "$(ls "$tmp/rj")" = results.json ] || fail "left $(ls "$tmp/rj")"
 echo "check-run: all passed"

@@ -76,19 +76,35 @@ static void test_write_replace_abort(void **state)
     g_rmdir(dir);
 }
 
-/* A folder that is not there: a G_FILE_ERROR naming the path, nothing
- * written. */
+/* A folder that is not there: a G_FILE_ERROR located at the path,
+ * nothing written; a folder where the file should go: the rename fails,
+ * located, and no temporary file is left. */
 static void test_errors_name_the_path(void **state)
 {
     GError *error = NULL;
     assert_false(out_file_write("/nonexistent-dir/x/a.svg", "x", 1, &error));
     assert_true(error->domain == G_FILE_ERROR);
     assert_int_equal(error->code, G_FILE_ERROR_NOENT);
-    assert_non_null(strstr(error->message, "'/nonexistent-dir/x/a.svg'"));
+    assert_true(g_str_has_prefix(error->message, "/nonexistent-dir/x/a.svg:1:1: "
+                                                 "error: cannot create: "));
     g_clear_error(&error);
     assert_null(out_file_open("/nonexistent-dir/x/a.svg", &error));
-    assert_non_null(strstr(error->message, "cannot create"));
+    assert_true(g_str_has_prefix(error->message, "/nonexistent-dir/x/a.svg:1:1: "
+                                                 "error: cannot create: "));
     g_clear_error(&error);
+
+    g_autofree char *dir = g_dir_make_tmp("outfile-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "results.json", NULL);
+    assert_int_equal(g_mkdir(path, 0755), 0);
+    assert_false(out_file_write(path, "x", 1, &error));
+    g_autofree char *want = g_strdup_printf("%s:1:1: error: cannot write: ",
+                                            path);
+    assert_true(g_str_has_prefix(error->message, want));
+    g_clear_error(&error);
+    g_autofree char *names = listing(dir);
+    assert_string_equal(names, "results.json");
+    g_rmdir(path);
+    g_rmdir(dir);
 }
 
 int main(void)

@@ -1022,8 +1022,8 @@ gboolean viz_write(const char *path,
     const char *data_ = g_bytes_get_data(bytes, &len);
     GError *werr = NULL;
     if (!out_file_write(path, data_, (gssize)len, &werr)) {
-        g_set_error(error, VIZ_ERROR, VIZ_ERROR_WRITE,
-                    "%s:1:1: error: cannot write: %s", path, werr->message);
+        /* Located already ("PATH:1:1: error: ..."). */
+        g_set_error_literal(error, VIZ_ERROR, VIZ_ERROR_WRITE, werr->message);
         g_error_free(werr);
         if (items != NULL && *items != NULL) {
             g_ptr_array_unref(*items);
