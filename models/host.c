@@ -329,6 +329,23 @@ gsize host_authority_len(const char *authority)
     return (gsize)(colon - authority);
 }
 
+/* A domain lookup's answer: @found, with @kind and @dom into the
+ * nullable outs. */
+static inline gpointer answer(gpointer found,
+                              HostMatchKind kind,
+                              const char *dom,
+                              HostMatchKind *kind_out,
+                              const char **domain_out)
+{
+    if (kind_out != NULL) {
+        *kind_out = kind;
+    }
+    if (domain_out != NULL) {
+        *domain_out = dom;
+    }
+    return found;
+}
+
 /* Out of line, as the other misses below: the hits then need no stack
  * frame for the lower-cased copy. */
 static G_NO_INLINE gpointer lookup_uncached(const HostDomainTable *t,
@@ -382,13 +399,7 @@ static G_NO_INLINE gpointer lookup_uncached(const HostDomainTable *t,
         dom = "*";
     }
 done:
-    if (kind_out != NULL) {
-        *kind_out = kind;
-    }
-    if (domain_out != NULL) {
-        *domain_out = dom;
-    }
-    return found;
+    return answer(found, kind, dom, kind_out, domain_out);
 }
 
 gpointer host_domain_table_lookup(const HostDomainTable *t,
@@ -408,13 +419,7 @@ gpointer host_domain_table_lookup(const HostDomainTable *t,
         HostDomainTable *mt = (HostDomainTable *)t;
         memo_put(mt->memo, &mt->memo_next, a, len, &fresh);
     }
-    if (kind_out != NULL) {
-        *kind_out = hit->kind;
-    }
-    if (domain_out != NULL) {
-        *domain_out = hit->dom;
-    }
-    return hit->found;
+    return answer(hit->found, hit->kind, hit->dom, kind_out, domain_out);
 }
 
 /* A miss of host_domain_table_lookup_fixed(): the plain lookup, its
@@ -443,13 +448,7 @@ gpointer host_domain_table_lookup_fixed(const HostDomainTable *t,
     if (hit == NULL) {
         hit = domain_fixed_miss(t, authority);
     }
-    if (kind_out != NULL) {
-        *kind_out = hit->kind;
-    }
-    if (domain_out != NULL) {
-        *domain_out = hit->dom;
-    }
-    return hit->found;
+    return answer(hit->found, hit->kind, hit->dom, kind_out, domain_out);
 }
 
 /* ---- Envoy SNI ------------------------------------------------------------
