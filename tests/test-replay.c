@@ -183,9 +183,25 @@ static void pop_checked(ReplayWindow *w, GArray *ref, gboolean ask)
     g_array_remove_index_fast(ref, m);
 }
 
-static void pop_as_reference(ReplayWindow *w, GArray *ref)
+/* Pushes a line at @t_ns into @w and @ref alike. */
+static void push_both(ReplayWindow *w, GArray *ref, gint64 t_ns, guint64 line)
 {
-    pop_checked(w, ref, TRUE);
+    ReplayItem it = { t_ns, line, g_strdup("x") };
+    g_array_append_val(ref, it);
+    replay_window_push(w, &it);
+}
+
+/* The end of a round of pushes: the lengths agree, and two times in three
+ * (when there is one) a line is taken and checked. TRUE: one was. */
+static gboolean round_end(ReplayWindow *w, GArray *ref, GRand *rng,
+                          gboolean ask)
+{
+    assert_int_equal(replay_window_len(w), ref->len);
+    if (ref->len == 0 || g_rand_int_range(rng, 0, 3) == 0) {
+        return FALSE;
+    }
+    pop_checked(w, ref, ask);
+    return TRUE;
 }
 
 /* The reorder window gives lines back in (start, line) order whatever the
@@ -213,15 +229,9 @@ static void test_window_order(void **state)
             default:
                 break;
             }
-            ReplayItem it = { t - back, ++line, g_strdup("x") };
-            g_array_append_val(ref, it);
-            replay_window_push(w, &it);
+            push_both(w, ref, t - back, ++line);
         }
-        assert_int_equal(replay_window_len(w), ref->len);
-        if (ref->len == 0 || g_rand_int_range(rng, 0, 3) == 0) {
-            continue;
-        }
-        pop_as_reference(w, ref);
+        round_end(w, ref, rng, TRUE);
     }
     replay_window_free(w); /* frees the blocks still held */
     g_rand_free(rng);
@@ -266,16 +276,9 @@ static void test_window_order_ms(void **state)
                     back = step[k] * g_rand_int_range(rng, 0, 3000);
                     break;
                 }
-                ReplayItem it = { t - back, ++line, g_strdup("x") };
-                g_array_append_val(ref, it);
-                replay_window_push(w, &it);
+                push_both(w, ref, t - back, ++line);
             }
-            assert_int_equal(replay_window_len(w), ref->len);
-            if (ref->len == 0 || g_rand_int_range(rng, 0, 3) == 0) {
-                continue;
-            }
-            pop_checked(w, ref, !asked);
-            popped++;
+            popped += round_end(w, ref, rng, !asked);
         }
         assert_true(popped > 10000);
         replay_window_free(w); /* frees the blocks still held */
