@@ -12,15 +12,27 @@
 
 G_BEGIN_DECLS
 
+/* Windows are 2^shift ns, shift adapted to the rate of events between
+ * these bounds (queue.c, queue_adapt()), starting at QUEUE_SHIFT. A build
+ * with -DQUEUE_SHIFT_MIN=N -DQUEUE_SHIFT_MAX=N fixes it (bench-queue). */
 #ifndef QUEUE_SHIFT
 #define QUEUE_SHIFT 12
 #endif
+#ifndef QUEUE_SHIFT_MIN
+#define QUEUE_SHIFT_MIN 10
+#endif
+#ifndef QUEUE_SHIFT_MAX
+#define QUEUE_SHIFT_MAX 18
+#endif
+G_STATIC_ASSERT(QUEUE_SHIFT_MIN <= QUEUE_SHIFT &&
+                QUEUE_SHIFT <= QUEUE_SHIFT_MAX && QUEUE_SHIFT_MAX <= 20);
 #ifndef QUEUE_RADIX_BITS
 #define QUEUE_RADIX_BITS 8
 #endif
 #define QUEUE_DIGITS (1u << QUEUE_RADIX_BITS)
+/* Enough levels for the narrowest windows, the most of them. */
 #define QUEUE_LEVELS \
-    ((64 - QUEUE_SHIFT + QUEUE_RADIX_BITS - 1) / QUEUE_RADIX_BITS)
+    ((64 - QUEUE_SHIFT_MIN + QUEUE_RADIX_BITS - 1) / QUEUE_RADIX_BITS)
 #define QUEUE_BUCKETS (QUEUE_LEVELS * QUEUE_DIGITS)
 #define QUEUE_WORDS ((QUEUE_BUCKETS + 63) / 64)
 G_STATIC_ASSERT(QUEUE_WORDS <= 64);
@@ -54,12 +66,19 @@ struct _SimQueue {
     guint64 nonempty[QUEUE_WORDS]; /* bit i: bucket i has events (set
                                       exactly while b[i].len > 0) */
     QueueBucket spare;             /* len 0: an emptied big array */
+    guint shift;                   /* windows of 2^shift ns */
+    guint64 loaded;                /* events loaded since the last look
+                                    * at the width (queue_adapt()) */
+    guint64 front_pushed;          /* events pushed into the front since */
+    guint64 look_at;               /* the next look when the two add up
+                                    * to this */
+    SimTime look_time;             /* the time of that look */
     QueueBucket b[QUEUE_BUCKETS];  /* windows after cur */
 };
 
-static inline guint64 queue_window_of(SimTime time)
+static inline guint64 queue_window_of(const SimQueue *q, SimTime time)
 {
-    return (guint64)time >> QUEUE_SHIFT;
+    return (guint64)time >> q->shift;
 }
 
 static inline gboolean queue_ev_before(const SimEvent *a, const SimEvent *b)
@@ -123,7 +142,7 @@ static inline void sim_queue__push_fields(SimQueue *q, SimTime time,
                                           guint64 seq, guint32 kind,
                                           guint32 arg, gpointer data)
 {
-    guint64 w = queue_window_of(time);
+    guint64 w = queue_window_of(q, time);
     if (q->len++ == 0) {
         q->cur = w;
     }
@@ -144,7 +163,7 @@ static inline void sim_queue__push_fields(SimQueue *q, SimTime time,
  * knows from time >= now >= 0. */
 static inline void sim_queue__push(SimQueue *q, const SimEvent *ev)
 {
-    guint64 w = queue_window_of(ev->time);
+    guint64 w = queue_window_of(q, ev->time);
     if (q->len++ == 0) {
         q->cur = w;
     }

@@ -40,7 +40,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimQueue, sim_queue_free)
 void sim_queue_push(SimQueue *q, const SimEvent *ev);
 
 /* Removes the smallest (time, seq) into *@out and returns TRUE, or returns
- * FALSE if empty. Amortized O(1) plus the sorting of its 4us time window
+ * FALSE if empty. Amortized O(1) plus the sorting of its time window
  * (a few compares per event; O(log n) for events that took the late heap
  * of a busy window): each event moves down at most 7 buckets in its life,
  * in practice one or two. */
@@ -63,5 +63,9 @@ SimTime sim_queue_next_time(const SimQueue *q);
 
 /* Events pending. */
 gsize sim_queue_len(const SimQueue *q);
+
+/* The width of its time windows now, log2 ns: adapted to the rate of
+ * events (queue.c, queue_adapt()). For tests. */
+guint sim_queue__window_bits(const SimQueue *q);
 
 G_END_DECLS

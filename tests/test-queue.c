@@ -432,6 +432,67 @@ static void test_queue_pop_due_with_late_heap(void **state)
     assert_int_equal(sim_queue_len(q), 0);
 }
 
+/* Holds @pending events through @ops pops, each followed by a push
+ * @max_delay ns or less after it (a quarter of them on a whole us, for
+ * ties), appending what it pushes to @all and pops to @popped. */
+static void hold_phase(SimQueue *q, Rng *r, guint64 *seq, gsize ops,
+                       SimTime max_delay, GArray *all, GArray *popped)
+{
+    for (gsize i = 0; i < ops; i++) {
+        SimEvent ev;
+        assert_true(sim_queue_pop(q, &ev));
+        g_array_append_val(popped, ev);
+        SimTime d = (SimTime)rng_below(r, (guint32)max_delay);
+        if (rng_below(r, 4) == 0) {
+            d -= d % 1000;
+        }
+        SimEvent next = { .time = ev.time + d, .seq = (*seq)++ };
+        sim_queue_push(q, &next);
+        g_array_append_val(all, next);
+    }
+}
+
+/* The windows widen when events are sparse and narrow when they are dense,
+ * filing every pending event again each time, and the events still come
+ * out in (time, seq) order across every change. */
+static void test_queue_window_follows_the_rate(void **state)
+{
+    g_autoptr(SimQueue) q = sim_queue_new();
+    g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(SimEvent));
+    g_autoptr(GArray) popped = g_array_new(FALSE, FALSE, sizeof(SimEvent));
+    Rng r;
+    rng_init_named(&r, 9, "test-queue/adapt");
+    guint64 seq = 0;
+    guint start = sim_queue__window_bits(q);
+    for (gsize i = 0; i < 2000; i++) {
+        SimEvent ev = { .time = rng_below(&r, 10000000), .seq = seq++ };
+        sim_queue_push(q, &ev);
+        g_array_append_val(all, ev);
+    }
+    /* 2,000 pending over 10 ms: an event every 5 us, a few per 2^15 ns. */
+    hold_phase(q, &r, &seq, 200000, 10000000, all, popped);
+    guint sparse = sim_queue__window_bits(q);
+    assert_true(sparse > start);
+    /* The same 2,000 over 10 us: 200 an us, the narrowest windows. */
+    hold_phase(q, &r, &seq, 400000, 10000, all, popped);
+    guint dense = sim_queue__window_bits(q);
+    assert_true(dense < start);
+    hold_phase(q, &r, &seq, 200000, 10000000, all, popped);
+    assert_int_equal(sim_queue__window_bits(q), sparse);
+    SimEvent ev;
+    while (sim_queue_pop(q, &ev)) {
+        g_array_append_val(popped, ev);
+    }
+    g_array_sort(all, cmp_key);
+    assert_int_equal(popped->len, all->len);
+    for (guint i = 0; i < all->len; i++) {
+        const SimEvent *a = &g_array_index(all, SimEvent, i);
+        const SimEvent *b = &g_array_index(popped, SimEvent, i);
+        assert_int_equal(a->time, b->time);
+        assert_int_equal(a->seq, b->seq);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_queue_pop_due_boundary),
         cmocka_unit_test(test_queue_pop_due_with_late_heap),
         cmocka_unit_test(test_queue_spread_and_split_keep_order),
+        cmocka_unit_test(test_queue_window_follows_the_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
