@@ -8,7 +8,8 @@
 #include "viz/png.h"
 
 #ifdef __SSE2__
-#include <emmintrin.h> /* the checksum's sums, sixteen bytes a step */
+#include <emmintrin.h> /* the checksum's sums and match lengths, sixteen
+                        * bytes a step */
 #endif
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <tmmintrin.h> /* pshufb for row_convert_ssse3() */
@@ -392,10 +393,23 @@ static inline void token_match(Deflate *d, guint len, guint dist)
     }
 }
 
-/* How many of the @max bytes at @p equal those at @q, eight at a time. */
+/* How many of the @max bytes at @p equal those at @q: sixteen at a time
+ * with SSE2 (one compare and one mask a step; most matches are the 258
+ * bytes of a run or of the row above), else eight. */
 static inline guint match_len(const guint8 *p, const guint8 *q, guint max)
 {
     guint n = 0;
+#ifdef __SSE2__
+    while (n + 16 <= max) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + n));
+        __m128i y = _mm_loadu_si128((const __m128i *)(q + n));
+        guint same = (guint)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y));
+        if (same != 0xffff) {
+            return n + (guint)__builtin_ctz(~same);
+        }
+        n += 16;
+    }
+#endif
     while (n + 8 <= max) {
         guint64 x, y;
         memcpy(&x, p + n, 8);
