@@ -198,7 +198,9 @@ static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
     Request *r = path_request_new(c->path);
     guint ti = pick_template(g);
     client_fill(r, g->ts, &g_array_index(g->ts->requests, RequestTemplate, ti));
-    r->names_fixed = TRUE; /* the template's strings, for the whole run */
+    /* The template's strings and header list, for the whole run. */
+    r->names_fixed = TRUE;
+    r->all_fixed = TRUE;
     r->traffic = g->name;
     /* Clients from 198.51.100.0/24 (TEST-NET-2), many of them; the
      * addresses are formatted once, not per request. */

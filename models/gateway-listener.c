@@ -274,15 +274,15 @@ static void decide_tcp(const GwFilterChain *ch,
     }
 }
 
-void gateway_decide(const GatewaySnapshot *s,
-                    const GatewayRequest *req,
-                    Rng *rng,
-                    GatewayDecision *out,
-                    Trace *tr,
-                    SimTime at,
-                    const char *node)
+/* Steps 5 to 7, every time: gateway_decide() without its memo. */
+static void decide_steps(const GatewaySnapshot *s,
+                         const GatewayRequest *req,
+                         Rng *rng,
+                         GatewayDecision *out,
+                         Trace *tr,
+                         SimTime at,
+                         const char *node)
 {
-    g_return_if_fail(s != NULL && req != NULL && out != NULL);
     sim_zero(out, sizeof *out);
     out->flags = "-";
     out->path = req->path;
@@ -453,4 +453,131 @@ void gateway_decide(const GatewaySnapshot *s,
         return;
     }
     router__decide(s, ch->route_config, req, rng, out, tr, at, node);
+}
+
+/* ---- the decision memo ---------------------------------------------------
+ * Why: a generated request is one of a few templates, and for one of them
+ * on one port the steps above come to the same decision every time unless
+ * they draw (weighted clusters, fault and mirror percentages), allocate
+ * (rewrites, redirects, failure texts) or check a certificate against the
+ * clock (anchors, client certificates). Those are never remembered; the
+ * rest is, by the addresses of the request's strings, which all_fixed
+ * says stay put for the run. They were 8% of a request's instructions. */
+
+/* Slots per snapshot, direct-mapped: a scenario has a few templates. */
+#define GW_DECISION_SLOTS 8
+/* GwDecisionKey.bits */
+#define GW_KEY_USED (1u << 0) /* the slot holds a decision */
+#define GW_KEY_TLS (1u << 1)
+#define GW_KEY_RESUMED (1u << 2)
+#define GW_KEY_HTTP (1u << 3)
+
+/* Everything of a GatewayRequest that steps 5-7 read when nothing is
+ * verified against the clock (no anchors, no client certificate). */
+typedef struct {
+    const char *path;
+    const char *authority;
+    const char *method;
+    const char *scheme;
+    const char *sni;
+    const char *const *alpn;
+    const KvList *headers;
+    gint port;
+    guint bits; /* GW_KEY_*; 0: an empty slot */
+} GwDecisionKey;
+
+struct _GwDecisionMemo {
+    GwDecisionKey key[GW_DECISION_SLOTS];
+    GatewayDecision dec[GW_DECISION_SLOTS]; /* own nothing (no buffers) */
+};
+
+static inline guint decision_key_bits(const GatewayRequest *req)
+{
+    return GW_KEY_USED | (req->tls ? GW_KEY_TLS : 0) |
+           (req->tls_resumed ? GW_KEY_RESUMED : 0) |
+           (req->http ? GW_KEY_HTTP : 0);
+}
+
+/* Is @k @req's key? Compared field by field, with no key built: this is
+ * most of a remembered decision's cost. */
+static inline gboolean decision_key_is(const GwDecisionKey *k,
+                                       const GatewayRequest *req)
+{
+    return k->path == req->path && k->authority == req->authority &&
+           k->port == req->port && k->bits == decision_key_bits(req) &&
+           k->method == req->method && k->scheme == req->scheme &&
+           k->sni == req->sni && k->alpn == req->alpn &&
+           k->headers == req->headers;
+}
+
+/* The slot of @req's decision: the top bits of a multiplicative hash of
+ * the strings that tell templates apart most often, and the port. */
+static inline guint decision_slot(const GatewayRequest *req)
+{
+    guint64 h = ((guint64)GPOINTER_TO_SIZE(req->path) ^
+                 ((guint64)GPOINTER_TO_SIZE(req->authority) << 7) ^
+                 (guint64)(guint)req->port) *
+                G_GUINT64_CONSTANT(0x9e3779b97f4a7c15);
+    G_STATIC_ASSERT((GW_DECISION_SLOTS & (GW_DECISION_SLOTS - 1)) == 0);
+    return (guint)(h >> (64 - __builtin_ctz(GW_DECISION_SLOTS)));
+}
+
+/* The steps, and what they decided remembered in @s's slot @slot when it
+ * can be handed out again (see above). */
+static G_NO_INLINE void decide_and_remember(const GatewaySnapshot *s,
+                                            const GatewayRequest *req,
+                                            Rng *rng,
+                                            GatewayDecision *out,
+                                            guint slot,
+                                            SimTime at,
+                                            const char *node)
+{
+    guint64 drawn_before = rng->state;
+    decide_steps(s, req, rng, out, NULL, at, node);
+    if (rng->state != drawn_before || out->reason_buf != NULL ||
+        out->location != NULL || out->path_buf != NULL ||
+        out->authority_buf != NULL) {
+        return;
+    }
+    /* A memo, as the host tables' (host.c): the snapshot is shared
+     * read-only, but what it remembers never changes an answer. */
+    GatewaySnapshot *ms = (GatewaySnapshot *)s;
+    if (ms->decisions == NULL) {
+        ms->decisions = g_new0(GwDecisionMemo, 1);
+    }
+    ms->decisions->key[slot] = (GwDecisionKey){
+        .path = req->path,
+        .authority = req->authority,
+        .method = req->method,
+        .scheme = req->scheme,
+        .sni = req->sni,
+        .alpn = req->alpn,
+        .headers = req->headers,
+        .port = req->port,
+        .bits = decision_key_bits(req),
+    };
+    ms->decisions->dec[slot] = *out;
+}
+
+void gateway_decide(const GatewaySnapshot *s,
+                    const GatewayRequest *req,
+                    Rng *rng,
+                    GatewayDecision *out,
+                    Trace *tr,
+                    SimTime at,
+                    const char *node)
+{
+    g_return_if_fail(s != NULL && req != NULL && out != NULL);
+    if (!req->all_fixed || tr != NULL || rng == NULL ||
+        req->client_anchors != NULL || req->client_cert != NULL) {
+        decide_steps(s, req, rng, out, tr, at, node);
+        return;
+    }
+    guint slot = decision_slot(req);
+    const GwDecisionMemo *m = s->decisions;
+    if (m != NULL && decision_key_is(&m->key[slot], req)) {
+        *out = m->dec[slot];
+        return;
+    }
+    decide_and_remember(s, req, rng, out, slot, at, node);
 }

@@ -150,6 +150,12 @@ struct _GwRouteConfig {
     HostDomainTable *table; /* domains -> vhost */
 };
 
+/* Decisions remembered by the addresses of a fixed request's strings
+ * (GatewayRequest.all_fixed); private to gateway-listener.c. A snapshot
+ * never changes once compiled, and a configuration push makes a new one,
+ * so what it remembers can never go stale. */
+typedef struct _GwDecisionMemo GwDecisionMemo;
+
 struct _GatewaySnapshot {
     gint ref;                    /* reference count */
     const Cluster *cluster;      /* borrowed: must outlive the snapshot */
@@ -168,6 +174,9 @@ struct _GatewaySnapshot {
     GPtrArray *notes;            /* char*: istiod-style log lines */
     gboolean reads_headers;      /* a route matches on request headers:
                                   * gateway_decide() reads them */
+    GwDecisionMemo *decisions;   /* gateway_decide()'s remembered answers
+                                  * (gateway-listener.c), one flat block
+                                  * made at the first; NULL until then */
 };
 
 /* Shared internals (module__verb). */

@@ -138,6 +138,11 @@ typedef struct {
                                     * the snapshot lives: their lookups
                                     * are remembered by address
                                     * (host_*_lookup_fixed()) */
+    gboolean all_fixed;            /* names_fixed, and so are method, path,
+                                    * scheme, alpn and headers (a traffic
+                                    * template's, for the whole run): the
+                                    * whole decision may be remembered by
+                                    * these addresses (gateway_decide()) */
 } GatewayRequest;
 
 typedef enum {
@@ -226,7 +231,10 @@ gboolean gateway_snapshot_reads_headers(const GatewaySnapshot *s);
  * weighted clusters and fault/mirror percentages. @tr (nullable) gets one
  * entry per step and the trace --json keys. @out is overwritten (call
  * gateway_decision_clear() before reusing it). No allocation when nothing
- * is rewritten and @tr is NULL. */
+ * is rewritten and @tr is NULL. For an untraced @req with all_fixed and
+ * no certificates, a decision that drew nothing from @rng and owns
+ * nothing is remembered in @s and handed out again for the same request:
+ * a copy of about 250 bytes instead of the steps. */
 void gateway_decide(const GatewaySnapshot *s,
                     const GatewayRequest *req,
                     Rng *rng,

@@ -734,6 +734,7 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
                                                            : r->headers,
         .now_unix = w->wall_epoch + now / SIM_S,
         .names_fixed = r->names_fixed,
+        .all_fixed = r->all_fixed,
     };
     gateway_decide(r->snap, &gr, &gw->rng, &r->dec, r->tr, now,
                    node_name(p, gw->node));

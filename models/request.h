@@ -52,6 +52,10 @@ struct _Request {
                                 * its lookups by their addresses
                                 * (GatewayRequest.names_fixed). FALSE:
                                 * strings that may change or be freed */
+    gboolean all_fixed;        /* names_fixed, and method, path, headers,
+                                * alpn are the template's too: the
+                                * gateway may remember its whole decision
+                                * (GatewayRequest.all_fixed) */
     char client_ip[16];        /* source address */
     guint32 client_addr;       /* the same parsed (host order), or 0:
                                 * whoever reads it parses client_ip */

@@ -1241,6 +1241,84 @@ static void test_decision_release_frees_only_what_it_owns(void **state)
     assert_null(d.route);
 }
 
+/* The decision memo (GatewayRequest.all_fixed) hands out exactly what
+ * the steps decide, remembers only what drew nothing and owns nothing,
+ * and lives in its snapshot: a recompiled configuration (a push) starts
+ * with nothing remembered and decides anew. */
+static gboolean decision_same(const GatewayDecision *a,
+                              const GatewayDecision *b)
+{
+    return a->outcome == b->outcome && a->step == b->step &&
+           a->status == b->status && g_strcmp0(a->flags, b->flags) == 0 &&
+           a->cluster == b->cluster && a->route == b->route &&
+           a->virtual_host == b->virtual_host && a->listener == b->listener &&
+           g_strcmp0(a->path, b->path) == 0 && a->authority == b->authority &&
+           a->retry == b->retry && a->timeout == b->timeout &&
+           a->fault_delay == b->fault_delay;
+}
+
+static void test_decision_memo_answers_as_the_steps(void **state)
+{
+    const char *vs =
+        "  - name: rw\n    match:\n    - uri: {prefix: /api/}\n"
+        "    rewrite: {uri: /}\n" ROUTE_TO("a")
+        "  - name: split\n    match:\n    - uri: {prefix: /split}\n"
+        "    route:\n    - destination: {host: a}\n      weight: 50\n"
+        "    - destination: {host: b}\n      weight: 50\n"
+        "  - name: half\n    match:\n    - uri: {prefix: /half}\n"
+        "    fault: {abort: {httpStatus: 500, percentage: {value: 50}}}\n"
+        ROUTE_TO("a") "  - name: plain\n" ROUTE_TO("a");
+    g_autofree char *yaml = g_strconcat(
+        SVC("a", "default", "80") SVC("b", "default", "80"),
+        GW_HTTP("gw", "default", "['*']"), "apiVersion: networking.istio.io/v1\n"
+        "kind: VirtualService\nmetadata: {name: a, namespace: default}\n"
+        "spec:\n  hosts: ['*']\n  gateways: [gw]\n  http:\n", vs, "---\n",
+        NULL);
+    g_autoptr(GwtFixture) f = load_ok(yaml);
+    const char *paths[] = { "/", "/api/x", "/split", "/half", "/nowhere" };
+    Rng fixed_rng, steps_rng;
+    rng_init_named(&fixed_rng, 7, "memo");
+    rng_init_named(&steps_rng, 7, "memo");
+    for (guint round = 0; round < 200; round++) {
+        for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
+            GatewayRequest req = gwt_http(8080, "x", paths[i]);
+            GatewayDecision steps, fixed;
+            gateway_decide(f->snap, &req, &steps_rng, &steps, NULL, 0, NULL);
+            req.all_fixed = TRUE;
+            gateway_decide(f->snap, &req, &fixed_rng, &fixed, NULL, 0, NULL);
+            assert_true(decision_same(&steps, &fixed));
+            /* The same draws, in the same order. */
+            assert_true(fixed_rng.state == steps_rng.state);
+            if (steps.path_buf != NULL) {
+                /* Each rewrite owns its own buffer. */
+                assert_ptr_not_equal(fixed.path_buf, steps.path_buf);
+                assert_string_equal(fixed.path, "/x");
+            }
+            gateway_decision_release(&steps);
+            gateway_decision_release(&fixed);
+        }
+    }
+    /* Only the plain route is remembered; the 404 has a static reason. */
+    assert_non_null(f->snap->decisions);
+
+    /* A new snapshot (what a push installs) remembers nothing yet. */
+    g_autoptr(GwtFixture) g = load_ok(
+        SVC("a", "default", "80") SVC("b", "default", "80")
+            GW_HTTP("gw", "default", "['*']")
+                VS("a", "default", "['*']", "[gw]", ONLY("b")));
+    assert_null(g->snap->decisions);
+    GatewayRequest req = gwt_http(8080, "x", "/");
+    req.all_fixed = TRUE;
+    GatewayDecision d;
+    gwt_decide(g, &req, &d);
+    assert_forward(&d, "outbound|80||b.default.svc.cluster.local");
+    gwt_decide(g, &req, &d); /* remembered now */
+    assert_forward(&d, "outbound|80||b.default.svc.cluster.local");
+    gwt_decide(f, &req, &d); /* the old snapshot keeps its own answer */
+    assert_forward(&d, "outbound|80||a.default.svc.cluster.local");
+    gateway_decision_clear(&d);
+}
+
 static void test_R13_default_timeout_and_retries(void **state)
 {
     g_autoptr(GwtFixture) f =
@@ -1404,6 +1482,7 @@ int main(void)
         cmocka_unit_test(test_R11_tls_modes_with_certificates),
         cmocka_unit_test(test_R12_rewrite_redirect_direct_fault),
         cmocka_unit_test(test_decision_release_frees_only_what_it_owns),
+        cmocka_unit_test(test_decision_memo_answers_as_the_steps),
         cmocka_unit_test(test_R13_default_timeout_and_retries),
         cmocka_unit_test(test_ingress_class_annotation_prefix_path),
         cmocka_unit_test(test_config_dump_shape),
