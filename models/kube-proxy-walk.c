@@ -40,8 +40,9 @@ typedef struct {
  * tree of those draws: each node one statistic rule's threshold, each leaf
  * the result the walk reached. Following it draws exactly the values the
  * walk would draw, in the same order, and ends where the walk would end;
- * an unexplored branch runs the real walk once, replaying the draws made
- * so far, and files what it found. A walk that touched the recent lists
+ * an unexplored branch puts the stream back where the memo found it and
+ * runs the real walk once, which draws the same values again, and files
+ * what it found. A walk that touched the recent lists
  * (ClientIP affinity: state, not just the packet) is never memoized, nor a
  * traced one (the trace wants every rule). */
 #define KP_MEMO_DEPTH 64      /* statistic rules one memoized walk may pass */
@@ -280,10 +281,8 @@ typedef struct {
     gboolean dnat;                /* translated */
     const KpRule *decider;        /* rule that gave the final verdict */
     const KpChain *decider_chain; /* its chain */
-    /* Statistic draws, for the memo: the first n_replay come from replay
-     * instead of the stream; the first KP_MEMO_DEPTH are recorded. */
-    const guint32 *replay;
-    guint n_replay;
+    /* Statistic draws, for the memo: the first KP_MEMO_DEPTH are
+     * recorded. */
     guint n_draws;
     guint32 *thresholds;          /* [KP_MEMO_DEPTH], not zeroed: */
     guint32 *draws;               /* only the first n_draws are read */
@@ -293,8 +292,7 @@ typedef struct {
 /* xt_statistic: (get_random_u32() & 0x7FFFFFFF) < prob */
 static guint32 walk_draw(KpWalk *w, guint32 threshold)
 {
-    guint32 v = w->n_draws < w->n_replay ? w->replay[w->n_draws]
-                                         : rng_u32(w->rng) & 0x7fffffffu;
+    guint32 v = rng_u32(w->rng) & 0x7fffffffu;
     if (w->n_draws < KP_MEMO_DEPTH) {
         w->thresholds[w->n_draws] = threshold;
         w->draws[w->n_draws] = v;
@@ -554,6 +552,17 @@ static gint proto_of(const char *p, const char **name)
     return -1;
 }
 
+/* proto_of() of "tcp", as the path writes every packet, without a call:
+ * byte by byte, so a shorter string stops at its NUL. */
+static inline gint proto_of_usual(const char *p, const char **name)
+{
+    if (p[0] == 't' && p[1] == 'c' && p[2] == 'p' && p[3] == '\0') {
+        *name = "tcp";
+        return 6;
+    }
+    return proto_of(p, name);
+}
+
 /* The walk itself, @w set up for the packet; fills @out (zeroed). */
 static void walk_packet(KpWalk *w, KpResult *out)
 {
@@ -644,17 +653,11 @@ static void src_tests_collect(KubeProxyState *s, const KubeProxyTable *t)
     }
 }
 
-/* What of @src a walk on @t can see (see KP_SRC_TESTS). */
-static guint64 src_key(KubeProxyState *s, const KubeProxyTable *t,
-                       guint32 src)
+/* src_key() of an address not in its hot slot @hot. */
+static G_NO_INLINE guint64 src_key_miss(KubeProxyState *s,
+                                        const KubeProxyTable *t, guint32 src,
+                                        guint hot)
 {
-    if (!s->src_by_class) {
-        return src;
-    }
-    guint hot = (src * 2654435769u) >> (32 - KP_SRC_HOT_BITS);
-    if (s->src_hot[hot].src == src && src != 0) {
-        return s->src_hot[hot].key;
-    }
     guint64 k = KP_SRC_CLASS;
     for (guint i = 0; i < s->n_src_tests; i++) {
         k |= (guint64)((src & s->src_mask[i]) == s->src_addr[i]) << i;
@@ -665,41 +668,76 @@ static guint64 src_key(KubeProxyState *s, const KubeProxyTable *t,
     return k;
 }
 
-/* The memo for @w's packet on @t, made when absent; NULL when the state
- * cannot keep one. Starts over when the table changed or too many packets
- * are remembered. */
-static KpMemo *memo_for(KubeProxyState *s, const KubeProxyTable *t,
-                        guint32 src, guint32 dst, gint dport, gint proto,
-                        gboolean src_local)
+/* What of @src a walk on @t can see (see KP_SRC_TESTS). */
+static inline guint64 src_key(KubeProxyState *s, const KubeProxyTable *t,
+                              guint32 src)
 {
-    if (s->memo_serial != t->serial ||
-        g_hash_table_size(s->memos) >= KP_MEMO_FLOWS) {
-        g_hash_table_remove_all(s->memos);
-        memset(s->hot, 0, sizeof s->hot);
-        if (s->memo_serial != t->serial) {
-            src_tests_collect(s, t);
-            memset(s->src_hot, 0, sizeof s->src_hot);
-        }
-        s->memo_serial = t->serial;
+    if (!s->src_by_class) {
+        return src;
     }
-    KpFlowKey key = { src_key(s, t, src), dst, dport, proto,
-                      src_local != 0 };
-    /* The top bits of a multiplicative hash: flow_hash()'s low bits
-     * ignore the port, and one node's flows differ mostly by port. */
-    guint h = (flow_hash(&key) * 2654435769u) >> (32 - KP_MEMO_HOT_BITS);
-    KpMemo *m = s->hot[h];
-    if (m != NULL && flow_equal(&m->key, &key)) {
-        return m;
+    guint hot = (src * 2654435769u) >> (32 - KP_SRC_HOT_BITS);
+    if (G_LIKELY(s->src_hot[hot].src == src && src != 0)) {
+        return s->src_hot[hot].key;
     }
-    m = g_hash_table_lookup(s->memos, &key);
+    return src_key_miss(s, t, src, hot);
+}
+
+/* memo_for() when @t is not the table the memos describe: they all go,
+ * and the -s tests are gathered anew. */
+static G_NO_INLINE void memo_restart(KubeProxyState *s,
+                                     const KubeProxyTable *t)
+{
+    g_hash_table_remove_all(s->memos);
+    memset(s->hot, 0, sizeof s->hot);
+    src_tests_collect(s, t);
+    memset(s->src_hot, 0, sizeof s->src_hot);
+    s->memo_serial = t->serial;
+}
+
+/* memo_for() past the hot slots: the table of all memos, then a new one
+ * (everything forgotten first when too many are remembered). */
+static G_NO_INLINE KpMemo *memo_find(KubeProxyState *s, const KpFlowKey *key,
+                                     guint h)
+{
+    KpMemo *m = g_hash_table_lookup(s->memos, key);
     if (m == NULL) {
+        if (g_hash_table_size(s->memos) >= KP_MEMO_FLOWS) {
+            g_hash_table_remove_all(s->memos);
+            memset(s->hot, 0, sizeof s->hot);
+        }
         m = g_new0(KpMemo, 1);
-        m->key = key;
+        m->key = *key;
         m->root = -1;
         g_hash_table_insert(s->memos, &m->key, m);
     }
     s->hot[h] = m;
     return m;
+}
+
+/* The memo for a packet on @t, made when absent. Starts over when the
+ * table changed or too many packets are remembered. Inline up to the hot
+ * slots, where most lookups end. */
+static inline KpMemo *memo_for(KubeProxyState *s, const KubeProxyTable *t,
+                               guint32 src, guint32 dst, gint dport,
+                               gint proto, gboolean src_local)
+{
+    if (G_UNLIKELY(s->memo_serial != t->serial)) {
+        memo_restart(s, t);
+    }
+    KpFlowKey key = { src_key(s, t, src), dst, dport, proto,
+                      src_local != 0 };
+    /* The top bits of a multiplicative hash: one node's flows differ
+     * mostly by port, so the port lands in the high half. */
+    guint64 x = (key.src ^ ((guint64)dst << 23) ^
+                 ((guint64)(guint)dport << 40) ^ (guint64)(guint)proto ^
+                 ((guint64)key.src_local << 8)) *
+                G_GUINT64_CONSTANT(0x9E3779B97F4A7C15);
+    guint h = (guint)(x >> (64 - KP_MEMO_HOT_BITS));
+    KpMemo *m = s->hot[h];
+    if (G_LIKELY(m != NULL && flow_equal(&m->key, &key))) {
+        return m;
+    }
+    return memo_find(s, &key, h);
 }
 
 /* Files the walk @w just made (its draws and its result) in @m. */
@@ -750,30 +788,29 @@ static void memo_add(KpMemo *m, const KpWalk *w, const KpResult *res)
     }
 }
 
-/* Follows @m's tree with fresh draws from @rng (kept in @drawn, *@n of
- * them). TRUE: a leaf, copied to @out; FALSE: a branch nobody walked. */
-static gboolean memo_follow(const KpMemo *m, Rng *rng, guint32 *drawn,
-                            guint *n, KpResult *out)
+/* Follows @m's tree with fresh draws from @rng. TRUE: a leaf, copied to
+ * @out; FALSE: a branch nobody walked, and @rng put back as it was, so
+ * that the real walk draws the same values again. */
+static inline gboolean memo_follow(const KpMemo *m, Rng *rng, KpResult *out)
 {
+    const Rng before = *rng;
     gint32 at = m->root;
-    *n = 0;
-    while (at >= 0 && *n < KP_MEMO_DEPTH) {
+    for (guint n = 0; at >= 0 && n < KP_MEMO_DEPTH; n++) {
         const KpMemoNode *node = &g_array_index(m->nodes, KpMemoNode, at);
         guint32 v = rng_u32(rng) & 0x7fffffffu;
-        drawn[(*n)++] = v;
         at = node->next[v < node->threshold];
     }
-    if (at <= -2) {
+    if (G_LIKELY(at <= -2)) {
         *out = g_array_index(m->leaves, KpResult, -at - 2);
         return TRUE;
     }
+    *rng = before;
     return FALSE;
 }
 
-/* kube_proxy_walk() past its memo: a walk for real (following the memo's
- * draws so far, @drawn of @n_drawn, when there is one). Apart, so that
- * the memo's path does not set up this one's frame of a few hundred
- * bytes on every packet. */
+/* kube_proxy_walk() past its memo: a walk for real, filed in @memo when
+ * there is one. Apart, so that the memo's path does not set up this one's
+ * frame of a few hundred bytes on every packet. */
 static G_GNUC_NO_INLINE void walk_unmemoized(const KubeProxyTable *t,
                                              KubeProxyState *state,
                                              const KpPacket *pkt,
@@ -783,8 +820,6 @@ static G_GNUC_NO_INLINE void walk_unmemoized(const KubeProxyTable *t,
                                              Trace *tr,
                                              const char *node_name,
                                              KpMemo *memo,
-                                             guint32 *drawn,
-                                             guint n_drawn,
                                              gint proto,
                                              const char *proto_name)
 {
@@ -826,14 +861,9 @@ static G_GNUC_NO_INLINE void walk_unmemoized(const KubeProxyTable *t,
         /* Addresses given as text: the memo once they are parsed. */
         memo = memo_for(state, t, w.src, w.dst, w.dport, w.proto,
                         w.src_local);
-        if (!memo->uncacheable &&
-            memo_follow(memo, rng, drawn, &n_drawn, out)) {
+        if (!memo->uncacheable && memo_follow(memo, rng, out)) {
             return;
         }
-    }
-    if (memo != NULL && !memo->uncacheable) {
-        w.replay = drawn;
-        w.n_replay = n_drawn;
     }
     walk_packet(&w, out);
     if (memo != NULL && !memo->uncacheable) {
@@ -853,22 +883,19 @@ void kube_proxy_walk(const KubeProxyTable *t,
     g_return_if_fail(out != NULL);
     /* The memo first: most walks end there, before any set-up. */
     KpMemo *memo = NULL;
-    guint32 drawn[KP_MEMO_DEPTH]; /* w.replay: lives through walk_packet() */
-    guint n_drawn = 0;
     const char *proto_name = NULL;
     gint proto = pkt != NULL && pkt->proto != NULL
-                     ? proto_of(pkt->proto, &proto_name)
+                     ? proto_of_usual(pkt->proto, &proto_name)
                      : 0;
     if (state != NULL && tr == NULL && t != NULL && rng != NULL &&
         proto > 0 && pkt->src_addr != 0 && pkt->dst_addr != 0) {
         memo = memo_for(state, t, pkt->src_addr, pkt->dst_addr,
                         pkt->dst_port, proto, pkt->src_local);
-        if (!memo->uncacheable &&
-            memo_follow(memo, rng, drawn, &n_drawn, out)) {
+        if (G_LIKELY(!memo->uncacheable) && memo_follow(memo, rng, out)) {
             return;
         }
     }
-    walk_unmemoized(t, state, pkt, rng, now, out, tr, node_name, memo, drawn,
-                    n_drawn, proto, proto_name);
+    walk_unmemoized(t, state, pkt, rng, now, out, tr, node_name, memo, proto,
+                    proto_name);
 }
 

@@ -1019,6 +1019,36 @@ static void test_walk_memo_is_the_walk(void **state)
     }
 }
 
+/* More packets than the memo keeps (KP_MEMO_FLOWS, 16384): it starts
+ * over when a new one would not fit, and answers and draws as the walk
+ * all along (a walk without a state is never memoized; no Service here
+ * has affinity, so it needs none), also for packets it remembered before
+ * it started over. */
+static void test_walk_memo_starts_over_when_full(void **state)
+{
+    (void)state;
+    g_autoptr(KubeProxyTable) t = itp_table(K8S_POLICY_CLUSTER, TRUE);
+    g_autoptr(KubeProxyState) mem = kube_proxy_state_new();
+    Rng ra, rb;
+    rng_init(&ra, 11, 5);
+    rng_init(&rb, 11, 5);
+    guint32 src = 0, svc = 0;
+    assert_true(kube_proxy__parse_ipv4("10.0.0.2", &src, NULL));
+    assert_true(kube_proxy__parse_ipv4("172.30.1.1", &svc, NULL));
+    for (guint i = 0; i < 40000; i++) {
+        /* Every fourth packet to the Service (three endpoints: draws),
+         * the others to 20,000 addresses nobody serves, each its own
+         * memo. */
+        guint32 dst = i % 4 == 0 ? svc : 0x0b000000u + (i * 7919u) % 20000u;
+        KpPacket p = { "", "", 80, "tcp", FALSE, src, dst };
+        KpResult a, b;
+        kube_proxy_walk(t, mem, &p, &ra, 0, &a, NULL, NULL);
+        kube_proxy_walk(t, NULL, &p, &rb, 0, &b, NULL, NULL);
+        assert_same_result(&a, &b);
+        assert_memory_equal(&ra, &rb, sizeof ra);
+    }
+}
+
 /* xt_recent keeps at most 100 addresses per list and forgets the least
  * recently set; prune drops lists no rule names any more. */
 static void test_recent_limits(void **state)
@@ -1332,6 +1362,7 @@ int main(void)
         cmocka_unit_test(test_walk_internal_external_masquerade),
         cmocka_unit_test(test_walk_affinity),
         cmocka_unit_test(test_walk_memo_is_the_walk),
+        cmocka_unit_test(test_walk_memo_starts_over_when_full),
         cmocka_unit_test(test_recent_limits),
         cmocka_unit_test(test_health_check),
         cmocka_unit_test(test_index_matches_linear),
