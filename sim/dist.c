@@ -1,9 +1,10 @@
 /* dist.c: sampling, means and descriptions of the laws in dist.h. Only
  * the stream passed in feeds randomness, so samples are reproducible by
  * seed. */
-#include "sim/dist.h"
+#include "sim/dist-private.h"
 
 #include <math.h>
+#include <string.h>
 
 /* z such that P(Z <= z) = 0.99 for a standard normal. */
 #define Z_P99 2.3263478740408408
@@ -79,6 +80,7 @@ static SimTime dist_round(double x)
 #define ZIG_EXP_LAYERS 256
 #define ZIG_EXP_R 7.69711747013104972
 #define ZIG_EXP_V 3.949659822581572e-3
+#define EXP_NEAR_N 128 /* exp_near()'s table: 2^(j/128), 1 KiB */
 
 typedef struct {
     double nx[ZIG_NORMAL_LAYERS + 1]; /* layer edges, nx[0] the base's width */
@@ -87,6 +89,7 @@ typedef struct {
     double ex[ZIG_EXP_LAYERS + 1];
     double eratio[ZIG_EXP_LAYERS];
     double ef[ZIG_EXP_LAYERS + 1];    /* exp(-x) at the edges */
+    double exp2_frac[EXP_NEAR_N];     /* 2^(j / EXP_NEAR_N), exp_near() */
 } ZigTables;
 
 static ZigTables zig;
@@ -124,6 +127,9 @@ static void zig_init(void)
     }
     for (int i = 0; i < ZIG_EXP_LAYERS; i++) {
         zig.eratio[i] = zig.ex[i + 1] / zig.ex[i];
+    }
+    for (int j = 0; j < EXP_NEAR_N; j++) {
+        zig.exp2_frac[j] = exp2((double)j / EXP_NEAR_N);
     }
     g_once_init_leave(&done, 1);
 }
@@ -222,6 +228,61 @@ static G_GNUC_NO_INLINE double std_exponential_rest(Rng *r, double u, guint i)
     }
 }
 
+/* ---- lognormal: exp() rounded to the ns -----------------------------------
+ * Why: glibc's exp() was a sixth of a generated request's instructions
+ * (three lognormal hops each), a call of some 50. A draw is exp(x)
+ * rounded to the nearest ns, so an exp() good to 2^-38 of its value,
+ * inline, gives the very same integer unless exp(x) + 1/2 lies within
+ * 2^-35 of its value from an integer: then, a few times in 10^5 draws,
+ * glibc's exp() decides, as it always did. Any exp() within 2^-37 of the
+ * true value (glibc's is within an ulp, 2^-52) rounds like ours outside
+ * that band, so samples are those of exp() itself, bit for bit. */
+
+/* e^@x for -2 < @x < 33, within 2^-38 of it: x = k ln2/128 + r with
+ * |r| <= ln2/256, e^x = 2^(k/128) e^r, 2^(k/128) a table entry scaled by
+ * a power of two, e^r a degree-3 Taylor polynomial (its error r^4/24 <
+ * 2^-38.7). ln2/128 is split in two, the first with 40 significant bits,
+ * so k * hi is exact for |k| < 2^13. */
+static inline double exp_near(double x)
+{
+    const double shift = 0x1.8p52; /* adding it rounds to an integer */
+    const double inv = 0x1.71547652b82fep+7; /* 128 / ln2 */
+    const double hi = 0x1.62e42fefa4000p-8;  /* ln2 / 128, 40 bits */
+    const double lo = -0x1.8432a1b0e2634p-50; /* ln2 / 128 - hi */
+    double kd = (x * inv + shift) - shift;
+    gint64 k = (gint64)kd;
+    double r = (x - kd * hi) - kd * lo;
+    guint64 bits;
+    memcpy(&bits, &zig.exp2_frac[k & (EXP_NEAR_N - 1)], sizeof bits);
+    bits += (guint64)(k >> 7) << 52; /* k >> 7: floor(k / 128) */
+    double t;
+    memcpy(&t, &bits, sizeof t);
+    double p = r + r * r * (0.5 + r * (1.0 / 6.0));
+    return t + t * p;
+}
+
+/* dist_round(exp(@x)), the same integer every time (see above). */
+static inline SimTime round_exp(double x)
+{
+    if (G_LIKELY(x > -2.0 && x < 33.0)) {
+        double y = exp_near(x);      /* < 2^48: y + 0.5 is exact */
+        double t = y + 0.5;
+        SimTime n = (SimTime)t;
+        double f = t - (double)n;    /* exact: n <= t < n + 1 */
+        double band = y * 0x1p-35;
+        if (G_LIKELY(f > band && f < 1.0 - band)) {
+            return n;
+        }
+    }
+    return dist_round(exp(x));
+}
+
+SimTime dist__round_exp(double x)
+{
+    zig_init();
+    return round_exp(x);
+}
+
 /* dist_sample() of the laws it does not take itself. */
 static G_GNUC_NO_INLINE SimTime sample_other(const Dist *d, Rng *r)
 {
@@ -244,7 +305,7 @@ static G_GNUC_NO_INLINE SimTime sample_other(const Dist *d, Rng *r)
         }
         return 0;
     case DIST_LOGNORMAL:
-        return dist_round(exp(d->p1 + d->p2 * dist_std_normal(r)));
+        return round_exp(d->p1 + d->p2 * dist_std_normal(r));
     }
     g_return_val_if_reached(0);
 }
@@ -257,7 +318,7 @@ SimTime dist_sample(const Dist *d, Rng *r)
      * others' loops. */
     if (G_LIKELY(d->kind == DIST_LOGNORMAL)) {
         zig_init();
-        return dist_round(exp(d->p1 + d->p2 * dist_std_normal(r)));
+        return round_exp(d->p1 + d->p2 * dist_std_normal(r));
     }
     if (d->kind == DIST_EXPONENTIAL) { /* most service times */
         zig_init();

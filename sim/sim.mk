@@ -3,7 +3,7 @@
 libingress_a_SOURCES += \
 	sim/time.c sim/time.h \
 	sim/rng.c sim/rng.h \
-	sim/dist.c sim/dist.h \
+	sim/dist.c sim/dist.h sim/dist-private.h \
 	sim/hist.c sim/hist.h \
 	sim/queue.c sim/queue.h sim/queue-private.h \
 	sim/engine.c sim/engine.h \

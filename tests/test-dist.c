@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "sim/dist.h"
+#include "sim/dist-private.h"
 
 #define N 200000
 
@@ -287,6 +287,47 @@ static void test_dist_exponential_draws_are_pinned(void **state)
     assert_true(h == G_GUINT64_CONSTANT(0xb8cc2af4fd9ff4b0));
 }
 
+/* The lognormal's inline exp(), rounded, is exp() rounded, everywhere:
+ * on a million random exponents over its range and past it, and on the
+ * rounding boundaries themselves (ln(n - 1/2) and its neighbours a few
+ * ulps away), where glibc's exp() has to decide. */
+static SimTime round_of_exp(double x)
+{
+    double v = exp(x);
+    if (!(v >= 0.5)) {
+        return 0;
+    }
+    return v >= 9.2e18 ? G_MAXINT64 : (SimTime)(v + 0.5);
+}
+
+static void test_dist_lognormal_exp_rounds_as_exp(void **state)
+{
+    Rng r;
+    rng_init_named(&r, 9, "test-dist/round-exp");
+    for (guint i = 0; i < 1000000; i++) {
+        double x = -4.0 + 50.0 * rng_double(&r);
+        assert_int_equal(dist__round_exp(x), round_of_exp(x));
+    }
+    guint checked = 0;
+    for (double n = 1.0; n < 1e14; n = n * 1.37 + 1.0) {
+        double x = log(floor(n) - 0.5);
+        for (gint k = 0; k < 8; k++) {
+            double y = nextafter(x, G_MAXDOUBLE);
+            assert_int_equal(dist__round_exp(x), round_of_exp(x));
+            assert_int_equal(dist__round_exp(y), round_of_exp(y));
+            x = nextafter(x, -G_MAXDOUBLE);
+            checked += 2;
+        }
+    }
+    assert_true(checked > 1000);
+    const double odd[] = { -750.0, -2.0, 33.0, 43.66, 43.68, 710.0,
+                           INFINITY, -INFINITY };
+    for (guint i = 0; i < G_N_ELEMENTS(odd); i++) {
+        assert_int_equal(dist__round_exp(odd[i]), round_of_exp(odd[i]));
+    }
+    assert_int_equal(dist__round_exp(NAN), 0);
+}
+
 static void test_dist_describe(void **state)
 {
     Dist laws[] = {
@@ -343,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_dist_sample_is_deterministic_per_stream),
         cmocka_unit_test(test_dist_normal_draws_are_pinned),
         cmocka_unit_test(test_dist_exponential_draws_are_pinned),
+        cmocka_unit_test(test_dist_lognormal_exp_rounds_as_exp),
         cmocka_unit_test(test_dist_describe),
         cmocka_unit_test(test_dist_lognormal_describe_recovers_parameters),
     };
