@@ -228,21 +228,21 @@ static void finish(Path *p, Request *r, guint step)
     attempt_end(p, r);
     r->answered = TRUE;
     SimTime back = hop(p, &lat->client_to_lb);
-    r->phase[PHASE_CLIENT_LB] += back;
+    r->out.phase[PHASE_CLIENT_LB] += back;
     if (step >= 3) {
         SimTime t = hop(p, &lat->lb_to_node);
-        r->phase[PHASE_LB_NODE] += t;
+        r->out.phase[PHASE_LB_NODE] += t;
         back += t;
     }
     if (step >= 5 && w->pods[r->gw_pod].node != r->node) {
         SimTime t = hop(p, &lat->node_to_node);
-        r->phase[PHASE_NODE] += t;
+        r->out.phase[PHASE_NODE] += t;
         back += t;
     }
     if (step >= 9 && r->app_pod >= 0 &&
         w->pods[r->app_pod].node != w->pods[r->gw_pod].node) {
         SimTime t = hop(p, &lat->node_to_node);
-        r->phase[PHASE_UPSTREAM] += t;
+        r->out.phase[PHASE_UPSTREAM] += t;
         back += t;
     }
     r->out.step = step;
@@ -351,9 +351,9 @@ static void trace_response(Path *p, Request *r)
     app_response_build(r->resp, preset, ap->pod, &ar, r->out.status, stream);
     if (!proxied && !stream) {
         app_response_via_envoy(r->resp, alpn,
-                               r->phase[PHASE_UPSTREAM] +
-                                   r->phase[PHASE_APP_QUEUE] +
-                                   r->phase[PHASE_APP_SERVICE]);
+                               r->out.phase[PHASE_UPSTREAM] +
+                                   r->out.phase[PHASE_APP_QUEUE] +
+                                   r->out.phase[PHASE_APP_SERVICE]);
     }
 }
 
@@ -365,9 +365,6 @@ static void on_client(SimEngine *e, gpointer ctx, const SimEvent *ev)
         trace_response(p, r);
     }
     r->out.done = sim_now(e);
-    for (guint i = 0; i < PHASE_N; i++) {
-        r->out.phase[i] = r->phase[i];
-    }
     if (r->tr != NULL) {
         const char *what = r->out.kind == OUTCOME_FAILURE ? "fails"
                            : r->out.kind == OUTCOME_CONNECTION
@@ -425,7 +422,7 @@ void path_send(Path *p, Request *r)
         r->out.reused = r->conn->open;
     }
     SimTime t = hop(p, &w->s->latency.client_to_lb);
-    r->phase[PHASE_CLIENT_LB] += t;
+    r->out.phase[PHASE_CLIENT_LB] += t;
     if (r->tr != NULL) {
         trace_addf(r->tr, 1, "client", NULL, now, NULL,
                    "%s %s://%s%s%s to load balancer port %d%s%s",
@@ -462,7 +459,7 @@ static void on_lb(SimEngine *e, gpointer ctx, const SimEvent *ev)
                        r->out.node, c->node_port, c->requests);
         }
         SimTime t = hop(p, &p->w->s->latency.lb_to_node);
-        r->phase[PHASE_LB_NODE] += t;
+        r->out.phase[PHASE_LB_NODE] += t;
         sim_schedule_in(e, t, p->ev_node, 0, r);
         return;
     }
@@ -486,7 +483,7 @@ static void on_lb(SimEngine *e, gpointer ctx, const SimEvent *ev)
         c->lb_counted = TRUE; /* released when the connection closes */
     }
     SimTime t = hop(p, &p->w->s->latency.lb_to_node);
-    r->phase[PHASE_LB_NODE] += t;
+    r->out.phase[PHASE_LB_NODE] += t;
     sim_schedule_in(e, t, p->ev_node, 0, r);
 }
 
@@ -580,7 +577,7 @@ static void established_at_node(Path *p, Request *r, PathConn *c)
     if (gw->node != r->node) {
         t = hop(p, &w->s->latency.node_to_node);
     }
-    r->phase[PHASE_NODE] += t;
+    r->out.phase[PHASE_NODE] += t;
     sim_schedule_in(w->engine, t, p->ev_gateway, 0, r);
 }
 
@@ -695,7 +692,7 @@ static void on_node(SimEngine *e, gpointer ctx, const SimEvent *ev)
     if (gw->node != r->node) {
         t = hop(p, &w->s->latency.node_to_node);
     }
-    r->phase[PHASE_NODE] += t;
+    r->out.phase[PHASE_NODE] += t;
     sim_schedule_in(e, t, p->ev_gateway, 0, r);
 }
 
@@ -752,7 +749,7 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         c->open = TRUE;
         c->tls = c->tls || r->dec.tls_terminated;
     }
-    r->phase[PHASE_GATEWAY] += proc;
+    r->out.phase[PHASE_GATEWAY] += proc;
     switch (r->dec.outcome) {
     case GATEWAY_REFUSED:
         fail(p, r, 5, FAIL_REFUSED, 0);
@@ -784,7 +781,7 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
                                         r->path,
                                         r->src_at_gw, r->hash_buf,
                                         sizeof r->hash_buf);
-    r->phase[PHASE_GATEWAY] += r->dec.fault_delay;
+    r->out.phase[PHASE_GATEWAY] += r->dec.fault_delay;
     r->mark = now + proc + r->dec.fault_delay;
     r->forwarded = r->mark;
     if (r->dec.timeout > 0) {
@@ -868,7 +865,7 @@ static void upstream_connect(Path *p, Request *r)
     SimTime now = sim_now(w->engine);
     const char *node = node_name(p, gw->node);
     /* The wait for a connection is spent in Envoy. */
-    r->phase[PHASE_GATEWAY] += now - r->mark;
+    r->out.phase[PHASE_GATEWAY] += now - r->mark;
     r->mark = now;
     PodState *ap = r->app_pod >= 0 ? &w->pods[r->app_pod] : NULL;
     SimTime t = 0;
@@ -920,12 +917,12 @@ static void upstream_connect(Path *p, Request *r)
     }
     if (ptt > 0) {
         r->try_deadline = now + ptt;
-        r->try_queue0 = r->phase[PHASE_APP_QUEUE];
-        r->try_service0 = r->phase[PHASE_APP_SERVICE];
+        r->try_queue0 = r->out.phase[PHASE_APP_QUEUE];
+        r->try_service0 = r->out.phase[PHASE_APP_SERVICE];
         sim_schedule(w->engine, r->try_deadline, p->ev_try_timeout,
                      (guint32)r->id, r);
     }
-    r->phase[PHASE_UPSTREAM] += t;
+    r->out.phase[PHASE_UPSTREAM] += t;
     r->mark = now + t;
     r->to_app = TRUE;
     sim_schedule_in(w->engine, t, p->ev_app, 0, r);
@@ -948,7 +945,7 @@ static void attempt_end(Path *p, Request *r)
     }
     if (r->pool == REQUEST_POOL_PENDING) {
         /* A route timeout while it waited: the wait was spent in Envoy. */
-        r->phase[PHASE_GATEWAY] += sim_now(p->w->engine) - r->mark;
+        r->out.phase[PHASE_GATEWAY] += sim_now(p->w->engine) - r->mark;
         upstream_cancel_pending(up, r->dec.cluster, r);
     } else if (r->pool == REQUEST_POOL_ACTIVE) {
         Request *next = upstream_release(up, r->dec.cluster);
@@ -1064,7 +1061,7 @@ static gboolean retry_allowed(Path *p, Request *r, const char *why)
     SimTime cap = RETRY_BACKOFF_BASE * ((1 << r->attempts) - 1);
     cap = MIN(cap, RETRY_BACKOFF_MAX);
     SimTime wait = (SimTime)(rng_double(&gw->rng) * (double)cap);
-    r->phase[PHASE_GATEWAY] += wait;
+    r->out.phase[PHASE_GATEWAY] += wait;
     if (r->tr != NULL) {
         g_autofree char *ws = sim_time_format(wait);
         trace_addf(r->tr, 8, "Envoy upstream", node_name(p, gw->node),
@@ -1099,7 +1096,7 @@ static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
         return;
     }
     /* The connect attempt's time is on the way to the app. */
-    r->phase[PHASE_UPSTREAM] += sim_now(e) - r->mark;
+    r->out.phase[PHASE_UPSTREAM] += sim_now(e) - r->mark;
     attempt_end(p, r);
     PodState *gwp = &p->w->pods[r->gw_pod];
     upstream_report(gwp->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
@@ -1120,12 +1117,12 @@ static void serve(Path *p, Request *r)
     PodState *ap = &w->pods[r->app_pod];
     SimTime now = sim_now(w->engine);
     if (!r->answered) { /* an abandoned request's account is closed */
-        r->phase[PHASE_APP_QUEUE] += now - r->mark;
+        r->out.phase[PHASE_APP_QUEUE] += now - r->mark;
     }
     SimTime t = app_pod_serve(ap->app, r, &ap->rng, &r->status, now, ap->ref,
                               node_name(p, ap->node));
     if (!r->answered) {
-        r->phase[PHASE_APP_SERVICE] += t;
+        r->out.phase[PHASE_APP_SERVICE] += t;
     }
     sim_schedule_in(w->engine, t, p->ev_app_done, 0, r);
 }
@@ -1337,7 +1334,7 @@ static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
 static void hop_cut_short(Request *r, SimTime now)
 {
     if (r->to_app && now < r->mark) {
-        r->phase[PHASE_UPSTREAM] -= r->mark - now;
+        r->out.phase[PHASE_UPSTREAM] -= r->mark - now;
     }
 }
 
@@ -1372,14 +1369,14 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
     SimTime waited = sim_now(e) - r->sent;
     for (guint i = 0; i < PHASE_N; i++) {
         if (i != PHASE_APP_QUEUE && i != PHASE_APP_SERVICE) {
-            waited -= r->phase[i];
+            waited -= r->out.phase[i];
         }
     }
     waited = MAX(waited, 0);
-    gboolean served = r->phase[PHASE_APP_SERVICE] > 0;
-    r->phase[PHASE_APP_QUEUE] = served ? MIN(r->phase[PHASE_APP_QUEUE], waited)
+    gboolean served = r->out.phase[PHASE_APP_SERVICE] > 0;
+    r->out.phase[PHASE_APP_QUEUE] = served ? MIN(r->out.phase[PHASE_APP_QUEUE], waited)
                                        : waited;
-    r->phase[PHASE_APP_SERVICE] = waited - r->phase[PHASE_APP_QUEUE];
+    r->out.phase[PHASE_APP_SERVICE] = waited - r->out.phase[PHASE_APP_QUEUE];
     respond(p, r, 7, 504, "UT", TRUE);
 }
 
@@ -1472,12 +1469,12 @@ static void on_try_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
      * queueing first, then service; a hop not yet made is not counted. */
     hop_cut_short(r, now);
     SimTime at_app = MAX(now - r->mark, 0);
-    gboolean served = r->phase[PHASE_APP_SERVICE] > r->try_service0;
+    gboolean served = r->out.phase[PHASE_APP_SERVICE] > r->try_service0;
     SimTime queued =
-        served ? r->phase[PHASE_APP_QUEUE] - r->try_queue0 : at_app;
+        served ? r->out.phase[PHASE_APP_QUEUE] - r->try_queue0 : at_app;
     queued = MIN(queued, at_app);
-    r->phase[PHASE_APP_QUEUE] = r->try_queue0 + queued;
-    r->phase[PHASE_APP_SERVICE] = r->try_service0 + (at_app - queued);
+    r->out.phase[PHASE_APP_QUEUE] = r->try_queue0 + queued;
+    r->out.phase[PHASE_APP_SERVICE] = r->try_service0 + (at_app - queued);
     upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, now, r->tr, node);
     if (r->to_app || r->at_app) {
         r = orphan_attempt(p, r);

@@ -82,7 +82,6 @@ struct _Request {
     /* Progress. */
     SimTime sent;              /* left the client */
     SimTime mark;              /* start of the current phase */
-    SimTime phase[PHASE_N];    /* time spent per phase so far */
     SimTime forwarded;         /* gateway sent it upstream (route timeout) */
     SimTime back;              /* one-way return latency to add at the end */
     guint node;                /* node the load balancer chose */
@@ -126,7 +125,10 @@ struct _Request {
                                 * (status line, headers, body), built as
                                 * the request ends; owned, freed by
                                 * request_release() (models/path.c) */
-    RequestOutcome out;        /* filled as it ends */
+    RequestOutcome out;        /* filled as it ends; out.phase, the time
+                                * spent per phase, as it goes: nothing
+                                * changes it once the client is answered,
+                                * so it needs no copy at the end */
     Request *next;             /* free list / app queue link */
     /* Not zeroed by path_request_new(): each is written before it is read
      * (dec by gateway_decide(), read only once has_dec or a pool says it
