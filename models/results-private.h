@@ -54,6 +54,11 @@ struct _Results {
                              * always equals once made */
     guint64 phase_ns[PHASE_N]; /* summed over recorded outcomes */
     GArray *seconds;      /* Second, index = second of `sent` */
+    SimTime sec_from;     /* the second second_at() found last starts
+                           * here (RESULTS_NO_SECOND: none) ... */
+    Second *sec_memo;     /* ... and is this one of seconds; forgotten
+                           * (results__forget_second()) by anything else
+                           * that resizes seconds */
     GArray *events;       /* TimelineEvent */
     guint64 bad_lines;
     GPtrArray *bad_examples; /* char* "file:line", the first
@@ -70,6 +75,18 @@ struct _Results {
         Tally *tally;
     } recent[RESULTS_N_TALLIES][RESULTS_RECENT];
 };
+
+/* Results.sec_from of a memo that holds no second: at - it is never below
+ * a second for a time >= 0. */
+#define RESULTS_NO_SECOND (-4 * SIM_S)
+
+/* For whoever resizes Results.seconds but second_at() (results.c). */
+static inline void results__forget_second(Results *r)
+{
+    r->sec_from = RESULTS_NO_SECOND;
+    r->sec_memo = NULL;
+}
+
 
 /* results_bad_line() keeps this many examples. */
 #define RESULTS_BAD_EXAMPLES 20

@@ -137,6 +137,7 @@ void results_merge(Results *dst, const Results *src)
         dst->phase_ns[p] += src->phase_ns[p];
     }
     add_seconds(dst->seconds, src->seconds);
+    results__forget_second(dst);
     merge_events(dst, src->events);
     dst->bad_lines += src->bad_lines;
     for (guint i = 0; i < src->bad_examples->len &&
@@ -501,6 +502,7 @@ static gboolean read_tallies(Results *r, JsonNode *n, GError **error)
 static gboolean read_seconds(Results *r, JsonArray *list, GError **error)
 {
     g_array_set_size(r->seconds, json_array_get_length(list));
+    results__forget_second(r);
     for (guint i = 0; i < json_array_get_length(list); i++) {
         g_autofree char *w = g_strdup_printf("seconds[%u]", i);
         Second *s = &g_array_index(r->seconds, Second, i);

@@ -156,6 +156,34 @@ static JsonObject *obj(JsonNode *n)
     return json_node_get_object(n);
 }
 
+/* Recording goes on after a merge: the second results_record() found
+ * last (a memo into the seconds) must not outlive the merge that grows
+ * them, nor a load that replaces them. */
+static void test_record_after_merge_or_load(void **state)
+{
+    (void)state;
+    g_autoptr(Results) a = results_new("mix", 1);
+    g_autoptr(Results) b = results_new("mix", 2);
+    g_autoptr(Results) all = results_new("mix", 1);
+    record_mix(a, 300, 0, SIM_MS);
+    record_mix(all, 300, 0, SIM_MS);
+    results_sent(a, 5 * SIM_S); /* the memo: second 5 */
+    results_sent(all, 5 * SIM_S);
+    record_mix(b, 400, 4000, SIM_MS); /* a's seconds grow, and move */
+    record_mix(all, 400, 4000, SIM_MS);
+    results_merge(a, b);
+    results_sent(a, 5 * SIM_S + 1); /* second 5 again */
+    results_sent(all, 5 * SIM_S + 1);
+    g_autoptr(Results) back = round_trip(a);
+    results_sent(back, 5 * SIM_S + 2);
+    results_sent(all, 5 * SIM_S + 2);
+    record_mix(back, 100, 3, SIM_MS);
+    record_mix(all, 100, 3, SIM_MS);
+    g_autofree char *got = results_text(back);
+    g_autofree char *want = results_text(all);
+    assert_string_equal(got, want);
+}
+
 static void test_merge_equals_recording_into_one(void **state)
 {
     (void)state;
@@ -483,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_record_counts_each_pod_through_the_memo),
         cmocka_unit_test(test_state_round_trip_of_a_run),
         cmocka_unit_test(test_merge_equals_recording_into_one),
+        cmocka_unit_test(test_record_after_merge_or_load),
         cmocka_unit_test(test_latency_made_from_the_seconds),
         cmocka_unit_test(test_state_rejects_what_it_did_not_write),
         cmocka_unit_test(test_replications_mean_and_interval),
