@@ -18,35 +18,41 @@
  * without rounding beyond G_MAXINT64. */
 #define SIMTIME_DOUBLE_LIMIT 9.2e18
 
+static SimTime dist_round(double x);
+
 Dist dist_constant(SimTime v)
 {
     g_return_val_if_fail(v >= 0, dist_constant(0));
-    return (Dist){ DIST_CONSTANT, (double)v, 0.0 };
+    double p1 = (double)v;
+    return (Dist){ .kind = DIST_CONSTANT, .fixed = TRUE, .p1 = p1,
+                   .value = dist_round(p1) };
 }
 
 Dist dist_uniform(SimTime min, SimTime max)
 {
     g_return_val_if_fail(min >= 0 && min <= max, dist_constant(0));
-    return (Dist){ DIST_UNIFORM, (double)min, (double)max };
+    return (Dist){ .kind = DIST_UNIFORM, .p1 = (double)min, .p2 = (double)max };
 }
 
 Dist dist_exponential(SimTime mean)
 {
     g_return_val_if_fail(mean >= 0, dist_constant(0));
-    return (Dist){ DIST_EXPONENTIAL, (double)mean, 0.0 };
+    return (Dist){ .kind = DIST_EXPONENTIAL, .p1 = (double)mean };
 }
 
 Dist dist_normal(SimTime mean, SimTime stddev)
 {
     g_return_val_if_fail(mean >= 0 && stddev >= 0, dist_constant(0));
-    return (Dist){ DIST_NORMAL, (double)mean, (double)stddev };
+    return (Dist){ .kind = DIST_NORMAL, .p1 = (double)mean,
+                   .p2 = (double)stddev };
 }
 
 Dist dist_lognormal(SimTime median, SimTime p99)
 {
     g_return_val_if_fail(median > 0 && p99 >= median, dist_constant(median));
     double mu = log((double)median);
-    return (Dist){ DIST_LOGNORMAL, mu, (log((double)p99) - mu) / Z_P99 };
+    return (Dist){ .kind = DIST_LOGNORMAL, .p1 = mu,
+                   .p2 = (log((double)p99) - mu) / Z_P99 };
 }
 
 static SimTime dist_round(double x)

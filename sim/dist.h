@@ -28,9 +28,11 @@ typedef enum {
  *                     are redrawn (up to 16 times), then clamped to 0
  *   DIST_LOGNORMAL    p1 = mu, p2 = sigma of ln(sample in ns) */
 typedef struct {
-    DistKind kind; /* which law */
-    double p1;     /* first parameter, see above */
-    double p2;     /* second parameter, see above; 0 when unused */
+    DistKind kind;  /* which law */
+    gboolean fixed; /* made by dist_constant(): every draw is @value */
+    double p1;      /* first parameter, see above */
+    double p2;      /* second parameter, see above; 0 when unused */
+    SimTime value;  /* fixed: what dist_sample() gives (p1 rounded) */
 } Dist;
 
 /* Always @v. @v >= 0. */
@@ -54,12 +56,11 @@ Dist dist_lognormal(SimTime median, SimTime p99);
 SimTime dist_sample(const Dist *d, Rng *r);
 
 /* dist_sample() for hot paths: a constant, as most network hops are,
- * costs no call. Same value as dist_sample() (which rounds p1 the same
- * way; larger constants take the call). */
+ * costs no call and no rounding, which dist_constant() did once. */
 static inline SimTime dist_draw(const Dist *d, Rng *r)
 {
-    if (d->kind == DIST_CONSTANT && d->p1 >= 0.5 && d->p1 < 0x1p52) {
-        return (SimTime)(d->p1 + 0.5);
+    if (d->fixed) {
+        return d->value;
     }
     return dist_sample(d, r);
 }

@@ -76,6 +76,10 @@ static void test_dist_constant_is_constant(void **state)
         Dist c = dist_constant(vs[i]);
         assert_int_equal(dist_draw(&c, &r), dist_sample(&c, &r));
     }
+    /* A zeroed Dist (not made by dist_constant()) is the constant 0. */
+    Dist z = { 0 };
+    assert_int_equal(dist_draw(&z, &r), 0);
+    assert_int_equal(dist_sample(&z, &r), 0);
     Dist ln = dist_lognormal(SIM_MS, 5 * SIM_MS);
     Rng a = r, b = r;
     for (int i = 0; i < 100; i++) {
