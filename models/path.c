@@ -887,7 +887,7 @@ static void upstream_connect(Path *p, Request *r)
                         p->ev_connect_failed, 0, r);
         return;
     }
-    if (!ap->running || !k8s_pod_accepts_port(ap->pod, r->up_port)) {
+    if (!ap->running || !world_pod_accepts_port(ap, r->up_port)) {
         if (r->tr != NULL) {
             trace_addf(r->tr, 8, "Envoy upstream", node, now,
                        "the pod's node answers RST (R4.9)",

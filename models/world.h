@@ -53,7 +53,21 @@ typedef struct {
     guint32 probe_epoch;     /* bumped at each change of probe_failing: a
                               * verdict due after a newer change is void */
     Rng rng;                 /* "pod/<ns>/<name>" */
+    gint accepts_port;       /* world_pod_accepts_port()'s last port, or 0 */
+    gboolean accepts;        /* and its answer */
 } PodState;
+
+/* k8s_pod_accepts_port() of @ps's pod, remembered for the last port asked:
+ * a pod's containers never change, and its upstream connects ask for one
+ * port, request after request. */
+static inline gboolean world_pod_accepts_port(PodState *ps, gint port)
+{
+    if (G_UNLIKELY(ps->accepts_port != port || port == 0)) {
+        ps->accepts = k8s_pod_accepts_port(ps->pod, port);
+        ps->accepts_port = port;
+    }
+    return ps->accepts;
+}
 
 typedef struct _World World;
 struct _World {

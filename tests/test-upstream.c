@@ -253,6 +253,27 @@ static void test_picks_after_an_ejection_ends(void **state)
     upstream_free(u);
 }
 
+/* world_pod_accepts_port() remembers one port per pod: asked in turn for
+ * a declared port, another and the first again, it answers as
+ * k8s_pod_accepts_port() every time. */
+static void test_pod_accepts_port_memo(void **state)
+{
+    Art *a = *state;
+    const gint ports[] = { 8080, 3306, 9999, 8080, 0, 3306, 3306, 1 };
+    guint accepted = 0;
+    for (guint round = 0; round < 3; round++) {
+        for (guint i = 0; i < a->w->n_pods; i++) {
+            PodState *ps = &a->w->pods[i];
+            for (guint k = 0; k < G_N_ELEMENTS(ports); k++) {
+                gboolean want = k8s_pod_accepts_port(ps->pod, ports[k]);
+                assert_int_equal(world_pod_accepts_port(ps, ports[k]), want);
+                accepted += want;
+            }
+        }
+    }
+    assert_true(accepted > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +282,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pools_of_many_clusters, art_setup, art_teardown),
         cmocka_unit_test_setup_teardown(test_endpoints_of_many_ports, art_setup, art_teardown),
         cmocka_unit_test_setup_teardown(test_picks_after_an_ejection_ends, art_setup, art_teardown),
+        cmocka_unit_test_setup_teardown(test_pod_accepts_port_memo, art_setup, art_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
