@@ -467,10 +467,10 @@ static void decide_steps(const GatewaySnapshot *s,
 /* Slots per snapshot, direct-mapped: a scenario has a few templates. */
 #define GW_DECISION_SLOTS 8
 /* GwDecisionKey.bits */
-#define GW_KEY_USED (1u << 0) /* the slot holds a decision */
-#define GW_KEY_TLS (1u << 1)
+#define GW_KEY_USED    (1u << 0) /* the slot holds a decision */
+#define GW_KEY_TLS     (1u << 1)
 #define GW_KEY_RESUMED (1u << 2)
-#define GW_KEY_HTTP (1u << 3)
+#define GW_KEY_HTTP    (1u << 3)
 
 /* Everything of a GatewayRequest that steps 5-7 read when nothing is
  * verified against the clock (no anchors, no client certificate). */

@@ -655,7 +655,8 @@ static void src_tests_collect(KubeProxyState *s, const KubeProxyTable *t)
 
 /* src_key() of an address not in its hot slot @hot. */
 static G_NO_INLINE guint64 src_key_miss(KubeProxyState *s,
-                                        const KubeProxyTable *t, guint32 src,
+                                        const KubeProxyTable *t,
+                                        guint32 src,
                                         guint hot)
 {
     guint64 k = KP_SRC_CLASS;
@@ -669,8 +670,8 @@ static G_NO_INLINE guint64 src_key_miss(KubeProxyState *s,
 }
 
 /* What of @src a walk on @t can see (see KP_SRC_TESTS). */
-static inline guint64 src_key(KubeProxyState *s, const KubeProxyTable *t,
-                              guint32 src)
+static inline guint64
+src_key(KubeProxyState *s, const KubeProxyTable *t, guint32 src)
 {
     if (!s->src_by_class) {
         return src;
@@ -684,8 +685,7 @@ static inline guint64 src_key(KubeProxyState *s, const KubeProxyTable *t,
 
 /* memo_for() when @t is not the table the memos describe: they all go,
  * and the -s tests are gathered anew. */
-static G_NO_INLINE void memo_restart(KubeProxyState *s,
-                                     const KubeProxyTable *t)
+static G_NO_INLINE void memo_restart(KubeProxyState *s, const KubeProxyTable *t)
 {
     g_hash_table_remove_all(s->memos);
     memset(s->hot, 0, sizeof s->hot);
@@ -696,8 +696,8 @@ static G_NO_INLINE void memo_restart(KubeProxyState *s,
 
 /* memo_for() past the hot slots: the table of all memos, then a new one
  * (everything forgotten first when too many are remembered). */
-static G_NO_INLINE KpMemo *memo_find(KubeProxyState *s, const KpFlowKey *key,
-                                     guint h)
+static G_NO_INLINE KpMemo *
+memo_find(KubeProxyState *s, const KpFlowKey *key, guint h)
 {
     KpMemo *m = g_hash_table_lookup(s->memos, key);
     if (m == NULL) {
@@ -717,21 +717,24 @@ static G_NO_INLINE KpMemo *memo_find(KubeProxyState *s, const KpFlowKey *key,
 /* The memo for a packet on @t, made when absent. Starts over when the
  * table changed or too many packets are remembered. Inline up to the hot
  * slots, where most lookups end. */
-static inline KpMemo *memo_for(KubeProxyState *s, const KubeProxyTable *t,
-                               guint32 src, guint32 dst, gint dport,
-                               gint proto, gboolean src_local)
+static inline KpMemo *memo_for(KubeProxyState *s,
+                               const KubeProxyTable *t,
+                               guint32 src,
+                               guint32 dst,
+                               gint dport,
+                               gint proto,
+                               gboolean src_local)
 {
     if (G_UNLIKELY(s->memo_serial != t->serial)) {
         memo_restart(s, t);
     }
-    KpFlowKey key = { src_key(s, t, src), dst, dport, proto,
-                      src_local != 0 };
+    KpFlowKey key = { src_key(s, t, src), dst, dport, proto, src_local != 0 };
     /* The top bits of a multiplicative hash: one node's flows differ
      * mostly by port, so the port lands in the high half. */
-    guint64 x = (key.src ^ ((guint64)dst << 23) ^
-                 ((guint64)(guint)dport << 40) ^ (guint64)(guint)proto ^
-                 ((guint64)key.src_local << 8)) *
-                G_GUINT64_CONSTANT(0x9E3779B97F4A7C15);
+    guint64 x =
+        (key.src ^ ((guint64)dst << 23) ^ ((guint64)(guint)dport << 40) ^
+         (guint64)(guint)proto ^ ((guint64)key.src_local << 8)) *
+        G_GUINT64_CONSTANT(0x9E3779B97F4A7C15);
     guint h = (guint)(x >> (64 - KP_MEMO_HOT_BITS));
     KpMemo *m = s->hot[h];
     if (G_LIKELY(m != NULL && flow_equal(&m->key, &key))) {

@@ -1375,8 +1375,8 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
     }
     waited = MAX(waited, 0);
     gboolean served = r->out.phase[PHASE_APP_SERVICE] > 0;
-    r->out.phase[PHASE_APP_QUEUE] = served ? MIN(r->out.phase[PHASE_APP_QUEUE], waited)
-                                       : waited;
+    r->out.phase[PHASE_APP_QUEUE] =
+        served ? MIN(r->out.phase[PHASE_APP_QUEUE], waited) : waited;
     r->out.phase[PHASE_APP_SERVICE] = waited - r->out.phase[PHASE_APP_QUEUE];
     respond(p, r, 7, 504, "UT", TRUE);
 }

@@ -87,7 +87,6 @@ static inline void results__forget_second(Results *r)
     r->sec_memo = NULL;
 }
 
-
 /* results_bad_line() keeps this many examples. */
 #define RESULTS_BAD_EXAMPLES 20
 

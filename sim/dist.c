@@ -23,9 +23,9 @@ static SimTime dist_round(double x);
 Dist dist_constant(SimTime v)
 {
     g_return_val_if_fail(v >= 0, dist_constant(0));
-    double p1 = (double)v;
-    return (Dist){ .kind = DIST_CONSTANT, .fixed = TRUE, .p1 = p1,
-                   .value = dist_round(p1) };
+    Dist d = { .kind = DIST_CONSTANT, .fixed = TRUE, .p1 = (double)v };
+    d.value = dist_round(d.p1);
+    return d;
 }
 
 Dist dist_uniform(SimTime min, SimTime max)
@@ -43,16 +43,17 @@ Dist dist_exponential(SimTime mean)
 Dist dist_normal(SimTime mean, SimTime stddev)
 {
     g_return_val_if_fail(mean >= 0 && stddev >= 0, dist_constant(0));
-    return (Dist){ .kind = DIST_NORMAL, .p1 = (double)mean,
-                   .p2 = (double)stddev };
+    Dist d = { .kind = DIST_NORMAL, .p1 = (double)mean, .p2 = (double)stddev };
+    return d;
 }
 
 Dist dist_lognormal(SimTime median, SimTime p99)
 {
     g_return_val_if_fail(median > 0 && p99 >= median, dist_constant(median));
     double mu = log((double)median);
-    return (Dist){ .kind = DIST_LOGNORMAL, .p1 = mu,
-                   .p2 = (log((double)p99) - mu) / Z_P99 };
+    Dist d = { .kind = DIST_LOGNORMAL, .p1 = mu };
+    d.p2 = (log((double)p99) - mu) / Z_P99;
+    return d;
 }
 
 static SimTime dist_round(double x)
@@ -95,7 +96,7 @@ typedef struct {
     double ex[ZIG_EXP_LAYERS + 1];
     double eratio[ZIG_EXP_LAYERS];
     double ef[ZIG_EXP_LAYERS + 1];    /* exp(-x) at the edges */
-    double exp2_frac[EXP_NEAR_N];     /* 2^(j / EXP_NEAR_N), exp_near() */
+    double exp2_frac[EXP_NEAR_N];     /* 2^(j / 128), for exp_near() */
 } ZigTables;
 
 static ZigTables zig;
@@ -252,8 +253,8 @@ static G_GNUC_NO_INLINE double std_exponential_rest(Rng *r, double u, guint i)
 static inline double exp_near(double x)
 {
     const double shift = 0x1.8p52; /* adding it rounds to an integer */
-    const double inv = 0x1.71547652b82fep+7; /* 128 / ln2 */
-    const double hi = 0x1.62e42fefa4000p-8;  /* ln2 / 128, 40 bits */
+    const double inv = 0x1.71547652b82fep+7;  /* 128 / ln2 */
+    const double hi = 0x1.62e42fefa4000p-8;   /* ln2 / 128, 40 bits */
     const double lo = -0x1.8432a1b0e2634p-50; /* ln2 / 128 - hi */
     double kd = (x * inv + shift) - shift;
     gint64 k = (gint64)kd;
@@ -271,10 +272,10 @@ static inline double exp_near(double x)
 static inline SimTime round_exp(double x)
 {
     if (G_LIKELY(x > -2.0 && x < 33.0)) {
-        double y = exp_near(x);      /* < 2^48: y + 0.5 is exact */
+        double y = exp_near(x); /* < 2^48: y + 0.5 is exact */
         double t = y + 0.5;
         SimTime n = (SimTime)t;
-        double f = t - (double)n;    /* exact: n <= t < n + 1 */
+        double f = t - (double)n; /* exact: n <= t < n + 1 */
         double band = y * 0x1p-35;
         if (G_LIKELY(f > band && f < 1.0 - band)) {
             return n;

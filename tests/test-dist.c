@@ -324,8 +324,8 @@ static void test_dist_lognormal_exp_rounds_as_exp(void **state)
         }
     }
     assert_true(checked > 1000);
-    const double odd[] = { -750.0, -2.0, 33.0, 43.66, 43.68, 710.0,
-                           INFINITY, -INFINITY };
+    const double odd[] = { -750.0, -2.0,  33.0,     43.66,
+                           43.68,  710.0, INFINITY, -INFINITY };
     for (guint i = 0; i < G_N_ELEMENTS(odd); i++) {
         assert_int_equal(dist__round_exp(odd[i]), round_of_exp(odd[i]));
     }
