@@ -713,6 +713,12 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
     PathConn *c = r->conn;
     gboolean resumed = tls && c != NULL && c->tls;
     r->snap = gateway_snapshot_ref(gw->gw);
+    /* Only a route matching on headers reads them: loaded only then, and
+     * a replayed line's then rule out a remembered decision, as they
+     * live no longer than the line (Request.all_fixed). */
+    gboolean reads = gateway_snapshot_reads_headers(r->snap);
+    const KvList *headers = reads ? request_headers(r) : NULL;
+    gboolean all_fixed = r->all_fixed && !(reads && r->owned_headers != NULL);
     GatewayRequest gr = {
         .port = r->gw_port,
         .tls = tls,
@@ -727,12 +733,10 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         .method = r->method,
         .authority = r->authority,
         .path = r->path,
-        /* Loaded only for a snapshot that matches on them. */
-        .headers = gateway_snapshot_reads_headers(r->snap) ? request_headers(r)
-                                                           : r->headers,
+        .headers = headers,
         .now_unix = w->wall_epoch + now / SIM_S,
         .names_fixed = r->names_fixed,
-        .all_fixed = r->all_fixed,
+        .all_fixed = all_fixed,
     };
     gateway_decide(r->snap, &gr, &gw->rng, &r->dec, r->tr, now,
                    node_name(p, gw->node));

@@ -55,7 +55,8 @@ struct _LineHead {
     guint8 scheme;       /* UrlScheme, as ReplayRecord */
     guint8 has_sni;      /* the sni string is meaningful */
     guint8 names_fixed;  /* host, authority and sni interned: the
-                          * request's Request.names_fixed */
+                          * request's Request.names_fixed; 2 if method
+                          * and path are too (Request.all_fixed) */
     guint16 n_headers;   /* headers after the strings (a line of 64 KiB
                           * holds fewer than 22k) */
     gint32 lb_port;      /* as ReplayRecord */
@@ -626,6 +627,9 @@ static char *pack(Replay *rp, const ReplayView *v)
     h->has_sni = v->sni != NULL;
     h->names_fixed = in[1] != NULL && in[2] != NULL &&
                      (v->sni == NULL || in[4] != NULL);
+    if (h->names_fixed && in[0] != NULL && in[3] != NULL) {
+        h->names_fixed = 2;
+    }
     h->n_headers = (guint16)v->n_headers;
     h->keys = keys;
     memcpy(h->client_ip, v->client_ip, sizeof h->client_ip);
@@ -844,7 +848,10 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
     r->authority = h->str[2];
     r->path = h->str[3];
     r->sni = h->has_sni ? h->str[4] : NULL;
-    r->names_fixed = h->names_fixed;
+    r->names_fixed = h->names_fixed != 0;
+    /* The line's every name interned: the gateway may remember what it
+     * decides for them, unless its routes read the headers (path.c). */
+    r->all_fixed = h->names_fixed == 2;
     /* The headers stay in the block until something reads them
      * (request_headers()): most runs never do, and a list built at every
      * arrival came off the pool cold, a cache miss or two a line at 200k

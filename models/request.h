@@ -52,8 +52,12 @@ struct _Request {
                                 * its lookups by their addresses
                                 * (GatewayRequest.names_fixed). FALSE:
                                 * strings that may change or be freed */
-    gboolean all_fixed;        /* names_fixed, and method, path, headers,
-                                * alpn are the template's too: the
+    gboolean all_fixed;        /* names_fixed, and method, path and alpn
+                                * never change in a run either (a
+                                * template's, or a replayed line's names
+                                * all interned), nor do the headers
+                                * unless headers_load or owned_headers
+                                * says they are a replayed line's: the
                                 * gateway may remember its whole decision
                                 * (GatewayRequest.all_fixed) */
     char client_ip[16];        /* source address */

@@ -1298,27 +1298,29 @@ static void test_header_lists_reused_and_outlive_the_replay(void **state)
 
 /* 300 CSV lines, one a ms: line i a GET of http://@host/i with headers
  * @hdr(i). Returns: (transfer full). */
-static char *csv_300(const char *host, const char *(*hdr)(guint i))
+static char *csv_300(const char *host, guint paths,
+                     const char *(*hdr)(guint i))
 {
     GString *t = g_string_new(NULL);
     for (guint i = 0; i < 300; i++) {
         g_string_append_printf(t,
                                "%" G_GINT64_FORMAT ",GET,http://%s/%u,%s\n",
                                G_GINT64_CONSTANT(1704067200000) + i, host,
-                               i, hdr(i));
+                               i % paths, hdr(i));
     }
     return g_string_free(t, FALSE);
 }
 
-/* Runs csv_300(counter.example.com, @hdr) through the article with @docs
- * appended; returns its results (transfer full). */
-static JsonNode *run_csv_with(const char *(*hdr)(guint i), const char *docs)
+/* Runs csv_300(counter.example.com, @paths, @hdr) through the article
+ * with @docs appended; returns its results (transfer full). */
+static JsonNode *
+run_csv_paths(guint paths, const char *(*hdr)(guint i), const char *docs)
 {
     const char *src = g_getenv("SIM_SRCDIR");
     src = src != NULL ? src : ".";
     g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
     g_autofree char *trace = g_build_filename(dir, "t.csv", NULL);
-    g_autofree char *text = csv_300("counter.example.com", hdr);
+    g_autofree char *text = csv_300("counter.example.com", paths, hdr);
     assert_true(g_file_set_contents(trace, text, -1, NULL));
     g_autofree char *yaml = g_strdup_printf(
         "apiVersion: ingress-sim/v1\nkind: Scenario\nspec:\n"
@@ -1339,6 +1341,12 @@ static JsonNode *run_csv_with(const char *(*hdr)(guint i), const char *docs)
     g_remove(trace);
     g_rmdir(dir);
     return results_to_json(runner_world(run)->results);
+}
+
+/* run_csv_paths() with every line a path of its own. */
+static JsonNode *run_csv_with(const char *(*hdr)(guint i), const char *docs)
+{
+    return run_csv_paths(300, hdr, docs);
 }
 
 /* The count of @key in results member @table, 0 if absent. */
@@ -1391,6 +1399,29 @@ static void test_lazy_headers_reach_route_matches(void **state)
 {
     g_autoptr(JsonNode) json = run_csv_with(
         canary_every_third,
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: canary, namespace: default}\n"
+        "spec:\n  hosts: [counter.example.com]\n"
+        "  gateways: [istio-system/default-gateway]\n"
+        "  http:\n"
+        "  - match: [{headers: {x-canary: {exact: 'yes'}}}]\n"
+        "    route: [{destination: {host: counter, subset: v2, "
+        "port: {number: 80}}}]\n"
+        "  - route: [{destination: {host: counter, subset: v1, "
+        "port: {number: 80}}}]\n"
+        "---\n" COUNTER_SUBSETS);
+    assert_int_equal(count_in(json, "clusters", COUNTER_V2), 100);
+    assert_int_equal(count_in(json, "clusters", COUNTER_V1), 200);
+}
+
+/* The same on one path: every line's names are interned, so the gateway
+ * could remember one decision for them all (Request.all_fixed); but its
+ * routes read the headers, which are each line's own, so it decides each
+ * line afresh. */
+static void test_header_routes_decide_each_line_of_one_path(void **state)
+{
+    g_autoptr(JsonNode) json = run_csv_paths(
+        1, canary_every_third,
         "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
         "metadata: {name: canary, namespace: default}\n"
         "spec:\n  hosts: [counter.example.com]\n"
@@ -1550,7 +1581,7 @@ static void test_interned_names_route_each_line(void **state)
         "  include: ['%s/scenarios/article/manifests.yaml',\n"
         "            '%s/scenarios/article/gateway-service.yaml', '%s']\n",
         src, src, docs);
-    g_autofree char *text = csv_300("x.example.com", host_in_turn);
+    g_autofree char *text = csv_300("x.example.com", 300, host_in_turn);
     /* The world's tables; then room for four names only (GET, the first
      * authority, the URL's host x.example.com, which a CSV line's host
      * is, and B.Example.COM): the lines of the first two authorities
@@ -1764,6 +1795,7 @@ int main(void)
         cmocka_unit_test(test_stop_and_run_to_the_end),
         cmocka_unit_test(test_header_lists_reused_and_outlive_the_replay),
         cmocka_unit_test(test_lazy_headers_reach_route_matches),
+        cmocka_unit_test(test_header_routes_decide_each_line_of_one_path),
         cmocka_unit_test(test_lazy_headers_reach_the_hash),
         cmocka_unit_test(test_name_table),
         cmocka_unit_test(test_interned_names_route_each_line),
