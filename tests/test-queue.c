@@ -151,6 +151,24 @@ static int cmp_key(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* Pops what is left of @q onto @popped, then checks that @popped is @all
+ * (every event pushed) in (time, seq) order. */
+static void drain_against_sorted(SimQueue *q, GArray *all, GArray *popped)
+{
+    SimEvent ev;
+    while (sim_queue_pop(q, &ev)) {
+        g_array_append_val(popped, ev);
+    }
+    g_array_sort(all, cmp_key);
+    assert_int_equal(popped->len, all->len);
+    for (guint i = 0; i < all->len; i++) {
+        const SimEvent *a = &g_array_index(all, SimEvent, i);
+        const SimEvent *b = &g_array_index(popped, SimEvent, i);
+        assert_int_equal(a->time, b->time);
+        assert_int_equal(a->seq, b->seq);
+    }
+}
+
 /* Pops everything, checking against @want (sorted with cmp_key). */
 static void drain_matches(SimQueue *q, const SimEvent *want, gsize n)
 {
@@ -248,18 +266,7 @@ static void test_queue_interleaved_1m_against_sort(void **state)
         sim_queue_push(q, &next);
         g_array_append_val(all, next);
     }
-    SimEvent ev;
-    while (sim_queue_pop(q, &ev)) {
-        g_array_append_val(popped, ev);
-    }
-    g_array_sort(all, cmp_key);
-    assert_int_equal(popped->len, all->len);
-    for (guint i = 0; i < all->len; i++) {
-        const SimEvent *a = &g_array_index(all, SimEvent, i);
-        const SimEvent *b = &g_array_index(popped, SimEvent, i);
-        assert_int_equal(a->time, b->time);
-        assert_int_equal(a->seq, b->seq);
-    }
+    drain_against_sorted(q, all, popped);
     g_array_unref(all);
     g_array_unref(popped);
 }
@@ -479,18 +486,7 @@ static void test_queue_window_follows_the_rate(void **state)
     assert_true(dense < start);
     hold_phase(q, &r, &seq, 200000, 10000000, all, popped);
     assert_int_equal(sim_queue__window_bits(q), sparse);
-    SimEvent ev;
-    while (sim_queue_pop(q, &ev)) {
-        g_array_append_val(popped, ev);
-    }
-    g_array_sort(all, cmp_key);
-    assert_int_equal(popped->len, all->len);
-    for (guint i = 0; i < all->len; i++) {
-        const SimEvent *a = &g_array_index(all, SimEvent, i);
-        const SimEvent *b = &g_array_index(popped, SimEvent, i);
-        assert_int_equal(a->time, b->time);
-        assert_int_equal(a->seq, b->seq);
-    }
+    drain_against_sorted(q, all, popped);
 }
 
 int main(void)

@@ -1391,25 +1391,27 @@ static const char *one_user(guint i)
     "      - {name: counter, image: example/counter:2.0, "                  \
     "ports: [{containerPort: 8080}]}\n"
 
+/* x-canary: yes to subset v2, the rest to v1. */
+#define CANARY_ROUTES                                                       \
+    "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"           \
+    "metadata: {name: canary, namespace: default}\n"                       \
+    "spec:\n  hosts: [counter.example.com]\n"                              \
+    "  gateways: [istio-system/default-gateway]\n"                         \
+    "  http:\n"                                                            \
+    "  - match: [{headers: {x-canary: {exact: 'yes'}}}]\n"                 \
+    "    route: [{destination: {host: counter, subset: v2, "               \
+    "port: {number: 80}}}]\n"                                              \
+    "  - route: [{destination: {host: counter, subset: v1, "               \
+    "port: {number: 80}}}]\n"                                              \
+    "---\n" COUNTER_SUBSETS
+
 /* A replayed line's headers stay in its block until read (Request.
  * headers_load). A route that matches on a header must still see them at
  * the gateway: every third line says "x-canary: yes" and goes to subset
  * v2, the rest to v1. */
 static void test_lazy_headers_reach_route_matches(void **state)
 {
-    g_autoptr(JsonNode) json = run_csv_with(
-        canary_every_third,
-        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
-        "metadata: {name: canary, namespace: default}\n"
-        "spec:\n  hosts: [counter.example.com]\n"
-        "  gateways: [istio-system/default-gateway]\n"
-        "  http:\n"
-        "  - match: [{headers: {x-canary: {exact: 'yes'}}}]\n"
-        "    route: [{destination: {host: counter, subset: v2, "
-        "port: {number: 80}}}]\n"
-        "  - route: [{destination: {host: counter, subset: v1, "
-        "port: {number: 80}}}]\n"
-        "---\n" COUNTER_SUBSETS);
+    g_autoptr(JsonNode) json = run_csv_with(canary_every_third, CANARY_ROUTES);
     assert_int_equal(count_in(json, "clusters", COUNTER_V2), 100);
     assert_int_equal(count_in(json, "clusters", COUNTER_V1), 200);
 }
@@ -1420,19 +1422,8 @@ static void test_lazy_headers_reach_route_matches(void **state)
  * line afresh. */
 static void test_header_routes_decide_each_line_of_one_path(void **state)
 {
-    g_autoptr(JsonNode) json = run_csv_paths(
-        1, canary_every_third,
-        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
-        "metadata: {name: canary, namespace: default}\n"
-        "spec:\n  hosts: [counter.example.com]\n"
-        "  gateways: [istio-system/default-gateway]\n"
-        "  http:\n"
-        "  - match: [{headers: {x-canary: {exact: 'yes'}}}]\n"
-        "    route: [{destination: {host: counter, subset: v2, "
-        "port: {number: 80}}}]\n"
-        "  - route: [{destination: {host: counter, subset: v1, "
-        "port: {number: 80}}}]\n"
-        "---\n" COUNTER_SUBSETS);
+    g_autoptr(JsonNode) json =
+        run_csv_paths(1, canary_every_third, CANARY_ROUTES);
     assert_int_equal(count_in(json, "clusters", COUNTER_V2), 100);
     assert_int_equal(count_in(json, "clusters", COUNTER_V1), 200);
 }
