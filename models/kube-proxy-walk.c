@@ -90,7 +90,8 @@ struct _KubeProxyState {
     GHashTable *lists; /* char* name (owned) -> KpRecentList* (owned) */
     guint64 memo_serial; /* table the memos describe (0: none) */
     GHashTable *memos;   /* KpFlowKey* (in the KpMemo) -> KpMemo*, owned */
-    KpMemo *hot[KP_MEMO_HOT]; /* borrowed from memos, by flow_hash */
+    KpMemo *hot[KP_MEMO_HOT]; /* borrowed from memos, by memo_for()'s
+                               * hash (not flow_hash(): see there) */
     /* The table's distinct -s tests (mask, address), for the class. */
     guint n_src_tests;
     gboolean src_by_class; /* FALSE: more than KP_SRC_TESTS of them */

@@ -43,17 +43,18 @@ Dist dist_exponential(SimTime mean)
 Dist dist_normal(SimTime mean, SimTime stddev)
 {
     g_return_val_if_fail(mean >= 0 && stddev >= 0, dist_constant(0));
-    Dist d = { .kind = DIST_NORMAL, .p1 = (double)mean, .p2 = (double)stddev };
-    return d;
+    return (Dist){ .kind = DIST_NORMAL,
+                   .p1 = (double)mean,
+                   .p2 = (double)stddev };
 }
 
 Dist dist_lognormal(SimTime median, SimTime p99)
 {
     g_return_val_if_fail(median > 0 && p99 >= median, dist_constant(median));
     double mu = log((double)median);
-    Dist d = { .kind = DIST_LOGNORMAL, .p1 = mu };
-    d.p2 = (log((double)p99) - mu) / Z_P99;
-    return d;
+    return (Dist){ .kind = DIST_LOGNORMAL,
+                   .p1 = mu,
+                   .p2 = (log((double)p99) - mu) / Z_P99 };
 }
 
 static SimTime dist_round(double x)
