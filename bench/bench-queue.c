@@ -5,8 +5,9 @@
  *   gcc -std=gnu11 -O2 -I. $(pkg-config --cflags glib-2.0) \
  *       bench/bench-queue.c sim/queue.c sim/engine.c sim/rng.c sim/dist.c \
  *       sim/time.c -o /tmp/bench-queue $(pkg-config --libs glib-2.0) -lm
- * and add -DQUEUE_SHIFT=N (windows of 2^N ns) or -DQUEUE_RADIX_BITS=N
- * (digit width) to compare layouts (sim/queue.c).
+ * and add -DQUEUE_SHIFT_MIN=N -DQUEUE_SHIFT_MAX=N (windows fixed at 2^N
+ * ns instead of adapted to the rate) or -DQUEUE_RADIX_BITS=N (digit
+ * width) to compare layouts (sim/queue.c).
  *
  * `bench-queue TRACE [stats]` replays a trace: build ingress-sim with
  * CFLAGS="-O2 -DSIM_ENGINE_TRACE" (see sim/engine.c), run a scenario with
@@ -69,8 +70,9 @@ static double median(double *v, gsize n)
 }
 
 /* One hold run: @pending events, then @ops pops each followed by a push.
- * Returns operations (pop + push pairs) per second. */
-static double hold_once(gsize pending, guint64 ops)
+ * Returns operations (pop + push pairs) per second; *@bits, the width of
+ * the queue's windows at the end (log2 ns). */
+static double hold_once(gsize pending, guint64 ops, guint *bits)
 {
     g_autoptr(SimQueue) q = sim_queue_new();
     guint64 seq = 0;
@@ -88,6 +90,7 @@ static double hold_once(gsize pending, guint64 ops)
         sim_queue_push(q, &ev);
     }
     double t1 = cpu_seconds();
+    *bits = sim_queue__window_bits(q);
     return (double)ops / (t1 - t0);
 }
 
@@ -288,21 +291,22 @@ int main(int argc, char **argv)
         { 1000000, 2000000 },
     };
     delays_init();
-#ifdef QUEUE_SHIFT
-    printf("windows of 2^%d ns (-DQUEUE_SHIFT)\n", QUEUE_SHIFT);
-#endif
+    printf("windows of 2^%d to 2^%d ns, adapted to the rate "
+           "(-DQUEUE_SHIFT_MIN, -DQUEUE_SHIFT_MAX)\n",
+           QUEUE_SHIFT_MIN, QUEUE_SHIFT_MAX);
 #ifdef QUEUE_RADIX_BITS
     printf("radix digits of %d bits (-DQUEUE_RADIX_BITS)\n", QUEUE_RADIX_BITS);
 #endif
     for (gsize s = 0; s < G_N_ELEMENTS(sizes); s++) {
         double v[RUNS];
+        guint bits = 0;
         for (int i = 0; i < RUNS; i++) {
-            v[i] = hold_once(sizes[s].pending, sizes[s].ops);
+            v[i] = hold_once(sizes[s].pending, sizes[s].ops, &bits);
         }
         printf("hold  %8" G_GSIZE_FORMAT " pending: %6.1f M ops/s "
-               "(%.1f ns/op, median of %d)\n",
+               "(%.1f ns/op, median of %d; windows 2^%u ns)\n",
                sizes[s].pending, median(v, RUNS) / 1e6, 1e9 / median(v, RUNS),
-               RUNS);
+               RUNS, bits);
     }
     double v[RUNS];
     for (int i = 0; i < RUNS; i++) {
