@@ -274,6 +274,25 @@ static void front_order(SimQueue *q)
     sort_insertion(f->ev, f->len);
 }
 
+/* Files the @n events at @ev, none in a window before cur: cur's to the
+ * front, which it then orders, the others to their buckets. */
+static void queue_file(SimQueue *q, const SimEvent *ev, gsize n)
+{
+    QueueBucket *f = &q->front;
+    for (gsize i = 0; i < n; i++) {
+        guint64 w = queue_window_of(q, ev[i].time);
+        if (w == q->cur) {
+            if (G_UNLIKELY(f->len == f->cap)) {
+                sim_queue__grow(q, f);
+            }
+            f->ev[f->len++] = ev[i];
+        } else {
+            queue_bucket_append(q, queue_bucket_of(q, w), &ev[i]);
+        }
+    }
+    front_order(q);
+}
+
 /* Splits bucket @bi (above level 0, just marked empty): its smallest
  * window to the front, the rest to the buckets below. */
 static G_GNUC_NO_INLINE void queue_split(SimQueue *q, guint bi)
@@ -286,22 +305,9 @@ static G_GNUC_NO_INLINE void queue_split(SimQueue *q, guint bi)
     /* Buckets above keep their index: the new cur agrees with the old one
      * above this bucket's digit. */
     q->cur = min;
-    QueueBucket *f = &q->front;
-    for (guint32 i = 0; i < b->len; i++) {
-        const SimEvent *ev = &b->ev[i];
-        guint64 w = queue_window_of(q, ev->time);
-        if (w == min) {
-            if (G_UNLIKELY(f->len == f->cap)) {
-                sim_queue__grow(q, f);
-            }
-            f->ev[f->len++] = *ev;
-        } else {
-            queue_bucket_append(q, queue_bucket_of(q, w), ev);
-        }
-    }
+    queue_file(q, b->ev, b->len);
     b->len = 0;
     bucket_trim(q, b);
-    front_order(q);
 }
 
 /* Spreads level-1 bucket @bi, the lowest non-empty one, over the level-0
@@ -344,15 +350,14 @@ static G_GNUC_NO_INLINE void queue_spread(SimQueue *q, guint bi)
  * earliest window is loaded as a load does. Rare (queue_adapt()). */
 static G_GNUC_NO_INLINE void queue_rewindow(SimQueue *q, guint shift)
 {
-    gsize n = q->len, k = 0, first = 0;
+    gsize n = q->len, k = 0;
     g_autofree SimEvent *all = g_new(SimEvent, n);
+    SimTime first = SIM_TIME_MAX;
     for (guint bi = 0; bi < QUEUE_BUCKETS; bi++) {
         QueueBucket *b = &q->b[bi];
         for (guint32 i = 0; i < b->len; i++, k++) {
             all[k] = b->ev[i];
-            if (queue_ev_before(&all[k], &all[first])) {
-                first = k;
-            }
+            first = MIN(first, all[k].time);
         }
         b->len = 0;
         bucket_trim(q, b);
@@ -362,20 +367,8 @@ static G_GNUC_NO_INLINE void queue_rewindow(SimQueue *q, guint shift)
     q->summary = 0;
     q->shift = shift;
     /* The earliest event's window is the front, every other one after. */
-    q->cur = queue_window_of(q, all[first].time);
-    QueueBucket *f = &q->front;
-    for (gsize i = 0; i < n; i++) {
-        guint64 w = queue_window_of(q, all[i].time);
-        if (w == q->cur) {
-            if (G_UNLIKELY(f->len == f->cap)) {
-                sim_queue__grow(q, f);
-            }
-            f->ev[f->len++] = all[i];
-        } else {
-            queue_bucket_append(q, queue_bucket_of(q, w), &all[i]);
-        }
-    }
-    front_order(q);
+    q->cur = queue_window_of(q, first);
+    queue_file(q, all, n);
 }
 
 /* Widens or narrows the windows to the rate of events, and returns TRUE if
