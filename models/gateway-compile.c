@@ -189,13 +189,13 @@ static GatewaySnapshot *snapshot_new(const Cluster *c, const K8sPod *pod)
 GatewaySnapshot *gateway_snapshot_ref(GatewaySnapshot *s)
 {
     g_return_val_if_fail(s != NULL, NULL);
-    g_atomic_int_inc(&s->ref);
+    s->ref++;
     return s;
 }
 
 void gateway_snapshot_unref(GatewaySnapshot *s)
 {
-    if (s == NULL || !g_atomic_int_dec_and_test(&s->ref)) {
+    if (s == NULL || --s->ref > 0) {
         return;
     }
     /* Listeners and route configs point at routes and clusters: free them

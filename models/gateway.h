@@ -218,6 +218,8 @@ typedef struct {
  * @gw_pod are borrowed and must outlive the snapshot. */
 GatewaySnapshot *
 gateway_compile(const Cluster *c, const K8sPod *gw_pod, GError **error);
+/* References are counted without atomics: a snapshot and its references
+ * stay on the thread that runs its world. */
 GatewaySnapshot *gateway_snapshot_ref(GatewaySnapshot *s);
 void gateway_snapshot_unref(GatewaySnapshot *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GatewaySnapshot, gateway_snapshot_unref)
