@@ -8,21 +8,17 @@
 #include "viz/png.h"
 
 #ifdef __SSE2__
-#include <emmintrin.h> /* the checksum's sums and match lengths, sixteen
-                        * bytes a step */
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <tmmintrin.h> /* pshufb for row_convert_ssse3() */
+#include <emmintrin.h> /* runs of pixels, four a step */
 #endif
 
 /* Why not zlib: its hash chains look for matches at any distance, which
  * pays off on photographs; a chart is mostly runs of one colour and rows
  * equal to the row above, and zlib spent ~6 ms a chart finding them. Here
- * a match is only ever tried at distance 1 (a run of one byte), 3 (a run
- * of one pixel) and one row (the row above), by comparing words: about
- * one instruction a byte on the flat parts. Anti-aliased text is coded
- * byte by byte, with Huffman codes fitted to each block. Format: RFC 1950
- * (zlib stream) and RFC 1951 (deflate); PNG: W3C, 2nd ed., 2003. */
+ * the pixels themselves are compared, four at a time: a run equal to the
+ * pixels above is a match one row back, a run of one pixel a match three
+ * bytes back, anything else (anti-aliased text) three literals, with
+ * Huffman codes fitted to each block. Format: RFC 1950 (zlib stream) and
+ * RFC 1951 (deflate); PNG: W3C, 2nd ed., 2003. */
 
 #define MIN_MATCH    3
 #define MAX_MATCH    258
@@ -32,10 +28,11 @@
 #define N_DIST       30    /* distance alphabet */
 #define N_CL         19    /* code length alphabet */
 #define ADLER_MOD    65521u
-#define ADLER_NMAX   5552 /* bytes before a and b could overflow 32 bits */
 
-/* A token: a literal byte, or MATCH | distance << 9 | length. */
+/* A token: a literal byte, PIXEL | 0xRRGGBB (three literals), or
+ * MATCH | distance << 9 | length. */
 #define MATCH 0x80000000u
+#define PIXEL 0x40000000u
 
 typedef struct {
     guint16 len_code[MAX_MATCH + 1]; /* length -> code - 257 */
@@ -223,6 +220,7 @@ typedef struct {
     guint32 lit_freq[N_LIT];
     guint32 dist_freq[N_DIST];
     guint32 adler_a, adler_b; /* Adler-32 of the bytes coded so far */
+    const guint16 *len_code;  /* tables()->len_code */
 } Deflate;
 
 static void bits_reserve(Deflate *d, gsize bytes)
@@ -232,19 +230,25 @@ static void bits_reserve(Deflate *d, gsize bytes)
     }
 }
 
-static inline void bits_put(Deflate *d, guint32 v, guint n)
+/* Bits on their way out, in locals of block_write(): a store through
+ * @p may alias anything, so bits put through the Deflate had its fields
+ * reloaded after every store. */
+typedef struct {
+    guint64 acc; /* bits not yet stored, low bit first */
+    guint nacc;  /* how many, < 32 between calls */
+    guint8 *p;   /* where the next four bytes go */
+} BitOut;
+
+static inline void out_put(BitOut *o, guint32 v, guint n)
 {
-    d->acc |= (guint64)v << d->nacc;
-    d->nacc += n;
-    if (d->nacc >= 32) {
-        guint8 *p = d->out->data + d->pos;
-        p[0] = (guint8)d->acc;
-        p[1] = (guint8)(d->acc >> 8);
-        p[2] = (guint8)(d->acc >> 16);
-        p[3] = (guint8)(d->acc >> 24);
-        d->pos += 4;
-        d->acc >>= 32;
-        d->nacc -= 32;
+    o->acc |= (guint64)v << o->nacc;
+    o->nacc += n;
+    if (o->nacc >= 32) {
+        guint32 w = GUINT32_TO_LE((guint32)o->acc);
+        memcpy(o->p, &w, 4);
+        o->p += 4;
+        o->acc >>= 32;
+        o->nacc -= 32;
     }
 }
 
@@ -328,19 +332,20 @@ static void block_write(Deflate *d, gboolean last)
     }
     /* Header: < 70 bytes; a token: < 48 bits. */
     bits_reserve(d, 128 + nsym * 3 + (gsize)d->ntok * 6);
-    bits_put(d, last ? 1 : 0, 1);
-    bits_put(d, 2, 2); /* dynamic Huffman codes */
-    bits_put(d, hlit - 257, 5);
-    bits_put(d, hdist - 1, 5);
-    bits_put(d, hclen - 4, 4);
+    BitOut o = { d->acc, d->nacc, d->out->data + d->pos };
+    out_put(&o, last ? 1 : 0, 1);
+    out_put(&o, 2, 2); /* dynamic Huffman codes */
+    out_put(&o, hlit - 257, 5);
+    out_put(&o, hdist - 1, 5);
+    out_put(&o, hclen - 4, 4);
     for (guint i = 0; i < hclen; i++) {
-        bits_put(d, cllen[cl_order[i]], 3);
+        out_put(&o, cllen[cl_order[i]], 3);
     }
     static const guint8 cl_extra[3] = { 2, 3, 7 };
     for (guint i = 0; i < nsym; i++) {
-        bits_put(d, clcode[sym[i]], cllen[sym[i]]);
+        out_put(&o, clcode[sym[i]], cllen[sym[i]]);
         if (sym[i] >= 16) {
-            bits_put(d, ext[i], cl_extra[sym[i] - 16]);
+            out_put(&o, ext[i], cl_extra[sym[i] - 16]);
         }
     }
     /* A match goes out as two puts, each a code and its extra bits (at
@@ -352,8 +357,16 @@ static void block_write(Deflate *d, gboolean last)
     guint len_n = 0, dist_n = 0;
     for (guint i = 0; i < d->ntok; i++) {
         guint32 tk = d->tok[i];
+        if (tk & PIXEL) {
+            /* Two codes in one put: each is 15 bits at most. */
+            guint r = tk >> 16 & 255, g = tk >> 8 & 255, b = tk & 255;
+            out_put(&o, lcode[r] | (guint32)lcode[g] << llen[r],
+                    llen[r] + llen[g]);
+            out_put(&o, lcode[b], llen[b]);
+            continue;
+        }
         if (!(tk & MATCH)) {
-            bits_put(d, lcode[tk], llen[tk]);
+            out_put(&o, lcode[tk], llen[tk]);
             continue;
         }
         if (tk != prev) {
@@ -365,10 +378,13 @@ static void block_write(Deflate *d, gboolean last)
             dist_n = dlen[dc] + dist_extra(dc);
             prev = tk;
         }
-        bits_put(d, len_bits, len_n);
-        bits_put(d, dist_bits, dist_n);
+        out_put(&o, len_bits, len_n);
+        out_put(&o, dist_bits, dist_n);
     }
-    bits_put(d, lcode[256], llen[256]);
+    out_put(&o, lcode[256], llen[256]);
+    d->acc = o.acc;
+    d->nacc = o.nacc;
+    d->pos = (gsize)(o.p - d->out->data);
     d->ntok = 0;
     memset(d->lit_freq, 0, sizeof d->lit_freq);
     memset(d->dist_freq, 0, sizeof d->dist_freq);
@@ -383,116 +399,138 @@ static inline void token_literal(Deflate *d, guint8 v)
     }
 }
 
+/* Three literals, a pixel's R, G and B, as one token: a third of the
+ * tokens to gather and to walk in block_write(). */
+static inline void token_pixel(Deflate *d, guint32 rgb)
+{
+    d->tok[d->ntok++] = PIXEL | (rgb & 0xffffff);
+    d->lit_freq[rgb >> 16 & 255]++;
+    d->lit_freq[rgb >> 8 & 255]++;
+    d->lit_freq[rgb & 255]++;
+    if (d->ntok == BLOCK_TOKENS) {
+        block_write(d, FALSE);
+    }
+}
+
 static inline void token_match(Deflate *d, guint len, guint dist)
 {
     d->tok[d->ntok++] = MATCH | dist << 9 | len;
-    d->lit_freq[257 + tables()->len_code[len]]++;
+    d->lit_freq[257 + d->len_code[len]]++;
     d->dist_freq[dist_code(dist)]++;
     if (d->ntok == BLOCK_TOKENS) {
         block_write(d, FALSE);
     }
 }
 
-/* How many of the @max bytes at @p equal those at @q: sixteen at a time
- * with SSE2 (one compare and one mask a step; most matches are the 258
- * bytes of a run or of the row above), else eight. */
-static inline guint match_len(const guint8 *p, const guint8 *q, guint max)
+/* Which pixels of a row equal their neighbour, one bit a pixel: bit x
+ * of @up_m (when @above is not NULL) says pixel x of @cur equals pixel x
+ * of @above, bit x of @left_m that it equals pixel x - 1 (never for
+ * x = 0). Whole words are compared, padding too: equal words are equal
+ * pixels, and cairo's padding is always 0xff (where it is not, a match is
+ * only missed). SSE2 takes sixteen pixels a step, about two instructions
+ * a pixel; then a run is a count of trailing ones. */
+static void row_masks(const guint32 *cur,
+                      const guint32 *above,
+                      guint w,
+                      guint64 *up_m,
+                      guint64 *left_m)
+{
+    gsize words = ((gsize)w + 63) / 64;
+    memset(left_m, 0, words * sizeof *left_m);
+    if (above != NULL) {
+        memset(up_m, 0, words * sizeof *up_m);
+    }
+    guint x = 0;
+    /* The first sixteen one by one: pixel -1 may lie before the buffer. */
+    for (; x < w && x < 16; x++) {
+        if (x > 0 && cur[x] == cur[x - 1]) {
+            left_m[0] |= (guint64)1 << x;
+        }
+        if (above != NULL && cur[x] == above[x]) {
+            up_m[0] |= (guint64)1 << x;
+        }
+    }
+#ifdef __SSE2__
+    /* x is a multiple of 16 here: a step's bits stay in one word. */
+    for (; x + 16 <= w; x += 16) {
+        const guint32 *c = cur + x;
+        __m128i c0 = _mm_loadu_si128((const __m128i *)c);
+        __m128i c1 = _mm_loadu_si128((const __m128i *)(c + 4));
+        __m128i c2 = _mm_loadu_si128((const __m128i *)(c + 8));
+        __m128i c3 = _mm_loadu_si128((const __m128i *)(c + 12));
+        __m128i e01 = _mm_packs_epi32(
+            _mm_cmpeq_epi32(c0, _mm_loadu_si128((const __m128i *)(c - 1))),
+            _mm_cmpeq_epi32(c1, _mm_loadu_si128((const __m128i *)(c + 3))));
+        __m128i e23 = _mm_packs_epi32(
+            _mm_cmpeq_epi32(c2, _mm_loadu_si128((const __m128i *)(c + 7))),
+            _mm_cmpeq_epi32(c3, _mm_loadu_si128((const __m128i *)(c + 11))));
+        guint64 bits = (guint)_mm_movemask_epi8(_mm_packs_epi16(e01, e23));
+        left_m[x / 64] |= bits << (x % 64);
+        if (above != NULL) {
+            const guint32 *a = above + x;
+            e01 = _mm_packs_epi32(
+                _mm_cmpeq_epi32(c0, _mm_loadu_si128((const __m128i *)a)),
+                _mm_cmpeq_epi32(c1, _mm_loadu_si128((const __m128i *)(a + 4))));
+            e23 = _mm_packs_epi32(
+                _mm_cmpeq_epi32(c2, _mm_loadu_si128((const __m128i *)(a + 8))),
+                _mm_cmpeq_epi32(c3,
+                                _mm_loadu_si128((const __m128i *)(a + 12))));
+            bits = (guint)_mm_movemask_epi8(_mm_packs_epi16(e01, e23));
+            up_m[x / 64] |= bits << (x % 64);
+        }
+    }
+#endif
+    for (; x < w; x++) {
+        if (cur[x] == cur[x - 1]) {
+            left_m[x / 64] |= (guint64)1 << (x % 64);
+        }
+        if (above != NULL && cur[x] == above[x]) {
+            up_m[x / 64] |= (guint64)1 << (x % 64);
+        }
+    }
+}
+
+/* How many bits of @m are set from bit @x on, at most @max; @flip
+ * (0 or ~0) counts clear bits of @m | @m2 instead. Bits past a row's end
+ * are clear, so a run stops there. */
+static inline guint
+run_of(const guint64 *m, const guint64 *m2, guint64 flip, guint x, guint max)
 {
     guint n = 0;
-#ifdef __SSE2__
-    while (n + 16 <= max) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(p + n));
-        __m128i y = _mm_loadu_si128((const __m128i *)(q + n));
-        guint same = (guint)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y));
-        if (same != 0xffff) {
-            return n + (guint)__builtin_ctz(~same);
+    if (max == 0) {
+        return 0; /* bit @x may lie past the masks */
+    }
+    for (;;) {
+        guint i = x + n, sh = i % 64;
+        guint64 word = m[i / 64] | (m2 != NULL ? m2[i / 64] : 0);
+        /* The bits shifted in are set in @zeros: a run reaching them goes
+         * on into the next word. */
+        guint64 zeros = ~((word ^ flip) >> sh);
+        if (zeros != 0 && __builtin_ctzll(zeros) < 64 - (int)sh) {
+            return MIN(n + (guint)__builtin_ctzll(zeros), max);
         }
-        n += 16;
-    }
-#endif
-    while (n + 8 <= max) {
-        guint64 x, y;
-        memcpy(&x, p + n, 8);
-        memcpy(&y, q + n, 8);
-        guint64 diff = x ^ y;
-        if (diff != 0) {
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-            return n + (guint)__builtin_ctzll(diff) / 8;
-#else
-            return n + (guint)__builtin_clzll(diff) / 8;
-#endif
+        n += 64 - sh;
+        if (n >= max) {
+            return max;
         }
-        n += 8;
-    }
-    while (n < max && p[n] == q[n]) {
-        n++;
-    }
-    return n;
-}
-
-/* Whether the three bytes at @p equal those at @q, with one compare of
- * words: most bytes of anti-aliased text match no candidate, and this is
- * all such a candidate costs. Reads a fourth byte at @p and @q. */
-static inline gboolean same3(const guint8 *p, const guint8 *q)
-{
-    guint32 x, y;
-    memcpy(&x, p, 4);
-    memcpy(&y, q, 4);
-    return ((x ^ y) & GUINT32_FROM_LE(0x00ffffffu)) == 0;
-}
-
-/* Makes @dist the best match at @p + @i when it is longer than *@best.
- * Only a candidate whose first three bytes match is measured: the others
- * could not be coded as a match anyway. */
-static inline void match_try(const guint8 *p,
-                             guint i,
-                             gsize back,
-                             guint dist,
-                             guint max,
-                             guint *best,
-                             guint *best_dist)
-{
-    if (*best >= max || dist == 0 || dist > back + i ||
-        !same3(p + i, p + i - dist)) {
-        return;
-    }
-    guint len = match_len(p + i, p + i - dist, max);
-    if (len > *best) {
-        *best = len;
-        *best_dist = dist;
     }
 }
 
-/* Codes the @n bytes at @p (one scanline, filter byte first), whose
- * buffer has a byte to spare after them (same3()). @back bytes before @p
- * are earlier stream bytes a match may reach into. */
-static void row_code(Deflate *d, const guint8 *p, guint n, gsize back, guint up)
+static inline guint run_bits(const guint64 *m, guint x, guint max)
 {
-    /* Below the first row every candidate lies within reach. */
-    const gboolean reach = up > 0 && back >= up;
-    guint i = 0;
-    while (i < n) {
-        guint best = 0, best_dist = 0, max = MIN(n - i, MAX_MATCH);
-        /* Most bytes coded here are anti-aliased text, where no candidate
-         * matches: three compares of words and out, without match_try()'s
-         * bookkeeping. */
-        if (reach && max >= MIN_MATCH && !same3(p + i, p + i - 1) &&
-            !same3(p + i, p + i - 3) && !same3(p + i, p + i - up)) {
-            token_literal(d, p[i++]);
-            continue;
-        }
-        if (max >= MIN_MATCH) {
-            match_try(p, i, back, 1, max, &best, &best_dist);
-            match_try(p, i, back, 3, max, &best, &best_dist);
-            match_try(p, i, back, up, max, &best, &best_dist);
-        }
-        if (best < MIN_MATCH) {
-            token_literal(d, p[i++]);
-            continue;
-        }
-        token_match(d, best, best_dist);
-        i += best;
+    return run_of(m, NULL, 0, x, max);
+}
+
+/* Matches of @len >= MIN_MATCH bytes in all, @dist back: as many of
+ * MAX_MATCH as fit, the last still MIN_MATCH long. */
+static inline void matches_put(Deflate *d, guint len, guint dist)
+{
+    while (len > MAX_MATCH) {
+        guint n = len - MAX_MATCH < MIN_MATCH ? len - MIN_MATCH : MAX_MATCH;
+        token_match(d, n, dist);
+        len -= n;
     }
+    token_match(d, len, dist);
 }
 
 static void put_be32(guint8 *p, guint32 v)
@@ -546,149 +584,122 @@ chunk_append(GByteArray *out, const char *type, const guint8 *data, guint32 len)
     chunk_close(out, at, type, len);
 }
 
-/* A pixel's R, G, B as the low three bytes of a little-endian word. */
-static inline guint32 pixel_rgb(guint32 p)
+/* Adler-32's two sums over one scanline alone (mod 65521): A is the sum
+ * of its bytes, B the sum of each byte times how many bytes are left from
+ * it (n down to 1). A run of such lines appended to a stream at (a, b)
+ * gives (a + A, b + n * a + B). */
+typedef struct {
+    gint64 a; /* A; in [0, ADLER_MOD) between rows */
+    gint64 b; /* B; likewise */
+} RowSums;
+
+/* Adds to @s (@sign 1) or takes from it (-1) what @k pixels of colour @c
+ * from pixel @x bring to a scanline of @n bytes. R of pixel x is byte
+ * 1 + 3x, so it counts n - 1 - 3x times, G once less, B twice less: over
+ * the run that is an arithmetic series, so a run costs as much as one
+ * pixel. */
+static inline void
+sums_run(RowSums *s, gint64 n, guint x, guint k, guint32 c, gint64 sign)
 {
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-    return GUINT32_SWAP_LE_BE(p) >> 8; /* one bswap */
-#else
-    return (p >> 16 & 0xff) | (p & 0xff00) | (p & 0xff) << 16;
-#endif
+    gint64 r = c >> 16 & 255, g = c >> 8 & 255, b = c & 255;
+    gint64 h = r + g + b, kk = k;
+    gint64 weights = kk * (n - 1 - 3 * (gint64)x) - 3 * kk * (kk - 1) / 2;
+    s->a += sign * kk * h;
+    s->b += sign * (h * weights - kk * (g + 2 * b));
 }
 
-static inline void store_le32(guint8 *dst, guint32 v)
+/* What changes in @s where pixel @x is @c and was @p above. */
+static inline void
+sums_pixel(RowSums *s, gint64 n, guint x, guint32 c, guint32 p)
 {
-    v = GUINT32_TO_LE(v);
-    memcpy(dst, &v, 4);
+    gint64 dr = (gint64)(c >> 16 & 255) - (gint64)(p >> 16 & 255);
+    gint64 dg = (gint64)(c >> 8 & 255) - (gint64)(p >> 8 & 255);
+    gint64 db = (gint64)(c & 255) - (gint64)(p & 255);
+    s->a += dr + dg + db;
+    s->b += (n - 1 - 3 * (gint64)x) * (dr + dg + db) - dg - 2 * db;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define ROW_CONVERT_SSSE3 1
-/* Four pixels (B, G, R, unused in memory) to twelve bytes R, G, B with one
- * pshufb: a quarter of the scalar loop's instructions. SSSE3 is not in the
- * x86-64 baseline we build for, hence the check at run time. Converts
- * pixels four at a time while 16 bytes can be stored: the four after the
- * twelve are overwritten by the next step or lie in the buffer's spare
- * bytes. Returns how many pixels it converted. */
-__attribute__((target("ssse3"))) static guint
-row_convert_ssse3(const guint8 *src, guint width, guint8 *o)
+/* One row: its pixels, the row above and the masks of both (row_masks()). */
+typedef struct {
+    const guint32 *cur;        /* the pixels */
+    const guint32 *above;      /* the row above; NULL for the first */
+    guint w;                   /* pixels in a row */
+    const guint64 *up_m;       /* row_masks() of @cur over @above */
+    const guint64 *left_m;     /* row_masks() of @cur */
+    const guint64 *above_left; /* row_masks() of @above */
+} Row;
+
+/* Codes the scanline of row @r (filter byte 0, then R, G, B of each
+ * pixel) and turns @s from the sums of the scanline above (all zero when
+ * none) into its own. Why pixels and not bytes: a run of pixels equal to
+ * the one before is one match 3 bytes back, a run equal to the pixels
+ * above one match @up bytes back (one row), and any other pixel three
+ * literals; the runs are read off the masks, and no scanline is made: a
+ * literal is read from the pixel itself. The sums change only where a
+ * pixel differs from the one above, and by whole runs (sums_run()): the
+ * checksum costs next to nothing. Each match decides its distance alone,
+ * the shorter tried first and kept when it is as long: it codes in fewer
+ * bits. @up is 0 when a row is too long to reach back. */
+static void row_code(Deflate *d, const Row *r, guint up, RowSums *s)
 {
-    const __m128i order =
-        _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
-    guint x = 0;
-    for (; x + 4 <= width; x += 4, o += 12) {
-        __m128i px = _mm_loadu_si128((const __m128i *)(src + 4 * (gsize)x));
-        _mm_storeu_si128((__m128i *)o, _mm_shuffle_epi8(px, order));
+    const guint32 *cur = r->cur, *above = r->above;
+    const guint w = r->w;
+    const gboolean reach = above != NULL && up > 0;
+    const gint64 n = 1 + 3 * (gint64)w;
+    const guint most = MAX_MATCH / 3; /* pixels in a match */
+    guint x = reach ? run_bits(r->up_m, 0, MIN(w, most - 1)) : 0;
+    if (x > 0) {
+        /* The filter byte above is 0 too. */
+        token_match(d, 1 + 3 * x, up);
+    } else {
+        token_literal(d, 0);
     }
-    return x;
+    while (x < w) {
+        /* Pixels equal to neither neighbour, read off the masks at once. */
+        guint lits =
+            run_of(r->left_m, reach ? r->up_m : NULL, ~(guint64)0, x, w - x);
+        for (guint end = x + lits; x < end; x++) {
+            guint32 c = cur[x];
+            token_pixel(d, c);
+            sums_pixel(s, n, x, c, above != NULL ? above[x] : 0);
+        }
+        if (x == w) {
+            break;
+        }
+        guint max = MIN(w - x, most);
+        guint rl = run_bits(r->left_m, x, max);
+        guint ru = reach && rl < max ? run_bits(r->up_m, x, max) : 0;
+        if (rl >= ru) {
+            token_match(d, 3 * rl, 3);
+            if (above == NULL) {
+                sums_run(s, n, x, rl, cur[x], 1);
+            } else if (run_bits(r->up_m, x, rl) < rl) {
+                /* The run, less what was above it, run by run. */
+                sums_run(s, n, x, rl, cur[x], 1);
+                for (guint j = x, end = x + rl; j < end;) {
+                    guint m = 1 + run_bits(r->above_left, j + 1, end - j - 1);
+                    sums_run(s, n, j, m, above[j], -1);
+                    j += m;
+                }
+            }
+            x += rl;
+        } else {
+            token_match(d, 3 * ru, up);
+            x += ru;
+        }
+    }
+    s->a = (s->a % ADLER_MOD + ADLER_MOD) % ADLER_MOD;
+    s->b = (s->b % ADLER_MOD + ADLER_MOD) % ADLER_MOD;
 }
 
-static gboolean cpu_has_ssse3(void)
-{
-    static gint known = -1; /* -1 not asked yet, else 0 or 1 */
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("ssse3") ? 1 : 0;
-    }
-    return known == 1;
-}
-#endif
-
-/* One row of pixels as PNG scanline bytes: filter type 0 (None) and the
- * pixels as R, G, B. Why None: runs and the row above are found by the
- * matcher itself, which on these pictures beats the Up filter. Four pixels
- * go out as three words, not twelve byte stores. */
-static void row_convert(const guint8 *src, guint width, guint8 *dst)
-{
-    const guint32 *s = (const guint32 *)src;
-    guint8 *o = dst + 1;
-    guint x = 0;
-    dst[0] = 0;
-#if ROW_CONVERT_SSSE3
-    if (cpu_has_ssse3()) {
-        x = row_convert_ssse3(src, width, o);
-        o += 3 * x;
-    }
-#endif
-    for (; x + 4 <= width; x += 4, o += 12) {
-        guint32 q0 = pixel_rgb(s[x]), q1 = pixel_rgb(s[x + 1]),
-                q2 = pixel_rgb(s[x + 2]), q3 = pixel_rgb(s[x + 3]);
-        store_le32(o, q0 | q1 << 24);
-        store_le32(o + 4, q1 >> 8 | q2 << 16);
-        store_le32(o + 8, q2 >> 16 | q3 << 8);
-    }
-    for (; x < width; x++, o += 3) {
-        guint32 q = pixel_rgb(s[x]);
-        o[0] = (guint8)q;
-        o[1] = (guint8)(q >> 8);
-        o[2] = (guint8)(q >> 16);
-    }
-}
-
-/* Adler-32's two sums over the @n bytes at @p alone (mod 65521): a run of
- * them appended to a stream at (a, b) gives (a + A, b + n * a + B). B is
- * the sum of each byte times how many bytes are left from it, n down to 1,
- * which lets SSE2 take sixteen bytes a step (weights 16 to 1 and the sums
- * before the step times 16): a tenth of the byte loop's instructions. */
-static void row_sums(const guint8 *p, guint n, guint32 *sum_a, guint32 *sum_b)
-{
-    guint64 a = 0, b = 0; /* b < 255 * n * n / 2: no overflow */
-    guint i = 0;
-#ifdef __SSE2__
-    const __m128i zero = _mm_setzero_si128();
-    const __m128i w_lo = _mm_setr_epi16(16, 15, 14, 13, 12, 11, 10, 9);
-    const __m128i w_hi = _mm_setr_epi16(8, 7, 6, 5, 4, 3, 2, 1);
-    __m128i va = zero;   /* bytes so far, in two 64-bit lanes */
-    __m128i vpre = zero; /* the sum of va before each step */
-    __m128i vw = zero;   /* weighted bytes, four 32-bit lanes */
-    for (; i + 16 <= n; i += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
-        vpre = _mm_add_epi64(vpre, va);
-        va = _mm_add_epi64(va, _mm_sad_epu8(x, zero));
-        vw =
-            _mm_add_epi32(vw, _mm_madd_epi16(_mm_unpacklo_epi8(x, zero), w_lo));
-        vw =
-            _mm_add_epi32(vw, _mm_madd_epi16(_mm_unpackhi_epi8(x, zero), w_hi));
-    }
-    guint64 la[2], lpre[2];
-    guint32 lw[4];
-    _mm_storeu_si128((__m128i *)la, va);
-    _mm_storeu_si128((__m128i *)lpre, vpre);
-    _mm_storeu_si128((__m128i *)lw, vw);
-    a = la[0] + la[1];
-    b = 16 * (lpre[0] + lpre[1]) + (guint64)lw[0] + lw[1] + lw[2] + lw[3];
-#endif
-    for (; i < n; i++) {
-        a += p[i];
-        b += a;
-    }
-    *sum_a = (guint32)(a % ADLER_MOD);
-    *sum_b = (guint32)(b % ADLER_MOD);
-}
-
-/* Appends to the stream's checksum @n bytes whose own sums are @sum_a and
- * @sum_b (row_sums()). */
-static void adler_append(Deflate *d, guint n, guint32 sum_a, guint32 sum_b)
+/* Appends to the stream's checksum a scanline of @n bytes with sums @s. */
+static void adler_append(Deflate *d, guint n, const RowSums *s)
 {
     guint64 a = d->adler_a, b = d->adler_b;
-    b += (guint64)n * a + sum_b;
-    a += sum_a;
+    b += (guint64)n * a + (guint64)s->b;
+    a += (guint64)s->a;
     d->adler_a = (guint32)(a % ADLER_MOD);
     d->adler_b = (guint32)(b % ADLER_MOD);
-}
-
-/* A scanline of @n bytes equal to the one before it: matches one row
- * back. */
-static void row_repeat(Deflate *d, guint n)
-{
-    for (guint left = n; left > 0;) {
-        /* The last match must still be MIN_MATCH long. */
-        guint len = left <= MAX_MATCH              ? left
-                    : left - MAX_MATCH < MIN_MATCH ? left - MIN_MATCH
-                                                   : MAX_MATCH;
-        token_match(d, len, n);
-        left -= len;
-    }
 }
 
 static void idat_write(
@@ -696,34 +707,38 @@ static void idat_write(
 {
     guint row = 1 + 3 * width;
     guint up = row <= MAX_DIST ? row : 0;
-    /* Two scanlines side by side: the one being coded and the one above,
-     * which its matches may reach back into. */
-    g_autofree guint8 *win =
-        g_malloc0(2 * (gsize)row + 4); /* spare: same3(), row_convert_ssse3() */
-    guint8 *cur = win + row;
-    guint32 sum_a = 0, sum_b = 0; /* row_sums() of @cur */
+    RowSums sums = { 0, 0 }; /* of the scanline before */
+    gsize words = ((gsize)width + 63) / 64;
+    /* The up mask, and the left masks of this row and the one above. */
+    g_autofree guint64 *masks = g_new0(guint64, 3 * words);
+    guint64 *up_m = masks, *left_m = masks + words;
+    guint64 *above_left = left_m + words;
     static const guint8 zlib_header[2] = { 0x78, 0x01 };
     bits_reserve(d, 2);
     memcpy(d->out->data + d->pos, zlib_header, 2);
     d->pos += 2;
     for (guint y = 0; y < height; y++) {
         const guint8 *src = px + (gsize)y * stride;
-        /* Half the rows of a chart repeat the one above: compare the
-         * pixels before converting any. */
-        if (y > 0 && up > 0 &&
-            memcmp(src, src - stride, 4 * (gsize)width) == 0) {
-            row_repeat(d, row);
-            adler_append(d, row, sum_a, sum_b);
-            continue;
+        const guint8 *above = y > 0 ? src - stride : NULL;
+        /* Half the rows of a chart repeat the one above (and so do its
+         * masks). */
+        if (above != NULL && up > 0 &&
+            memcmp(src, above, 4 * (gsize)width) == 0) {
+            matches_put(d, row, up);
+        } else {
+            Row r = { (const guint32 *)src,
+                      (const guint32 *)above,
+                      width,
+                      up_m,
+                      left_m,
+                      above_left };
+            row_masks(r.cur, r.above, width, up_m, left_m);
+            row_code(d, &r, up, &sums);
+            guint64 *t = left_m;
+            left_m = above_left;
+            above_left = t;
         }
-        if (y > 0) {
-            memcpy(win, cur, row);
-        }
-        row_convert(src, width, cur);
-        row_code(d, cur, row, y > 0 ? row : 0, up);
-        /* One pass over the row for the checksum, not one per token. */
-        row_sums(cur, row, &sum_a, &sum_b);
-        adler_append(d, row, sum_a, sum_b);
+        adler_append(d, row, &sums);
     }
     block_write(d, TRUE);
     bits_reserve(d, 8);
@@ -748,7 +763,9 @@ void viz_png_encode(
     put_be32(ihdr + 4, height);
     chunk_append(out, "IHDR", ihdr, sizeof ihdr);
     gsize at = out->len;
-    Deflate d = { .out = out, .pos = at + 8, .adler_a = 1 };
+    Deflate d = {
+        .out = out, .pos = at + 8, .adler_a = 1, .len_code = tables()->len_code
+    };
     d.tok = g_new(guint32, BLOCK_TOKENS);
     idat_write(&d, px, width, height, stride);
     g_free(d.tok);

@@ -8,9 +8,10 @@ G_BEGIN_DECLS
 
 /* Appends to @out an 8-bit RGB PNG (no alpha, no interlace) of the
  * @width x @height pixels at @px, rows @stride bytes apart, each pixel a
- * native-endian guint32 0x00RRGGBB (cairo's CAIRO_FORMAT_RGB24). Same
- * pixels, same bytes. Costs about one pass over the pixels: runs and rows
- * that repeat are found by comparing words, never by hashing. */
+ * native-endian guint32 0x00RRGGBB (cairo's CAIRO_FORMAT_RGB24; the top
+ * byte is ignored, but where it varies fewer runs are found). Same pixels,
+ * same bytes. Costs about one pass over the pixels: runs and rows that
+ * repeat are found by comparing words, never by hashing. */
 void viz_png_encode(
     const guint8 *px, guint width, guint height, gsize stride, GByteArray *out);
 
