@@ -27,7 +27,7 @@ static inline void put_bytes(GString *s, const char *p, gsize n)
 /* @v rounded to @decimals (<= 8) places, trailing zeros dropped, as
  * cairo's SVG surface writes them but without printf: integers only, into
  * a buffer appended once (a tenth of g_string_append_printf()'s cost). */
-static void put_num(GString *s, double v, guint decimals)
+static void put_num_any(GString *s, double v, guint decimals)
 {
     static const double scale[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8 };
     double r = v * scale[decimals];
@@ -57,6 +57,70 @@ static void put_num(GString *s, double v, guint decimals)
         *--p = '-';
     }
     put_bytes(s, p, (gsize)(end - p));
+}
+
+/* What put_num_any() writes after the integer part of f / 1024 (f <
+ * 1024) to six places: "" for 0, ".5", ".000977". Why: every number of a
+ * glyph outline is a multiple of 1/256 (cairo's 24.8 fixed point) and
+ * every glyph position one of 1/1024 (pango units) off a whole or 1/256
+ * pixel, so nearly all numbers written are q + f / 1024, whose decimals
+ * can be looked up instead of worked out digit by digit. */
+typedef struct {
+    char s[8]; /* NUL-terminated */
+    guint8 n;  /* strlen(s) */
+} Decimals;
+
+static gpointer decimals_init(gpointer data)
+{
+    Decimals *t = data;
+    for (guint f = 0; f < 1024; f++) {
+        /* f * 976.5625 rounded half up: put_num_any()'s n % 1e6. */
+        guint fp = (f * 15625 + 8) >> 4, k = 6;
+        if (fp == 0) {
+            continue; /* "" */
+        }
+        while (fp % 10 == 0) {
+            fp /= 10;
+            k--;
+        }
+        t[f].s[0] = '.';
+        t[f].n = (guint8)(k + 1);
+        for (; k > 0; k--) {
+            t[f].s[k] = (char)('0' + fp % 10);
+            fp /= 10;
+        }
+    }
+    return t;
+}
+
+/* @v as put_num_any() writes it, looked up (Decimals) when @decimals is 6
+ * and @v is a multiple of 1/1024: the same text for a seventh of the
+ * instructions. */
+static void put_num(GString *s, double v, guint decimals)
+{
+    double t = v * 1024.0; /* exact: a power of two */
+    if (decimals != 6 || !(fabs(t) < 1e15) || t != (double)(gint64)t) {
+        put_num_any(s, v, decimals);
+        return;
+    }
+    static Decimals table[1024];
+    static GOnce once = G_ONCE_INIT;
+    const Decimals *dec = g_once(&once, decimals_init, table);
+    gboolean neg = t < 0;
+    guint64 k = (guint64)(neg ? -t : t);
+    guint64 ip = k >> 10;
+    const Decimals *frac = &dec[k & 1023];
+    char buf[48];
+    char *end = buf + sizeof buf, *p = end;
+    do {
+        *--p = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip > 0);
+    if (neg && k != 0) {
+        *--p = '-';
+    }
+    put_bytes(s, p, (gsize)(end - p));
+    put_bytes(s, frac->s, frac->n);
 }
 
 /* ---- outlines, kept for the process -------------------------------------- */
