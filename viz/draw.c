@@ -354,10 +354,14 @@ void viz_text_size(
 }
 
 /* On an SVG canvas, hands @layout, its origin at (x, y) in user units,
- * to svgtext.c and draws the marker that says where its glyphs go (a
- * device pixel inside the canvas, so that cairo never leaves it out).
- * FALSE when cairo is to draw the glyphs. Leaves @c as the source, as
- * drawing them would. */
+ * to svgtext.c and draws the marker that says where its glyphs go: the
+ * whole page painted in the marker's colour, half transparent. Why a
+ * paint: cairo never leaves one out, whatever the clip, and writes it as
+ * a <rect> with six numbers, where a 1 px rectangle filled was a path
+ * with fourteen (~2,500 instructions each through cairo's printf) and a
+ * path to record first. Not opaque: cairo would drop everything drawn
+ * before an opaque paint. FALSE when cairo is to draw the glyphs. Leaves
+ * @c as the source, as drawing them would. */
 static gboolean svg_text_show(
     VizCanvas *cv, PangoLayout *layout, double x, double y, VizColor c)
 {
@@ -376,15 +380,8 @@ static gboolean svg_text_show(
     if (!viz_svg_text_add(cv->svg_text, layout, ox, oy, c, &m)) {
         return FALSE;
     }
-    double dx = ox, dy = oy;
-    cairo_user_to_device(cr, &dx, &dy);
-    cairo_save(cr);
-    cairo_identity_matrix(cr);
-    cairo_rectangle(cr, CLAMP(floor(dx), 0, MAX(cv->width - 1, 0)),
-                    CLAMP(floor(dy), 0, MAX(cv->height - 1, 0)), 1, 1);
-    viz_set_color(cr, VIZ_SVG_TEXT_MARKER, 1.0);
-    cairo_fill(cr);
-    cairo_restore(cr);
+    viz_set_color(cr, VIZ_SVG_TEXT_MARKER, VIZ_SVG_TEXT_MARKER_ALPHA);
+    cairo_paint(cr);
     viz_set_color(cr, c, 1.0);
     return TRUE;
 }

@@ -4,8 +4,8 @@
  * cost) and again for every picture. Here a glyph's outline is formatted
  * once per process and font, with integer arithmetic, and each picture
  * defines the glyphs it uses. Where a string goes in the drawing order,
- * cairo draws a small marker rectangle in a colour of its own, which
- * viz_svg_text_finish() replaces with the string's glyphs. */
+ * cairo paints a marker in a colour of its own (a <rect> over the page),
+ * which viz_svg_text_finish() replaces with the string's glyphs. */
 #pragma once
 
 #include <glib.h>
@@ -16,9 +16,10 @@
 G_BEGIN_DECLS
 
 /* The marker's fill, and how cairo 1.16 writes it in an SVG. No picture
- * uses pure magenta. */
-#define VIZ_SVG_TEXT_MARKER     VIZ_RGB(0xFF00FF)
-#define VIZ_SVG_TEXT_MARKER_CSS "fill:rgb(100%,0%,100%)"
+ * uses pure magenta. Painted half transparent: never opaque (draw.c). */
+#define VIZ_SVG_TEXT_MARKER       VIZ_RGB(0xFF00FF)
+#define VIZ_SVG_TEXT_MARKER_ALPHA 0.5
+#define VIZ_SVG_TEXT_MARKER_CSS   "fill:rgb(100%,0%,100%)"
 
 typedef struct VizSvgText VizSvgText;
 
