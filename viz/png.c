@@ -8,7 +8,10 @@
 #include "viz/png.h"
 
 #ifdef __SSE2__
-#include <emmintrin.h> /* runs of pixels, four a step */
+#include <emmintrin.h> /* row_masks(), sixteen pixels a step */
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h> /* row_masks_avx2(), where the CPU has AVX2 */
 #endif
 
 /* Why not zlib: its hash chains look for matches at any distance, which
@@ -422,13 +425,66 @@ static inline void token_match(Deflate *d, guint len, guint dist)
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ROW_MASKS_AVX2 1
+/* row_masks() from pixel @x (a multiple of 32, not 0: pixel x - 1 is
+ * read) on, 32 pixels a step with AVX2: eight compared at once and their
+ * bits taken with one movemask, 40% fewer instructions than SSE2's
+ * packing of sixteen. AVX2 is not in the x86-64 baseline we build for,
+ * hence the check at run time. Returns where it stopped. */
+/* Bit k: pixel k at @p equals pixel k at @q, for k < 32. */
+__attribute__((target("avx2"))) static inline guint32
+eq32_avx2(const guint32 *p, const guint32 *q)
+{
+#define EQ8(k)                                                                \
+    ((guint32)_mm256_movemask_ps(_mm256_castsi256_ps(                         \
+         _mm256_cmpeq_epi32(_mm256_loadu_si256((const __m256i *)(p + (k))),   \
+                            _mm256_loadu_si256((const __m256i *)(q + (k)))))) \
+     << (k))
+    return EQ8(0) | EQ8(8) | EQ8(16) | EQ8(24);
+#undef EQ8
+}
+
+__attribute__((target("avx2"))) static guint
+row_masks_avx2(const guint32 *cur,
+               const guint32 *above,
+               guint x,
+               guint w,
+               guint64 *up_m,
+               guint64 *left_m)
+{
+    if (above == NULL) {
+        for (; x + 32 <= w; x += 32) {
+            left_m[x / 64] |= (guint64)eq32_avx2(cur + x, cur + x - 1)
+                              << (x % 64);
+        }
+        return x;
+    }
+    for (; x + 32 <= w; x += 32) {
+        left_m[x / 64] |= (guint64)eq32_avx2(cur + x, cur + x - 1) << (x % 64);
+        up_m[x / 64] |= (guint64)eq32_avx2(cur + x, above + x) << (x % 64);
+    }
+    return x;
+}
+
+static gboolean cpu_has_avx2(void)
+{
+    static gint known = -1; /* -1 not asked yet, else 0 or 1 */
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    return known == 1;
+}
+#endif
+
 /* Which pixels of a row equal their neighbour, one bit a pixel: bit x
  * of @up_m (when @above is not NULL) says pixel x of @cur equals pixel x
  * of @above, bit x of @left_m that it equals pixel x - 1 (never for
  * x = 0). Whole words are compared, padding too: equal words are equal
  * pixels, and cairo's padding is always 0xff (where it is not, a match is
- * only missed). SSE2 takes sixteen pixels a step, about two instructions
- * a pixel; then a run is a count of trailing ones. */
+ * only missed). AVX2 or SSE2 take 32 or 16 pixels a step, one or two
+ * instructions a pixel; then a run is a count of trailing ones. */
 static void row_masks(const guint32 *cur,
                       const guint32 *above,
                       guint w,
@@ -441,8 +497,8 @@ static void row_masks(const guint32 *cur,
         memset(up_m, 0, words * sizeof *up_m);
     }
     guint x = 0;
-    /* The first sixteen one by one: pixel -1 may lie before the buffer. */
-    for (; x < w && x < 16; x++) {
+    /* The first 32 one by one: pixel -1 may lie before the buffer. */
+    for (; x < w && x < 32; x++) {
         if (x > 0 && cur[x] == cur[x - 1]) {
             left_m[0] |= (guint64)1 << x;
         }
@@ -450,6 +506,11 @@ static void row_masks(const guint32 *cur,
             up_m[0] |= (guint64)1 << x;
         }
     }
+#ifdef ROW_MASKS_AVX2
+    if (cpu_has_avx2()) {
+        x = row_masks_avx2(cur, above, x, w, up_m, left_m);
+    }
+#endif
 #ifdef __SSE2__
     /* x is a multiple of 16 here: a step's bits stay in one word. */
     for (; x + 16 <= w; x += 16) {
