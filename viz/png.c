@@ -17,11 +17,11 @@
 /* Why not zlib: its hash chains look for matches at any distance, which
  * pays off on photographs; a chart is mostly runs of one colour and rows
  * equal to the row above, and zlib spent ~6 ms a chart finding them. Here
- * the pixels themselves are compared, four at a time: a run equal to the
- * pixels above is a match one row back, a run of one pixel a match three
- * bytes back, anything else (anti-aliased text) three literals, with
- * Huffman codes fitted to each block. Format: RFC 1950 (zlib stream) and
- * RFC 1951 (deflate); PNG: W3C, 2nd ed., 2003. */
+ * the pixels themselves are compared, many at a time (row_masks()): a run
+ * equal to the pixels above is a match one row back, a run of one pixel a
+ * match three bytes back, anything else (anti-aliased text) three
+ * literals, with Huffman codes fitted to each block. Format: RFC 1950 (zlib
+ * stream) and RFC 1951 (deflate); PNG: W3C, 2nd ed., 2003. */
 
 #define MIN_MATCH    3
 #define MAX_MATCH    258
