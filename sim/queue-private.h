@@ -203,8 +203,10 @@ static inline gboolean sim_queue__pop_due(SimQueue *q, SimTime until,
 
 /* The event sim_queue__pop_due() would take next, when it is at hand: the
  * front's smallest with no late heap; NULL otherwise (also when the front
- * is empty). Valid until the next push or pop. */
-static inline const SimEvent *sim_queue__peek(const SimQueue *q)
+ * is empty). Unlike sim_queue_peek() it never loads a window nor looks
+ * into the late heap: a hint for the run loop, as cheap as a look. Valid
+ * until the next push or pop. */
+static inline const SimEvent *sim_queue__peek_front(const SimQueue *q)
 {
     const QueueBucket *f = &q->front;
     return f->len > 0 && q->late.len == 0 ? &f->ev[f->len - 1] : NULL;

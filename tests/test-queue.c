@@ -442,15 +442,15 @@ static void test_queue_pop_due_with_late_heap(void **state)
 /* Holds @pending events through @ops pops, each followed by a push
  * @max_delay ns or less after it (a quarter of them on a whole us, for
  * ties), appending what it pushes to @all and pops to @popped. Each pop
- * that sim_queue__peek() foretold must be the event it showed (counted in
- * *@peeked). */
+ * that sim_queue__peek_front() foretold must be the event it showed
+ * (counted in *@peeked). */
 static void hold_phase(SimQueue *q, Rng *r, guint64 *seq, gsize ops,
                        SimTime max_delay, GArray *all, GArray *popped,
                        gsize *peeked)
 {
     for (gsize i = 0; i < ops; i++) {
         /* What the engine prefetches for is what comes out next. */
-        const SimEvent *peek = sim_queue__peek(q);
+        const SimEvent *peek = sim_queue__peek_front(q);
         SimEvent seen = peek != NULL ? *peek : (SimEvent){ .time = -1 };
         SimEvent ev;
         assert_true(sim_queue_pop(q, &ev));
