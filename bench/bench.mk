@@ -9,7 +9,7 @@ bench_bench_queue_LDADD = libingress.a $(DEPS_LIBS)
 bench_bench_router_SOURCES = bench/bench-router.c
 bench_bench_router_LDADD = libingress.a $(DEPS_LIBS)
 CLEANFILES = $(EXTRA_PROGRAMS)
-EXTRA_DIST += bench/bench.sh docs/performance.md
+EXTRA_DIST += bench/bench.sh bench/compare.sh docs/performance.md
 
 bench: ingress-sim $(EXTRA_PROGRAMS)
 	@SIM_BUILD_FLAGS='$(CFLAGS) $(LTO_CFLAGS) $(PGO_CFLAGS)'"$$(test -f pgo-data/stamp && echo ' -fprofile-use (make pgo)')" \
