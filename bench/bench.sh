@@ -90,14 +90,14 @@ echo "built with: ${SIM_BUILD_FLAGS:-(unknown flags)}"
 for n in $BENCH_SIZES; do
     scenario "$n" > "$work/s.yaml"
     : > "$work/gen"
-    for i in $(seq "$BENCH_RUNS"); do run_once "$work/s.yaml" >> "$work/gen"; done
+    for _ in $(seq "$BENCH_RUNS"); do run_once "$work/s.yaml" >> "$work/gen"; done
     report "generated, $n requests" "$work/gen"
     # The same traffic replayed from the access log of one run.
     "$SIM_BIN" run "$work/s.yaml" --quiet --out "$work/out" \
         --access-log "$work/access.log" >/dev/null
     replay_scenario "$work/s.yaml" "$work/access.log" > "$work/r.yaml"
     : > "$work/rep"
-    for i in $(seq "$BENCH_RUNS"); do run_once "$work/r.yaml" >> "$work/rep"; done
+    for _ in $(seq "$BENCH_RUNS"); do run_once "$work/r.yaml" >> "$work/rep"; done
     report "replayed, $n requests" "$work/rep"
     rm -f "$work/access.log"
 done
