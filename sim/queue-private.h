@@ -56,7 +56,9 @@ typedef struct {
 } QueueBucket;
 
 struct _SimQueue {
-    QueueBucket front;             /* sorted descending: the smallest last */
+    QueueBucket front;             /* sorted ascending from front_head:
+                                      ev[front_head..len) are pending */
+    guint32 front_head;            /* the front's smallest; == len: empty */
     QueueBucket late;              /* min-heap: pushed into the front's
                                       windows too far from its small end */
     QueueBucket scratch;           /* len 0: room for sorting big loads */
@@ -175,7 +177,7 @@ static inline void sim_queue__push(SimQueue *q, const SimEvent *ev)
 }
 
 /* sim_queue_pop_due() without its checks. The common case, no late heap,
- * is a look at the front's last event. */
+ * is a look at the front's first event. */
 static inline gboolean sim_queue__pop_due(SimQueue *q, SimTime until,
                                           SimEvent *out)
 {
@@ -183,7 +185,7 @@ static inline gboolean sim_queue__pop_due(SimQueue *q, SimTime until,
         return sim_queue__pop_due_late(q, until, out);
     }
     QueueBucket *f = &q->front;
-    if (G_UNLIKELY(f->len == 0)) {
+    if (G_UNLIKELY(q->front_head == f->len)) {
         /* Loaded only now, not at the pop that emptied it: see
          * front_ready() in queue.c. A load leaves the late heap empty. */
         if (q->len == 0) {
@@ -191,12 +193,12 @@ static inline gboolean sim_queue__pop_due(SimQueue *q, SimTime until,
         }
         sim_queue__load(q);
     }
-    const SimEvent *top = &f->ev[f->len - 1];
+    const SimEvent *top = &f->ev[q->front_head];
     if (top->time > until) {
         return FALSE;
     }
     *out = *top;
-    f->len--;
+    q->front_head++;
     q->len--;
     return TRUE;
 }
@@ -209,7 +211,8 @@ static inline gboolean sim_queue__pop_due(SimQueue *q, SimTime until,
 static inline const SimEvent *sim_queue__peek_front(const SimQueue *q)
 {
     const QueueBucket *f = &q->front;
-    return f->len > 0 && q->late.len == 0 ? &f->ev[f->len - 1] : NULL;
+    return q->front_head < f->len && q->late.len == 0 ? &f->ev[q->front_head]
+                                                       : NULL;
 }
 
 G_END_DECLS

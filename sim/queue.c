@@ -16,17 +16,21 @@
 #define QUEUE_PER_WINDOW 6
 
 /* Windows: time >> shift (adapted). The front holds every event whose window
- * is at or before the current one, cur: a sorted array (descending, so a
- * pop takes the last) plus a late min-heap for the rare push that would
- * pass more than QUEUE_SORTED_MAX of the array; the two are never both
- * empty while the queue is not. Every other event is in a bucket named by
- * the highest base-2^QUEUE_RADIX_BITS digit in which its window differs
- * from cur, and the digit's value there: every window in a lower bucket is
- * below every window in a higher one. When the front empties, the lowest
- * non-empty bucket (found through a bitmap) becomes the next front: a
- * level-0 bucket holds one window and is taken whole, arrays swapped; a
- * higher one is split, its smallest window to the front and the rest to
- * the buckets below. A loaded window is sorted once.
+ * is at or before the current one, cur: a sorted array (ascending, a pop
+ * takes the one at its head and a push at now goes in just before it;
+ * ascending because a bucket fills in push order, and events of one time,
+ * such as a replay's arrivals of one millisecond, are pushed in seq order,
+ * so they need no moves: descending, a window of 20 tied arrivals was the
+ * insertion sort's worst case) plus a late min-heap for the rare push
+ * that would pass more than QUEUE_SORTED_MAX of the array; the two are
+ * never both empty while the queue is not. Every other event is in a
+ * bucket named by the highest base-2^QUEUE_RADIX_BITS digit in which its
+ * window differs from cur, and the digit's value there: every window in a
+ * lower bucket is below every window in a higher one. When the front
+ * empties, the lowest non-empty bucket (found through a bitmap) becomes
+ * the next front: a level-0 bucket holds one window and is taken whole,
+ * arrays swapped; a higher one is split, its smallest window to the front
+ * and the rest to the buckets below. A loaded window is sorted once.
  *
  * Why (bench-queue TRACE replays a real run's engine calls; see
  * bench/bench-queue.c): real runs hold hundreds (1M requests) to a few
@@ -160,6 +164,24 @@ static void heap_push(QueueBucket *f, const SimEvent *ev)
     f->ev[i] = *ev;
 }
 
+/* Room for QUEUE_FRONT_ROOM pushes before the front's head, when a push
+ * finds none there: the pop before a handler's push frees one slot, so
+ * this is for a handler that pushes two or more, or a push after a load
+ * by a peek. */
+#define QUEUE_FRONT_ROOM 4
+
+static G_GNUC_NO_INLINE void front_make_room(SimQueue *q)
+{
+    QueueBucket *f = &q->front;
+    guint32 h = q->front_head, n = f->len - h;
+    while (f->cap < n + QUEUE_FRONT_ROOM) {
+        sim_queue__grow(q, f);
+    }
+    memmove(f->ev + QUEUE_FRONT_ROOM, f->ev + h, n * sizeof *f->ev);
+    q->front_head = QUEUE_FRONT_ROOM;
+    f->len = QUEUE_FRONT_ROOM + n;
+}
+
 void sim_queue__front_push(SimQueue *q, const SimEvent *ev)
 {
     QueueBucket *f = &q->front;
@@ -168,26 +190,31 @@ void sim_queue__front_push(SimQueue *q, const SimEvent *ev)
      * passes only the few at now. One that would pass more than
      * QUEUE_SORTED_MAX goes to the late heap instead, so no push costs
      * O(n), even into a window of thousands. */
-    guint32 n = f->len;
-    guint32 stop = n > QUEUE_SORTED_MAX ? n - QUEUE_SORTED_MAX : 0;
-    if (G_UNLIKELY(stop > 0 && queue_ev_before(&f->ev[stop - 1], ev))) {
-        QueueBucket *h = &q->late;
-        if (G_UNLIKELY(h->len == h->cap)) {
-            sim_queue__grow(q, h);
+    guint32 h = q->front_head;
+    guint32 stop = f->len - h > QUEUE_SORTED_MAX ? h + QUEUE_SORTED_MAX
+                                                  : f->len;
+    if (G_UNLIKELY(stop < f->len && queue_ev_before(&f->ev[stop], ev))) {
+        QueueBucket *l = &q->late;
+        if (G_UNLIKELY(l->len == l->cap)) {
+            sim_queue__grow(q, l);
         }
-        heap_push(h, ev);
+        heap_push(l, ev);
         return;
     }
-    if (G_UNLIKELY(n == f->cap)) {
-        sim_queue__grow(q, f);
+    if (G_UNLIKELY(h == 0)) {
+        front_make_room(q);
+        h = QUEUE_FRONT_ROOM;
+        stop += QUEUE_FRONT_ROOM;
     }
-    guint32 i = n;
-    while (i > stop && queue_ev_before(&f->ev[i - 1], ev)) {
-        f->ev[i] = f->ev[i - 1];
-        i--;
+    /* The events it passes move down one, into the slot before the
+     * head. */
+    guint32 i = h;
+    while (i < stop && queue_ev_before(&f->ev[i], ev)) {
+        f->ev[i - 1] = f->ev[i];
+        i++;
     }
-    f->ev[i] = *ev;
-    f->len = n + 1;
+    f->ev[i - 1] = *ev;
+    q->front_head = h - 1;
 }
 
 void sim_queue_push(SimQueue *q, const SimEvent *ev)
@@ -211,16 +238,16 @@ static inline void bucket_mark_empty(SimQueue *q, guint bi)
     q->summary &= ~((guint64)(word == 0) << (bi / 64));
 }
 
-/* Sorts @a of @n descending, fast when it is nearly so. */
+/* Sorts @a of @n ascending, fast when it is nearly so. */
 static inline void sort_insertion(SimEvent *a, guint32 n)
 {
     for (guint32 i = 1; i < n; i++) {
-        if (!queue_ev_before(&a[i - 1], &a[i])) {
+        if (!queue_ev_before(&a[i], &a[i - 1])) {
             continue;
         }
         SimEvent v = a[i];
         guint32 j = i;
-        while (j > 0 && queue_ev_before(&a[j - 1], &v)) {
+        while (j > 0 && queue_ev_before(&v, &a[j - 1])) {
             a[j] = a[j - 1];
             j--;
         }
@@ -232,9 +259,9 @@ static inline void sort_insertion(SimEvent *a, guint32 n)
 #define QUEUE_SORT_BITS_MAX ((QUEUE_SHIFT_MAX + 1) / 2)
 
 /* One stable counting pass of @n from @from to @to by the @bits-bit digit
- * of time at @shift; @flip writes the result reversed. */
+ * of time at @shift. */
 static void sort_pass(const SimEvent *from, SimEvent *to, guint32 n,
-                      guint shift, guint bits, gboolean flip)
+                      guint shift, guint bits)
 {
     guint32 count[(1u << QUEUE_SORT_BITS_MAX) + 1];
     const guint64 mask = (G_GUINT64_CONSTANT(1) << bits) - 1;
@@ -247,11 +274,11 @@ static void sort_pass(const SimEvent *from, SimEvent *to, guint32 n,
     }
     for (guint32 i = 0; i < n; i++) {
         guint32 at = count[(guint64)from[i].time >> shift & mask]++;
-        to[flip ? n - 1 - at : at] = from[i];
+        to[at] = from[i];
     }
 }
 
-/* Orders a freshly loaded front, one window, descending. Small loads by
+/* Orders a freshly loaded front, one window, ascending. Small loads by
  * insertion; big ones (thousands at 1M pending) by two counting passes
  * over the time bits within the window. The passes are stable and a
  * bucket is filled in push order, i.e. seq order when seq comes from a
@@ -268,8 +295,8 @@ static void front_order(SimQueue *q)
             t->ev = g_new(SimEvent, t->cap);
         }
         guint bits = (q->shift + 1) / 2;
-        sort_pass(f->ev, t->ev, f->len, 0, bits, FALSE);
-        sort_pass(t->ev, f->ev, f->len, bits, bits, TRUE);
+        sort_pass(f->ev, t->ev, f->len, 0, bits);
+        sort_pass(t->ev, f->ev, f->len, bits, bits);
     }
     sort_insertion(f->ev, f->len);
 }
@@ -363,6 +390,7 @@ static G_GNUC_NO_INLINE void queue_rewindow(SimQueue *q, guint shift)
         bucket_trim(q, b);
     }
     g_assert(k == n && q->front.len == 0 && q->late.len == 0);
+    g_assert(q->front_head == 0);
     memset(q->nonempty, 0, sizeof q->nonempty);
     q->summary = 0;
     q->shift = shift;
@@ -434,7 +462,7 @@ static inline void queue_load_window(SimQueue *q)
     /* One window: it becomes the front as it is, arrays swapped. */
     QueueBucket *b = &q->b[bi];
     q->cur = (q->cur & ~(guint64)(QUEUE_DIGITS - 1)) | bi;
-    QueueBucket t = q->front;
+    QueueBucket t = q->front; /* emptied by sim_queue__load() */
     q->front = *b;
     *b = t;
     if (G_UNLIKELY(b->cap > QUEUE_KEEP)) {
@@ -451,6 +479,9 @@ static inline void queue_load_window(SimQueue *q)
 
 void sim_queue__load(SimQueue *q)
 {
+    /* What the pops left behind the head goes; the late heap is empty. */
+    q->front.len = 0;
+    q->front_head = 0;
     if (G_UNLIKELY(q->loaded + q->front_pushed >= q->look_at) &&
         queue_adapt(q)) {
         return;
@@ -459,19 +490,24 @@ void sim_queue__load(SimQueue *q)
     q->loaded += q->front.len;
 }
 
-/* The smallest event (len > 0): the front's last, unless the late heap
+static inline gboolean front_empty(const SimQueue *q)
+{
+    return q->front_head == q->front.len;
+}
+
+/* The smallest event (len > 0): the front's first, unless the late heap
  * has a smaller one. */
 static inline const SimEvent *front_top(const SimQueue *q)
 {
-    const QueueBucket *f = &q->front;
     const QueueBucket *h = &q->late;
     if (G_LIKELY(h->len == 0)) {
-        return &f->ev[f->len - 1];
+        return &q->front.ev[q->front_head];
     }
-    if (f->len == 0 || queue_ev_before(&h->ev[0], &f->ev[f->len - 1])) {
+    if (front_empty(q) ||
+        queue_ev_before(&h->ev[0], &q->front.ev[q->front_head])) {
         return &h->ev[0];
     }
-    return &f->ev[f->len - 1];
+    return &q->front.ev[q->front_head];
 }
 
 static void late_pop(SimQueue *q, SimEvent *out)
@@ -487,13 +523,10 @@ static void late_pop(SimQueue *q, SimEvent *out)
 /* Pops the smallest into *@out (len > 0). */
 static inline void queue_take(SimQueue *q, SimEvent *out)
 {
-    QueueBucket *f = &q->front;
-    if (G_LIKELY(q->late.len == 0)) {
-        *out = f->ev[--f->len];
-    } else if (front_top(q) == &q->late.ev[0]) {
-        late_pop(q, out);
+    if (G_LIKELY(q->late.len == 0) || front_top(q) != &q->late.ev[0]) {
+        *out = q->front.ev[q->front_head++];
     } else {
-        *out = f->ev[--f->len];
+        late_pop(q, out);
     }
     q->len--;
 }
@@ -505,7 +538,7 @@ static inline void queue_take(SimQueue *q, SimEvent *out)
  * push would land behind it, in the front, passing all the others. */
 static inline void front_ready(SimQueue *q)
 {
-    if (q->front.len == 0 && q->late.len == 0) {
+    if (front_empty(q) && q->late.len == 0) {
         sim_queue__load(q);
     }
 }

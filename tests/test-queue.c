@@ -271,6 +271,81 @@ static void test_queue_interleaved_1m_against_sort(void **state)
     g_array_unref(popped);
 }
 
+/* The smallest (time, seq) of the @n at @a, by a scan. */
+static gsize min_index(const SimEvent *a, gsize n)
+{
+    gsize m = 0;
+    for (gsize i = 1; i < n; i++) {
+        if (cmp_key(&a[i], &a[m]) < 0) {
+            m = i;
+        }
+    }
+    return m;
+}
+
+/* Against a scan of everything pending, every pop and peek, under a mix
+ * the engine makes and some it does not: pops, peeks, pushes at now (one
+ * to three per pop, or after a peek, so the front has no room before its
+ * head), bursts of 40 at one time (the late heap), pushes 0-4 ms on and
+ * now and then far ahead, with seqs in random order, so that equal times
+ * are in buckets out of seq order. About 400 pending. */
+static void test_queue_mixed_ops_against_scan(void **state)
+{
+    g_autoptr(SimQueue) q = sim_queue_new();
+    GArray *ref = g_array_new(FALSE, FALSE, sizeof(SimEvent));
+    Rng r;
+    rng_init_named(&r, 5, "test-queue/mixed");
+    guint64 count = 0;
+    SimTime now = 0;
+    for (int op = 0; op < 300000; op++) {
+        guint64 what = rng_below(&r, 100);
+        SimEvent ev;
+        if ((what < 45 || ref->len > 400) && ref->len > 0) {
+            gsize m = min_index((const SimEvent *)(gpointer)ref->data,
+                                ref->len);
+            SimEvent want = g_array_index(ref, SimEvent, m);
+            if (what < 5) {
+                const SimEvent *top = sim_queue_peek(q);
+                assert_non_null(top);
+                assert_int_equal(top->time, want.time);
+                assert_int_equal(top->seq, want.seq);
+                continue;
+            }
+            assert_true(sim_queue_pop(q, &ev));
+            assert_int_equal(ev.time, want.time);
+            assert_int_equal(ev.seq, want.seq);
+            g_array_remove_index_fast(ref, m);
+            now = ev.time;
+            continue;
+        }
+        guint k = what < 47 ? 40 : 1 + (guint)rng_below(&r, 3);
+        for (guint i = 0; i < k; i++) {
+            guint64 how = rng_below(&r, 100);
+            SimTime d = how < 40   ? 0
+                        : how < 60 ? rng_below(&r, 5000)
+                        : how < 99 ? rng_below(&r, 4000000)
+                                   : rng_below(&r, 3) * 1000000000;
+            /* Unique, in random order: a counter under random bits. */
+            ev = (SimEvent){ .time = now + d,
+                             .seq = (guint64)rng_below(&r, 1u << 20) << 32 |
+                                    count++ };
+            sim_queue_push(q, &ev);
+            g_array_append_val(ref, ev);
+        }
+    }
+    assert_int_equal(sim_queue_len(q), ref->len);
+    while (ref->len > 0) {
+        gsize m = min_index((const SimEvent *)(gpointer)ref->data, ref->len);
+        SimEvent ev;
+        assert_true(sim_queue_pop(q, &ev));
+        assert_int_equal(ev.time, g_array_index(ref, SimEvent, m).time);
+        assert_int_equal(ev.seq, g_array_index(ref, SimEvent, m).seq);
+        g_array_remove_index_fast(ref, m);
+    }
+    assert_false(sim_queue_pop(q, &(SimEvent){ 0 }));
+    g_array_unref(ref);
+}
+
 /* Emptied, the queue takes any time again, earlier ones included. */
 static void test_queue_reuse_after_empty(void **state)
 {
@@ -516,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_queue_big_window_keeps_ties),
         cmocka_unit_test(test_queue_pushes_into_a_busy_window),
         cmocka_unit_test(test_queue_interleaved_1m_against_sort),
+        cmocka_unit_test(test_queue_mixed_ops_against_scan),
         cmocka_unit_test(test_queue_reuse_after_empty),
         cmocka_unit_test(test_queue_far_timer_then_near_pushes),
         cmocka_unit_test(test_queue_pop_due_boundary),
