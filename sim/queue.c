@@ -182,23 +182,48 @@ static G_GNUC_NO_INLINE void front_make_room(SimQueue *q)
     f->len = QUEUE_FRONT_ROOM + n;
 }
 
+/* sim_queue__front_push() of an event that would pass more than
+ * QUEUE_SORTED_MAX from the front's small end: from its big end if it
+ * passes at most that many there, else into the late heap, so no push
+ * costs O(n), even into a window of thousands. From the big end: a
+ * replay's arrivals of one millisecond (200 at 200k/s) fill a window,
+ * and each pushes its next step a little later, after all of them; the
+ * heap cost those pushes and the pops after them (5% of instructions). */
+static G_GNUC_NO_INLINE void front_push_far(SimQueue *q, const SimEvent *ev)
+{
+    QueueBucket *f = &q->front;
+    guint32 n = f->len; /* > front_head + QUEUE_SORTED_MAX */
+    if (!queue_ev_before(ev, &f->ev[n - 1 - QUEUE_SORTED_MAX])) {
+        if (G_UNLIKELY(n == f->cap)) {
+            sim_queue__grow(q, f);
+        }
+        guint32 i = n;
+        while (queue_ev_before(ev, &f->ev[i - 1])) {
+            f->ev[i] = f->ev[i - 1];
+            i--;
+        }
+        f->ev[i] = *ev;
+        f->len = n + 1;
+        return;
+    }
+    QueueBucket *l = &q->late;
+    if (G_UNLIKELY(l->len == l->cap)) {
+        sim_queue__grow(q, l);
+    }
+    heap_push(l, ev);
+}
+
 void sim_queue__front_push(SimQueue *q, const SimEvent *ev)
 {
     QueueBucket *f = &q->front;
     q->front_pushed++;
     /* Insertion from the small end: an event at now (the common case)
-     * passes only the few at now. One that would pass more than
-     * QUEUE_SORTED_MAX goes to the late heap instead, so no push costs
-     * O(n), even into a window of thousands. */
+     * passes only the few at now. */
     guint32 h = q->front_head;
     guint32 stop = f->len - h > QUEUE_SORTED_MAX ? h + QUEUE_SORTED_MAX
                                                   : f->len;
     if (G_UNLIKELY(stop < f->len && queue_ev_before(&f->ev[stop], ev))) {
-        QueueBucket *l = &q->late;
-        if (G_UNLIKELY(l->len == l->cap)) {
-            sim_queue__grow(q, l);
-        }
-        heap_push(l, ev);
+        front_push_far(q, ev);
         return;
     }
     if (G_UNLIKELY(h == 0)) {

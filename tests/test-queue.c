@@ -203,7 +203,8 @@ static void test_queue_big_window_keeps_ties(void **state)
 
 /* Pushes into the current window that must pass many events there (a
  * burst at one time, then more at that time and just after it, as
- * handlers do at "now"): they take the late heap, in order. */
+ * handlers do at "now"): those at the burst's time take the late heap,
+ * those after it go in from the front's big end, all in order. */
 static void test_queue_pushes_into_a_busy_window(void **state)
 {
     g_autoptr(SimQueue) q = sim_queue_new();
