@@ -303,26 +303,99 @@ static void sort_pass(const SimEvent *from, SimEvent *to, guint32 n,
     }
 }
 
+/* A big window with at most this many ascending runs is merged rather
+ * than radix-sorted: up to three merge passes. */
+#define QUEUE_MERGE_RUNS 8
+
+/* Merges the ascending runs @a of @na and @b of @nb into @out. */
+static void merge_two(const SimEvent *a, guint32 na, const SimEvent *b,
+                      guint32 nb, SimEvent *out)
+{
+    const SimEvent *ae = a + na, *be = b + nb;
+    while (a < ae && b < be) {
+        /* Ties cannot be: (time, seq) keys are unique. */
+        if (queue_ev_before(b, a)) {
+            *out++ = *b++;
+        } else {
+            *out++ = *a++;
+        }
+    }
+    memcpy(out, a, (gsize)(ae - a) * sizeof *a);
+    memcpy(out + (ae - a), b, (gsize)(be - b) * sizeof *b);
+}
+
+/* Sorts @f, of @nrun ascending runs starting at @at (@at[@nrun] = len),
+ * by merging pairs of runs between it and @t until one is left; the
+ * arrays of @f and @t are swapped if it ends in @t. */
+static void sort_merge_runs(QueueBucket *f, QueueBucket *t, guint32 *at,
+                            guint nrun)
+{
+    SimEvent *from = f->ev, *to = t->ev;
+    while (nrun > 1) {
+        guint k = 0;
+        for (guint r = 0; r < nrun; r += 2, k++) {
+            guint32 lo = at[r], mid = at[MIN(r + 1, nrun)];
+            guint32 hi = at[MIN(r + 2, nrun)];
+            merge_two(from + lo, mid - lo, from + mid, hi - mid, to + lo);
+            at[k] = lo;
+        }
+        at[k] = at[nrun];
+        nrun = k;
+        SimEvent *x = from;
+        from = to;
+        to = x;
+    }
+    if (from != f->ev) {
+        t->ev = f->ev;
+        f->ev = from;
+        guint32 cap = t->cap;
+        t->cap = f->cap;
+        f->cap = cap;
+    }
+}
+
 /* Orders a freshly loaded front, one window, ascending. Small loads by
- * insertion; big ones (thousands at 1M pending) by two counting passes
- * over the time bits within the window. The passes are stable and a
- * bucket is filled in push order, i.e. seq order when seq comes from a
- * counter, so equal times end in seq order; the insertion pass after
- * them makes sure of it for any seqs. */
+ * insertion. Big ones (thousands at 1M pending, or a replay's arrivals
+ * of one millisecond) by merging, if they are a few ascending runs, which
+ * a replay's are: a bucket fills in push order, the arrivals of one time
+ * in seq order, and the few pushed into the window from earlier times
+ * make a run or two. Else by two counting passes over the time bits
+ * within the window. The passes are stable and a bucket is filled in push
+ * order, i.e. seq order when seq comes from a counter, so equal times end
+ * in seq order; the insertion pass after them makes sure of it for any
+ * seqs. */
 static void front_order(SimQueue *q)
 {
     QueueBucket *f = &q->front;
-    if (f->len > QUEUE_SORTED_MAX) {
-        QueueBucket *t = &q->scratch;
-        if (t->cap < f->len) {
-            t->cap = f->len;
-            g_free(t->ev);
-            t->ev = g_new(SimEvent, t->cap);
-        }
-        guint bits = (q->shift + 1) / 2;
-        sort_pass(f->ev, t->ev, f->len, 0, bits);
-        sort_pass(t->ev, f->ev, f->len, bits, bits);
+    if (f->len <= QUEUE_SORTED_MAX) {
+        sort_insertion(f->ev, f->len);
+        return;
     }
+    QueueBucket *t = &q->scratch;
+    if (t->cap < f->len) {
+        t->cap = f->len;
+        g_free(t->ev);
+        t->ev = g_new(SimEvent, t->cap);
+    }
+    guint32 at[QUEUE_MERGE_RUNS + 1];
+    guint nrun = 1;
+    at[0] = 0;
+    for (guint32 i = 1; i < f->len && nrun <= QUEUE_MERGE_RUNS; i++) {
+        if (queue_ev_before(&f->ev[i], &f->ev[i - 1])) {
+            if (nrun < QUEUE_MERGE_RUNS) {
+                at[nrun] = i;
+            }
+            nrun++;
+        }
+    }
+    if (nrun <= QUEUE_MERGE_RUNS) {
+        at[nrun] = f->len;
+        sort_merge_runs(f, t, at, nrun);
+        return;
+    }
+    guint bits = (q->shift + 1) / 2;
+    sort_pass(f->ev, t->ev, f->len, 0, bits);
+    sort_pass(t->ev, f->ev, f->len, bits, bits);
     sort_insertion(f->ev, f->len);
 }
 

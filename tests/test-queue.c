@@ -201,6 +201,45 @@ static void test_queue_big_window_keeps_ties(void **state)
     drain_matches(q, want, n);
 }
 
+/* A big window made of a few ascending runs (a replay's arrivals of one
+ * time, and the events pushed into the window around them) is merged,
+ * not radix-sorted: from 1 to 10 runs of 5 to 60 events, times in a
+ * 64 ns range (ties within and across runs) and seqs in random order,
+ * each run pushed sorted; the pops match a reference sort. */
+static void test_queue_big_window_of_runs(void **state)
+{
+    Rng r;
+    rng_init_named(&r, 6, "test-queue/runs");
+    for (int round = 0; round < 200; round++) {
+        g_autoptr(SimQueue) q = sim_queue_new();
+        GArray *all = g_array_new(FALSE, FALSE, sizeof(SimEvent));
+        guint64 count = 0;
+        /* The first sets the front's window; the runs are 8 us on. */
+        SimEvent first = { .time = 0, .seq = count++ };
+        sim_queue_push(q, &first);
+        g_array_append_val(all, first);
+        guint nrun = 1 + (guint)rng_below(&r, 10);
+        for (guint k = 0; k < nrun; k++) {
+            guint m = 5 + (guint)rng_below(&r, 56);
+            g_autofree SimEvent *run = g_new(SimEvent, m);
+            for (guint i = 0; i < m; i++) {
+                run[i] = (SimEvent){
+                    .time = 8192 + rng_below(&r, 64),
+                    .seq = (guint64)rng_below(&r, 1u << 20) << 32 | count++,
+                };
+            }
+            qsort(run, m, sizeof *run, cmp_key);
+            for (guint i = 0; i < m; i++) {
+                sim_queue_push(q, &run[i]);
+                g_array_append_val(all, run[i]);
+            }
+        }
+        g_array_sort(all, cmp_key);
+        drain_matches(q, (const SimEvent *)(gpointer)all->data, all->len);
+        g_array_unref(all);
+    }
+}
+
 /* Pushes into the current window that must pass many events there (a
  * burst at one time, then more at that time and just after it, as
  * handlers do at "now"): those at the burst's time take the late heap,
@@ -590,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_queue_interleaved_hold_model),
         cmocka_unit_test(test_queue_extreme_times),
         cmocka_unit_test(test_queue_big_window_keeps_ties),
+        cmocka_unit_test(test_queue_big_window_of_runs),
         cmocka_unit_test(test_queue_pushes_into_a_busy_window),
         cmocka_unit_test(test_queue_interleaved_1m_against_sort),
         cmocka_unit_test(test_queue_mixed_ops_against_scan),
