@@ -103,7 +103,11 @@ void sim_queue__grow(SimQueue *q, QueueBucket *b);
  * (q->len > 0): afterwards the front has at least one event. */
 void sim_queue__load(SimQueue *q);
 
-/* sim_queue__push() of an event at or before the front's window. */
+/* sim_queue__push() of an event at or before the front's window, q->len
+ * counting it already. Into an empty queue, it makes its window the
+ * front's. The push inline leaves cur alone when the queue is empty: an
+ * event after cur goes to its bucket, right whatever cur is when nothing
+ * else is pending, so only this path (3% of pushes) looks at len. */
 void sim_queue__front_push(SimQueue *q, const SimEvent *ev);
 
 /* sim_queue__pop_due() while the late heap is not empty. */
@@ -145,9 +149,7 @@ static inline void sim_queue__push_fields(SimQueue *q, SimTime time,
                                           guint32 arg, gpointer data)
 {
     guint64 w = queue_window_of(q, time);
-    if (q->len++ == 0) {
-        q->cur = w;
-    }
+    q->len++;
     if (w <= q->cur) {
         SimEvent ev = { time, seq, kind, arg, data };
         sim_queue__front_push(q, &ev);
@@ -166,9 +168,7 @@ static inline void sim_queue__push_fields(SimQueue *q, SimTime time,
 static inline void sim_queue__push(SimQueue *q, const SimEvent *ev)
 {
     guint64 w = queue_window_of(q, ev->time);
-    if (q->len++ == 0) {
-        q->cur = w;
-    }
+    q->len++;
     if (w <= q->cur) {
         sim_queue__front_push(q, ev);
     } else {

@@ -217,6 +217,11 @@ void sim_queue__front_push(SimQueue *q, const SimEvent *ev)
 {
     QueueBucket *f = &q->front;
     q->front_pushed++;
+    if (q->len == 1) {
+        /* Into an empty queue: the front is its window alone, as after
+         * a load, not every window up to a cur left from before. */
+        q->cur = queue_window_of(q, ev->time);
+    }
     /* Insertion from the small end: an event at now (the common case)
      * passes only the few at now. */
     guint32 h = q->front_head;

@@ -410,6 +410,36 @@ static void test_queue_reuse_after_empty(void **state)
     assert_false(sim_queue_pop_due(q, SIM_TIME_MAX, &ev));
 }
 
+/* Emptied, and filled again around a time before or after the last one
+ * popped, the first push landing on either side of the windows the queue
+ * was in: every round drains in (time, seq) order. */
+static void test_queue_refill_after_empty_either_side(void **state)
+{
+    g_autoptr(SimQueue) q = sim_queue_new();
+    Rng r;
+    rng_init_named(&r, 7, "test-queue/refill");
+    guint64 seq = 0;
+    SimTime base = 1000000000;
+    for (int round = 0; round < 300; round++) {
+        GArray *all = g_array_new(FALSE, FALSE, sizeof(SimEvent));
+        /* Up to 40 ms back or on; now and then seconds on. */
+        base += (SimTime)rng_below(&r, 80000000) - 40000000 +
+                (rng_below(&r, 10) == 0 ? 3 * SIM_S : 0);
+        guint n = 1 + (guint)rng_below(&r, 200);
+        for (guint i = 0; i < n; i++) {
+            SimEvent ev = { .time = base + (SimTime)rng_below(&r, 3000000) -
+                                    (i == 0 ? 0 : 1000000),
+                            .seq = seq++ };
+            sim_queue_push(q, &ev);
+            g_array_append_val(all, ev);
+        }
+        g_array_sort(all, cmp_key);
+        drain_matches(q, (const SimEvent *)(gpointer)all->data, all->len);
+        assert_int_equal(sim_queue_len(q), 0);
+        g_array_unref(all);
+    }
+}
+
 /* The pop that empties the front leaves the next window unloaded until it
  * is needed: events pushed then, before a far timer, still come first and
  * in order, whether the next call is a pop, a peek or next_time. */
@@ -634,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_queue_interleaved_1m_against_sort),
         cmocka_unit_test(test_queue_mixed_ops_against_scan),
         cmocka_unit_test(test_queue_reuse_after_empty),
+        cmocka_unit_test(test_queue_refill_after_empty_either_side),
         cmocka_unit_test(test_queue_far_timer_then_near_pushes),
         cmocka_unit_test(test_queue_pop_due_boundary),
         cmocka_unit_test(test_queue_pop_due_with_late_heap),
