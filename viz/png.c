@@ -427,11 +427,6 @@ static inline void token_match(Deflate *d, guint len, guint dist)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define ROW_MASKS_AVX2 1
-/* row_masks() from pixel @x (a multiple of 32, not 0: pixel x - 1 is
- * read) on, 32 pixels a step with AVX2: eight compared at once and their
- * bits taken with one movemask, 40% fewer instructions than SSE2's
- * packing of sixteen. AVX2 is not in the x86-64 baseline we build for,
- * hence the check at run time. Returns where it stopped. */
 /* Bit k: pixel k at @p equals pixel k at @q, for k < 32. */
 __attribute__((target("avx2"))) static inline guint32
 eq32_avx2(const guint32 *p, const guint32 *q)
@@ -445,6 +440,11 @@ eq32_avx2(const guint32 *p, const guint32 *q)
 #undef EQ8
 }
 
+/* row_masks() from pixel @x (a multiple of 32, not 0: pixel x - 1 is
+ * read) on, 32 pixels a step with AVX2: eight compared at once and their
+ * bits taken with one movemask, 40% fewer instructions than SSE2's
+ * packing of sixteen. AVX2 is not in the x86-64 baseline we build for,
+ * hence the check at run time. Returns where it stopped. */
 __attribute__((target("avx2"))) static guint
 row_masks_avx2(const guint32 *cur,
                const guint32 *above,
