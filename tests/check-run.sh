@@ -1,9 +1,10 @@
 #!/bin/sh
 # check-run.sh: end-to-end checks of `ingress-sim run` and `trace` on the
 # bundled scenarios: the balance, the article's outcomes per port, the
-# article-as-written port mismatch, byte-identical results per seed.
+# article-as-written port mismatch, byte-identical results per seed, and
+# charts whose PNG checksums hold (tests/png-check).
 set -eu
-: "${SIM_BIN:=./ingress-sim}" "${SIM_SRCDIR:=.}"
+: "${SIM_BIN:=./ingress-sim}" "${SIM_SRCDIR:=.}" "${SIM_BUILDDIR:=.}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -24,6 +25,11 @@ conns=$(json_int "$tmp/a/results.json" connections)
 [ "$resp" -gt 1500 ] || fail "article: $resp HTTP responses"
 grep -q '"https.443.https.default-gateway.istio-system' "$tmp/a/results.json" ||
     grep -q 'counter' "$tmp/a/results.json" || fail "article: no route counted"
+# The charts as zlib reads them: libpng, through cairo, can take a PNG
+# without checking its Adler-32; png-check checks it and every CRC (in C:
+# CI installs no python).
+"$SIM_BUILDDIR/tests/png-check" "$tmp"/a/*.png ||
+    fail "article: a chart's PNG does not check out"
 
 # Same seed, same bytes; another seed, other latencies.
 "$SIM_BIN" run "$art" --out "$tmp/b" --duration 10s --quiet

@@ -17,6 +17,7 @@
 #include "models/results.h"
 #include "models/scenario.h"
 #include "sim/cli.h"
+#include "tests/png-valid.h"
 #include "viz/chart.h"
 #include "viz/diagram.h"
 #include "viz/draw.h"
@@ -718,38 +719,25 @@ static void test_diagram_draws_traced_paths(void **state)
 /* ---- the PNG encoder ------------------------------------------------------
  */
 
-typedef struct {
-    const guint8 *data;
-    gsize len, at;
-} PngReader;
-
-static cairo_status_t
-png_read(void *closure, unsigned char *buf, unsigned int n)
-{
-    PngReader *r = closure;
-    if (r->len - r->at < n) {
-        return CAIRO_STATUS_READ_ERROR;
-    }
-    memcpy(buf, r->data + r->at, n);
-    r->at += n;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 /* A picture of @w x @h with every kind of row the encoder treats apart:
- * noise (literals of every value, many blocks), runs of one byte and of
- * one pixel, rows repeating the one above, and rows that change a little.
- * Pixels in cairo's RGB24: the top byte is padding, set to junk to show it
- * is ignored. */
+ * noise (literals of every value, many blocks), runs of one pixel longer
+ * than a match and across the masks' 64-bit words, pixels repeating every
+ * third, rows repeating the one above (whole, and but for a few pixels, so
+ * that the "equal to the pixel above" masks decide), and a row of long
+ * runs that differs from the one above here and there. The top byte,
+ * padding in cairo's RGB24, is 0xff as cairo leaves it: pixels equal in
+ * RGB are equal words, so every run is there to be found. */
 static guint32 *png_test_pixels(guint w, guint h, guint32 seed)
 {
     guint32 *px = g_new(guint32, (gsize)w * h);
     for (guint y = 0; y < h; y++) {
+        const guint32 *above = px + (gsize)(y > 0 ? y - 1 : 0) * w;
         for (guint x = 0; x < w; x++) {
             seed = seed * 1664525u + 1013904223u;
-            guint32 v;
-            switch (y % 6) {
-            case 0: /* noise */
-                v = seed >> 8;
+            guint32 noise = seed >> 8, v;
+            switch (y % 9) {
+            case 0:
+                v = noise;
                 break;
             case 1: /* a run of white */
                 v = 0xffffff;
@@ -757,24 +745,31 @@ static guint32 *png_test_pixels(guint w, guint h, guint32 seed)
             case 2: /* pixels that repeat every third */
                 v = x % 3 == 0 ? 0x0072B2 : 0xE69F00;
                 break;
-            case 3: /* the row above */
-                v = px[(gsize)(y - 1) * w + x];
+            case 3: /* the row above: one memcmp, no masks */
+                v = above[x];
                 break;
-            case 4:
+            case 4: /* the row above but for a pixel in 97 */
+                v = x % 97 == 5 ? noise : above[x];
+                break;
+            case 5: /* runs of 7 */
                 v = x / 7 % 2 ? 0x123456 : 0x123457;
+                break;
+            case 6: /* runs of 40 to 300 pixels, two of a colour apart */
+                v = 0x00A000 + (x + 17 * y) / (40 + y % 261) % 5;
+                break;
+            case 7: /* the runs above, a pixel in 53 changed */
+                v = x % 53 == 11 ? 0xCC79A7 : above[x];
                 break;
             default:
                 v = (x + y) * 0x010101u & 0xffffff;
                 break;
             }
-            px[(gsize)y * w + x] = v | (seed & 0xff000000u);
+            px[(gsize)y * w + x] = v | 0xff000000u;
         }
     }
     return px;
 }
 
-/* Whatever the size and content, libpng (through cairo) reads back the
- * very pixels encoded; the same pixels give the same bytes. */
 /* Three strings: one straight, one turned, one with a character no font
  * has (pango draws a box of hex digits for it). */
 static void draw_three_strings(VizCanvas *cv, gpointer data)
@@ -822,12 +817,15 @@ static void test_svg_text_in_place_of_markers(void **state)
     assert_true(g_bytes_equal(svg, again));
 }
 
+/* Whatever the size and content, libpng (through cairo) reads back the
+ * very pixels encoded, and the checksums are right (png_valid_check());
+ * the same pixels give the same bytes. */
 static void test_png_round_trips(void **state)
 {
     (void)state;
-    static const guint sizes[][2] = { { 1, 1 },    { 2, 3 },     { 5, 7 },
-                                      { 257, 13 }, { 1280, 40 }, { 300, 300 },
-                                      { 11000, 3 } };
+    static const guint sizes[][2] = { { 1, 1 },     { 2, 3 },    { 5, 7 },
+                                      { 49, 18 },   { 257, 13 }, { 1280, 40 },
+                                      { 300, 300 }, { 11000, 9 } };
     for (guint k = 0; k < G_N_ELEMENTS(sizes); k++) {
         guint w = sizes[k][0], h = sizes[k][1];
         g_autofree guint32 *px = png_test_pixels(w, h, k + 1);
@@ -837,23 +835,66 @@ static void test_png_round_trips(void **state)
         viz_png_encode((const guint8 *)px, w, h, 4 * (gsize)w, again);
         assert_int_equal(png->len, again->len);
         assert_memory_equal(png->data, again->data, png->len);
-        PngReader r = { png->data, png->len, 0 };
-        cairo_surface_t *img =
-            cairo_image_surface_create_from_png_stream(png_read, &r);
-        assert_int_equal(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
-        assert_int_equal(cairo_image_surface_get_width(img), w);
-        assert_int_equal(cairo_image_surface_get_height(img), h);
-        const guint8 *data = cairo_image_surface_get_data(img);
-        int stride = cairo_image_surface_get_stride(img);
-        for (guint y = 0; y < h; y++) {
-            const guint32 *row = (const guint32 *)(data + (gsize)y * stride);
-            for (guint x = 0; x < w; x++) {
-                assert_int_equal(row[x] & 0xffffff,
-                                 px[(gsize)y * w + x] & 0xffffff);
+        g_autofree guint32 *read = NULL;
+        guint rw = 0, rh = 0;
+        g_autofree char *why =
+            png_valid_check(png->data, png->len, &read, &rw, &rh);
+        if (why != NULL) {
+            fail_msg("%u x %u: %s", w, h, why);
+        }
+        assert_int_equal(rw, w);
+        assert_int_equal(rh, h);
+        for (gsize i = 0; i < (gsize)w * h; i++) {
+            if (read[i] != (px[i] & 0xffffff)) {
+                fail_msg("%u x %u: pixel (%" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT
+                         ") read as %06x, not %06x",
+                         w, h, i % w, i / w, read[i], px[i] & 0xffffff);
             }
         }
-        cairo_surface_destroy(img);
     }
+}
+
+/* png_valid_check() refuses a chunk whose CRC is off, and a stream whose
+ * Adler-32 is off though the CRC over it is right. */
+static void test_png_check_sees_bad_checksums(void **state)
+{
+    (void)state;
+    g_autofree guint32 *px = png_test_pixels(64, 9, 3);
+    g_autoptr(GByteArray) png = g_byte_array_new();
+    viz_png_encode((const guint8 *)px, 64, 9, 4 * 64, png);
+    g_autofree char *ok =
+        png_valid_check(png->data, png->len, NULL, NULL, NULL);
+    assert_null(ok);
+    /* The IDAT's last four bytes, before its CRC and the 12-byte IEND. */
+    gsize adler = png->len - 12 - 4 - 4;
+    png->data[adler + 3] ^= 1;
+    g_autofree char *bad_crc =
+        png_valid_check(png->data, png->len, NULL, NULL, NULL);
+    assert_non_null(bad_crc);
+    assert_non_null(strstr(bad_crc, "bad CRC on IDAT"));
+    /* The CRC made right again: only the Adler-32 is wrong now. The IDAT
+     * follows the signature (8 bytes) and the IHDR (25). */
+    gsize idat = 8 + 25;
+    assert_memory_equal(png->data + idat + 4, "IDAT", 4);
+    guint32 n = (guint32)png->data[idat] << 24 |
+                (guint32)png->data[idat + 1] << 16 |
+                (guint32)png->data[idat + 2] << 8 | png->data[idat + 3];
+    assert_int_equal(idat + 12 + n + 12, png->len);
+    guint32 crc = 0xffffffffu;
+    for (gsize i = idat + 4; i < idat + 8 + n; i++) {
+        crc ^= png->data[i];
+        for (int b = 0; b < 8; b++) {
+            crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+        }
+    }
+    crc ^= 0xffffffffu;
+    for (int b = 0; b < 4; b++) {
+        png->data[idat + 8 + n + b] = (guint8)(crc >> (24 - 8 * b));
+    }
+    g_autofree char *bad_adler =
+        png_valid_check(png->data, png->len, NULL, NULL, NULL);
+    assert_non_null(bad_adler);
+    assert_null(strstr(bad_adler, "CRC"));
 }
 
 int main(void)
@@ -861,6 +902,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ticks_are_round),
         cmocka_unit_test(test_png_round_trips),
+        cmocka_unit_test(test_png_check_sees_bad_checksums),
         cmocka_unit_test(test_svg_text_in_place_of_markers),
         cmocka_unit_test(test_numbers_read_well),
         cmocka_unit_test(test_format_follows_extension),

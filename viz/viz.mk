@@ -9,5 +9,12 @@ libingress_a_SOURCES += \
 	viz/viz.c viz/viz.h
 
 unit_tests += tests/test-viz
+tests_test_viz_SOURCES = tests/test-viz.c tests/png-valid.c tests/png-valid.h
 tests_test_viz_CFLAGS = $(test_cflags)
 tests_test_viz_LDADD = $(test_ldadd)
+
+# Checks the charts a run writes (check-run.sh): Adler-32 and CRCs, which
+# reading them with cairo leaves unchecked.
+check_PROGRAMS += tests/png-check
+tests_png_check_SOURCES = tests/png-check.c tests/png-valid.c tests/png-valid.h
+tests_png_check_LDADD = $(DEPS_LIBS)
