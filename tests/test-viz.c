@@ -854,6 +854,41 @@ static void test_png_round_trips(void **state)
     }
 }
 
+/* The top byte of an RGB24 pixel is padding, which cairo leaves 0xff,
+ * 0x00 or anything depending on the path pixman takes: it must not change
+ * a byte written, wherever it differs (between neighbours, between a row
+ * and the one above, or over a whole row that repeats the one above). */
+static void test_png_ignores_padding(void **state)
+{
+    (void)state;
+    static const guint sizes[][2] = {
+        { 1, 2 }, { 49, 18 }, { 100, 27 }, { 400, 27 }, { 1280, 9 }
+    };
+    for (guint k = 0; k < G_N_ELEMENTS(sizes); k++) {
+        guint w = sizes[k][0], h = sizes[k][1];
+        gsize n = (gsize)w * h;
+        g_autofree guint32 *px = png_test_pixels(w, h, k + 7);
+        g_autoptr(GByteArray) want = g_byte_array_new();
+        viz_png_encode((const guint8 *)px, w, h, 4 * (gsize)w, want);
+        guint32 seed = k;
+        for (guint pass = 0; pass < 3; pass++) {
+            for (gsize i = 0; i < n; i++) {
+                seed = seed * 1664525u + 1013904223u;
+                guint32 top = pass == 0   ? 0
+                              : pass == 1 ? seed & 0xff000000u
+                                          : (i / w % 2) << 24; /* by row */
+                px[i] = (px[i] & 0xffffff) | top;
+            }
+            g_autoptr(GByteArray) got = g_byte_array_new();
+            viz_png_encode((const guint8 *)px, w, h, 4 * (gsize)w, got);
+            if (got->len != want->len ||
+                memcmp(got->data, want->data, want->len) != 0) {
+                fail_msg("%u x %u, padding pass %u: other bytes", w, h, pass);
+            }
+        }
+    }
+}
+
 /* png_valid_check() refuses a chunk whose CRC is off, and a stream whose
  * Adler-32 is off though the CRC over it is right. */
 static void test_png_check_sees_bad_checksums(void **state)
@@ -903,6 +938,7 @@ int main(void)
         cmocka_unit_test(test_ticks_are_round),
         cmocka_unit_test(test_png_round_trips),
         cmocka_unit_test(test_png_check_sees_bad_checksums),
+        cmocka_unit_test(test_png_ignores_padding),
         cmocka_unit_test(test_svg_text_in_place_of_markers),
         cmocka_unit_test(test_numbers_read_well),
         cmocka_unit_test(test_format_follows_extension),

@@ -425,19 +425,48 @@ static inline void token_match(Deflate *d, guint len, guint dist)
     }
 }
 
+/* Pixels compare by their RGB alone. In cairo's RGB24 "the upper 8 bits
+ * [are] unused" (cairo_format_t's documentation): nothing promises 0xff
+ * there, though the pixman we build with leaves it, and were it compared
+ * it would decide the runs and so the bytes written. The SIMD paths shift
+ * it out of both words (<< 8) before comparing. */
+#define RGB_MASK 0xffffffu
+
+static inline gboolean rgb_equal(guint32 a, guint32 b)
+{
+    return ((a ^ b) & RGB_MASK) == 0;
+}
+
+/* Whether rows @a and @b of @w pixels have the same RGB: memcmp() first,
+ * which settles it where the padding agrees, as it does in cairo's
+ * fast paths. */
+static gboolean rows_equal(const guint32 *a, const guint32 *b, guint w)
+{
+    if (memcmp(a, b, 4 * (gsize)w) == 0) {
+        return TRUE;
+    }
+    for (guint x = 0; x < w; x++) {
+        if (!rgb_equal(a[x], b[x])) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #define ROW_MASKS_AVX2 1
-/* Bit k: pixel k at @p equals pixel k at @q, for k < 32. */
+/* Bit k: pixel k at @p has the RGB of pixel k at @q, for k < 32. */
 __attribute__((target("avx2"))) static inline guint32
 eq32_avx2(const guint32 *p, const guint32 *q)
 {
-#define EQ8(k)                                                                \
-    ((guint32)_mm256_movemask_ps(_mm256_castsi256_ps(                         \
-         _mm256_cmpeq_epi32(_mm256_loadu_si256((const __m256i *)(p + (k))),   \
-                            _mm256_loadu_si256((const __m256i *)(q + (k)))))) \
+#define RGB8(a) _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(a)), 8)
+#define EQ8(k)                                              \
+    ((guint32)_mm256_movemask_ps(_mm256_castsi256_ps(       \
+         _mm256_cmpeq_epi32(RGB8(p + (k)), RGB8(q + (k))))) \
      << (k))
     return EQ8(0) | EQ8(8) | EQ8(16) | EQ8(24);
 #undef EQ8
+#undef RGB8
 }
 
 /* row_masks() from pixel @x (a multiple of 32, not 0: pixel x - 1 is
@@ -478,13 +507,20 @@ static gboolean cpu_has_avx2(void)
 }
 #endif
 
-/* Which pixels of a row equal their neighbour, one bit a pixel: bit x
- * of @up_m (when @above is not NULL) says pixel x of @cur equals pixel x
- * of @above, bit x of @left_m that it equals pixel x - 1 (never for
- * x = 0). Whole words are compared, padding too: equal words are equal
- * pixels, and cairo's padding is always 0xff (where it is not, a match is
- * only missed). AVX2 or SSE2 take 32 or 16 pixels a step, one or two
- * instructions a pixel; then a run is a count of trailing ones. */
+#ifdef __SSE2__
+/* Four pixels from @p, their padding shifted out (rgb_equal()). */
+static inline __m128i rgb4_sse2(const guint32 *p)
+{
+    return _mm_slli_epi32(_mm_loadu_si128((const __m128i *)p), 8);
+}
+#endif
+
+/* Which pixels of a row equal their neighbour in RGB, one bit a pixel:
+ * bit x of @up_m (when @above is not NULL) says pixel x of @cur equals
+ * pixel x of @above, bit x of @left_m that it equals pixel x - 1 (never
+ * for x = 0). The padding byte is left out (rgb_equal()). AVX2 or SSE2
+ * take 32 or 16 pixels a step, two or three instructions a pixel; then a
+ * run is a count of trailing ones. */
 static void row_masks(const guint32 *cur,
                       const guint32 *above,
                       guint w,
@@ -499,10 +535,10 @@ static void row_masks(const guint32 *cur,
     guint x = 0;
     /* The first 32 one by one: pixel -1 may lie before the buffer. */
     for (; x < w && x < 32; x++) {
-        if (x > 0 && cur[x] == cur[x - 1]) {
+        if (x > 0 && rgb_equal(cur[x], cur[x - 1])) {
             left_m[0] |= (guint64)1 << x;
         }
-        if (above != NULL && cur[x] == above[x]) {
+        if (above != NULL && rgb_equal(cur[x], above[x])) {
             up_m[0] |= (guint64)1 << x;
         }
     }
@@ -515,37 +551,30 @@ static void row_masks(const guint32 *cur,
     /* x is a multiple of 16 here: a step's bits stay in one word. */
     for (; x + 16 <= w; x += 16) {
         const guint32 *c = cur + x;
-        __m128i c0 = _mm_loadu_si128((const __m128i *)c);
-        __m128i c1 = _mm_loadu_si128((const __m128i *)(c + 4));
-        __m128i c2 = _mm_loadu_si128((const __m128i *)(c + 8));
-        __m128i c3 = _mm_loadu_si128((const __m128i *)(c + 12));
-        __m128i e01 = _mm_packs_epi32(
-            _mm_cmpeq_epi32(c0, _mm_loadu_si128((const __m128i *)(c - 1))),
-            _mm_cmpeq_epi32(c1, _mm_loadu_si128((const __m128i *)(c + 3))));
-        __m128i e23 = _mm_packs_epi32(
-            _mm_cmpeq_epi32(c2, _mm_loadu_si128((const __m128i *)(c + 7))),
-            _mm_cmpeq_epi32(c3, _mm_loadu_si128((const __m128i *)(c + 11))));
+        __m128i c0 = rgb4_sse2(c), c1 = rgb4_sse2(c + 4);
+        __m128i c2 = rgb4_sse2(c + 8), c3 = rgb4_sse2(c + 12);
+        __m128i e01 = _mm_packs_epi32(_mm_cmpeq_epi32(c0, rgb4_sse2(c - 1)),
+                                      _mm_cmpeq_epi32(c1, rgb4_sse2(c + 3)));
+        __m128i e23 = _mm_packs_epi32(_mm_cmpeq_epi32(c2, rgb4_sse2(c + 7)),
+                                      _mm_cmpeq_epi32(c3, rgb4_sse2(c + 11)));
         guint64 bits = (guint)_mm_movemask_epi8(_mm_packs_epi16(e01, e23));
         left_m[x / 64] |= bits << (x % 64);
         if (above != NULL) {
             const guint32 *a = above + x;
-            e01 = _mm_packs_epi32(
-                _mm_cmpeq_epi32(c0, _mm_loadu_si128((const __m128i *)a)),
-                _mm_cmpeq_epi32(c1, _mm_loadu_si128((const __m128i *)(a + 4))));
-            e23 = _mm_packs_epi32(
-                _mm_cmpeq_epi32(c2, _mm_loadu_si128((const __m128i *)(a + 8))),
-                _mm_cmpeq_epi32(c3,
-                                _mm_loadu_si128((const __m128i *)(a + 12))));
+            e01 = _mm_packs_epi32(_mm_cmpeq_epi32(c0, rgb4_sse2(a)),
+                                  _mm_cmpeq_epi32(c1, rgb4_sse2(a + 4)));
+            e23 = _mm_packs_epi32(_mm_cmpeq_epi32(c2, rgb4_sse2(a + 8)),
+                                  _mm_cmpeq_epi32(c3, rgb4_sse2(a + 12)));
             bits = (guint)_mm_movemask_epi8(_mm_packs_epi16(e01, e23));
             up_m[x / 64] |= bits << (x % 64);
         }
     }
 #endif
     for (; x < w; x++) {
-        if (cur[x] == cur[x - 1]) {
+        if (rgb_equal(cur[x], cur[x - 1])) {
             left_m[x / 64] |= (guint64)1 << (x % 64);
         }
-        if (above != NULL && cur[x] == above[x]) {
+        if (above != NULL && rgb_equal(cur[x], above[x])) {
             up_m[x / 64] |= (guint64)1 << (x % 64);
         }
     }
@@ -784,7 +813,7 @@ static void idat_write(
         /* Half the rows of a chart repeat the one above (and so do its
          * masks). */
         if (above != NULL && up > 0 &&
-            memcmp(src, above, 4 * (gsize)width) == 0) {
+            rows_equal((const guint32 *)src, (const guint32 *)above, width)) {
             matches_put(d, row, up);
         } else {
             Row r = { (const guint32 *)src,

@@ -8,8 +8,9 @@ G_BEGIN_DECLS
 
 /* Appends to @out an 8-bit RGB PNG (no alpha, no interlace) of the
  * @width x @height pixels at @px, rows @stride bytes apart, each pixel a
- * native-endian guint32 0x00RRGGBB (cairo's CAIRO_FORMAT_RGB24; the top
- * byte is ignored, but where it varies fewer runs are found). Same pixels,
+ * native-endian guint32 0xXXRRGGBB: cairo's CAIRO_FORMAT_RGB24, whose top
+ * byte is padding that cairo may leave 0xff, 0x00 or anything (not
+ * ARGB32: alpha would be dropped). The top byte is never read: same RGB,
  * same bytes. Costs about one pass over the pixels: runs and rows that
  * repeat are found by comparing words, never by hashing. */
 void viz_png_encode(
