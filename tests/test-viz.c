@@ -21,6 +21,7 @@
 #include "viz/chart.h"
 #include "viz/diagram.h"
 #include "viz/draw.h"
+#include "viz/png-private.h"
 #include "viz/png.h"
 #include "viz/viz.h"
 
@@ -889,6 +890,62 @@ static void test_png_ignores_padding(void **state)
     }
 }
 
+/* The encoder back to the widest instructions there are. */
+static int png_simd_restore(void **state)
+{
+    (void)state;
+    if (!viz_png__set_simd(VIZ_PNG_SIMD_AVX2)) {
+        viz_png__set_simd(VIZ_PNG_SIMD_SSE2);
+    }
+    return 0;
+}
+
+/* Scalar, SSE2 and AVX2 find the same runs, so write the same bytes,
+ * whatever the width: each size of a last step (widths 1 to 70), steps
+ * across the masks' 64-bit words, and padding bytes at random in the
+ * SIMD runs against 0xff in the scalar one. AVX2 only where the CPU has
+ * it, which is said once. */
+static void test_png_simd_paths_agree(void **state)
+{
+    (void)state;
+    static const guint wide[] = { 100, 127, 128, 129, 400, 1000 };
+    static const VizPngSimd levels[] = { VIZ_PNG_SIMD_SSE2, VIZ_PNG_SIMD_AVX2 };
+    gboolean tried[G_N_ELEMENTS(levels)] = { FALSE };
+    for (guint k = 0; k < 70 + G_N_ELEMENTS(wide); k++) {
+        guint w = k < 70 ? k + 1 : wide[k - 70], h = 18;
+        gsize n = (gsize)w * h;
+        g_autofree guint32 *px = png_test_pixels(w, h, w);
+        assert_true(viz_png__set_simd(VIZ_PNG_SIMD_SCALAR));
+        g_autoptr(GByteArray) want = g_byte_array_new();
+        viz_png_encode((const guint8 *)px, w, h, 4 * (gsize)w, want);
+        guint32 seed = w;
+        for (gsize i = 0; i < n; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            px[i] = (px[i] & 0xffffff) | (seed & 0xff000000u);
+        }
+        for (guint l = 0; l < G_N_ELEMENTS(levels); l++) {
+            if (!viz_png__set_simd(levels[l])) {
+                continue;
+            }
+            tried[l] = TRUE;
+            g_autoptr(GByteArray) got = g_byte_array_new();
+            viz_png_encode((const guint8 *)px, w, h, 4 * (gsize)w, got);
+            if (got->len != want->len ||
+                memcmp(got->data, want->data, want->len) != 0) {
+                fail_msg("width %u: %s wrote other bytes than scalar", w,
+                         l == 0 ? "SSE2" : "AVX2");
+            }
+        }
+    }
+#ifdef __x86_64__
+    assert_true(tried[0]); /* SSE2 is in the x86-64 baseline */
+#endif
+    if (!tried[1]) {
+        print_message("test_png_simd_paths_agree: no AVX2 here, "
+                      "not tested\n");
+    }
+}
+
 /* png_valid_check() refuses a chunk whose CRC is off, and a stream whose
  * Adler-32 is off though the CRC over it is right. */
 static void test_png_check_sees_bad_checksums(void **state)
@@ -939,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_png_round_trips),
         cmocka_unit_test(test_png_check_sees_bad_checksums),
         cmocka_unit_test(test_png_ignores_padding),
+        cmocka_unit_test_teardown(test_png_simd_paths_agree, png_simd_restore),
         cmocka_unit_test(test_svg_text_in_place_of_markers),
         cmocka_unit_test(test_numbers_read_well),
         cmocka_unit_test(test_format_follows_extension),

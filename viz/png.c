@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "viz/png-private.h"
 #include "viz/png.h"
 
 #ifdef __SSE2__
@@ -507,6 +508,31 @@ static gboolean cpu_has_avx2(void)
 }
 #endif
 
+/* The widest instructions row_masks() may use: lowered by tests alone
+ * (viz_png__set_simd()), to run every path on one machine. */
+static VizPngSimd simd_max = VIZ_PNG_SIMD_AVX2;
+
+gboolean viz_png__set_simd(VizPngSimd level)
+{
+    g_return_val_if_fail(level <= VIZ_PNG_SIMD_AVX2, FALSE);
+#ifndef __SSE2__
+    if (level >= VIZ_PNG_SIMD_SSE2) {
+        return FALSE;
+    }
+#endif
+#ifdef ROW_MASKS_AVX2
+    if (level == VIZ_PNG_SIMD_AVX2 && !cpu_has_avx2()) {
+        return FALSE;
+    }
+#else
+    if (level == VIZ_PNG_SIMD_AVX2) {
+        return FALSE;
+    }
+#endif
+    simd_max = level;
+    return TRUE;
+}
+
 #ifdef __SSE2__
 /* Four pixels from @p, their padding shifted out (rgb_equal()). */
 static inline __m128i rgb4_sse2(const guint32 *p)
@@ -543,13 +569,14 @@ static void row_masks(const guint32 *cur,
         }
     }
 #ifdef ROW_MASKS_AVX2
-    if (cpu_has_avx2()) {
+    if (simd_max >= VIZ_PNG_SIMD_AVX2 && cpu_has_avx2()) {
         x = row_masks_avx2(cur, above, x, w, up_m, left_m);
     }
 #endif
 #ifdef __SSE2__
     /* x is a multiple of 16 here: a step's bits stay in one word. */
-    for (; x + 16 <= w; x += 16) {
+    const guint sse2_w = simd_max >= VIZ_PNG_SIMD_SSE2 ? w : 0;
+    for (; x + 16 <= sse2_w; x += 16) {
         const guint32 *c = cur + x;
         __m128i c0 = rgb4_sse2(c), c1 = rgb4_sse2(c + 4);
         __m128i c2 = rgb4_sse2(c + 8), c3 = rgb4_sse2(c + 12);

@@ -2,7 +2,7 @@
 # Makefile.am).
 libingress_a_SOURCES += \
 	viz/draw.c viz/draw.h \
-	viz/png.c viz/png.h \
+	viz/png.c viz/png.h viz/png-private.h \
 	viz/svgtext.c viz/svgtext.h \
 	viz/chart.c viz/chart.h \
 	viz/diagram.c viz/diagram.h \
