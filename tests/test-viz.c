@@ -23,6 +23,7 @@
 #include "viz/draw.h"
 #include "viz/png-private.h"
 #include "viz/png.h"
+#include "viz/svgtext-private.h"
 #include "viz/viz.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -796,6 +797,63 @@ static gsize count_in(GBytes *b, const char *needle)
     return n;
 }
 
+/* put_num() looks the decimals of k / 1024 up where put_num_any() works
+ * them out, and must write the same text: for k of every size, both
+ * signs, around each power of two (where carries and the float's last
+ * bits change), and past 2^53 / 15625 (~2^39.07), where put_num_any()'s
+ * v * 1e6 stops being exact and the table must not be used: k =
+ * 576460752319 is the first k it writes otherwise. */
+static void test_svg_numbers_agree(void **state)
+{
+    (void)state;
+    g_autoptr(GString) a = g_string_new(NULL);
+    g_autoptr(GString) b = g_string_new(NULL);
+    guint64 seed = 1;
+    guint checked = 0;
+    for (guint i = 0; i < 200000; i++) {
+        gint64 k;
+        if (i < 2) {
+            k = i ? -576460752319 : 576460752319;
+        } else if (i < 2 + 2 * 54 * 9) {
+            /* 2^j - 4 .. 2^j + 4, j = 0 .. 53, both signs */
+            guint m = i - 2, j = m / 9 % 54;
+            k = ((gint64)1 << j) + (gint64)(m % 9) - 4;
+            k = m / (54 * 9) ? -k : k;
+        } else {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            guint bits = (guint)(seed >> 58) % 51; /* magnitude 2^0..2^50 */
+            k = (gint64)(seed >> 13 >> (50 - bits));
+            k = seed & 1 ? -k : k;
+        }
+        double v = (double)k / 1024.0;
+        guint decimals = i % 7 == 3 ? (guint)(i / 7 % 9) : 6;
+        g_string_truncate(a, 0);
+        g_string_truncate(b, 0);
+        viz_svg_text__put_num(a, v, decimals);
+        viz_svg_text__put_num_any(b, v, decimals);
+        if (strcmp(a->str, b->str) != 0) {
+            fail_msg("%" G_GINT64_FORMAT "/1024 to %u places: put_num %s, "
+                     "put_num_any %s",
+                     k, decimals, a->str, b->str);
+        }
+        checked++;
+    }
+    assert_int_equal(checked, 200000);
+    /* And the text itself, for a few. */
+    static const struct {
+        gint64 k;
+        const char *text;
+    } known[] = {
+        { 0, "0" },        { -1, "-0.000977" },  { 512, "0.5" },
+        { -1536, "-1.5" }, { 1023, "0.999023" }, { 1025, "1.000977" }
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(known); i++) {
+        g_string_truncate(a, 0);
+        viz_svg_text__put_num(a, (double)known[i].k / 1024.0, 6);
+        assert_string_equal(a->str, known[i].text);
+    }
+}
+
 /* svgtext.c writes the glyphs of straight and turned strings where cairo
  * drew its markers, none of which is left; a string pango draws boxes
  * for is cairo's; and the SVG is the same every time. */
@@ -998,6 +1056,7 @@ int main(void)
         cmocka_unit_test(test_png_ignores_padding),
         cmocka_unit_test_teardown(test_png_simd_paths_agree, png_simd_restore),
         cmocka_unit_test(test_svg_text_in_place_of_markers),
+        cmocka_unit_test(test_svg_numbers_agree),
         cmocka_unit_test(test_numbers_read_well),
         cmocka_unit_test(test_format_follows_extension),
         cmocka_unit_test(test_results_carry_a_cdf_per_route),

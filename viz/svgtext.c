@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "viz/svgtext-private.h"
 #include "viz/svgtext.h"
 
 /* ---- numbers ------------------------------------------------------------- */
@@ -95,11 +96,15 @@ static gpointer decimals_init(gpointer data)
 
 /* @v as put_num_any() writes it, looked up (Decimals) when @decimals is 6
  * and @v is a multiple of 1/1024: the same text for a seventh of the
- * instructions. */
+ * instructions. Only for |v * 1024| < 2^39: there put_num_any()'s
+ * v * 1e6 (t * 15625 / 16) fits the 53 bits of a double, and so does its
+ * + 0.5, so it rounds once, as the table does. Past 2^53 / 15625 (about
+ * 2^39.07, |v| ~ 5.6e8, far beyond any picture) it rounds twice and can
+ * differ in the last digit, first at t = 576460752319. */
 static void put_num(GString *s, double v, guint decimals)
 {
     double t = v * 1024.0; /* exact: a power of two */
-    if (decimals != 6 || !(fabs(t) < 1e15) || t != (double)(gint64)t) {
+    if (decimals != 6 || !(fabs(t) < 0x1p39) || t != (double)(gint64)t) {
         put_num_any(s, v, decimals);
         return;
     }
@@ -121,6 +126,16 @@ static void put_num(GString *s, double v, guint decimals)
     }
     put_bytes(s, p, (gsize)(end - p));
     put_bytes(s, frac->s, frac->n);
+}
+
+void viz_svg_text__put_num(GString *s, double v, guint decimals)
+{
+    put_num(s, v, decimals);
+}
+
+void viz_svg_text__put_num_any(GString *s, double v, guint decimals)
+{
+    put_num_any(s, v, decimals);
 }
 
 /* ---- outlines, kept for the process -------------------------------------- */

@@ -3,7 +3,7 @@
 libingress_a_SOURCES += \
 	viz/draw.c viz/draw.h \
 	viz/png.c viz/png.h viz/png-private.h \
-	viz/svgtext.c viz/svgtext.h \
+	viz/svgtext.c viz/svgtext.h viz/svgtext-private.h \
 	viz/chart.c viz/chart.h \
 	viz/diagram.c viz/diagram.h \
 	viz/viz.c viz/viz.h
