@@ -595,6 +595,9 @@ static void check_folder(const char *folder)
                              .seed = s->seed,
                              .results = results };
         g_autoptr(GPtrArray) b = render_diagram(&run, path);
+        assert_true(has_item(
+            b, "node",
+            ((K8sNode *)g_ptr_array_index(s->cluster->nodes, 0))->name));
     }
 }
 
