@@ -1539,16 +1539,6 @@ Path *path_new(World *w)
                                               on_route_timeout, NULL, p);
     p->ev_try_timeout =
         sim_engine_register(e, "per-try-timeout", on_try_timeout, NULL, p);
-    /* Each of these carries a Request, which waits up to the app's service
-     * time between its events: out of the cache at high rates. */
-    const guint32 with_request[] = {
-        p->ev_lb,     p->ev_node,     p->ev_gateway,       p->ev_connect_failed,
-        p->ev_app,    p->ev_app_done, p->ev_client,        p->ev_route_timeout,
-        p->ev_try_timeout,
-    };
-    for (guint i = 0; i < G_N_ELEMENTS(with_request); i++) {
-        sim_engine_set_prefetch(e, with_request[i], sizeof(Request));
-    }
     return p;
 }
 

@@ -34,8 +34,6 @@ typedef struct {
     SimHandler handle;  /* runs each event of the kind */
     SimHandler discard; /* frees a never-run event's data; nullable */
     gpointer ctx;       /* borrowed, passed to both */
-    guint prefetch;     /* cache lines of an event's data to prefetch
-                         * ahead (sim_engine_set_prefetch()), 0: none */
 } SimKind;
 
 struct _SimEngine {
@@ -88,7 +86,7 @@ guint32 sim_engine_register(SimEngine *e,
     g_return_val_if_fail(e != NULL, 0);
     g_return_val_if_fail(name != NULL && handle != NULL, 0);
     g_return_val_if_fail(e->kinds->len < G_MAXUINT32, 0);
-    SimKind k = { g_strdup(name), handle, discard, ctx, 0 };
+    SimKind k = { g_strdup(name), handle, discard, ctx };
     g_array_append_val(e->kinds, k);
     if (!e->clearing) {
         e->clock.open_kinds = e->kinds->len - 1;
@@ -99,50 +97,6 @@ guint32 sim_engine_register(SimEngine *e,
 static inline const SimKind *sim_kind(const SimEngine *e, guint32 kind)
 {
     return &g_array_index(e->kinds, SimKind, kind);
-}
-
-/* The most cache lines a kind's data is prefetched for: the lines
- * prefetch_data() unrolls. */
-#define PREFETCH_LINES_MAX 16
-
-void sim_engine_set_prefetch(SimEngine *e, guint32 kind, gsize bytes)
-{
-    g_return_if_fail(e != NULL);
-    g_return_if_fail(kind > 0 && kind < e->kinds->len);
-    /* The lines @bytes can touch from anywhere in a line, up to the most
-     * the run loop issues. */
-    gsize lines = bytes == 0 ? 0 : (bytes + 63) / 64 + 1;
-    g_array_index(e->kinds, SimKind, kind).prefetch =
-        (guint)MIN(lines, PREFETCH_LINES_MAX);
-}
-
-/* The cache lines of @ev's data its kind asked for (prefetch), from the
- * line the data starts in: unrolled, each line one instruction (a loop
- * over them cost three more a line, 60 an event). On addresses as
- * integers: the line's start lies before the object, and pointer
- * arithmetic there (or on a NULL data) would be undefined even though a
- * prefetch never faults. Inlined always: gcc takes a function of nothing
- * but prefetches for a pure one and drops its calls (its pure-const
- * pass), and with them the prefetches. */
-G_ALWAYS_INLINE static inline void prefetch_data(const SimEngine *e,
-                                                 const SimEvent *ev)
-{
-    guint n = sim_kind(e, ev->kind)->prefetch;
-    if (n == 0 || ev->data == NULL) {
-        return;
-    }
-    guintptr at = (guintptr)ev->data & ~(guintptr)63;
-#define LINE(k)                                                            \
-    case k:                                                                \
-        __builtin_prefetch((const void *)(at + 64 * ((k) - 1)));          \
-        G_GNUC_FALLTHROUGH;
-    switch (n) {
-        LINE(16) LINE(15) LINE(14) LINE(13) LINE(12) LINE(11) LINE(10) LINE(9)
-        LINE(8) LINE(7) LINE(6) LINE(5) LINE(4) LINE(3) LINE(2) LINE(1)
-    default:
-        break;
-    }
-#undef LINE
 }
 
 void sim__schedule_refuse(SimEngine *e, SimTime at, guint32 kind)
@@ -198,15 +152,6 @@ guint64 sim_run(SimEngine *e, SimTime until)
          * itself included. */
         e->handled++;
         TRACE_PUT(-1 - (gint64)ev.seq);
-        /* The next event's data, asked for now: this handler's work is
-         * the time it takes to come (whole-Request prefetch at 200k
-         * requests/s, run at the same time as the build without it:
-         * CPU time 0.93 of it replayed, 0.97 generated; 1.00 at 20k/s,
-         * where the Requests stay in the cache anyway). */
-        const SimEvent *next = sim_queue__peek_front(q);
-        if (next != NULL) {
-            prefetch_data(e, next);
-        }
         const SimKind *k = sim_kind(e, ev.kind);
         k->handle(e, k->ctx, &ev);
     }

@@ -39,14 +39,6 @@ guint32 sim_engine_register(SimEngine *e,
                             SimHandler discard,
                             gpointer ctx);
 
-/* Has the run loop ask the cache for the first @bytes of the data of each
- * @kind event while the event before it runs (a hint: no read, no fault,
- * and nothing if another event comes first). For kinds whose data is a
- * record that waits milliseconds between its events: at 200k requests/s
- * three thousand Requests are in flight, more than the core's cache, and
- * the handlers' first reads of them missed. 0, the default: none. */
-void sim_engine_set_prefetch(SimEngine *e, guint32 kind, gsize bytes);
-
 /* Queues an event of @kind at time @at, with @arg and @data (transfer full:
  * the event owns @data, then its handler or discard handler does). Events
  * at equal times run in the order they were scheduled (seq from one engine

@@ -203,16 +203,4 @@ static inline gboolean sim_queue__pop_due(SimQueue *q, SimTime until,
     return TRUE;
 }
 
-/* The event sim_queue__pop_due() would take next, when it is at hand: the
- * front's smallest with no late heap; NULL otherwise (also when the front
- * is empty). Unlike sim_queue_peek() it never loads a window nor looks
- * into the late heap: a hint for the run loop, as cheap as a look. Valid
- * until the next push or pop. */
-static inline const SimEvent *sim_queue__peek_front(const SimQueue *q)
-{
-    const QueueBucket *f = &q->front;
-    return q->front_head < f->len && q->late.len == 0 ? &f->ev[q->front_head]
-                                                       : NULL;
-}
-
 G_END_DECLS

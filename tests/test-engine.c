@@ -1,6 +1,6 @@
 /* test-engine.c: sim/engine.h: FIFO ties, the sim_run() boundary and its
  * clock, sim_stop(), discard handlers for never-run events, determinism;
- * sim/zero.h's sim_zero(); prefetch hints change nothing. */
+ * sim/zero.h's sim_zero(). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -300,42 +300,6 @@ static void test_engine_refused_schedule_never_runs(void **state)
     seen_clear(&s);
 }
 
-/* sim_engine_set_prefetch() is a hint: the same events run in the same
- * order with it as without, whatever the data (NULL included, or smaller
- * than the bytes asked for), and a kind that is not registered is refused
- * loudly. */
-static void test_engine_prefetch_is_only_a_hint(void **state)
-{
-    GString *logs[2];
-    for (guint with = 0; with < 2; with++) {
-        Seen s;
-        seen_init(&s);
-        g_autoptr(SimEngine) e = sim_engine_new();
-        guint32 k = sim_engine_register(e, "k", record_and_free, NULL, &s);
-        if (with) {
-            sim_engine_set_prefetch(e, k, 4096);
-        }
-        for (guint i = 1; i <= 200; i++) {
-            SimTime at = (SimTime)((i * 7919u) % 1000);
-            sim_schedule(e, at, k, i, i % 3 == 0 ? NULL : g_malloc(8));
-        }
-        assert_int_equal(sim_run(e, SIM_TIME_MAX), 200);
-        logs[with] = g_string_new(s.log->str);
-        if (with) {
-            Criticals c;
-            criticals_catch(&c);
-            sim_engine_set_prefetch(e, 0, 64);
-            sim_engine_set_prefetch(e, k + 1, 64);
-            criticals_release(&c);
-            assert_int_equal(c.count, 2);
-        }
-        seen_clear(&s);
-    }
-    assert_string_equal(logs[1]->str, logs[0]->str);
-    g_string_free(logs[0], TRUE);
-    g_string_free(logs[1], TRUE);
-}
-
 /* A discard handler that tries to schedule (engine.h forbids it). */
 static void discard_and_schedule(SimEngine *e, gpointer ctx,
                                  const SimEvent *ev)
@@ -481,7 +445,6 @@ int main(void)
         cmocka_unit_test(test_engine_kinds_start_at_1_and_keep_names),
         cmocka_unit_test(test_engine_schedule_in_clamps_at_end_of_time),
         cmocka_unit_test(test_engine_refused_schedule_never_runs),
-        cmocka_unit_test(test_engine_prefetch_is_only_a_hint),
         cmocka_unit_test(test_engine_no_schedule_while_clearing),
         cmocka_unit_test(test_engine_same_schedule_gives_same_trace),
         cmocka_unit_test(test_zero_exact_bytes),
