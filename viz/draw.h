@@ -245,9 +245,10 @@ JsonObject *viz_json_element_object(JsonArray *a, guint i);
 /* The "count" of member @key of @o (results.json's {name: {count}} maps). */
 guint64 viz_json_count_of(JsonObject *o, const char *key);
 
-/* Drops the fonts pango and cairo keep for the process (pango's default
- * font map is per thread and never freed, which leak checkers report).
- * Call once drawing is over; drawing again afterwards loads them again. */
+/* Drops the fonts and layouts kept for the process, and pango's default
+ * font map (per thread and never freed, which leak checkers report);
+ * cairo's own caches stay, reachable. Call once drawing is over; drawing
+ * again afterwards loads them again. */
 void viz_fonts_release(void);
 
 /* ---- output -------------------------------------------------------------- */

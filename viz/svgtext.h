@@ -45,8 +45,8 @@ gboolean viz_svg_text_add(VizSvgText *t,
  * one out): render the picture again without viz_svg_text. */
 gboolean viz_svg_text_finish(VizSvgText *t, GByteArray *svg, GString *defs);
 
-/* Drops the outlines kept for the process, with their fonts: before
- * cairo_debug_reset_static_data(), which aborts on a live scaled font. */
+/* Drops the outlines kept for the process, with their fonts (done by
+ * viz_fonts_release(), with the rest of the fonts). */
 void viz_svg_text_release(void);
 
 G_END_DECLS
