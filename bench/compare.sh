@@ -25,8 +25,8 @@ while [ "$i" -lt "$n" ]; do
     i=$((i + 1))
     # Each build starts first every other pair: the one started second
     # came out ~2% ahead when both were the same build.
-    if [ $((i % 2)) -eq 1 ]; then first=a; else first=b; fi
-    for which in $first $( [ "$first" = a ] && echo b || echo a); do
+    if [ $((i % 2)) -eq 1 ]; then order="a b"; else order="b a"; fi
+    for which in $order; do
         if [ "$which" = a ]; then bin=$a; else bin=$b; fi
         /usr/bin/time -f "%U %S" -o "$work/$which.t" "$bin" run "$scenario" \
             --out "$work/o$which" --quiet >/dev/null &
