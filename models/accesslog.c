@@ -1045,7 +1045,7 @@ void access_log_fields_for(AccessLog *al, const Request *r, AccessLogFields *a)
                            al->start, sizeof al->start);
     SET(ACCESS_LOG_START_TIME, al->start);
     if (http) {
-        gboolean h2 = r->has_dec && g_strcmp0(r->dec.alpn, "h2") == 0;
+        gboolean h2 = r->dec != NULL && g_strcmp0(r->dec->alpn, "h2") == 0;
         SET(ACCESS_LOG_METHOD, r->method);
         SET(ACCESS_LOG_PATH, r->path);
         SET(ACCESS_LOG_PROTOCOL, h2 ? "HTTP/2" : "HTTP/1.1");
@@ -1085,10 +1085,10 @@ void access_log_fields_for(AccessLog *al, const Request *r, AccessLogFields *a)
     }
     gboolean at_gateway = o->step >= 5;
     const PodState *gw = at_gateway ? &w->pods[r->gw_pod] : NULL;
-    if (r->app_pod >= 0 && gw != NULL && r->has_dec && r->dec.cluster != NULL) {
+    if (r->app_pod >= 0 && gw != NULL && r->dec != NULL && r->dec->cluster != NULL) {
         const K8sPod *pod = w->pods[r->app_pod].pod;
         g_snprintf(al->up_host, sizeof al->up_host, "%s:%d", pod->ip,
-                   upstream_port(r->dec.cluster, pod));
+                   upstream_port(r->dec->cluster, pod));
         SET(ACCESS_LOG_UPSTREAM_HOST, al->up_host);
         /* An ephemeral port of Linux's default range, from the id. */
         g_snprintf(al->up_local, sizeof al->up_local, "%s:%u", gw->pod->ip,

@@ -210,7 +210,7 @@ void gateway_snapshot_unref(GatewaySnapshot *s)
     g_ptr_array_unref(s->drs);
     g_ptr_array_unref(s->all_gateways);
     g_ptr_array_unref(s->notes);
-    g_free(s->decisions);
+    gateway__decision_memo_free(s->decisions);
     g_free(s->pod_ref);
     g_free(s);
 }

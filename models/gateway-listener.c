@@ -486,10 +486,41 @@ typedef struct {
     guint bits; /* GW_KEY_*; 0: an empty slot */
 } GwDecisionKey;
 
+/* A remembered decision, handed out by address (gateway_decide_shared()):
+ * requests in flight read it where it is, so a slot taken by another key
+ * leaves it to them and it goes when the last of them lets go. */
+typedef struct {
+    GatewayDecision dec; /* first: the address handed out; owns nothing */
+    guint refs;          /* requests holding it */
+    gboolean in_slot;    /* a slot of the memo points to it */
+} GwSharedDecision;
+
 struct _GwDecisionMemo {
     GwDecisionKey key[GW_DECISION_SLOTS];
-    GatewayDecision dec[GW_DECISION_SLOTS]; /* own nothing (no buffers) */
+    GwSharedDecision *dec[GW_DECISION_SLOTS]; /* NULL where key is unused */
 };
+
+void gateway__decision_memo_free(GwDecisionMemo *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    for (guint i = 0; i < GW_DECISION_SLOTS; i++) {
+        /* Requests hold their snapshot too, so none holds one now. */
+        g_warn_if_fail(m->dec[i] == NULL || m->dec[i]->refs == 0);
+        g_free(m->dec[i]);
+    }
+    g_free(m);
+}
+
+void gateway__decision_unshare(const GatewayDecision *d)
+{
+    GwSharedDecision *sd = (GwSharedDecision *)(void *)d;
+    g_return_if_fail(sd->refs > 0);
+    if (--sd->refs == 0 && !sd->in_slot) {
+        g_free(sd);
+    }
+}
 
 static inline guint decision_key_bits(const GatewayRequest *req)
 {
@@ -522,21 +553,21 @@ static inline guint decision_slot(const GatewayRequest *req)
     return (guint)(h >> (64 - __builtin_ctz(GW_DECISION_SLOTS)));
 }
 
-/* The steps, and what they decided remembered in @s's slot @slot when it
- * can be handed out again (see above). */
+/* The steps into @own, and what they decided remembered in @s's slot
+ * @slot when it can be handed out again (see above). */
 static G_NO_INLINE void decide_and_remember(const GatewaySnapshot *s,
                                             const GatewayRequest *req,
                                             Rng *rng,
-                                            GatewayDecision *out,
+                                            GatewayDecision *own,
                                             guint slot,
                                             SimTime at,
                                             const char *node)
 {
     guint64 drawn_before = rng->state;
-    decide_steps(s, req, rng, out, NULL, at, node);
-    if (rng->state != drawn_before || out->reason_buf != NULL ||
-        out->location != NULL || out->path_buf != NULL ||
-        out->authority_buf != NULL) {
+    decide_steps(s, req, rng, own, NULL, at, node);
+    if (rng->state != drawn_before || own->reason_buf != NULL ||
+        own->location != NULL || own->path_buf != NULL ||
+        own->authority_buf != NULL) {
         return;
     }
     /* A memo, as the host tables' (host.c): the snapshot is shared
@@ -545,7 +576,20 @@ static G_NO_INLINE void decide_and_remember(const GatewaySnapshot *s,
     if (ms->decisions == NULL) {
         ms->decisions = g_new0(GwDecisionMemo, 1);
     }
-    ms->decisions->key[slot] = (GwDecisionKey){
+    GwDecisionMemo *m = ms->decisions;
+    GwSharedDecision *sd = m->dec[slot];
+    if (sd != NULL && sd->refs > 0) {
+        sd->in_slot = FALSE; /* its last request frees it */
+        sd = NULL;
+    }
+    if (sd == NULL) {
+        sd = g_new(GwSharedDecision, 1);
+        sd->refs = 0;
+        sd->in_slot = TRUE;
+        m->dec[slot] = sd;
+    }
+    sd->dec = *own;
+    m->key[slot] = (GwDecisionKey){
         .path = req->path,
         .authority = req->authority,
         .method = req->method,
@@ -556,7 +600,30 @@ static G_NO_INLINE void decide_and_remember(const GatewaySnapshot *s,
         .port = req->port,
         .bits = decision_key_bits(req),
     };
-    ms->decisions->dec[slot] = *out;
+}
+
+const GatewayDecision *gateway_decide_shared(const GatewaySnapshot *s,
+                                             const GatewayRequest *req,
+                                             Rng *rng,
+                                             GatewayDecision *own,
+                                             Trace *tr,
+                                             SimTime at,
+                                             const char *node)
+{
+    g_return_val_if_fail(s != NULL && req != NULL && own != NULL, NULL);
+    if (!req->all_fixed || tr != NULL || rng == NULL ||
+        req->client_anchors != NULL || req->client_cert != NULL) {
+        decide_steps(s, req, rng, own, tr, at, node);
+        return own;
+    }
+    guint slot = decision_slot(req);
+    const GwDecisionMemo *m = s->decisions;
+    if (m != NULL && decision_key_is(&m->key[slot], req)) {
+        m->dec[slot]->refs++;
+        return &m->dec[slot]->dec;
+    }
+    decide_and_remember(s, req, rng, own, slot, at, node);
+    return own;
 }
 
 void gateway_decide(const GatewaySnapshot *s,
@@ -568,16 +635,10 @@ void gateway_decide(const GatewaySnapshot *s,
                     const char *node)
 {
     g_return_if_fail(s != NULL && req != NULL && out != NULL);
-    if (!req->all_fixed || tr != NULL || rng == NULL ||
-        req->client_anchors != NULL || req->client_cert != NULL) {
-        decide_steps(s, req, rng, out, tr, at, node);
-        return;
+    const GatewayDecision *d =
+        gateway_decide_shared(s, req, rng, out, tr, at, node);
+    if (d != out) {
+        *out = *d;
+        gateway__decision_unshare(d);
     }
-    guint slot = decision_slot(req);
-    const GwDecisionMemo *m = s->decisions;
-    if (m != NULL && decision_key_is(&m->key[slot], req)) {
-        *out = m->dec[slot];
-        return;
-    }
-    decide_and_remember(s, req, rng, out, slot, at, node);
 }

@@ -187,6 +187,8 @@ struct _GatewaySnapshot {
 };
 
 /* Shared internals (module__verb). */
+/* Frees a snapshot's memo and the decisions in its slots (NULL: no-op). */
+void gateway__decision_memo_free(GwDecisionMemo *m);
 void gateway__listener_free(gpointer p);
 void gateway__route_config_free(gpointer p);
 void gateway__route_free(gpointer p);

@@ -244,6 +244,22 @@ void gateway_decide(const GatewaySnapshot *s,
                     Trace *tr,
                     SimTime at,
                     const char *node);
+/* gateway_decide() without that copy: returns @own, filled as
+ * gateway_decide() fills @out, or a decision @s remembers, shared and
+ * read-only (it owns nothing), valid until gateway_decision_drop() and
+ * while @s lives. A request in flight reads its decision where it is:
+ * 250 bytes fewer written per request, and what later steps read of it
+ * (cluster, retries, timeout) is in lines every request shares, not in
+ * its own cold ones (cachegrind, 2 MB last level: a 200k-line replay at
+ * 200k lines/s missed ~4 lines a request there). Each call must be
+ * matched by gateway_decision_drop() before @s's last reference goes. */
+const GatewayDecision *gateway_decide_shared(const GatewaySnapshot *s,
+                                             const GatewayRequest *req,
+                                             Rng *rng,
+                                             GatewayDecision *own,
+                                             Trace *tr,
+                                             SimTime at,
+                                             const char *node);
 void gateway_decision_clear(GatewayDecision *d);
 
 /* Frees what @d owns and sets those pointers to NULL, leaving the other
@@ -261,6 +277,21 @@ static inline void gateway_decision_release(GatewayDecision *d)
     if (d != NULL && (d->reason_buf != NULL || d->location != NULL ||
                       d->path_buf != NULL || d->authority_buf != NULL)) {
         gateway__decision_free_owned(d);
+    }
+}
+
+/* A shared decision's reference given back (gateway_decision_drop()). */
+void gateway__decision_unshare(const GatewayDecision *d);
+/* Lets go of @d, what gateway_decide_shared() returned for @own:
+ * gateway_decision_release() of @own when it is @own, else the shared
+ * decision's reference. NULL @d is a no-op. */
+static inline void gateway_decision_drop(const GatewayDecision *d,
+                                         GatewayDecision *own)
+{
+    if (d == own) {
+        gateway_decision_release(own);
+    } else if (d != NULL) {
+        gateway__decision_unshare(d);
     }
 }
 

@@ -88,7 +88,7 @@ static Request *request_take(Path *p)
 Request *path_request_new(Path *p)
 {
     Request *r = request_take(p);
-    sim_zero(r, G_STRUCT_OFFSET(Request, dec));
+    sim_zero(r, G_STRUCT_OFFSET(Request, dec_own));
     r->id = ++p->next_id;
     r->app_pod = -1;
     r->out.flags = "-";
@@ -97,12 +97,11 @@ Request *path_request_new(Path *p)
 
 static void request_release(Path *p, Request *r)
 {
-    if (r->has_dec) {
-        /* Not cleared: dec is read only once has_dec, which
-         * path_request_new() zeroes, and gateway_decide() then writes
-         * all of it (see request.h). */
-        gateway_decision_release(&r->dec);
-    }
+    /* Before the snapshot: a shared decision is the snapshot's. dec_own
+     * is not cleared: it is read only through dec, which
+     * path_request_new() zeroes, and gateway_decide_shared() then
+     * writes all of it (see request.h). */
+    gateway_decision_drop(g_steal_pointer(&r->dec), &r->dec_own);
     gateway_snapshot_unref(r->snap);
     r->snap = NULL;
     /* A replayed request's own strings (models/replay-reader.c). */
@@ -308,16 +307,16 @@ static void trace_response(Path *p, Request *r)
         return;
     }
     r->resp = app_response_new();
-    const char *alpn = r->has_dec ? r->dec.alpn : NULL;
+    const char *alpn = r->dec != NULL ? r->dec->alpn : NULL;
     gboolean head = g_strcmp0(r->method, "HEAD") == 0;
     if (r->out.kind == OUTCOME_RESPONSE &&
-        (r->out.from_gateway || r->app_pod < 0 || !r->has_dec)) {
+        (r->out.from_gateway || r->app_pod < 0 || r->dec == NULL)) {
         app_response_local_reply(r->resp, r->out.status, r->out.flags,
-                                 r->has_dec ? r->dec.location : NULL,
-                                 r->has_dec ? r->dec.body : NULL, alpn, head);
+                                 r->dec != NULL ? r->dec->location : NULL,
+                                 r->dec != NULL ? r->dec->body : NULL, alpn, head);
         return;
     }
-    if (r->app_pod < 0 || !r->has_dec) {
+    if (r->app_pod < 0 || r->dec == NULL) {
         return;
     }
     const PodState *ap = &w->pods[r->app_pod];
@@ -326,7 +325,7 @@ static void trace_response(Path *p, Request *r)
         ap->app != NULL ? app_pod_preset(ap->app) : PRESET_NONE;
     /* tcp_proxy: the pod reads the client's own bytes (passthrough TLS
      * included); the HTTP router: the request as Envoy rewrote it. */
-    gboolean proxied = r->dec.tcp;
+    gboolean proxied = r->dec->tcp;
     gboolean tls = r->scheme == URL_HTTPS || r->scheme == URL_TLS;
     g_autoptr(KvList) sent = NULL;
     AppRequest ar = {
@@ -340,12 +339,12 @@ static void trace_response(Path *p, Request *r)
     };
     if (!proxied) {
         sent = app_request_headers_via_envoy(
-            request_headers(r), &r->dec,
-            r->dec.tls_terminated ? "https" : "http",
+            request_headers(r), r->dec,
+            r->dec->tls_terminated ? "https" : "http",
             r->src_at_gw != NULL ? r->src_at_gw : r->client_ip, w->seed,
             r->id, r->attempts);
-        ar.path = r->dec.path;
-        ar.authority = r->dec.authority;
+        ar.path = r->dec->path;
+        ar.authority = r->dec->authority;
         ar.headers = sent;
     }
     gboolean stream = r->out.kind == OUTCOME_CONNECTION;
@@ -738,24 +737,23 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         .names_fixed = r->names_fixed,
         .all_fixed = all_fixed,
     };
-    gateway_decide(r->snap, &gr, &gw->rng, &r->dec, r->tr, now,
-                   node_name(p, gw->node));
-    r->has_dec = TRUE;
-    if (r->tr != NULL && r->anchors != NULL && r->dec.tls_terminated) {
+    r->dec = gateway_decide_shared(r->snap, &gr, &gw->rng, &r->dec_own,
+                                   r->tr, now, node_name(p, gw->node));
+    if (r->tr != NULL && r->anchors != NULL && r->dec->tls_terminated) {
         /* The client checked the gateway's chain and went on. */
         trace_set(r->tr, "tls_verify", "ok");
     }
     SimTime proc = hop(p, &w->s->latency.gateway);
-    if (tls && !resumed && r->dec.outcome != GATEWAY_REFUSED) {
+    if (tls && !resumed && r->dec->outcome != GATEWAY_REFUSED) {
         proc += hop(p, &w->s->latency.tls_handshake);
     }
-    if (c != NULL && (r->dec.outcome == GATEWAY_FORWARD ||
-                      r->dec.outcome == GATEWAY_LOCAL_REPLY)) {
+    if (c != NULL && (r->dec->outcome == GATEWAY_FORWARD ||
+                      r->dec->outcome == GATEWAY_LOCAL_REPLY)) {
         c->open = TRUE;
-        c->tls = c->tls || r->dec.tls_terminated;
+        c->tls = c->tls || r->dec->tls_terminated;
     }
     r->out.phase[PHASE_GATEWAY] += proc;
-    switch (r->dec.outcome) {
+    switch (r->dec->outcome) {
     case GATEWAY_REFUSED:
         fail(p, r, 5, FAIL_REFUSED, 0);
         return;
@@ -767,18 +765,18 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
         return;
     case GATEWAY_LOCAL_REPLY:
         /* Route and cluster names are interned by the compiler. */
-        r->out.route = r->dec.route;
-        r->out.cluster = r->dec.cluster_name;
-        respond(p, r, r->dec.step, r->dec.status, r->dec.flags,
+        r->out.route = r->dec->route;
+        r->out.cluster = r->dec->cluster_name;
+        respond(p, r, r->dec->step, r->dec->status, r->dec->flags,
                 TRUE);
         return;
     case GATEWAY_FORWARD:
         break;
     }
-    r->out.route = r->dec.route;
-    r->out.cluster = r->dec.cluster->name;
-    GatewayHashKind hk = r->dec.cluster->hash;
-    r->hash_input = upstream_hash_input(r->dec.cluster,
+    r->out.route = r->dec->route;
+    r->out.cluster = r->dec->cluster->name;
+    GatewayHashKind hk = r->dec->cluster->hash;
+    r->hash_input = upstream_hash_input(r->dec->cluster,
                                         hk == GATEWAY_HASH_HEADER ||
                                                 hk == GATEWAY_HASH_COOKIE
                                             ? request_headers(r)
@@ -786,11 +784,11 @@ static void on_gateway(SimEngine *e, gpointer ctx, const SimEvent *ev)
                                         r->path,
                                         r->src_at_gw, r->hash_buf,
                                         sizeof r->hash_buf);
-    r->out.phase[PHASE_GATEWAY] += r->dec.fault_delay;
-    r->mark = now + proc + r->dec.fault_delay;
+    r->out.phase[PHASE_GATEWAY] += r->dec->fault_delay;
+    r->mark = now + proc + r->dec->fault_delay;
     r->forwarded = r->mark;
-    if (r->dec.timeout > 0) {
-        sim_schedule(e, r->forwarded + r->dec.timeout, p->ev_route_timeout,
+    if (r->dec->timeout > 0) {
+        sim_schedule(e, r->forwarded + r->dec->timeout, p->ev_route_timeout,
                      (guint32)r->id, r);
     }
     r->connecting = TRUE;
@@ -808,7 +806,7 @@ static void attempt_upstream(Path *p, Request *r)
     SimTime now = sim_now(w->engine);
     const char *node = node_name(p, gw->node);
     UpstreamHost h;
-    if (!upstream_pick(gw->up, r->dec.cluster, &gw->rng, r->hash_input,
+    if (!upstream_pick(gw->up, r->dec->cluster, &gw->rng, r->hash_input,
                        r->tried, r->attempts, &h, r->tr, now, node)) {
         respond(p, r, 8, 503, r->attempts > 0 ? "UH,URX" : "UH", TRUE);
         return;
@@ -830,7 +828,7 @@ static void attempt_upstream(Path *p, Request *r)
     /* The host first, then a stream from its pool: the request waits
      * there when every connection the circuit breaker allows is busy. */
     r->mark = now;
-    switch (upstream_admit(gw->up, r->dec.cluster, r, r->tr, now, node)) {
+    switch (upstream_admit(gw->up, r->dec->cluster, r, r->tr, now, node)) {
     case UPSTREAM_OVERFLOW:
         respond(p, r, 8, 503, "UO", TRUE);
         return;
@@ -850,11 +848,11 @@ static void attempt_upstream(Path *p, Request *r)
  * >= global we just ignore it"). */
 static SimTime per_try_timeout(const Request *r)
 {
-    const GatewayRetryPolicy *rp = r->dec.retry;
-    if (rp == NULL || rp->per_try_timeout <= 0 || r->dec.tcp) {
+    const GatewayRetryPolicy *rp = r->dec->retry;
+    if (rp == NULL || rp->per_try_timeout <= 0 || r->dec->tcp) {
         return 0;
     }
-    if (r->dec.timeout > 0 && rp->per_try_timeout >= r->dec.timeout) {
+    if (r->dec->timeout > 0 && rp->per_try_timeout >= r->dec->timeout) {
         return 0;
     }
     return rp->per_try_timeout;
@@ -880,14 +878,14 @@ static void upstream_connect(Path *p, Request *r)
     if (ap == NULL || !w->nodes[ap->node].up) {
         /* SYNs into a dead node: Envoy waits its connect timeout. */
         if (r->tr != NULL) {
-            g_autofree char *ct = sim_time_format(r->dec.cluster->connect_timeout);
+            g_autofree char *ct = sim_time_format(r->dec->cluster->connect_timeout);
             trace_addf(r->tr, 8, "Envoy upstream", node, now,
                        "the node is down; connect_timeout (Istio 10s, R4.2)",
                        "connect to %s:%d times out after %s", r->up_ip,
                        r->up_port, ct);
         }
         r->connecting = TRUE;
-        sim_schedule_in(w->engine, r->dec.cluster->connect_timeout,
+        sim_schedule_in(w->engine, r->dec->cluster->connect_timeout,
                         p->ev_connect_failed, 0, r);
         return;
     }
@@ -910,10 +908,10 @@ static void upstream_connect(Path *p, Request *r)
      * Cite: envoy source/common/router/upstream_request.cc,
      * UpstreamRequest::onPoolReady() -> setupPerTryTimeout(). */
     SimTime ptt = per_try_timeout(r);
-    if (ptt == 0 && r->tr != NULL && r->dec.retry != NULL &&
-        r->dec.retry->per_try_timeout > 0 && !r->dec.tcp) {
-        g_autofree char *pt = sim_time_format(r->dec.retry->per_try_timeout);
-        g_autofree char *rt = sim_time_format(r->dec.timeout);
+    if (ptt == 0 && r->tr != NULL && r->dec->retry != NULL &&
+        r->dec->retry->per_try_timeout > 0 && !r->dec->tcp) {
+        g_autofree char *pt = sim_time_format(r->dec->retry->per_try_timeout);
+        g_autofree char *rt = sim_time_format(r->dec->timeout);
         trace_addf(r->tr, 8, "Envoy upstream", node, now,
                    "Envoy's router ignores a per-try timeout that is not "
                    "shorter than the route timeout (router.cc finalTimeout)",
@@ -951,9 +949,9 @@ static void attempt_end(Path *p, Request *r)
     if (r->pool == REQUEST_POOL_PENDING) {
         /* A route timeout while it waited: the wait was spent in Envoy. */
         r->out.phase[PHASE_GATEWAY] += sim_now(p->w->engine) - r->mark;
-        upstream_cancel_pending(up, r->dec.cluster, r);
+        upstream_cancel_pending(up, r->dec->cluster, r);
     } else if (r->pool == REQUEST_POOL_ACTIVE) {
-        Request *next = upstream_release(up, r->dec.cluster);
+        Request *next = upstream_release(up, r->dec->cluster);
         if (next != NULL) {
             g_assert(next->pool == REQUEST_POOL_PENDING);
             next->pool = REQUEST_POOL_ACTIVE;
@@ -964,7 +962,7 @@ static void attempt_end(Path *p, Request *r)
                            "a connection of the pool was released (R4.3)",
                            "a connection of cluster %s is free: the pending "
                            "request goes on",
-                           next->dec.cluster->name);
+                           next->dec->cluster->name);
             }
             upstream_connect(p, next);
         }
@@ -982,7 +980,7 @@ static gboolean retry_allowed(Path *p, Request *r, const char *why);
  * RetryStateImpl::wouldRetryFromReset(). */
 static gboolean retry_covers_reset(const Request *r, gboolean connect)
 {
-    const GatewayRetryPolicy *rp = r->dec.retry;
+    const GatewayRetryPolicy *rp = r->dec->retry;
     guint on =
         GATEWAY_RETRY_RESET | GATEWAY_RETRY_5XX | GATEWAY_RETRY_GATEWAY_ERROR;
     if (connect) {
@@ -996,7 +994,7 @@ static gboolean retry_covers_reset(const Request *r, gboolean connect)
  * under retriable-status-codes (Istio's default lists none, R13)? */
 static gboolean status_covered(const Request *r)
 {
-    const GatewayRetryPolicy *rp = r->dec.retry;
+    const GatewayRetryPolicy *rp = r->dec->retry;
     if (rp == NULL || r->status < 400) {
         return FALSE;
     }
@@ -1028,7 +1026,7 @@ static void answered_by_app(Path *p, Request *r)
                       "gateway-error, retriable-4xx or a listed code)")) {
         return;
     }
-    if (!covered && r->tr != NULL && r->dec.retry != NULL &&
+    if (!covered && r->tr != NULL && r->dec->retry != NULL &&
         r->status >= 500) {
         const PodState *gw = &p->w->pods[r->gw_pod];
         trace_addf(r->tr, 8, "Envoy upstream", node_name(p, gw->node),
@@ -1046,7 +1044,7 @@ static void answered_by_app(Path *p, Request *r)
  * caller adds URX when retry_on covered the failure). */
 static gboolean retry_allowed(Path *p, Request *r, const char *why)
 {
-    const GatewayRetryPolicy *rp = r->dec.retry;
+    const GatewayRetryPolicy *rp = r->dec->retry;
     PodState *gw = &p->w->pods[r->gw_pod];
     if (rp == NULL) {
         return FALSE;
@@ -1104,7 +1102,7 @@ static void on_connect_failed(SimEngine *e, gpointer ctx, const SimEvent *ev)
     r->out.phase[PHASE_UPSTREAM] += sim_now(e) - r->mark;
     attempt_end(p, r);
     PodState *gwp = &p->w->pods[r->gw_pod];
-    upstream_report(gwp->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
+    upstream_report(gwp->up, r->dec->cluster, r->app_pod, TRUE, sim_now(e),
                     r->tr, node_name(p, gwp->node));
     gboolean covered = retry_covers_reset(r, TRUE);
     if (covered &&
@@ -1140,7 +1138,7 @@ static void reset_by_crash(Path *p, Request *r, const PodState *ap)
 {
     PodState *gw = &p->w->pods[r->gw_pod];
     attempt_end(p, r);
-    upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE,
+    upstream_report(gw->up, r->dec->cluster, r->app_pod, TRUE,
                     sim_now(p->w->engine), r->tr, node_name(p, gw->node));
     gboolean covered = retry_covers_reset(r, FALSE);
     if (r->tr != NULL) {
@@ -1260,8 +1258,8 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
         return;
     }
     /* Not AUTO_PASSTHROUGH: there the pod's sidecar ends Istio mTLS. */
-    if (r->has_dec && r->dec.tcp && !r->dec.tls_terminated &&
-        !r->dec.cluster->sni_dnat &&
+    if (r->dec != NULL && r->dec->tcp && !r->dec->tls_terminated &&
+        !r->dec->cluster->sni_dnat &&
         (r->scheme == URL_HTTPS || r->scheme == URL_TLS) &&
         !pod_tls_handshake(p, r, ap)) {
         attempt_end(p, r);
@@ -1284,7 +1282,7 @@ static void on_app(SimEngine *e, gpointer ctx, const SimEvent *ev)
         break;
     case APP_REJECTED:
         attempt_end(p, r);
-        upstream_report(p->w->pods[r->gw_pod].up, r->dec.cluster, r->app_pod,
+        upstream_report(p->w->pods[r->gw_pod].up, r->dec->cluster, r->app_pod,
                         TRUE, sim_now(e), r->tr,
                         node_name(p, p->w->pods[r->gw_pod].node));
         if (r->tr != NULL) {
@@ -1323,7 +1321,7 @@ static void on_app_done(SimEngine *e, gpointer ctx, const SimEvent *ev)
     PodState *gw = &w->pods[r->gw_pod];
     attempt_end(p, r);
     gboolean stream = r->scheme == URL_TCP || r->scheme == URL_TLS;
-    upstream_report(gw->up, r->dec.cluster, r->app_pod, r->status >= 500,
+    upstream_report(gw->up, r->dec->cluster, r->app_pod, r->status >= 500,
                     sim_now(e), r->tr, node_name(p, gw->node));
     if (stream) {
         r->out.kind = OUTCOME_CONNECTION;
@@ -1355,7 +1353,7 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
         return;
     }
     if (r->tr != NULL) {
-        g_autofree char *ts = sim_time_format(r->dec.timeout);
+        g_autofree char *ts = sim_time_format(r->dec->timeout);
         trace_addf(r->tr, 7, "Envoy router",
                    node_name(p, p->w->pods[r->gw_pod].node), sim_now(e),
                    "VirtualService timeout (R13)",
@@ -1365,7 +1363,7 @@ static void on_route_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
     gboolean upstream = r->pool == REQUEST_POOL_ACTIVE;
     attempt_end(p, r);
     if (upstream) {
-        upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, sim_now(e),
+        upstream_report(gw->up, r->dec->cluster, r->app_pod, TRUE, sim_now(e),
                         r->tr, node_name(p, gw->node));
     }
     /* The breakdown counts what the client waited for: the app's part
@@ -1405,6 +1403,9 @@ static Request *orphan_attempt(Path *p, Request *r)
     if (r->src_at_gw == r->client_ip) {
         c->src_at_gw = c->client_ip;
     }
+    if (r->dec == &r->dec_own) {
+        c->dec = &c->dec_own;
+    }
     /* The orphan keeps only what the app reads (app_pod_serve(): scheme,
      * method, path); the rest now belongs to the continuing request. */
     r->orphan = TRUE;
@@ -1413,7 +1414,7 @@ static Request *orphan_attempt(Path *p, Request *r)
     r->conn = NULL;
     r->tr = NULL;
     r->snap = NULL;
-    r->has_dec = FALSE;
+    r->dec = NULL;
     r->resp = NULL;
     r->owned_headers = NULL;
     r->release_owned = NULL; /* the continuing request hands them back */
@@ -1458,7 +1459,7 @@ static void on_try_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
     const char *node = node_name(p, gw->node);
     gboolean covered = retry_covers_reset(r, FALSE);
     if (r->tr != NULL) {
-        g_autofree char *ts = sim_time_format(r->dec.retry->per_try_timeout);
+        g_autofree char *ts = sim_time_format(r->dec->retry->per_try_timeout);
         trace_addf(r->tr, 7, "Envoy router", node, now,
                    covered ? "VirtualService retries.perTryTimeout (R13); "
                              "retry_on 5xx, gateway-error or reset retries "
@@ -1480,12 +1481,12 @@ static void on_try_timeout(SimEngine *e, gpointer ctx, const SimEvent *ev)
     queued = MIN(queued, at_app);
     r->out.phase[PHASE_APP_QUEUE] = r->try_queue0 + queued;
     r->out.phase[PHASE_APP_SERVICE] = r->try_service0 + (at_app - queued);
-    upstream_report(gw->up, r->dec.cluster, r->app_pod, TRUE, now, r->tr, node);
+    upstream_report(gw->up, r->dec->cluster, r->app_pod, TRUE, now, r->tr, node);
     if (r->to_app || r->at_app) {
         r = orphan_attempt(p, r);
         /* The route timer points at the orphan, which ignores it. */
-        if (r->dec.timeout > 0) {
-            sim_schedule(e, MAX(now, r->forwarded + r->dec.timeout),
+        if (r->dec->timeout > 0) {
+            sim_schedule(e, MAX(now, r->forwarded + r->dec->timeout),
                          p->ev_route_timeout, (guint32)r->id, r);
         }
     }

@@ -94,7 +94,11 @@ struct _Request {
     guint32 gw_gen;            /* its generation when the request arrived */
     gint gw_port;              /* port on the gateway pod (targetPort) */
     GatewaySnapshot *snap;     /* config the gateway used (owned ref) */
-    gboolean has_dec;          /* dec must be cleared */
+    const GatewayDecision *dec;/* its decision, once the gateway made
+                                * one (NULL: none yet): dec_own, or one
+                                * the snapshot shares (gateway_decide_
+                                * shared()); let go with
+                                * gateway_decision_drop() */
     gint app_pod;              /* upstream pod index, -1 none */
     guint32 app_gen;           /* that pod's generation when admitted */
     gint up_port;              /* and port */
@@ -135,11 +139,11 @@ struct _Request {
                                 * so it needs no copy at the end */
     Request *next;             /* free list / app queue link */
     /* Not zeroed by path_request_new(): each is written before it is read
-     * (dec by gateway_decide(), read only once has_dec or a pool says it
-     * was; up_ip where the attempt's endpoint is chosen; hash_buf through
+     * (dec_own by gateway_decide_shared(), read only through dec; up_ip
+     * where the attempt's endpoint is chosen; hash_buf through
      * hash_input). A third of the struct, which a new request need not
-     * write out. Keep them last: the zeroing stops at dec. */
-    GatewayDecision dec;       /* its decision */
+     * write out. Keep them last: the zeroing stops at dec_own. */
+    GatewayDecision dec_own;   /* storage for a decision not shared */
     char up_ip[46];            /* the current attempt's endpoint address */
     char hash_buf[64];         /* storage for a cookie/query hash key */
 };

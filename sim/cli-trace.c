@@ -24,11 +24,11 @@ static void on_done(const Request *r, gpointer data)
     if (r->tr != NULL) {
         t->tls_subject = g_strdup(trace_get(r->tr, "tls_subject"));
     }
-    if (r->has_dec) {
-        t->location = g_strdup(r->dec.location);
-        if (r->dec.outcome == GATEWAY_FORWARD) {
-            t->up_path = g_strdup(r->dec.path);
-            t->up_authority = g_strdup(r->dec.authority);
+    if (r->dec != NULL) {
+        t->location = g_strdup(r->dec->location);
+        if (r->dec->outcome == GATEWAY_FORWARD) {
+            t->up_path = g_strdup(r->dec->path);
+            t->up_authority = g_strdup(r->dec->authority);
         }
     }
 }
