@@ -1319,6 +1319,68 @@ static void test_decision_memo_answers_as_the_steps(void **state)
     gateway_decision_clear(&d);
 }
 
+/* gateway_decide_shared() hands out the memo's own decision; one a
+ * request still holds outlives its slot when another key takes the slot,
+ * reads the same, and goes with its last reference (LeakSanitizer in the
+ * sanitizer build sees the rest). */
+static void test_decision_shared_outlives_its_slot(void **state)
+{
+    /* /p0 goes to a, every other path to b: a decision overwritten in
+     * place would say b. */
+    g_autoptr(GwtFixture) f = load_ok(
+        SVC("a", "default", "80") SVC("b", "default", "80")
+            GW_HTTP("gw", "default", "['*']")
+                VS("a", "default", "['*']", "[gw]",
+                   "  - match:\n    - uri: {exact: /p0}\n" ROUTE_TO("a")
+                       ONLY("b")));
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < 64; i++) {
+        g_ptr_array_add(paths, g_strdup_printf("/p%u", i));
+    }
+    Rng rng;
+    rng_init_named(&rng, 7, "shared");
+    GatewayRequest req0 = gwt_http(8080, "x", paths->pdata[0]);
+    req0.all_fixed = TRUE;
+    GatewayDecision own;
+    /* First: decided into @own and remembered; then shared. */
+    const GatewayDecision *d =
+        gateway_decide_shared(f->snap, &req0, &rng, &own, NULL, 0, NULL);
+    assert_ptr_equal(d, &own);
+    gateway_decision_drop(d, &own);
+    const GatewayDecision *held =
+        gateway_decide_shared(f->snap, &req0, &rng, &own, NULL, 0, NULL);
+    assert_ptr_not_equal(held, &own);
+    assert_forward(held, "outbound|80||a.default.svc.cluster.local");
+    /* The others, remembered in turn, take every slot at least once. */
+    gboolean replaced = FALSE;
+    for (guint round = 0; round < 4 && !replaced; round++) {
+        for (guint i = 1; i < paths->len; i++) {
+            GatewayRequest req = gwt_http(8080, "x", paths->pdata[i]);
+            req.all_fixed = TRUE;
+            GatewayDecision o;
+            gateway_decision_drop(gateway_decide_shared(f->snap, &req, &rng,
+                                                        &o, NULL, 0, NULL),
+                                  &o);
+        }
+        d = gateway_decide_shared(f->snap, &req0, &rng, &own, NULL, 0, NULL);
+        replaced = d == &own; /* decided anew: its slot had gone */
+        gateway_decision_drop(d, &own);
+    }
+    assert_true(replaced);
+    /* The held one is no longer the slot's, and still reads the same. */
+    d = gateway_decide_shared(f->snap, &req0, &rng, &own, NULL, 0, NULL);
+    assert_ptr_not_equal(d, held);
+    assert_true(decision_same(d, held));
+    assert_forward(held, "outbound|80||a.default.svc.cluster.local");
+    gateway_decision_drop(d, &own);
+    gateway_decision_drop(held, &own);
+    /* gateway_decide() copies: nothing is held after it. */
+    GatewayDecision copy;
+    gateway_decide(f->snap, &req0, &rng, &copy, NULL, 0, NULL);
+    assert_forward(&copy, "outbound|80||a.default.svc.cluster.local");
+    gateway_decision_clear(&copy);
+}
+
 static void test_R13_default_timeout_and_retries(void **state)
 {
     g_autoptr(GwtFixture) f =
@@ -1483,6 +1545,7 @@ int main(void)
         cmocka_unit_test(test_R12_rewrite_redirect_direct_fault),
         cmocka_unit_test(test_decision_release_frees_only_what_it_owns),
         cmocka_unit_test(test_decision_memo_answers_as_the_steps),
+        cmocka_unit_test(test_decision_shared_outlives_its_slot),
         cmocka_unit_test(test_R13_default_timeout_and_retries),
         cmocka_unit_test(test_ingress_class_annotation_prefix_path),
         cmocka_unit_test(test_config_dump_shape),
