@@ -201,7 +201,7 @@ static void on_arrival(SimEngine *e, gpointer ctx, const SimEvent *ev)
     /* The template's strings and header list, for the whole run. */
     r->names_fixed = TRUE;
     r->all_fixed = TRUE;
-    r->traffic = g->name;
+    r->out.traffic = g->name;
     /* Clients from 198.51.100.0/24 (TEST-NET-2), many of them; the
      * addresses are formatted once, not per request. */
     guint client = (guint)(g->sent % g->ts->clients);

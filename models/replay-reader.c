@@ -857,7 +857,7 @@ static void fill_request(Replay *rp, Request *r, ReplayItem *it)
      * arrival came off the pool cold, a cache miss or two a line at 200k
      * lines/s. */
     r->headers_load = h->n_headers > 0 ? line_headers_load : NULL;
-    r->traffic = rp->name;
+    r->out.traffic = rp->name;
     /* The address parsed once, by the parser, as the generators do,
      * rather than by kube-proxy's walk and each later reader
      * (Request.client_addr). */

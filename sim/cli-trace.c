@@ -86,7 +86,7 @@ gboolean cli_trace_one(const Scenario *s, const TraceRequest *req,
     r->client_cert = req->client_cert;
     r->alpn = tls ? req->alpn : NULL;
     r->body = req->body;
-    r->traffic = g_intern_static_string("trace");
+    r->out.traffic = g_intern_static_string("trace");
     g_strlcpy(r->client_ip, "203.0.113.10", sizeof r->client_ip);
     r->tr = out->tr;
     path_send(p, r);
