@@ -1334,7 +1334,9 @@ static void test_decision_shared_outlives_its_slot(void **state)
                    "  - match:\n    - uri: {exact: /p0}\n" ROUTE_TO("a")
                        ONLY("b")));
     g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < 64; i++) {
+    /* Enough that p0's set of two (of 32) gets two others many times
+     * over, wherever the addresses hash. */
+    for (guint i = 0; i < 512; i++) {
         g_ptr_array_add(paths, g_strdup_printf("/p%u", i));
     }
     Rng rng;
@@ -1351,7 +1353,7 @@ static void test_decision_shared_outlives_its_slot(void **state)
         gateway_decide_shared(f->snap, &req0, &rng, &own, NULL, 0, NULL);
     assert_ptr_not_equal(held, &own);
     assert_forward(held, "outbound|80||a.default.svc.cluster.local");
-    /* The others, remembered in turn, take every slot at least once. */
+    /* The others, remembered in turn, take every slot many times. */
     gboolean replaced = FALSE;
     for (guint round = 0; round < 4 && !replaced; round++) {
         for (guint i = 1; i < paths->len; i++) {
