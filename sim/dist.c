@@ -90,7 +90,17 @@ static SimTime dist_round(double x)
 #define ZIG_EXP_V 3.949659822581572e-3
 #define EXP_NEAR_N 128 /* exp_near()'s table: 2^(j/128), 1 KiB */
 
+/* What a draw's rectangle test reads of layer i, side by side: one cache
+ * line holds four layers, where the two arrays cost two lines a draw
+ * (cachegrind: dist_sample missed the 48 KB L1 3.4 times a request). */
 typedef struct {
+    double ratio; /* nratio[i] / eratio[i] */
+    double x;     /* nx[i] / ex[i] */
+} ZigLayer;
+
+typedef struct {
+    ZigLayer nlayer[ZIG_NORMAL_LAYERS];
+    ZigLayer elayer[ZIG_EXP_LAYERS];
     double nx[ZIG_NORMAL_LAYERS + 1]; /* layer edges, nx[0] the base's width */
     double nratio[ZIG_NORMAL_LAYERS]; /* nx[i+1] / nx[i] */
     double nf[ZIG_NORMAL_LAYERS + 1]; /* exp(-x^2/2) at the edges */
@@ -100,7 +110,7 @@ typedef struct {
     double exp2_frac[EXP_NEAR_N];     /* 2^(j / 128), for exp_near() */
 } ZigTables;
 
-static ZigTables zig;
+static ZigTables zig __attribute__((aligned(64))); /* layers in lines */
 
 static void zig_init(void)
 {
@@ -121,6 +131,7 @@ static void zig_init(void)
     }
     for (int i = 0; i < ZIG_NORMAL_LAYERS; i++) {
         zig.nratio[i] = zig.nx[i + 1] / zig.nx[i];
+        zig.nlayer[i] = (ZigLayer){ zig.nratio[i], zig.nx[i] };
     }
     f = exp(-ZIG_EXP_R);
     zig.ex[0] = ZIG_EXP_V / f;
@@ -135,6 +146,7 @@ static void zig_init(void)
     }
     for (int i = 0; i < ZIG_EXP_LAYERS; i++) {
         zig.eratio[i] = zig.ex[i + 1] / zig.ex[i];
+        zig.elayer[i] = (ZigLayer){ zig.eratio[i], zig.ex[i] };
     }
     for (int j = 0; j < EXP_NEAR_N; j++) {
         zig.exp2_frac[j] = exp2((double)j / EXP_NEAR_N);
@@ -164,8 +176,9 @@ static inline double dist_std_normal(Rng *r)
     guint64 bits = zig_bits(r);
     double u = 2.0 * zig_unit(bits) - 1.0; /* [-1, 1) */
     guint i = (guint)(bits & (ZIG_NORMAL_LAYERS - 1));
-    if (G_LIKELY(fabs(u) < zig.nratio[i])) {
-        return u * zig.nx[i];
+    const ZigLayer *l = &zig.nlayer[i];
+    if (G_LIKELY(fabs(u) < l->ratio)) {
+        return u * l->x;
     }
     return std_normal_rest(r, u, i);
 }
@@ -208,8 +221,9 @@ static inline double dist_std_exponential(Rng *r)
     guint64 bits = zig_bits(r);
     double u = zig_unit(bits);
     guint i = (guint)(bits & (ZIG_EXP_LAYERS - 1));
-    if (G_LIKELY(u < zig.eratio[i])) {
-        return u * zig.ex[i];
+    const ZigLayer *l = &zig.elayer[i];
+    if (G_LIKELY(u < l->ratio)) {
+        return u * l->x;
     }
     return std_exponential_rest(r, u, i);
 }
