@@ -1657,6 +1657,59 @@ static void test_reader_folds_host_and_reads_client(void **state)
     bed_close(&b);
 }
 
+/* Path done hook: each request's "METHOD PATH", into a GPtrArray. */
+static void method_and_path(const Request *r, gpointer data)
+{
+    g_ptr_array_add(data, g_strdup_printf("%s %s", r->method, r->path));
+}
+
+static gint compare_strings(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The reader's memo of names takes a line's method or path for the last
+ * one of its length only when all their bytes agree: names of one to
+ * three bytes that differ in their first, middle or last byte only, in
+ * turn, each request as its line says. */
+static void test_short_names_differ_anywhere(void **state)
+{
+    static const char *const methods[] = { "GET", "GAT", "PAT", "PAX",
+                                           "A",   "B",   "AB",  "BB" };
+    static const char *const paths[] = { "/",   "/a",  "/b",  "/a1", "/b1",
+                                         "/bb", "/ba", "x",   "xy" };
+    GString *t = g_string_new(NULL);
+    g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < 72; i++) {
+        const char *m = methods[i % G_N_ELEMENTS(methods)];
+        const char *path = paths[i % G_N_ELEMENTS(paths)];
+        g_string_append_printf(
+            t,
+            "[2024-01-01T00:00:00.%03uZ] \"%s %s HTTP/1.1\" 200 - "
+            "via_upstream - \"-\" 0 0 1 1 \"-\" \"-\" \"id-%u\" "
+            "\"a.example.com\" \"10.0.0.1:80\" "
+            "outbound|80||a.default.svc.cluster.local "
+            "10.0.0.2:1 10.0.0.2:80 192.0.2.1:1000 - -\n",
+            i, m, path, i);
+        g_ptr_array_add(want, g_strdup_printf("%s %s", m, path));
+    }
+    Bed b;
+    bed_load(&b, t->str, -1, "istio-text", "", "");
+    g_string_free(t, TRUE);
+    g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func(g_free);
+    path_set_done(b.p, method_and_path, got);
+    bed_run(&b);
+    assert_int_equal(replay_n_bad(b.rp), 0);
+    assert_int_equal(got->len, want->len);
+    g_ptr_array_sort(got, compare_strings);
+    g_ptr_array_sort(want, compare_strings);
+    for (guint i = 0; i < want->len; i++) {
+        assert_string_equal(g_ptr_array_index(got, i),
+                            g_ptr_array_index(want, i));
+    }
+    bed_close(&b);
+}
+
 /* Start times centuries apart, further than a gint64 of ns: the later
  * line is beyond any run and ends the replay (UBSan checks the sums). */
 static void test_times_centuries_apart(void **state)
@@ -1766,6 +1819,7 @@ int main(void)
         cmocka_unit_test(test_window_far_times),
         cmocka_unit_test(test_window_order_ms),
         cmocka_unit_test(test_reader_folds_host_and_reads_client),
+        cmocka_unit_test(test_short_names_differ_anywhere),
         cmocka_unit_test(test_times_centuries_apart),
         cmocka_unit_test(test_text_line_fields),
         cmocka_unit_test(test_text_xff_and_plain_http),
