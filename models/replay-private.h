@@ -6,6 +6,10 @@
 
 G_BEGIN_DECLS
 
+/* The lists of header names an Istio line can have (ReplayView.hdr_set):
+ * each of its three headers present or not. */
+#define REPLAY_HDR_SETS 8
+
 /* One line resolved as a ReplayRecord is, but borrowing its strings from
  * the line and from the parser: valid until the parser reads another line
  * or the line's buffer changes. The reader copies it once, into the block
@@ -25,6 +29,11 @@ typedef struct {
     guint n_headers;                /* pairs in names/values */
     gboolean hdr_static;            /* the names are string literals (an
                                      * Istio line's), not the line's */
+    guint hdr_set;                  /* with hdr_static, which list of
+                                     * literals they are: bit i for the
+                                     * i-th of the Istio line's headers
+                                     * (< REPLAY_HDR_SETS), so that equal
+                                     * lists are equal numbers */
     const char *const *hdr_names;   /* lower-case, distinct */
     const char *const *hdr_values;  /* the value of each name */
     char client_ip[16];             /* as ReplayRecord */

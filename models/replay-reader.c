@@ -34,8 +34,9 @@ G_STATIC_ASSERT(READ_BLOCK > 2 * (REPLAY_MAX_LINE + 1));
 G_STATIC_ASSERT(READ_CHUNK <= READ_BLOCK);
 
 /* Lists of header names that requests share (an Istio line has at most
- * three names, always the same literals, so a few lists cover a log). */
-#define KEY_SETS_N 8
+ * three names, always the same literals: REPLAY_HDR_SETS lists cover a
+ * log). */
+#define KEY_SETS_N REPLAY_HDR_SETS
 
 /* Line blocks come in sizes BLOCK_GRAIN apart, up to BLOCK_CLASSES of
  * them, and are kept for reuse (LinePool): a malloc() and a free() a line
@@ -128,8 +129,9 @@ struct _LinePool {
     BlockClass classes[BLOCK_CLASSES + 1]; /* each class's name */
     Spares spare[BLOCK_CLASSES + 1];       /* free blocks of each class */
     Spares spare_lists;                    /* free HeaderList */
-    GPtrArray *key_sets[KEY_SETS_N];       /* char*, no free function */
-    guint n_key_sets;                      /* key_sets in use */
+    GPtrArray *key_sets[KEY_SETS_N];       /* char*, no free function; by
+                                            * ReplayView.hdr_set, NULL
+                                            * until a line has it */
     Arena *blocks;                         /* where classed blocks come
                                             * from (huge pages) */
 };
@@ -215,8 +217,10 @@ static void line_pool_unref(LinePool *lp)
         g_free(l);
     }
     g_free(lp->spare_lists.v);
-    for (guint i = 0; i < lp->n_key_sets; i++) {
-        g_ptr_array_unref(lp->key_sets[i]);
+    for (guint i = 0; i < KEY_SETS_N; i++) {
+        if (lp->key_sets[i] != NULL) {
+            g_ptr_array_unref(lp->key_sets[i]);
+        }
     }
     g_free(lp);
 }
@@ -444,31 +448,22 @@ static guint32 put(char *block, guint32 at, const char *s, gsize n, gboolean fol
 }
 
 /* The shared list of @v's header names (string literals), or NULL when
- * they are no literals or the pool's lists are all taken. */
+ * they are no literals. Found by the list's number, not by comparing
+ * each name with each list's. */
 static GPtrArray *key_set_of(LinePool *lp, const ReplayView *v)
 {
     if (!v->hdr_static) {
         return NULL;
     }
-    for (guint i = 0; i < lp->n_key_sets; i++) {
-        GPtrArray *k = lp->key_sets[i];
-        gboolean same = k->len == v->n_headers;
-        for (guint j = 0; same && j < k->len; j++) {
-            same = g_ptr_array_index(k, j) == (gpointer)v->hdr_names[j];
-        }
-        if (same) {
-            return k;
+    g_assert(v->hdr_set < KEY_SETS_N);
+    GPtrArray **k = &lp->key_sets[v->hdr_set];
+    if (*k == NULL) {
+        *k = g_ptr_array_sized_new(v->n_headers);
+        for (guint j = 0; j < v->n_headers; j++) {
+            g_ptr_array_add(*k, (gpointer)v->hdr_names[j]);
         }
     }
-    if (lp->n_key_sets == KEY_SETS_N) {
-        return NULL;
-    }
-    GPtrArray *k = g_ptr_array_sized_new(v->n_headers);
-    for (guint j = 0; j < v->n_headers; j++) {
-        g_ptr_array_add(k, (gpointer)v->hdr_names[j]);
-    }
-    lp->key_sets[lp->n_key_sets++] = k;
-    return k;
+    return *k;
 }
 
 static inline guint64 load8(const char *s)
@@ -617,9 +612,13 @@ static char *pack(Replay *rp, const ReplayView *v)
     const char *in[5], *s[5];
     gsize len[5];
     intern_names(rp, v, in, s, len);
+    /* Most lines: every name interned, no string of theirs in the block
+     * (one test, where the loops below were ten). */
+    gboolean all_in = in[0] != NULL && in[1] != NULL && in[2] != NULL &&
+                      in[3] != NULL && in[4] != NULL;
     gsize head = sizeof(LineHead) + 2 * v->n_headers * sizeof(guint32);
     gsize total = head;
-    for (guint i = 0; i < 5; i++) {
+    for (guint i = 0; !all_in && i < 5; i++) {
         total += in[i] == NULL ? len[i] + 1 : 0;
     }
     GPtrArray *keys = v->n_headers > 0 ? key_set_of(rp->pool, v) : NULL;
@@ -642,7 +641,10 @@ static char *pack(Replay *rp, const ReplayView *v)
     memcpy(h->client_ip, v->client_ip, sizeof h->client_ip);
     h->client_addr = v->client_addr;
     guint32 at = (guint32)head;
-    for (guint i = 0; i < 5; i++) {
+    if (all_in) {
+        memcpy(h->str, in, sizeof h->str);
+    }
+    for (guint i = 0; !all_in && i < 5; i++) {
         if (in[i] != NULL) {
             h->str[i] = in[i];
         } else {

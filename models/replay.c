@@ -933,6 +933,7 @@ resolve_headers(ReplayParser *p, const Fields *fs, gboolean tcp, ReplayView *v)
 {
     v->n_headers = 0;
     v->hdr_static = TRUE;
+    v->hdr_set = 0;
     v->hdr_names = p->hdr_names;
     v->hdr_values = p->hdr_values;
     v->hdr_name_lens = p->hdr_name_lens;
@@ -947,6 +948,7 @@ resolve_headers(ReplayParser *p, const Fields *fs, gboolean tcp, ReplayView *v)
     guint n = view_header(p, 0, "x-forwarded-for", xff, xff_len);
     n = view_header(p, n, "user-agent", ua, ua_len);
     v->n_headers = view_header(p, n, "x-request-id", id, id_len);
+    v->hdr_set = (xff_len != 0) | (ua_len != 0) << 1 | (id_len != 0) << 2;
 }
 
 /* @line_fields: the line's fields; @port: a T-4 compact "port" (LB port),
@@ -1214,6 +1216,7 @@ static void view_of_record(const ReplayRecord *rec, ReplayView *v)
     v->sni = rec->sni;
     v->n_headers = kv_list_len(rec->headers);
     v->hdr_static = FALSE;
+    v->hdr_set = 0;
     v->hdr_names = NULL;
     v->hdr_values = NULL;
     if (v->n_headers > 0) {

@@ -1710,6 +1710,67 @@ static void test_short_names_differ_anywhere(void **state)
     bed_close(&b);
 }
 
+/* Path done hook: a TEXT line's headers, each logged or "-" by the bits
+ * of the number in its path (see test_istio_header_lists()). */
+static void istio_headers_match(const Request *r, gpointer data)
+{
+    guint *n = data;
+    guint i = (guint)g_ascii_strtoull(r->path + 1, NULL, 10);
+    /* A done hook sees a const request; the headers load on demand. */
+    const KvList *h = request_headers((Request *)r);
+    static const char *const names[] = { "x-forwarded-for", "user-agent",
+                                         "x-request-id" };
+    guint have = 0;
+    for (guint k = 0; k < G_N_ELEMENTS(names); k++) {
+        const char *v = kv_list_get(h, names[k]);
+        if ((i >> k & 1) == 0) {
+            assert_null(v);
+            continue;
+        }
+        g_autofree char *want = g_strdup_printf("%c%u", 'a' + k, i);
+        assert_non_null(v);
+        assert_string_equal(v, want);
+        have++;
+    }
+    assert_int_equal(h != NULL ? kv_list_len(h) : 0, have);
+    (*n)++;
+}
+
+/* An Istio line's header names are one of a few shared lists (which of
+ * its three headers it logged): each request has its own line's, for
+ * every list, in turn. */
+static void test_istio_header_lists(void **state)
+{
+    GString *t = g_string_new(NULL);
+    for (guint i = 0; i < 64; i++) {
+        char v[3][16];
+        for (guint k = 0; k < 3; k++) {
+            if (i >> k & 1) {
+                g_snprintf(v[k], sizeof v[k], "%c%u", 'a' + k, i);
+            } else {
+                g_strlcpy(v[k], "-", sizeof v[k]);
+            }
+        }
+        g_string_append_printf(
+            t,
+            "[2024-01-01T00:00:00.%03uZ] \"GET /%u HTTP/1.1\" 200 - "
+            "via_upstream - \"-\" 0 0 1 1 \"%s\" \"%s\" \"%s\" "
+            "\"a.example.com\" \"10.0.0.1:80\" "
+            "outbound|80||a.default.svc.cluster.local "
+            "10.0.0.2:1 10.0.0.2:80 192.0.2.1:1000 - -\n",
+            i, i, v[0], v[1], v[2]);
+    }
+    Bed b;
+    bed_load(&b, t->str, -1, "istio-text", "", "");
+    g_string_free(t, TRUE);
+    guint done = 0;
+    path_set_done(b.p, istio_headers_match, &done);
+    bed_run(&b);
+    assert_int_equal(replay_n_bad(b.rp), 0);
+    assert_int_equal(done, 64);
+    bed_close(&b);
+}
+
 /* Start times centuries apart, further than a gint64 of ns: the later
  * line is beyond any run and ends the replay (UBSan checks the sums). */
 static void test_times_centuries_apart(void **state)
@@ -1820,6 +1881,7 @@ int main(void)
         cmocka_unit_test(test_window_order_ms),
         cmocka_unit_test(test_reader_folds_host_and_reads_client),
         cmocka_unit_test(test_short_names_differ_anywhere),
+        cmocka_unit_test(test_istio_header_lists),
         cmocka_unit_test(test_times_centuries_apart),
         cmocka_unit_test(test_text_line_fields),
         cmocka_unit_test(test_text_xff_and_plain_http),
