@@ -33,6 +33,7 @@
  * offset within its line. */
 #define REQUEST_STRIDE ((sizeof(Request) + 63) & ~(gsize)63)
 G_STATIC_ASSERT(SLAB_SIZE * REQUEST_STRIDE + 64 <= ARENA_CHUNK);
+G_STATIC_ASSERT(REQUEST_HOT_LINES <= SIM_PREFETCH_MAX);
 
 struct _Path {
     World *w;              /* borrowed */
@@ -1526,6 +1527,13 @@ Path *path_new(World *w)
     w->crash_hook = on_crash;
     w->crash_data = p;
     SimEngine *e = w->engine;
+    /* A request's next event comes thousands of events later at high
+     * rates, and its first lines have left the L2 by then (at the app's
+     * answer and the client's, above all). Asked for while the event
+     * before it runs, with the requests 64-byte aligned: concurrent runs,
+     * 200k requests/s, 0.93 (replayed) and 0.90 (generated) of the CPU
+     * time; at 20k/s 0.98 and 1.02. */
+    sim_engine_set_prefetch(e, REQUEST_HOT_LINES);
     p->ev_lb = sim_engine_register(e, "at-load-balancer", on_lb,
                                    discard_request, p);
     p->ev_node = sim_engine_register(e, "at-node", on_node, discard_request, p);

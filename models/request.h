@@ -28,6 +28,10 @@ typedef enum {
 /* A client's kept-alive connection (models/path.h). */
 typedef struct _PathConn PathConn;
 
+/* The cache lines of a request's first group (below), which the engine
+ * asks for one event ahead (path.c, sim_engine_set_prefetch()). */
+#define REQUEST_HOT_LINES ((G_STRUCT_OFFSET(Request, id) + 63) / 64)
+
 typedef struct _Request Request;
 struct _Request {
     /* What the end of a request reads: the app's answer (on_app_done()),

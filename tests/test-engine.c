@@ -274,6 +274,36 @@ static void criticals_release(Criticals *c)
     g_log_set_always_fatal(c->fatal);
 }
 
+/* Prefetching the next event's data never reads it: data that is no
+ * address (a small integer, NULL, a pointer to a few bytes) runs the same
+ * events in the same order, and the limit is checked. */
+static void test_engine_prefetch_reads_nothing(void **state)
+{
+    Seen s;
+    seen_init(&s);
+    g_autoptr(SimEngine) e = sim_engine_new();
+    sim_engine_set_prefetch(e, SIM_PREFETCH_MAX);
+    s.kind_b = sim_engine_register(e, "b", record, NULL, &s);
+    char small = 0;
+    sim_schedule(e, 1, s.kind_b, 1, GINT_TO_POINTER(5));
+    sim_schedule(e, 2, s.kind_b, 2, NULL);
+    sim_schedule(e, 3, s.kind_b, 3, &small);
+    sim_schedule(e, 4, s.kind_b, 4, GSIZE_TO_POINTER(G_MAXSIZE - 64));
+    sim_schedule(e, 5, s.kind_b, 5, NULL);
+    assert_int_equal(sim_run(e, 10), 5);
+    assert_string_equal(s.log->str, "1 b 1\n"
+                                    "2 b 2\n"
+                                    "3 b 3\n"
+                                    "4 b 4\n"
+                                    "5 b 5\n");
+    Criticals c;
+    criticals_catch(&c);
+    sim_engine_set_prefetch(e, SIM_PREFETCH_MAX + 1);
+    criticals_release(&c);
+    assert_int_equal(c.count, 1);
+    seen_clear(&s);
+}
+
 /* libuv's rule (DESIGN.md): a refused schedule is loud, queues nothing,
  * and its handler never runs. */
 static void test_engine_refused_schedule_never_runs(void **state)
@@ -448,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_engine_no_schedule_while_clearing),
         cmocka_unit_test(test_engine_same_schedule_gives_same_trace),
         cmocka_unit_test(test_zero_exact_bytes),
+        cmocka_unit_test(test_engine_prefetch_reads_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
