@@ -1610,6 +1610,21 @@ static void test_interned_names_route_each_line(void **state)
     g_rmdir(dir);
 }
 
+/* Replays the Istio TEXT lines of @t (freed) with @check as the path's
+ * done hook, counting into a guint: no line bad, @want requests checked. */
+static void replay_text_checked(GString *t, PathDoneFunc check, guint want)
+{
+    Bed b;
+    bed_load(&b, t->str, -1, "istio-text", "", "");
+    g_string_free(t, TRUE);
+    guint done = 0;
+    path_set_done(b.p, check, &done);
+    bed_run(&b);
+    assert_int_equal(replay_n_bad(b.rp), 0);
+    assert_int_equal(done, want);
+    bed_close(&b);
+}
+
 /* The reader's own copy of a TEXT line: the host lower-cased eight bytes
  * at a time (hosts of every length around that), the client address as
  * the parser read it. */
@@ -1646,15 +1661,7 @@ static void test_reader_folds_host_and_reads_client(void **state)
             i, i, i, host->str, i % 2 ? ":8080" : "", i, 255 - i, 1000 + i);
         g_string_free(host, TRUE);
     }
-    Bed b;
-    bed_load(&b, t->str, -1, "istio-text", "", "");
-    g_string_free(t, TRUE);
-    guint done = 0;
-    path_set_done(b.p, host_and_client_match, &done);
-    bed_run(&b);
-    assert_int_equal(replay_n_bad(b.rp), 0);
-    assert_int_equal(done, 40);
-    bed_close(&b);
+    replay_text_checked(t, host_and_client_match, 40);
 }
 
 /* Path done hook: each request's "METHOD PATH", into a GPtrArray. */
@@ -1760,15 +1767,7 @@ static void test_istio_header_lists(void **state)
             "10.0.0.2:1 10.0.0.2:80 192.0.2.1:1000 - -\n",
             i, i, v[0], v[1], v[2]);
     }
-    Bed b;
-    bed_load(&b, t->str, -1, "istio-text", "", "");
-    g_string_free(t, TRUE);
-    guint done = 0;
-    path_set_done(b.p, istio_headers_match, &done);
-    bed_run(&b);
-    assert_int_equal(replay_n_bad(b.rp), 0);
-    assert_int_equal(done, 64);
-    bed_close(&b);
+    replay_text_checked(t, istio_headers_match, 64);
 }
 
 /* Start times centuries apart, further than a gint64 of ns: the later
