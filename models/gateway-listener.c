@@ -517,7 +517,8 @@ void gateway__decision_memo_free(GwDecisionMemo *m)
     g_free(m);
 }
 
-void gateway__decision_unshare(const GatewayDecision *d)
+/* A shared decision's reference given back. */
+static void decision_unshare(const GatewayDecision *d)
 {
     GwSharedDecision *sd = (GwSharedDecision *)(void *)d;
     g_return_if_fail(sd->refs > 0);
@@ -654,6 +655,15 @@ const GatewayDecision *gateway_decide_shared(const GatewaySnapshot *s,
     return own;
 }
 
+void gateway_decision_drop(const GatewayDecision *d, GatewayDecision *own)
+{
+    if (d == own) {
+        gateway_decision_release(own);
+    } else if (d != NULL) {
+        decision_unshare(d);
+    }
+}
+
 void gateway_decide(const GatewaySnapshot *s,
                     const GatewayRequest *req,
                     Rng *rng,
@@ -667,6 +677,6 @@ void gateway_decide(const GatewaySnapshot *s,
         gateway_decide_shared(s, req, rng, out, tr, at, node);
     if (d != out) {
         *out = *d;
-        gateway__decision_unshare(d);
+        decision_unshare(d);
     }
 }

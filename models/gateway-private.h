@@ -181,9 +181,11 @@ struct _GatewaySnapshot {
     GPtrArray *notes;            /* char*: istiod-style log lines */
     gboolean reads_headers;      /* a route matches on request headers:
                                   * gateway_decide() reads them */
-    GwDecisionMemo *decisions;   /* gateway_decide()'s remembered answers
-                                  * (gateway-listener.c), one flat block
-                                  * made at the first; NULL until then */
+    GwDecisionMemo *decisions;   /* gateway_decide_shared()'s remembered
+                                  * answers (gateway-listener.c): keys in
+                                  * sets of two, each pointing to a
+                                  * decision requests may share; made at
+                                  * the first, NULL until then */
 };
 
 /* Shared internals (module__verb). */

@@ -161,7 +161,9 @@ typedef enum {
 const char *gateway_outcome_name(GatewayOutcome o);
 
 /* The gateway's decision for one request. Filled by gateway_decide(); free
- * what it owns with gateway_decision_clear(). Borrowed pointers stay valid
+ * what it owns with gateway_decision_clear(). One gateway_decide_shared()
+ * hands out may be the snapshot's, shared: read it, never clear it, and
+ * let go of it with gateway_decision_drop(). Borrowed pointers stay valid
  * while the snapshot lives. */
 typedef struct {
     GatewayOutcome outcome; /* what happened */
@@ -280,20 +282,10 @@ static inline void gateway_decision_release(GatewayDecision *d)
     }
 }
 
-/* A shared decision's reference given back (gateway_decision_drop()). */
-void gateway__decision_unshare(const GatewayDecision *d);
 /* Lets go of @d, what gateway_decide_shared() returned for @own:
  * gateway_decision_release() of @own when it is @own, else the shared
  * decision's reference. NULL @d is a no-op. */
-static inline void gateway_decision_drop(const GatewayDecision *d,
-                                         GatewayDecision *own)
-{
-    if (d == own) {
-        gateway_decision_release(own);
-    } else if (d != NULL) {
-        gateway__decision_unshare(d);
-    }
-}
+void gateway_decision_drop(const GatewayDecision *d, GatewayDecision *own);
 
 /* The clusters of the snapshot, sorted by name (GatewayCluster*,
  * transfer none), and a lookup by name (NULL when absent). */

@@ -29,8 +29,8 @@
 #define SLAB_SIZE 1024
 /* Each request starts on a cache line, so that its first fields, what
  * the end of a request reads (request.h), take as few lines as they can:
- * at a stride of sizeof(Request) (920 bytes) each began at a different
- * offset within its line. */
+ * at a stride of sizeof(Request) (it was 920 bytes) each began at a
+ * different offset within its line. */
 #define REQUEST_STRIDE ((sizeof(Request) + 63) & ~(gsize)63)
 G_STATIC_ASSERT(SLAB_SIZE * REQUEST_STRIDE + 64 <= ARENA_CHUNK);
 G_STATIC_ASSERT(REQUEST_HOT_LINES <= SIM_PREFETCH_MAX);

@@ -49,8 +49,8 @@ struct _Request {
                                 * at the end */
     const GatewayDecision *dec;/* its decision, once the gateway made
                                 * one (NULL: none yet): dec_own, or one
-                                * the snapshot shares (gateway_decide_
-                                * shared()); let go with
+                                * the snapshot shares
+                                * (gateway_decide_shared()); let go with
                                 * gateway_decision_drop() */
     GatewaySnapshot *snap;     /* config the gateway used (owned ref) */
     PathConn *conn;            /* the kept-alive connection it goes on

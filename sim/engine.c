@@ -131,38 +131,28 @@ SimTime sim_next_time(const SimEngine *e)
 }
 
 /* __builtin_prefetch() of the first @n (1..SIM_PREFETCH_MAX) lines at
- * @d, unrolled: a loop was six instructions a line. Always inline: as a
- * function of prefetches only, gcc's pure-const pass would take it for
- * one without effects and drop its calls (docs/performance.md). */
-G_ALWAYS_INLINE static inline void prefetch_lines(const char *d, guint n)
+ * address @a, unrolled: a loop was six instructions a line. The sums are
+ * on the integer: an event's data is the model's and may be no address
+ * at all, and pointer arithmetic past an object is undefined (UBSan).
+ * Always inline: as a function of prefetches only, gcc's pure-const pass
+ * would take it for one without effects and drop its calls
+ * (docs/performance.md). */
+#define PREFETCH_LINE(a, k) __builtin_prefetch((const void *)((a) + (k) * 64))
+G_ALWAYS_INLINE static inline void prefetch_lines(guintptr a, guint n)
 {
     G_STATIC_ASSERT(SIM_PREFETCH_MAX == 8);
     switch (n) {
-    case 8:
-        __builtin_prefetch(d + 7 * 64);
-        G_GNUC_FALLTHROUGH;
-    case 7:
-        __builtin_prefetch(d + 6 * 64);
-        G_GNUC_FALLTHROUGH;
-    case 6:
-        __builtin_prefetch(d + 5 * 64);
-        G_GNUC_FALLTHROUGH;
-    case 5:
-        __builtin_prefetch(d + 4 * 64);
-        G_GNUC_FALLTHROUGH;
-    case 4:
-        __builtin_prefetch(d + 3 * 64);
-        G_GNUC_FALLTHROUGH;
-    case 3:
-        __builtin_prefetch(d + 2 * 64);
-        G_GNUC_FALLTHROUGH;
-    case 2:
-        __builtin_prefetch(d + 64);
-        G_GNUC_FALLTHROUGH;
-    default:
-        __builtin_prefetch(d);
+    case 8: PREFETCH_LINE(a, 7); G_GNUC_FALLTHROUGH;
+    case 7: PREFETCH_LINE(a, 6); G_GNUC_FALLTHROUGH;
+    case 6: PREFETCH_LINE(a, 5); G_GNUC_FALLTHROUGH;
+    case 5: PREFETCH_LINE(a, 4); G_GNUC_FALLTHROUGH;
+    case 4: PREFETCH_LINE(a, 3); G_GNUC_FALLTHROUGH;
+    case 3: PREFETCH_LINE(a, 2); G_GNUC_FALLTHROUGH;
+    case 2: PREFETCH_LINE(a, 1); G_GNUC_FALLTHROUGH;
+    default: PREFETCH_LINE(a, 0);
     }
 }
+#undef PREFETCH_LINE
 
 guint64 sim_run(SimEngine *e, SimTime until)
 {
@@ -190,8 +180,8 @@ guint64 sim_run(SimEngine *e, SimTime until)
         const SimKind *k = sim_kind(e, ev.kind);
         /* The next event's data, while this one's handler runs. */
         if (e->prefetch > 0 && q->front_head < q->front.len) {
-            const char *d = q->front.ev[q->front_head].data;
-            if (d != NULL) {
+            guintptr d = (guintptr)q->front.ev[q->front_head].data;
+            if (d != 0) {
                 prefetch_lines(d, e->prefetch);
             }
         }
