@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
+#ifdef __SSE2__
+#include <emmintrin.h> /* the blocks' non-temporal stores */
+#endif
 
 #include "models/client.h"
 #include "models/ipv4.h"
@@ -178,6 +181,8 @@ struct _Replay {
     guint64 bad;           /* lines that did not parse */
     guint64 late;          /* lines behind the reorder window */
     LinePool *pool;        /* blocks for reuse (one reference) */
+    char *stage;           /* BLOCK_CLASSES * BLOCK_GRAIN bytes, 64-byte
+                            * aligned: where pack() builds a block */
     /* The last names interned, by field and length & 3 (NameMemo). */
     NameMemo method_memo[NAME_MEMO];
     NameMemo authority_memo[NAME_MEMO];
@@ -225,34 +230,38 @@ static void line_pool_unref(LinePool *lp)
     g_free(lp);
 }
 
-/* A block of at least @size bytes. */
-static LineHead *line_block_new(LinePool *lp, gsize size)
+/* A block of at least @size bytes, its class into @cls (0: allocated on
+ * its own). Nothing is written into it: pack() streams it whole. */
+static LineHead *line_block_new(LinePool *lp, gsize size, guint *cls)
 {
-    guint cls = (guint)((size + BLOCK_GRAIN - 1) / BLOCK_GRAIN);
-    LineHead *h;
-    if (cls > BLOCK_CLASSES) {
-        h = g_malloc(size);
-        cls = 0;
-    } else {
-        Spares *st = &lp->spare[cls];
-        h = spares_pop(st);
-        if (h == NULL) {
-            h = arena_alloc(lp->blocks, (gsize)cls * BLOCK_GRAIN);
-        }
-        /* A spare was last touched at its line's arrival, a request's
-         * life ago: out of the caches at 200k lines/s, and the first
-         * store into it was a third of parse_one()'s samples (perf
-         * annotate, 10M-line replay). The next line most likely takes
-         * the next spare of this class: ask for its first two lines
-         * now, for writing. */
-        if (st->n > 0) {
-            char *next = st->v[st->n - 1];
-            __builtin_prefetch(next, 1);
-            __builtin_prefetch(next + 64, 1);
-        }
+    guint c = (guint)((size + BLOCK_GRAIN - 1) / BLOCK_GRAIN);
+    if (c > BLOCK_CLASSES) {
+        *cls = 0;
+        return g_malloc(size);
     }
-    h->cls = cls;
-    return h;
+    *cls = c;
+    LineHead *h = spares_pop(&lp->spare[c]);
+    return h != NULL ? h : arena_alloc(lp->blocks, (gsize)c * BLOCK_GRAIN);
+}
+
+/* Copies @n bytes (a multiple of 32) from @src to @dst (16-byte
+ * aligned) by non-temporal stores: a line's block is read ~65k lines
+ * after it is written, out of the caches by then whatever the stores do,
+ * and written through the cache it cost a read of its two lines first
+ * and pushed two lines of what the run reads next out of the L2. */
+static void stream_block(void *dst, const void *src, gsize n)
+{
+#ifdef __SSE2__
+    __m128i *d = dst;
+    const __m128i *s = src;
+    G_STATIC_ASSERT(BLOCK_GRAIN % 32 == 0);
+    for (gsize i = 0; i < n / 16; i += 2) { /* a class is 32-byte steps */
+        _mm_stream_si128(d + i, _mm_load_si128(s + i));
+        _mm_stream_si128(d + i + 1, _mm_load_si128(s + i + 1));
+    }
+#else
+    memcpy(dst, src, n);
+#endif
 }
 
 /* Takes @block of class @cls back (a block of line_block_new()'s). */
@@ -626,8 +635,14 @@ static char *pack(Replay *rp, const ReplayView *v)
         total += v->hdr_value_lens[i] + 1;
         total += keys == NULL ? v->hdr_name_lens[i] + 1 : 0;
     }
-    LineHead *h = line_block_new(rp->pool, total);
-    char *block = (char *)h;
+    guint cls;
+    char *block = (char *)line_block_new(rp->pool, total, &cls);
+    /* Built where it is read back at once (the stage), then streamed to
+     * the block; a block of no class is built in place. Pointers into it
+     * are the block's. */
+    char *w = cls != 0 ? rp->stage : block;
+    LineHead *h = (LineHead *)(void *)w;
+    h->cls = (guint8)cls;
     h->scheme = (guint8)v->scheme;
     h->lb_port = v->lb_port;
     h->has_sni = v->sni != NULL;
@@ -649,16 +664,19 @@ static char *pack(Replay *rp, const ReplayView *v)
             h->str[i] = in[i];
         } else {
             h->str[i] = block + at;
-            at = put(block, at, s[i], len[i], i == 1 && v->host_fold);
+            at = put(w, at, s[i], len[i], i == 1 && v->host_fold);
         }
     }
     for (guint i = 0; i < v->n_headers; i++) {
         h->hdr_at[2 * i] = at;
         if (keys == NULL) {
-            at = put(block, at, v->hdr_names[i], v->hdr_name_lens[i], FALSE);
+            at = put(w, at, v->hdr_names[i], v->hdr_name_lens[i], FALSE);
         }
         h->hdr_at[2 * i + 1] = at;
-        at = put(block, at, v->hdr_values[i], v->hdr_value_lens[i], FALSE);
+        at = put(w, at, v->hdr_values[i], v->hdr_value_lens[i], FALSE);
+    }
+    if (cls != 0) {
+        stream_block(block, w, (gsize)cls * BLOCK_GRAIN);
     }
     return block;
 }
@@ -940,6 +958,7 @@ Replay *replay_open(World *w, Path *p, const TrafficSpec *ts, GError **error)
     rp->buf = g_malloc(READ_BLOCK + 1);
     rp->window = replay_window_new();
     rp->pool = line_pool_new();
+    rp->stage = g_aligned_alloc(BLOCK_CLASSES, BLOCK_GRAIN, 64);
     rp->max_read_t = G_MININT64;
     rp->start = ts->start;
     rp->speed = ts->speed > 0 ? ts->speed : 1.0;
@@ -992,5 +1011,6 @@ void replay_free(Replay *rp)
     replay_parser_free(rp->parser);
     /* Requests still out keep the pool, and the lists they use. */
     line_pool_unref(rp->pool);
+    g_aligned_free(rp->stage);
     g_free(rp);
 }
