@@ -464,7 +464,7 @@ static void decide_steps(const GatewaySnapshot *s,
  * rest is, by the addresses of the request's strings, which all_fixed
  * says stay put for the run. They were 8% of a request's instructions. */
 
-/* Slots per snapshot, in sets of two (the newest first): a scenario has
+/* Slots per snapshot, in sets of two (the newer kept first): a scenario has
  * a few templates, but keys hashed by address collide. Direct-mapped in 8
  * slots, the bench's replay (a handful of keys) missed 9.5% of its
  * decisions, each a run of the steps and, while requests still held the
@@ -571,8 +571,8 @@ static inline void memo_swap(GwDecisionMemo *m, guint a, guint b)
 }
 
 /* The steps into @own, and what they decided remembered first in @s's
- * set @set when it can be handed out again (see above); the set's older
- * decision goes. */
+ * set @set when it can be handed out again (see above); the set's
+ * earlier remembered decision goes. */
 static G_NO_INLINE void decide_and_remember(const GatewaySnapshot *s,
                                             const GatewayRequest *req,
                                             Rng *rng,
@@ -595,8 +595,7 @@ static G_NO_INLINE void decide_and_remember(const GatewaySnapshot *s,
         ms->decisions = g_new0(GwDecisionMemo, 1);
     }
     GwDecisionMemo *m = ms->decisions;
-    /* The newer of the set becomes the older; the older's slot is
-     * written. */
+    /* The newer of the set moves second; the older's slot is written. */
     memo_swap(m, set, set + 1);
     guint slot = set;
     GwSharedDecision *sd = m->dec[slot];
@@ -645,10 +644,11 @@ const GatewayDecision *gateway_decide_shared(const GatewaySnapshot *s,
             m->dec[set]->refs++;
             return &m->dec[set]->dec;
         }
+        /* Not moved first on a hit: two keys of one set taking turns
+         * would swap their 160 bytes of keys at every request. */
         if (decision_key_is(&m->key[set + 1], req)) {
-            memo_swap(m, set, set + 1); /* the newer first */
-            m->dec[set]->refs++;
-            return &m->dec[set]->dec;
+            m->dec[set + 1]->refs++;
+            return &m->dec[set + 1]->dec;
         }
     }
     decide_and_remember(s, req, rng, own, set, at, node);
