@@ -34,12 +34,17 @@
 #define REQUEST_STRIDE ((sizeof(Request) + 63) & ~(gsize)63)
 G_STATIC_ASSERT(SLAB_SIZE * REQUEST_STRIDE + 64 <= ARENA_CHUNK);
 G_STATIC_ASSERT(REQUEST_HOT_LINES <= SIM_PREFETCH_MAX);
-/* The engine prefetches the next event's request (path_new()) only while
- * this many are in flight: about what, with their first lines, the rest
- * of a run's data and the 2 MB L2, no longer stays in the cache from one
- * event of a request to its next. Below it the prefetches only cost
- * instructions (3.3% of a request's); off again at half, so that a rate
- * near the line does not switch at every request. */
+/* A request's next event comes thousands of events later at high rates,
+ * and its first lines have left the L2 by then (at the app's answer and
+ * the client's, above all). The engine asks for them while the event
+ * before runs (sim_engine_set_prefetch(), requests 64-byte aligned):
+ * concurrent runs at 200k requests/s, 0.93 (replayed) and 0.90
+ * (generated) of the CPU time; at 20k/s 0.98 and 1.02. So only while
+ * this many are in flight (request_take(), request_release()): about
+ * what, with the rest of a run's data, no longer stays in the 2 MB L2
+ * from one event of a request to its next. Below it the prefetches only
+ * cost instructions (3.3% of a request's); off again at half, so that a
+ * rate near the line does not switch at every request. */
 #define PREFETCH_ON_LIVE 1024
 #define PREFETCH_OFF_LIVE 512
 
@@ -1539,13 +1544,6 @@ Path *path_new(World *w)
     w->crash_hook = on_crash;
     w->crash_data = p;
     SimEngine *e = w->engine;
-    /* A request's next event comes thousands of events later at high
-     * rates, and its first lines have left the L2 by then (at the app's
-     * answer and the client's, above all). Asked for while the event
-     * before it runs, with the requests 64-byte aligned: concurrent runs,
-     * 200k requests/s, 0.93 (replayed) and 0.90 (generated) of the CPU
-     * time; at 20k/s 0.98 and 1.02. So only with many in flight
-     * (PREFETCH_ON_LIVE, request_take()). */
     p->ev_lb = sim_engine_register(e, "at-load-balancer", on_lb,
                                    discard_request, p);
     p->ev_node = sim_engine_register(e, "at-node", on_node, discard_request, p);

@@ -179,8 +179,8 @@ guint64 sim_run(SimEngine *e, SimTime until)
         TRACE_PUT(-1 - (gint64)ev.seq);
         const SimKind *k = sim_kind(e, ev.kind);
         /* The next event's data, while this one's handler runs. */
-        if (e->prefetch > 0 && q->front_head < q->front.len) {
-            guintptr d = (guintptr)q->front.ev[q->front_head].data;
+        if (e->prefetch > 0) {
+            guintptr d = (guintptr)sim_queue__front_next_data(q);
             if (d != 0) {
                 prefetch_lines(d, e->prefetch);
             }

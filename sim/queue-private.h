@@ -203,4 +203,13 @@ static inline gboolean sim_queue__pop_due(SimQueue *q, SimTime until,
     return TRUE;
 }
 
+/* The data of the event the front pops next, NULL when the front is
+ * empty (the late heap is not looked at): what the engine prefetches
+ * while the current event's handler runs (sim_engine_set_prefetch()). */
+static inline gpointer sim_queue__front_next_data(const SimQueue *q)
+{
+    return q->front_head < q->front.len ? q->front.ev[q->front_head].data
+                                        : NULL;
+}
+
 G_END_DECLS
